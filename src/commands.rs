@@ -1,0 +1,300 @@
+//! The headless commands: each calls the core and turns its answer into text and an exit code.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::cli::Format;
+use crate::config::{self, parse_duration, Config, ConfigError};
+use crate::logs::{self, Level};
+use crate::procman::control::{self, Opts, StartOutcome, StopOutcome};
+use crate::procman::status::{self, StatusOpts};
+use crate::procman::{migrate, Error};
+
+/// A failure to report: one line on stderr and an exit code.
+#[derive(Debug)]
+pub struct Fail {
+    pub code: u8,
+    pub msg: String,
+}
+
+impl From<Error> for Fail {
+    fn from(e: Error) -> Self {
+        Fail {
+            code: e.exit_code(),
+            msg: e.to_string(),
+        }
+    }
+}
+
+impl From<ConfigError> for Fail {
+    fn from(e: ConfigError) -> Self {
+        Fail {
+            code: 2,
+            msg: e.to_string(),
+        }
+    }
+}
+
+pub type Res = Result<u8, Fail>;
+
+pub fn duration(value: &str, flag: &'static str) -> Result<Duration, Fail> {
+    parse_duration(value).ok_or_else(|| {
+        ConfigError::Duration {
+            value: value.into(),
+            flag,
+        }
+        .into()
+    })
+}
+
+pub fn status(cfg: &Config, format: Format) -> Res {
+    let st = status::status(cfg, StatusOpts::default());
+    let out = match format {
+        Format::Text => crate::once::text(&st),
+        Format::Json => crate::once::json(&st) + "\n",
+    };
+    print!("{out}");
+    Ok(st.state.exit_code())
+}
+
+fn print_notes(notes: &[String]) {
+    for n in notes {
+        println!("  {n}");
+    }
+}
+
+pub fn start(cfg: &Config, timeout: Duration) -> Res {
+    let opts = Opts {
+        timeout,
+        ..Opts::default()
+    };
+    report_start(control::start(cfg, opts)?);
+    Ok(0)
+}
+
+fn report_start(o: StartOutcome) {
+    match o {
+        StartOutcome::AlreadyRunning { pid, port } => {
+            println!("Worker is already running (PID {pid}, port {port})")
+        }
+        StartOutcome::Started {
+            pid,
+            port,
+            elapsed,
+            notes,
+            ..
+        } => {
+            print_notes(&notes);
+            println!(
+                "Worker started (PID {pid}, port {port}) in {} ms",
+                elapsed.as_millis()
+            );
+        }
+    }
+}
+
+fn report_stop(o: StopOutcome) {
+    match o {
+        StopOutcome::NotRunning { notes } => {
+            println!("Worker is not running");
+            print_notes(&notes);
+        }
+        StopOutcome::Stopped {
+            pid,
+            elapsed,
+            killed,
+        } => {
+            let how = if killed {
+                " (SIGKILL after the grace period)"
+            } else {
+                ""
+            };
+            println!(
+                "Worker stopped (PID {pid}) in {} ms{how}",
+                elapsed.as_millis()
+            );
+        }
+    }
+}
+
+pub fn stop(cfg: &Config, grace: Duration) -> Res {
+    let opts = Opts {
+        grace,
+        ..Opts::default()
+    };
+    report_stop(control::stop(cfg, opts)?);
+    Ok(0)
+}
+
+pub fn restart(cfg: &Config, timeout: Duration, grace: Duration) -> Res {
+    let opts = Opts {
+        timeout,
+        grace,
+        ..Opts::default()
+    };
+    let (stopped, started) = control::restart(cfg, opts)?;
+    report_stop(stopped);
+    report_start(started);
+    Ok(0)
+}
+
+/// For hooks: nothing on stdout, errors on stderr, bounded wait for the lock.
+pub fn ensure(cfg: &Config, timeout: Duration) -> Res {
+    let opts = Opts {
+        timeout,
+        lock_wait: timeout + Duration::from_secs(5),
+        ..Opts::default()
+    };
+    control::ensure(cfg, opts)?;
+    Ok(0)
+}
+
+pub fn migrate(cfg: &Config) -> Res {
+    match migrate::run(cfg, true) {
+        Ok(Some(r)) => {
+            let pm2 = match r.pm2 {
+                migrate::Pm2Outcome::NotInstalled => {
+                    "pm2 is not installed: nothing to delete".to_string()
+                }
+                migrate::Pm2Outcome::Exited(Some(0)) => "pm2 delete claude-mem-worker: done".into(),
+                migrate::Pm2Outcome::Exited(c) => format!(
+                    "pm2 delete claude-mem-worker exited {} (nothing to delete?)",
+                    c.unwrap_or(-1)
+                ),
+                migrate::Pm2Outcome::KilledAfterTimeout => {
+                    "pm2 delete hung and was killed after 10 s".into()
+                }
+                migrate::Pm2Outcome::FailedToRun(e) => format!("pm2 could not run: {e}"),
+            };
+            println!("{pm2}");
+            match r.marker_written {
+                Some(t) => println!(
+                    "Wrote {} ({t})",
+                    cfg.path(crate::procman::files::MARKER_FILE).display()
+                ),
+                None => println!("Marker already present; left as it was"),
+            }
+            Ok(0)
+        }
+        Ok(None) => Ok(0),
+        Err(e) => Err(Fail {
+            code: 1,
+            msg: format!(
+                "cannot write the PM2 marker in {}: {e}",
+                cfg.data_dir.display()
+            ),
+        }),
+    }
+}
+
+pub fn logs(cfg: &Config, lines: usize, follow: bool, level: Option<&str>) -> Res {
+    let min = match level {
+        None => None,
+        Some(l) => Some(Level::parse(l).ok_or_else(|| Fail {
+            code: 2,
+            msg: format!("invalid level {l:?}: use debug, info, warn or error"),
+        })?),
+    };
+    let tty = std::io::stdout().is_terminal();
+    let clean = |s: &str| {
+        if tty {
+            logs::sanitize(s)
+        } else {
+            s.to_string()
+        }
+    };
+    let logs_dir = cfg.logs_dir();
+    let mut current: Option<PathBuf> = logs::newest_log(&logs_dir);
+    let mut out = std::io::stdout().lock();
+    let mut offset = 0u64;
+    match &current {
+        None if !follow => {
+            return Err(Fail {
+                code: 1,
+                msg: format!("no worker log in {} yet", logs_dir.display()),
+            })
+        }
+        None => {}
+        Some(path) => {
+            // Enough of the end to hold `lines` entries' worth of lines.
+            let all = logs::tail_lines(path, lines.saturating_mul(4).max(lines + 50));
+            let entries = logs::group(all);
+            let kept: Vec<&logs::Entry> = entries.iter().filter(|e| logs::passes(e, min)).collect();
+            let mut shown: Vec<&str> = kept
+                .iter()
+                .flat_map(|e| e.lines.iter().map(String::as_str))
+                .collect();
+            let skip = shown.len().saturating_sub(lines);
+            shown.drain(..skip);
+            for l in shown {
+                let _ = writeln!(out, "{}", clean(l));
+            }
+            let _ = out.flush();
+            offset = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        }
+    }
+    if !follow {
+        return Ok(0);
+    }
+    let mut pass = true;
+    let mut partial: Vec<u8> = Vec::new();
+    loop {
+        std::thread::sleep(Duration::from_millis(200));
+        let newest = logs::newest_log(&logs_dir);
+        if newest.is_some() && newest != current {
+            if let Some(n) = &newest {
+                let _ = writeln!(out, "==> {} <==", n.display());
+            }
+            current = newest;
+            offset = 0;
+            partial.clear();
+        }
+        let Some(path) = &current else { continue };
+        let Ok(meta) = std::fs::metadata(path) else {
+            continue;
+        };
+        if meta.len() < offset {
+            let _ = writeln!(out, "==> {} was truncated <==", path.display());
+            offset = 0;
+            partial.clear();
+        }
+        if meta.len() == offset {
+            continue;
+        }
+        let Ok(mut f) = std::fs::File::open(path) else {
+            continue;
+        };
+        use std::io::{Read, Seek, SeekFrom};
+        if f.seek(SeekFrom::Start(offset)).is_err() {
+            continue;
+        }
+        let mut buf = Vec::new();
+        let _ = f.take(8 * 1024 * 1024).read_to_end(&mut buf);
+        offset += buf.len() as u64;
+        partial.extend_from_slice(&buf);
+        let Some(last_nl) = partial.iter().rposition(|b| *b == b'\n') else {
+            continue;
+        };
+        let complete: Vec<u8> = partial.drain(..=last_nl).collect();
+        for l in logs::split_lines(&complete) {
+            if logs::starts_entry(&l) {
+                pass = min.is_none() || logs::line_level(&l).is_none_or(|lv| Some(lv) >= min);
+            }
+            if pass && writeln!(out, "{}", clean(&l)).is_err() {
+                return Ok(0);
+            }
+        }
+        if out.flush().is_err() {
+            return Ok(0);
+        }
+    }
+}
+
+pub fn load_config(g: &crate::cli::Global) -> Result<Config, Fail> {
+    Ok(Config::load(&config::Overrides {
+        data_dir: g.data_dir.clone(),
+        port: g.port.clone(),
+        worker_cmd: g.worker_cmd.clone(),
+    })?)
+}

@@ -1,0 +1,331 @@
+//! Where things are: data dir, port, worker command, durations. Every value says where it came
+//! from so an error can name it.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::procman::files;
+
+pub const DEFAULT_PORT: u16 = 37777;
+/// Largest settings.json we read (real ones are a few KB).
+const SETTINGS_CAP: u64 = 16 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("Invalid port {value} (from {origin}): use an integer from 1024 to 65535")]
+    InvalidPort { value: String, origin: PortSource },
+    #[error("{path}: {reason}: fix or remove the file")]
+    Settings { path: PathBuf, reason: String },
+    #[error("cannot find the home directory: set HOME or pass --data-dir")]
+    NoHome,
+    #[error("invalid worker command {value:?} (from {origin}): {reason}")]
+    WorkerCmd {
+        value: String,
+        origin: &'static str,
+        reason: &'static str,
+    },
+    #[error(
+        "invalid duration {value:?} for {flag}: use e.g. 500ms, 5s, 1m or a number of seconds"
+    )]
+    Duration { value: String, flag: &'static str },
+}
+
+/// Where the port came from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "path")]
+pub enum PortSource {
+    Flag,
+    Env,
+    Settings(PathBuf),
+    Default,
+}
+
+impl fmt::Display for PortSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PortSource::Flag => write!(f, "--port"),
+            PortSource::Env => write!(f, "env CLAUDE_MEM_WORKER_PORT"),
+            PortSource::Settings(p) => write!(f, "CLAUDE_MEM_WORKER_PORT in {}", p.display()),
+            PortSource::Default => write!(f, "the default"),
+        }
+    }
+}
+
+/// The worker's command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerCmd {
+    pub argv: Vec<String>,
+    pub cwd: Option<PathBuf>,
+    /// The claude-mem default (`bun …/worker-service.cjs`): its own missing-program messages.
+    pub script: Option<PathBuf>,
+}
+
+impl WorkerCmd {
+    pub fn default_for(home: &Path) -> WorkerCmd {
+        let market = home.join(".claude/plugins/marketplaces/thedotmack");
+        let script = market.join("plugin/scripts/worker-service.cjs");
+        WorkerCmd {
+            argv: vec!["bun".into(), script.to_string_lossy().into_owned()],
+            cwd: Some(market),
+            script: Some(script),
+        }
+    }
+
+    pub fn parse(value: &str, source: &'static str) -> Result<WorkerCmd, ConfigError> {
+        let err = |reason| ConfigError::WorkerCmd {
+            value: value.to_string(),
+            origin: source,
+            reason,
+        };
+        let argv = shlex::split(value).ok_or_else(|| err("unbalanced quotes"))?;
+        if argv.is_empty() {
+            return Err(err("empty"));
+        }
+        Ok(WorkerCmd {
+            argv,
+            cwd: None,
+            script: None,
+        })
+    }
+
+    pub fn display(&self) -> String {
+        self.argv.join(" ")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub port: u16,
+    pub port_source: PortSource,
+    pub worker: WorkerCmd,
+    pub home: Option<PathBuf>,
+}
+
+/// What the command line said; the rest comes from the environment and settings.json.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub data_dir: Option<PathBuf>,
+    pub port: Option<String>,
+    pub worker_cmd: Option<String>,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var_os(name).map(|v| v.to_string_lossy().into_owned())
+}
+
+pub fn home_dir() -> Option<PathBuf> {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+}
+
+/// Expand a leading `~/` or a lone `~`.
+pub fn expand_tilde(p: &Path, home: Option<&Path>) -> Result<PathBuf, ConfigError> {
+    let s = p.as_os_str().as_encoded_bytes();
+    if s == b"~" || s.starts_with(b"~/") {
+        let home = home.ok_or(ConfigError::NoHome)?;
+        let rest = p.strip_prefix("~").unwrap_or(Path::new(""));
+        Ok(home.join(rest))
+    } else {
+        Ok(p.to_path_buf())
+    }
+}
+
+impl Config {
+    pub fn load(o: &Overrides) -> Result<Config, ConfigError> {
+        let home = home_dir();
+        let data_dir = match (&o.data_dir, std::env::var_os("CLAUDE_MEM_DATA_DIR")) {
+            (Some(d), _) => expand_tilde(d, home.as_deref())?,
+            (None, Some(d)) if !d.is_empty() => expand_tilde(Path::new(&d), home.as_deref())?,
+            _ => home
+                .as_ref()
+                .ok_or(ConfigError::NoHome)?
+                .join(".claude-mem"),
+        };
+        let (port, port_source) = resolve_port(o.port.as_deref(), &data_dir)?;
+        let worker = match (&o.worker_cmd, env("CLAUDE_MEM_TOP_WORKER_CMD")) {
+            (Some(c), _) => WorkerCmd::parse(c, "--worker-cmd")?,
+            (None, Some(c)) if !c.is_empty() => WorkerCmd::parse(&c, "CLAUDE_MEM_TOP_WORKER_CMD")?,
+            _ => WorkerCmd::default_for(home.as_deref().unwrap_or(Path::new("/nonexistent-home"))),
+        };
+        Ok(Config {
+            data_dir,
+            port,
+            port_source,
+            worker,
+            home,
+        })
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.data_dir.join(name)
+    }
+
+    pub fn logs_dir(&self) -> PathBuf {
+        self.data_dir.join("logs")
+    }
+
+    pub fn settings_path(&self) -> PathBuf {
+        self.data_dir.join("settings.json")
+    }
+}
+
+/// Port: `--port`, else env, else settings.json, else 37777.
+pub fn resolve_port(flag: Option<&str>, data_dir: &Path) -> Result<(u16, PortSource), ConfigError> {
+    let check = |value: &str, source: PortSource| {
+        files::parse_port(value).map_err(|_| ConfigError::InvalidPort {
+            value: shown(value),
+            origin: source.clone(),
+        })
+    };
+    if let Some(v) = flag {
+        return Ok((check(v, PortSource::Flag)?, PortSource::Flag));
+    }
+    if let Some(v) = env("CLAUDE_MEM_WORKER_PORT") {
+        return Ok((check(&v, PortSource::Env)?, PortSource::Env));
+    }
+    let path = data_dir.join("settings.json");
+    if let Some(v) = settings_port(&path)? {
+        let src = PortSource::Settings(path);
+        return Ok((check(&v, src.clone())?, src));
+    }
+    Ok((DEFAULT_PORT, PortSource::Default))
+}
+
+fn shown(v: &str) -> String {
+    if v.is_empty() || v.trim() != v || v.chars().any(|c| c.is_control()) {
+        format!("{v:?}")
+    } else {
+        v.to_string()
+    }
+}
+
+/// Read settings.json and return the raw port value (string or number as text), if any.
+pub fn settings_port(path: &Path) -> Result<Option<String>, ConfigError> {
+    let Some(v) = read_settings(path)? else {
+        return Ok(None);
+    };
+    let pick = |obj: &serde_json::Value| obj.get("CLAUDE_MEM_WORKER_PORT").cloned();
+    let raw = pick(&v).or_else(|| v.get("env").and_then(pick));
+    Ok(match raw {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) => Some(s),
+        Some(other) => Some(other.to_string()),
+    })
+}
+
+/// settings.json as JSON. Missing or empty: `None`. Anything else that is not a JSON object is an
+/// error naming the file.
+pub fn read_settings(path: &Path) -> Result<Option<serde_json::Value>, ConfigError> {
+    use std::io::Read;
+    let err = |reason: String| ConfigError::Settings {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(err(format!("cannot read ({e})"))),
+    };
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(err("is a directory".into()));
+    }
+    let mut buf = Vec::new();
+    file.take(SETTINGS_CAP + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| err(format!("cannot read ({e})")))?;
+    if buf.len() as u64 > SETTINGS_CAP {
+        return Err(err("larger than 16 MB".into()));
+    }
+    if buf.iter().all(|b| b.is_ascii_whitespace()) {
+        return Ok(None);
+    }
+    let v: serde_json::Value =
+        serde_json::from_slice(&buf).map_err(|e| err(format!("not valid JSON ({e})")))?;
+    if !v.is_object() {
+        return Err(err("not a JSON object".into()));
+    }
+    Ok(Some(v))
+}
+
+/// Parse `500ms`, `5s`, `1m`, `1h`, or a bare number of seconds (fractions allowed).
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let (num, mult_ms) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1000.0)
+    } else if let Some(n) = s.strip_suffix('m') {
+        (n, 60_000.0)
+    } else if let Some(n) = s.strip_suffix('h') {
+        (n, 3_600_000.0)
+    } else {
+        (s, 1000.0)
+    };
+    if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return None;
+    }
+    let v: f64 = num.parse().ok()?;
+    let ms = v * mult_ms;
+    if !ms.is_finite() || ms < 0.0 || ms > 1e12 {
+        return None;
+    }
+    Some(Duration::from_micros((ms * 1000.0) as u64))
+}
+
+/// Human form of a duration for messages: `10s`, `500ms`, `1m`.
+pub fn fmt_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms % 60_000 == 0 && ms >= 60_000 {
+        format!("{}m", ms / 60_000)
+    } else if ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("5s"), Some(Duration::from_secs(5)));
+        assert_eq!(parse_duration("1m"), Some(Duration::from_secs(60)));
+        assert_eq!(parse_duration("2"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_duration("0.5"), Some(Duration::from_millis(500)));
+        for bad in ["", "s", "-1s", "abc", "5x", "1e9"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+        assert_eq!(fmt_duration(Duration::from_secs(10)), "10s");
+        assert_eq!(fmt_duration(Duration::from_millis(250)), "250ms");
+    }
+
+    #[test]
+    fn tilde() {
+        let h = Path::new("/home/u");
+        assert_eq!(
+            expand_tilde(Path::new("~/x"), Some(h)).ok(),
+            Some(PathBuf::from("/home/u/x"))
+        );
+        assert_eq!(
+            expand_tilde(Path::new("/a/~"), Some(h)).ok(),
+            Some(PathBuf::from("/a/~"))
+        );
+    }
+
+    #[test]
+    fn worker_cmd_shell_words() {
+        let c = WorkerCmd::parse("'/opt/my bin/x' stand-in-worker --log-rate 5", "t").expect("ok");
+        assert_eq!(
+            c.argv,
+            ["/opt/my bin/x", "stand-in-worker", "--log-rate", "5"]
+        );
+        assert!(WorkerCmd::parse("'unclosed", "t").is_err());
+        assert!(WorkerCmd::parse("  ", "t").is_err());
+    }
+}

@@ -1,0 +1,10 @@
+//! claude-mem-top: a terminal dashboard and embedded process manager for the claude-mem worker.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod logs;
+pub mod once;
+pub mod procman;
+pub mod release;
+pub mod worker;

@@ -1,0 +1,100 @@
+//! Status output for `status` and `--once`: the 7.1.0 text shape, or JSON.
+
+use std::fmt::Write;
+
+use crate::procman::status::{fmt_uptime, State, Status};
+
+pub fn text(st: &Status) -> String {
+    let mut s = String::new();
+    match st.state {
+        State::Running | State::Unhealthy => {
+            let _ = writeln!(s, "Worker is running");
+            if let Some(pid) = st.pid {
+                let _ = writeln!(s, "  PID: {pid}");
+            }
+            let _ = writeln!(s, "  Port: {}", st.port);
+            if let Some(u) = st.uptime_seconds {
+                let _ = writeln!(s, "  Uptime: {}", fmt_uptime(u));
+            }
+        }
+        State::Unmanaged => {
+            let _ = writeln!(s, "Worker is running, but unmanaged (no PID file)");
+            match (st.pid, &st.command) {
+                (Some(pid), Some(cmd)) => {
+                    let _ = writeln!(s, "  PID: {pid} ({cmd})");
+                }
+                (Some(pid), None) => {
+                    let _ = writeln!(s, "  PID: {pid}");
+                }
+                _ => {}
+            }
+            let _ = writeln!(s, "  Port: {}", st.port);
+            if let Some(u) = st.uptime_seconds {
+                let _ = writeln!(s, "  Uptime: {}", fmt_uptime(u));
+            }
+        }
+        State::Stale => {
+            let _ = writeln!(s, "Worker is not running (stale PID file)");
+        }
+        State::Stopped => {
+            let _ = writeln!(s, "Worker is not running");
+        }
+        State::Unknown => {
+            let _ = writeln!(s, "Worker state unknown");
+        }
+    }
+    let _ = writeln!(
+        s,
+        "  State: {} (layout {})",
+        st.state.label(),
+        st.layout.label()
+    );
+    let _ = writeln!(
+        s,
+        "  Health: {}",
+        if st.healthy { "healthy" } else { "not healthy" }
+    );
+    for c in &st.checks {
+        let mark = if c.ok { "ok  " } else { "FAIL" };
+        let lat = c
+            .latency_ms
+            .map(|l| format!(" ({l:.2} ms)"))
+            .unwrap_or_default();
+        let name = match c.name {
+            "pid_file" => "PID file",
+            "process" => "process ",
+            _ => "/health ",
+        };
+        let _ = writeln!(s, "    {mark} {name}  {}{lat}", c.detail);
+    }
+    if let Some(r) = &st.reason {
+        if !st.checks.iter().any(|c| &c.detail == r) {
+            let _ = writeln!(s, "  Reason: {r}");
+        }
+    }
+    if let Some(h) = &st.port_holder {
+        if st.state != State::Unmanaged {
+            let _ = writeln!(s, "  Port {} held by: {h}", st.port);
+        }
+    }
+    match &st.log_file {
+        Some(l) => {
+            let _ = writeln!(s, "  Log: {}", l.display());
+        }
+        None => {
+            let _ = writeln!(s, "  Log: none yet");
+        }
+    }
+    let _ = writeln!(s, "  Data dir: {}", st.data_dir.display());
+    if let Some(m) = &st.pm2_migrated_at {
+        let _ = writeln!(s, "  PM2 migrated: {m}");
+    }
+    for w in &st.warnings {
+        let _ = writeln!(s, "  Warning: {w}");
+    }
+    s
+}
+
+pub fn json(st: &Status) -> String {
+    serde_json::to_string_pretty(st).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}

@@ -1,0 +1,549 @@
+//! start / stop / restart / ensure: functions that act under the data dir's lock and return data.
+
+use std::fs;
+use std::path::Path;
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use super::files::{self, Identity, IDENTITY_FILE, PID_FILE, PORT_FILE};
+use super::health;
+use super::identity::{self, Proven};
+use super::lock::Lock;
+use super::migrate::{self, MigrateReport};
+use super::platform::{self, PidFd};
+use super::spawn;
+use super::status::{self, Layout, State, Status, StatusOpts};
+use super::Error;
+use crate::config::{fmt_duration, Config};
+
+#[derive(Debug, Clone, Copy)]
+pub struct Opts {
+    /// How long `start` waits for `/health` 200.
+    pub timeout: Duration,
+    /// How long `stop` waits after SIGTERM before SIGKILL.
+    pub grace: Duration,
+    /// How long to wait for another claude-mem-top holding the lock.
+    pub lock_wait: Duration,
+}
+
+impl Default for Opts {
+    fn default() -> Self {
+        Opts {
+            timeout: Duration::from_secs(10),
+            grace: Duration::from_secs(5),
+            lock_wait: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum StartOutcome {
+    AlreadyRunning {
+        pid: i32,
+        port: u16,
+    },
+    Started {
+        pid: i32,
+        port: u16,
+        elapsed: Duration,
+        /// The spawned process: a long-lived caller must reap it (see `spawn::reap_in_background`).
+        child: Child,
+        notes: Vec<String>,
+    },
+}
+
+#[derive(Debug)]
+pub enum StopOutcome {
+    NotRunning {
+        notes: Vec<String>,
+    },
+    Stopped {
+        pid: i32,
+        elapsed: Duration,
+        killed: bool,
+    },
+}
+
+/// Notes of what `start` did besides starting (stale files removed, PM2 cleanup).
+fn migrate_notes(r: Option<MigrateReport>, notes: &mut Vec<String>) {
+    if let Some(r) = r {
+        let pm2 = match r.pm2 {
+            migrate::Pm2Outcome::NotInstalled => "pm2 not installed".to_string(),
+            migrate::Pm2Outcome::Exited(c) => format!("pm2 delete exited {}", c.unwrap_or(-1)),
+            migrate::Pm2Outcome::KilledAfterTimeout => "pm2 delete hung and was killed".into(),
+            migrate::Pm2Outcome::FailedToRun(e) => format!("pm2 failed to run: {e}"),
+        };
+        notes.push(format!("PM2 cleanup done ({pm2}); marker written"));
+    }
+}
+
+fn ensure_dir(cfg: &Config) -> Result<(), Error> {
+    fs::create_dir_all(&cfg.data_dir)
+        .map_err(|e| Error::io("cannot create data dir", &cfg.data_dir, e))
+}
+
+pub fn start(cfg: &Config, opts: Opts) -> Result<StartOutcome, Error> {
+    ensure_dir(cfg)?;
+    let lock = Lock::acquire(&cfg.data_dir, opts.lock_wait)?;
+    let mut notes = Vec::new();
+    let m = migrate::run(cfg, false)
+        .map_err(|e| Error::io("cannot write the PM2 marker in", &cfg.data_dir, e))?;
+    migrate_notes(m, &mut notes);
+    start_locked(cfg, opts, &lock, notes)
+}
+
+/// `ensure`: fast path without the lock when the worker is healthy; else start.
+pub fn ensure(cfg: &Config, opts: Opts) -> Result<StartOutcome, Error> {
+    let st = status::status(cfg, StatusOpts::default());
+    if st.state == State::Running {
+        return Ok(StartOutcome::AlreadyRunning {
+            pid: st.pid.unwrap_or(0),
+            port: st.port,
+        });
+    }
+    start(cfg, opts)
+}
+
+pub fn restart(cfg: &Config, opts: Opts) -> Result<(StopOutcome, StartOutcome), Error> {
+    ensure_dir(cfg)?;
+    let lock = Lock::acquire(&cfg.data_dir, opts.lock_wait)?;
+    let stopped = stop_locked(cfg, opts, &lock)?;
+    let mut notes = Vec::new();
+    let m = migrate::run(cfg, false)
+        .map_err(|e| Error::io("cannot write the PM2 marker in", &cfg.data_dir, e))?;
+    migrate_notes(m, &mut notes);
+    let started = start_locked(cfg, opts, &lock, notes)?;
+    Ok((stopped, started))
+}
+
+pub fn stop(cfg: &Config, opts: Opts) -> Result<StopOutcome, Error> {
+    if !cfg.data_dir.is_dir() {
+        return Ok(StopOutcome::NotRunning { notes: Vec::new() });
+    }
+    let lock = Lock::acquire(&cfg.data_dir, opts.lock_wait)?;
+    stop_locked(cfg, opts, &lock)
+}
+
+/// Remove the 7.1.0 files we are allowed to remove: regular files of ours that still name `pid`
+/// (or hold invalid content), plus our identity record.
+fn clear_spec_files(cfg: &Config, pid: Option<i32>) -> Vec<String> {
+    let mut removed = Vec::new();
+    let pid_path = cfg.path(PID_FILE);
+    let names_pid = |t: &str| match pid {
+        Some(p) => files::parse_pid_file(&pid_path, t).map_or(true, |q| q == p),
+        None => files::parse_pid_file(&pid_path, t).is_err(),
+    };
+    if files::remove_if(&pid_path, names_pid) {
+        removed.push(pid_path.display().to_string());
+    }
+    let port_path = cfg.path(PORT_FILE);
+    let port_names = |t: &str| match (pid, files::parse_port_file(&port_path, t)) {
+        (Some(p), Ok((_, q))) => p == q,
+        (_, Err(_)) => true,
+        (None, Ok(_)) => !platform::exists(&pid_path),
+    };
+    if files::remove_if(&port_path, port_names) {
+        removed.push(port_path.display().to_string());
+    }
+    let id_path = cfg.path(IDENTITY_FILE);
+    if files::read_identity(&cfg.data_dir).is_some_and(|i| pid.is_none_or(|p| i.pid == p)) {
+        let _ = fs::remove_file(&id_path);
+    }
+    removed
+}
+
+/// Also remove a 7.x `worker.pid` JSON that names the worker we just stopped and that we wrote.
+fn clear_json_pid(cfg: &Config, pid: i32) {
+    let path = cfg.path(files::JSON_PID_FILE);
+    files::remove_if(&path, |t| {
+        files::parse_json_pid(&path, t).is_ok_and(|j| j.pid == pid)
+    });
+}
+
+fn check_program(cfg: &Config) -> Result<(), Error> {
+    let w = &cfg.worker;
+    if let Some(script) = &w.script {
+        if spawn::which(&w.argv[0]).is_none() {
+            return Err(Error::BunMissing);
+        }
+        if !script.is_file() {
+            return Err(Error::ScriptMissing(script.clone()));
+        }
+    } else if spawn::which(&w.argv[0]).is_none() {
+        return Err(Error::ProgramMissing(w.argv[0].clone()));
+    }
+    Ok(())
+}
+
+fn refuse_foreign(p: &Proven) -> Result<(), Error> {
+    match p.uid {
+        Some(u) if u != platform::current_uid() => Err(Error::Refused {
+            pid: p.pid,
+            reason: format!("the worker belongs to uid {u}, not to you"),
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn start_locked(
+    cfg: &Config,
+    opts: Opts,
+    _lock: &Lock,
+    mut notes: Vec<String>,
+) -> Result<StartOutcome, Error> {
+    let st = status::status(cfg, StatusOpts::default());
+    match st.state {
+        State::Running => {
+            return Ok(StartOutcome::AlreadyRunning {
+                pid: st.pid.unwrap_or(0),
+                port: st.port,
+            })
+        }
+        State::Unhealthy => return wait_unhealthy(cfg, opts, st),
+        State::Unknown => return Err(Error::Unknown(st.reason.unwrap_or_default())),
+        State::Unmanaged => {
+            return Err(Error::PortInUse {
+                port: st.port,
+                holder: st
+                    .port_holder
+                    .map(|h| format!("an unmanaged worker, {h}"))
+                    .unwrap_or_else(|| "an unmanaged worker".into()),
+            })
+        }
+        State::Stale => {
+            let pid = st.record.as_ref().map(|r| r.claim.pid);
+            let removed = clear_spec_files(cfg, pid);
+            if !removed.is_empty() {
+                notes.push(format!(
+                    "removed stale {} ({})",
+                    removed.join(", "),
+                    st.reason.as_deref().unwrap_or("stale")
+                ));
+            }
+        }
+        State::Stopped => {}
+    }
+    check_program(cfg)?;
+    let port = st.port;
+    if let Some(holder) = platform::port_holder(port) {
+        return Err(Error::PortInUse {
+            port,
+            holder: holder.to_string(),
+        });
+    }
+
+    let log = spawn::dated_log(&cfg.logs_dir(), "worker");
+    let t0 = Instant::now();
+    let mut spawn_cfg = cfg.clone();
+    spawn_cfg.port = port;
+    let mut child = spawn::spawn_worker(&spawn_cfg, &cfg.worker, &log)
+        .map_err(|e| Error::io("cannot start the worker; log", &log, e))?;
+    let pid = child.id() as i32;
+    let pidfd = PidFd::open(pid);
+    let token = platform::proc_stat(pid).map(|s| s.starttime);
+
+    // Record it: our identity first (exact start token), then the 7.1.0 files.
+    let write = |name: &str, content: String| {
+        files::write_atomic(&cfg.path(name), content.as_bytes())
+            .map_err(|e| Error::io("cannot write", cfg.path(name), e))
+    };
+    let recorded = (|| {
+        if let Some(token) = token {
+            let id = Identity {
+                pid,
+                start_token: token,
+                port,
+                started_at: files::iso_now(),
+                argv: cfg.worker.argv.clone(),
+            };
+            write(
+                IDENTITY_FILE,
+                serde_json::to_string(&id).unwrap_or_default(),
+            )?;
+        }
+        write(PID_FILE, pid.to_string())?;
+        write(PORT_FILE, format!("{port}\n{pid}"))?;
+        if release_uses_json_pid(cfg, st.layout) {
+            write(
+                files::JSON_PID_FILE,
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "pid": pid, "port": port, "startedAt": files::iso_now(), "version": "claude-mem-top"
+                }))
+                .unwrap_or_default(),
+            )?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = recorded {
+        kill_child(&mut child, pid);
+        clear_spec_files(cfg, Some(pid));
+        return Err(e);
+    }
+
+    // Wait for health; notice death at once through the pidfd.
+    let deadline = t0 + opts.timeout;
+    let mut backoff = Duration::from_millis(2);
+    loop {
+        if let Ok(Some(exit)) = child.try_wait() {
+            clear_spec_files(cfg, Some(pid));
+            clear_json_pid(cfg, pid);
+            return Err(Error::DiedDuringStartup {
+                status: describe_exit(exit),
+                tail: log_tail(&log),
+            });
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            kill_child(&mut child, pid);
+            clear_spec_files(cfg, Some(pid));
+            clear_json_pid(cfg, pid);
+            return Err(Error::HealthTimeout {
+                after: fmt_duration(opts.timeout),
+                tail: log_tail(&log),
+            });
+        }
+        let probe = health::get(
+            health::loopback(),
+            port,
+            "/health",
+            left.min(health::DEFAULT_TIMEOUT),
+        );
+        if probe.healthy() {
+            return Ok(StartOutcome::Started {
+                pid,
+                port,
+                elapsed: t0.elapsed(),
+                child,
+                notes,
+            });
+        }
+        let nap = backoff.min(deadline.saturating_duration_since(Instant::now()));
+        match &pidfd {
+            Some(fd) => {
+                fd.wait_exit(nap);
+            }
+            None => std::thread::sleep(nap),
+        }
+        backoff = (backoff * 2).min(Duration::from_millis(50));
+    }
+}
+
+/// When the installed claude-mem is a 7.x–12.x release, its own tools read `worker.pid` JSON:
+/// record our worker there too so they see it (issue: agreeing with the release's tools).
+fn release_uses_json_pid(cfg: &Config, layout: Layout) -> bool {
+    if layout == Layout::V13 || status::has_v13_files(&cfg.data_dir) {
+        return false;
+    }
+    crate::release::installed_version(cfg).is_some_and(|v| {
+        v.split('.')
+            .next()
+            .and_then(|m| m.parse::<u32>().ok())
+            .is_some_and(|m| (7..13).contains(&m))
+    })
+}
+
+fn describe_exit(s: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (s.code(), s.signal()) {
+        (Some(c), _) => format!("exit code {c}"),
+        (None, Some(sig)) => format!("killed by signal {sig}"),
+        _ => "exited".into(),
+    }
+}
+
+/// Kill a child we spawned (and its group) and reap it.
+fn kill_child(child: &mut Child, pid: i32) {
+    platform::signal_group(pid, libc::SIGKILL);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// The last lines of the log, for error messages.
+fn log_tail(log: &Path) -> String {
+    let lines = crate::logs::tail_lines(log, 10);
+    if lines.is_empty() {
+        String::new()
+    } else {
+        let shown: Vec<String> = lines
+            .iter()
+            .map(|l| format!("  | {}", crate::logs::sanitize(l)))
+            .collect();
+        format!("\nlast lines of {}:\n{}", log.display(), shown.join("\n"))
+    }
+}
+
+fn wait_unhealthy(cfg: &Config, opts: Opts, first: Status) -> Result<StartOutcome, Error> {
+    let deadline = Instant::now() + opts.timeout;
+    let mut st = first;
+    let mut nap = Duration::from_millis(20);
+    while Instant::now() < deadline {
+        std::thread::sleep(nap.min(deadline.saturating_duration_since(Instant::now())));
+        nap = (nap * 2).min(Duration::from_millis(200));
+        st = status::status(cfg, StatusOpts::default());
+        match st.state {
+            State::Running => {
+                return Ok(StartOutcome::AlreadyRunning {
+                    pid: st.pid.unwrap_or(0),
+                    port: st.port,
+                })
+            }
+            State::Unhealthy => {}
+            _ => break,
+        }
+    }
+    Err(Error::Unhealthy {
+        pid: st.pid.unwrap_or(0),
+        reason: st
+            .reason
+            .unwrap_or_else(|| format!("state {}", st.state.label())),
+    })
+}
+
+fn stop_locked(cfg: &Config, opts: Opts, _lock: &Lock) -> Result<StopOutcome, Error> {
+    let st = status::status(cfg, StatusOpts::default());
+    match st.state {
+        State::Stopped => {
+            let notes = clear_spec_files(cfg, None)
+                .into_iter()
+                .map(|f| format!("removed stale {f}"))
+                .collect();
+            Ok(StopOutcome::NotRunning { notes })
+        }
+        State::Stale => {
+            let pid = st.record.as_ref().map(|r| r.claim.pid);
+            let mut notes: Vec<String> = clear_spec_files(cfg, pid)
+                .into_iter()
+                .map(|f| format!("removed stale {f}"))
+                .collect();
+            if let Some(r) = &st.reason {
+                notes.push(format!("not signalled: {r}"));
+            }
+            Ok(StopOutcome::NotRunning { notes })
+        }
+        State::Unknown => Err(Error::Unknown(st.reason.unwrap_or_default())),
+        State::Unmanaged => Err(Error::Refused {
+            pid: st.pid.unwrap_or(0),
+            reason: format!(
+                "it answers on port {} but no PID file proves it is the worker",
+                st.port
+            ),
+        }),
+        State::Running | State::Unhealthy => {
+            let Some(proven) = st.proven.clone() else {
+                return Err(Error::Unknown("worker not proven".into()));
+            };
+            refuse_foreign(&proven)?;
+            let layout = st.layout;
+            if layout == Layout::V13 {
+                // Ask a 13.x worker to shut itself down first: it checkpoints its DB and removes
+                // its own files.
+                let t0 = Instant::now();
+                let fd = PidFd::open(proven.pid);
+                let r = health::request(
+                    health::loopback(),
+                    st.port,
+                    "POST",
+                    "/api/admin/shutdown",
+                    health::DEFAULT_TIMEOUT,
+                );
+                if matches!(&r.result, Ok(resp) if resp.status == 200) {
+                    if let Some(fd) = fd {
+                        if fd.wait_exit(opts.grace) {
+                            clear_spec_files(cfg, Some(proven.pid));
+                            return Ok(StopOutcome::Stopped {
+                                pid: proven.pid,
+                                elapsed: t0.elapsed(),
+                                killed: false,
+                            });
+                        }
+                    }
+                }
+            }
+            let (elapsed, killed) = terminate(&proven, opts.grace)?;
+            clear_spec_files(cfg, Some(proven.pid));
+            clear_json_pid(cfg, proven.pid);
+            Ok(StopOutcome::Stopped {
+                pid: proven.pid,
+                elapsed,
+                killed,
+            })
+        }
+    }
+}
+
+/// SIGTERM the proven worker (its group when it leads one, else it and its descendants), wait up
+/// to `grace` on its pidfd, then SIGKILL. Returns (elapsed, whether SIGKILL was needed).
+pub fn terminate(p: &Proven, grace: Duration) -> Result<(Duration, bool), Error> {
+    let t0 = Instant::now();
+    // Open the pidfd before the last check: from here on the handle cannot refer to another
+    // process, even if the PID is reused.
+    let fd = PidFd::open(p.pid).ok_or(Error::Refused {
+        pid: p.pid,
+        reason: "it exited before it could be signalled".into(),
+    })?;
+    if !identity::still_same(p) {
+        return Err(Error::Refused {
+            pid: p.pid,
+            reason: "it is no longer the process that was proven".into(),
+        });
+    }
+    let group = p.leads_group();
+    let kids = if group {
+        Vec::new()
+    } else {
+        proven_descendants(p.pid)
+    };
+    let send = |sig| {
+        if group {
+            platform::signal_group(p.pid, sig);
+        } else {
+            fd.signal(sig);
+            for (k, token) in &kids {
+                if platform::proc_stat(*k).is_some_and(|s| s.starttime == *token) {
+                    platform::signal_pid(*k, sig);
+                }
+            }
+        }
+    };
+    send(libc::SIGTERM);
+    let mut killed = false;
+    if !fd.wait_exit(grace) {
+        killed = true;
+        send(libc::SIGKILL);
+        if !fd.wait_exit(Duration::from_secs(5)) {
+            return Err(Error::WouldNotDie { pid: p.pid });
+        }
+    }
+    // Leftovers: members of its group (or its descendants) that outlived it.
+    let deadline = Instant::now() + grace.min(Duration::from_secs(1));
+    loop {
+        let left: Vec<i32> = if group {
+            platform::group_members(p.pid)
+        } else {
+            kids.iter()
+                .filter(|(k, t)| {
+                    platform::proc_stat(*k).is_some_and(|s| s.starttime == *t && !s.is_zombie())
+                })
+                .map(|(k, _)| *k)
+                .collect()
+        };
+        if left.is_empty() {
+            break;
+        }
+        if Instant::now() >= deadline {
+            killed = true;
+            send(libc::SIGKILL);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok((t0.elapsed(), killed))
+}
+
+/// Descendants of a proven worker with their start tokens (re-checked before each signal).
+fn proven_descendants(pid: i32) -> Vec<(i32, u64)> {
+    platform::descendants(pid)
+        .into_iter()
+        .filter_map(|k| platform::proc_stat(k).map(|s| (k, s.starttime)))
+        .collect()
+}

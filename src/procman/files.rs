@@ -1,0 +1,442 @@
+//! The pid, port, marker and identity files: strict parsers, safe readers, atomic writers.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+
+use super::platform;
+
+pub const PID_FILE: &str = ".worker.pid";
+pub const PORT_FILE: &str = ".worker.port";
+pub const MARKER_FILE: &str = ".pm2-migrated";
+/// Our own record of the worker we spawned: PID and start token. Never a claude-mem file.
+pub const IDENTITY_FILE: &str = ".claude-mem-top.worker.json";
+pub const LOCK_FILE: &str = ".claude-mem-top.lock";
+/// The released 7.x–12.x and 13.x JSON PID file.
+pub const JSON_PID_FILE: &str = "worker.pid";
+
+/// Largest file we read: pid/port/marker files are a few bytes.
+const SMALL_FILE_CAP: u64 = 4096;
+
+/// Why a small state file could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FileProblem {
+    /// A regular file of ours whose content is wrong: the state is stale and `start` replaces it.
+    #[error("{path} holds {what}, not {expected}")]
+    Invalid {
+        path: PathBuf,
+        what: String,
+        expected: &'static str,
+    },
+    /// Something we must not touch: symlink, FIFO, directory, another user's file, unreadable.
+    #[error("{path} is {what}: left untouched")]
+    Untrusted { path: PathBuf, what: String },
+}
+
+impl FileProblem {
+    pub fn is_untrusted(&self) -> bool {
+        matches!(self, FileProblem::Untrusted { .. })
+    }
+}
+
+/// A small file's bytes and modification time, read without following symlinks or blocking
+/// on FIFOs, and only if it is a regular file we own.
+#[derive(Debug, Clone)]
+pub struct SmallFile {
+    pub path: PathBuf,
+    pub text: String,
+    pub mtime: SystemTime,
+    pub world_writable: bool,
+}
+
+fn untrusted(path: &Path, what: impl Into<String>) -> FileProblem {
+    FileProblem::Untrusted {
+        path: path.to_path_buf(),
+        what: what.into(),
+    }
+}
+
+fn describe_type(ft: &fs::FileType) -> &'static str {
+    if ft.is_symlink() {
+        "a symlink"
+    } else if ft.is_dir() {
+        "a directory"
+    } else if ft.is_fifo() {
+        "a FIFO"
+    } else if ft.is_socket() {
+        "a socket"
+    } else if ft.is_block_device() || ft.is_char_device() {
+        "a device"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Read a small state file. `Ok(None)` if it does not exist.
+pub fn read_small(path: &Path) -> Result<Option<SmallFile>, FileProblem> {
+    let meta = match fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(untrusted(path, format!("unreadable ({e})"))),
+    };
+    if !meta.file_type().is_file() {
+        return Err(untrusted(path, describe_type(&meta.file_type())));
+    }
+    if platform::owned_by_other(&meta) {
+        return Err(untrusted(
+            path,
+            format!("owned by another user (uid {})", meta.uid()),
+        ));
+    }
+    // O_NOFOLLOW and O_NONBLOCK: if the file was swapped for a symlink or FIFO since lstat, we
+    // neither follow it nor hang on it.
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| untrusted(path, format!("unreadable ({e})")))?;
+    let fmeta = file
+        .metadata()
+        .map_err(|e| untrusted(path, format!("unreadable ({e})")))?;
+    if !fmeta.file_type().is_file() {
+        return Err(untrusted(path, describe_type(&fmeta.file_type())));
+    }
+    let mut buf = Vec::new();
+    file.take(SMALL_FILE_CAP + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| untrusted(path, format!("unreadable ({e})")))?;
+    if buf.len() as u64 > SMALL_FILE_CAP {
+        return Err(FileProblem::Invalid {
+            path: path.to_path_buf(),
+            what: format!("{} bytes", fmeta.len()),
+            expected: "a few bytes",
+        });
+    }
+    let text = match String::from_utf8(buf) {
+        Ok(t) => t,
+        Err(_) => {
+            return Err(FileProblem::Invalid {
+                path: path.to_path_buf(),
+                what: "bytes that are not text".into(),
+                expected: "text",
+            })
+        }
+    };
+    Ok(Some(SmallFile {
+        path: path.to_path_buf(),
+        text,
+        mtime: fmeta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+        world_writable: platform::is_world_writable(&fmeta),
+    }))
+}
+
+/// Strip exactly one trailing line end (`\n` or `\r\n`).
+fn strip_eol(s: &str) -> &str {
+    s.strip_suffix("\r\n")
+        .or_else(|| s.strip_suffix('\n'))
+        .unwrap_or(s)
+}
+
+fn show(s: &str) -> String {
+    if s.is_empty() {
+        "nothing (empty)".into()
+    } else {
+        let mut shown: String = s.chars().take(24).collect();
+        if s.chars().count() > 24 {
+            shown.push('…');
+        }
+        format!("{shown:?}")
+    }
+}
+
+/// Parse a PID: ASCII digits only, no sign, no spaces, 1..=10 digits, 1..=i32::MAX.
+/// PID 1 parses (it is a number) but can never be the worker.
+pub fn parse_pid(s: &str) -> Result<i32, String> {
+    if s.is_empty() || s.len() > 10 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(show(s));
+    }
+    match s.parse::<i64>() {
+        Ok(n) if n >= 1 && n <= i32::MAX as i64 => Ok(n as i32),
+        _ => Err(show(s)),
+    }
+}
+
+/// Parse a port: ASCII digits, 1024..=65535.
+pub fn parse_port(s: &str) -> Result<u16, String> {
+    if s.is_empty() || s.len() > 5 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(show(s));
+    }
+    match s.parse::<u32>() {
+        Ok(n) if (1024..=65535).contains(&n) => Ok(n as u16),
+        _ => Err(show(s)),
+    }
+}
+
+/// `.worker.pid`: the PID as decimal text, optional trailing newline.
+pub fn parse_pid_file(path: &Path, text: &str) -> Result<i32, FileProblem> {
+    parse_pid(strip_eol(text)).map_err(|what| FileProblem::Invalid {
+        path: path.to_path_buf(),
+        what,
+        expected: "a PID",
+    })
+}
+
+/// `.worker.port`: two lines, port then PID, optional trailing newline.
+pub fn parse_port_file(path: &Path, text: &str) -> Result<(u16, i32), FileProblem> {
+    let invalid = |what: String| FileProblem::Invalid {
+        path: path.to_path_buf(),
+        what,
+        expected: "two lines: port, PID",
+    };
+    let body = strip_eol(text);
+    let mut lines = body.split('\n');
+    let (Some(p), Some(q), None) = (lines.next(), lines.next(), lines.next()) else {
+        return Err(invalid(show(body)));
+    };
+    let port = parse_port(p.strip_suffix('\r').unwrap_or(p)).map_err(invalid)?;
+    let pid = parse_pid(q.strip_suffix('\r').unwrap_or(q)).map_err(invalid)?;
+    Ok((port, pid))
+}
+
+/// `.pm2-migrated`: an ISO-8601 timestamp.
+pub fn parse_marker(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(strip_eol(text).trim())
+        .ok()
+        .map(|d| d.with_timezone(&chrono::Utc))
+}
+
+/// Now as `2025-12-13T00:18:39.673Z`.
+pub fn iso_now() -> String {
+    iso(chrono::Utc::now())
+}
+
+pub fn iso(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// Our identity record for a worker we spawned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub pid: i32,
+    /// `/proc/PID/stat` field 22 at spawn.
+    pub start_token: u64,
+    pub port: u16,
+    pub started_at: String,
+    pub argv: Vec<String>,
+}
+
+pub fn read_identity(dir: &Path) -> Option<Identity> {
+    let f = read_small_capped(&dir.join(IDENTITY_FILE), 64 * 1024)?;
+    serde_json::from_str(&f).ok()
+}
+
+fn read_small_capped(path: &Path, cap: u64) -> Option<String> {
+    let meta = fs::symlink_metadata(path).ok()?;
+    if !meta.file_type().is_file() || platform::owned_by_other(&meta) || meta.len() > cap {
+        return None;
+    }
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .ok()?;
+    let mut s = String::new();
+    file.take(cap).read_to_string(&mut s).ok()?;
+    Some(s)
+}
+
+/// A `worker.pid` JSON file of the released 7.x–12.x or 13.x worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonPid {
+    pub pid: i32,
+    pub port: Option<u16>,
+    pub started_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub start_token: Option<u64>,
+    pub version: Option<String>,
+}
+
+pub fn parse_json_pid(path: &Path, text: &str) -> Result<JsonPid, FileProblem> {
+    let invalid = |what: String| FileProblem::Invalid {
+        path: path.to_path_buf(),
+        what,
+        expected: "worker.pid JSON with a pid",
+    };
+    let v: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| invalid(format!("invalid JSON ({e})")))?;
+    let pid = match v.get("pid") {
+        Some(serde_json::Value::Number(n)) => n
+            .as_i64()
+            .filter(|n| *n >= 1 && *n <= i32::MAX as i64)
+            .map(|n| n as i32),
+        Some(serde_json::Value::String(s)) => parse_pid(s).ok(),
+        _ => None,
+    }
+    .ok_or_else(|| {
+        invalid(format!(
+            "pid {}",
+            v.get("pid").map_or("missing".into(), |p| p.to_string())
+        ))
+    })?;
+    let port = match v.get("port") {
+        Some(serde_json::Value::Number(n)) => {
+            n.as_u64().and_then(|p| parse_port(&p.to_string()).ok())
+        }
+        Some(serde_json::Value::String(s)) => parse_port(s).ok(),
+        _ => None,
+    };
+    let started_at = v
+        .get("startedAt")
+        .and_then(|s| s.as_str())
+        .and_then(parse_marker);
+    let start_token = match v.get("startToken") {
+        Some(serde_json::Value::String(s)) => s.parse().ok(),
+        Some(serde_json::Value::Number(n)) => n.as_u64(),
+        _ => None,
+    };
+    let version = v.get("version").and_then(|s| s.as_str()).map(String::from);
+    Ok(JsonPid {
+        pid,
+        port,
+        started_at,
+        start_token,
+        version,
+    })
+}
+
+/// Write a file atomically: temp file in the same directory, fsync, rename, fsync the directory.
+/// Refuses to replace anything that is not a regular file of ours.
+pub fn write_atomic(path: &Path, content: &[u8]) -> std::io::Result<()> {
+    if let Ok(meta) = fs::symlink_metadata(path) {
+        if !meta.file_type().is_file() || platform::owned_by_other(&meta) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                format!(
+                    "{} is {}; not replacing it",
+                    path.display(),
+                    if meta.file_type().is_file() {
+                        "another user's file"
+                    } else {
+                        describe_type(&meta.file_type())
+                    }
+                ),
+            ));
+        }
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
+    let result = (|| {
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o644)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&tmp)?;
+        f.write_all(content)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)?;
+        if let Ok(d) = fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Remove a file only if it is a regular file of ours whose current content satisfies `still`.
+pub fn remove_if(path: &Path, still: impl Fn(&str) -> bool) -> bool {
+    match read_small(path) {
+        Ok(Some(f)) if still(&f.text) => fs::remove_file(path).is_ok(),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pid_strictness() {
+        assert_eq!(parse_pid("12345"), Ok(12345));
+        for bad in [
+            "",
+            " ",
+            "abc",
+            "-1",
+            "0",
+            "+5",
+            " 5",
+            "5 ",
+            "4294967296",
+            "37777abc",
+            "1.5",
+            "00000000000",
+        ] {
+            assert!(parse_pid(bad).is_err(), "{bad:?} should be rejected");
+        }
+        assert_eq!(parse_pid("1"), Ok(1));
+    }
+
+    #[test]
+    fn pid_file_accepts_one_trailing_newline() {
+        let p = Path::new("/x/.worker.pid");
+        assert_eq!(parse_pid_file(p, "42\n"), Ok(42));
+        assert_eq!(parse_pid_file(p, "42\r\n"), Ok(42));
+        assert!(parse_pid_file(p, "42\n\n").is_err());
+        let msg = parse_pid_file(p, "abc").unwrap_err().to_string();
+        assert!(
+            msg.contains("/x/.worker.pid") && msg.contains("\"abc\""),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn port_file_two_lines() {
+        let p = Path::new(".worker.port");
+        assert_eq!(parse_port_file(p, "37777\n123\n"), Ok((37777, 123)));
+        assert_eq!(parse_port_file(p, "37777\n123"), Ok((37777, 123)));
+        assert!(parse_port_file(p, "37777").is_err());
+        assert!(parse_port_file(p, "80\n123").is_err());
+        assert!(parse_port_file(p, "37777\n123\n5\n").is_err());
+    }
+
+    #[test]
+    fn json_pid_both_eras() {
+        let p = Path::new("worker.pid");
+        let old = parse_json_pid(
+            p,
+            r#"{"pid": 9822, "port": 37777, "startedAt": "2026-11-25T09:53:32.877Z", "version": "unknown"}"#,
+        )
+        .expect("7.x");
+        assert_eq!(
+            (old.pid, old.port, old.start_token),
+            (9822, Some(37777), None)
+        );
+        let new = parse_json_pid(
+            p,
+            r#"{"pid": 9354, "port": 37888, "startedAt": "2026-11-24T10:53:24.194Z", "startToken": "1570186"}"#,
+        )
+        .expect("13.x");
+        assert_eq!(new.start_token, Some(1570186));
+        assert!(parse_json_pid(p, r#"{"pid": -3}"#).is_err());
+        assert!(parse_json_pid(p, "not json").is_err());
+    }
+
+    #[test]
+    fn marker_round_trip() {
+        let s = iso_now();
+        assert!(s.ends_with('Z') && s.len() == 24, "{s}");
+        assert_eq!(parse_marker(&s).map(iso), Some(s));
+    }
+}

@@ -1,0 +1,189 @@
+//! "Is PID N our worker?" A PID is the worker only if it is > 1, alive, not a zombie, the
+//! recorded process (same start token, or started no later than its PID file was written), and
+//! runs the worker command. Anything else is stale: reported, never signalled.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use super::platform::{self, ProcStat};
+use crate::config::WorkerCmd;
+
+/// Clock rounding allowed between a process's start time (whole seconds of `btime`) and its PID
+/// file's mtime.
+pub const START_SLACK: Duration = Duration::from_secs(2);
+
+/// What a PID file claims.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    pub pid: i32,
+    /// When the record was written (file mtime or `startedAt`).
+    pub written: SystemTime,
+    /// An exact start token, when the record has one.
+    pub start_token: Option<u64>,
+}
+
+/// A process proven to be the worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proven {
+    pub pid: i32,
+    pub stat: ProcStat,
+    pub argv: Vec<String>,
+    pub started: Option<SystemTime>,
+    pub uid: Option<u32>,
+}
+
+impl Proven {
+    /// We started it with setsid: it leads its own session and process group.
+    pub fn leads_group(&self) -> bool {
+        self.stat.session == self.pid && self.stat.pgrp == self.pid
+    }
+}
+
+fn base(s: &str) -> &str {
+    Path::new(s)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or(s)
+}
+
+/// Does this argv run the worker command?
+pub fn matches_worker(argv: &[String], cmd: &WorkerCmd) -> bool {
+    if argv.is_empty() {
+        return false;
+    }
+    if let Some(script) = &cmd.script {
+        let name = script.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        return argv.iter().any(|a| base(a) == name);
+    }
+    let want = &cmd.argv;
+    let fits = |got: &[String]| {
+        got.len() >= want.len()
+            && base(&got[0]) == base(&want[0])
+            && got[1..want.len()] == want[1..]
+    };
+    // A script with a `#!` line runs as `interpreter script args…`.
+    fits(argv) || (argv.len() > 1 && fits(&argv[1..]))
+}
+
+/// Prove a claim. `Err` carries the reason it is stale.
+pub fn prove(claim: &Claim, cmd: &WorkerCmd) -> Result<Proven, String> {
+    let pid = claim.pid;
+    if pid <= 1 {
+        return Err(format!("PID {pid} is init, never the worker"));
+    }
+    let Some(stat) = platform::proc_stat(pid) else {
+        return Err(format!("process {pid} is not running"));
+    };
+    if stat.is_zombie() {
+        return Err(format!("process {pid} has exited (zombie)"));
+    }
+    let started = platform::start_time(&stat);
+    match claim.start_token {
+        Some(token) if token != stat.starttime => {
+            return Err(format!(
+                "PID {pid} now belongs to another process (start token {} ≠ recorded {token})",
+                stat.starttime
+            ));
+        }
+        Some(_) => {}
+        None => {
+            if let Some(st) = started {
+                if st > claim.written + START_SLACK {
+                    return Err(format!(
+                        "process {pid} started after its PID file was written: the PID was reused"
+                    ));
+                }
+            }
+        }
+    }
+    let argv = platform::cmdline(pid).unwrap_or_default();
+    if !matches_worker(&argv, cmd) {
+        let shown = if argv.is_empty() {
+            format!("[{}]", stat.comm)
+        } else {
+            argv.join(" ")
+        };
+        return Err(format!("process {pid} is not the worker ({shown})"));
+    }
+    Ok(Proven {
+        pid,
+        stat,
+        argv,
+        started,
+        uid: platform::proc_uid(pid),
+    })
+}
+
+/// Check again, right before a signal, that the PID still is the same process.
+pub fn still_same(p: &Proven) -> bool {
+    platform::proc_stat(p.pid).is_some_and(|s| !s.is_zombie() && s.starttime == p.stat.starttime)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cmd(s: &str) -> WorkerCmd {
+        WorkerCmd::parse(s, "test").expect("cmd")
+    }
+
+    fn v(s: &[&str]) -> Vec<String> {
+        s.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn argv_matching() {
+        let c = cmd("/usr/bin/claude-mem-top stand-in-worker --mode spec");
+        assert!(matches_worker(
+            &v(&[
+                "/usr/bin/claude-mem-top",
+                "stand-in-worker",
+                "--mode",
+                "spec"
+            ]),
+            &c
+        ));
+        assert!(matches_worker(
+            &v(&["claude-mem-top", "stand-in-worker", "--mode", "spec", "x"]),
+            &c
+        ));
+        assert!(!matches_worker(
+            &v(&["claude-mem-top", "stand-in-worker"]),
+            &c
+        ));
+        assert!(!matches_worker(&v(&["sleep", "100"]), &c));
+        assert!(!matches_worker(&[], &c));
+        let sh = cmd("/tmp/w.sh a");
+        assert!(matches_worker(&v(&["/bin/sh", "/tmp/w.sh", "a"]), &sh));
+        let bun = WorkerCmd::default_for(Path::new("/home/u"));
+        assert!(matches_worker(
+            &v(&[
+                "bun",
+                "/home/u/.claude/plugins/marketplaces/thedotmack/plugin/scripts/worker-service.cjs"
+            ]),
+            &bun
+        ));
+        assert!(!matches_worker(&v(&["bun", "other.js"]), &bun));
+    }
+
+    #[test]
+    fn own_process_fails_command_check_and_pid1_never_proven() {
+        let c = cmd("/nonexistent/worker");
+        let me = Claim {
+            pid: std::process::id() as i32,
+            written: SystemTime::now(),
+            start_token: None,
+        };
+        assert!(prove(&me, &c).unwrap_err().contains("not the worker"));
+        let init = Claim {
+            pid: 1,
+            ..me.clone()
+        };
+        assert!(prove(&init, &c).is_err());
+        let old = Claim {
+            written: SystemTime::UNIX_EPOCH,
+            ..me
+        };
+        assert!(prove(&old, &c).unwrap_err().contains("reused"));
+    }
+}

@@ -1,0 +1,72 @@
+//! The data dir's start/stop lock: an exclusive `flock` on a file of our own. The kernel drops it
+//! if we die, so a crash never leaves the data dir locked.
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::files::LOCK_FILE;
+
+#[derive(Debug)]
+pub struct Lock {
+    _file: File,
+    pub path: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error("cannot open the lock file {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "another claude-mem-top holds {path} (waited {waited_ms} ms): try again when it finishes"
+    )]
+    Timeout { path: PathBuf, waited_ms: u128 },
+}
+
+impl Lock {
+    /// Take the lock, waiting at most `wait`. Retries with a short backoff (1 ms doubling to 25 ms)
+    /// so the waiter wakes soon after the holder releases it.
+    pub fn acquire(data_dir: &Path, wait: Duration) -> Result<Lock, LockError> {
+        let path = data_dir.join(LOCK_FILE);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o644)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&path)
+            .map_err(|source| LockError::Open {
+                path: path.clone(),
+                source,
+            })?;
+        let t0 = Instant::now();
+        let mut backoff = Duration::from_millis(1);
+        loop {
+            // SAFETY: flock on an fd we own.
+            let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+            if r == 0 {
+                return Ok(Lock { _file: file, path });
+            }
+            let err = std::io::Error::last_os_error();
+            if err.raw_os_error() != Some(libc::EWOULDBLOCK)
+                && err.kind() != std::io::ErrorKind::Interrupted
+            {
+                return Err(LockError::Open { path, source: err });
+            }
+            if t0.elapsed() >= wait {
+                return Err(LockError::Timeout {
+                    path,
+                    waited_ms: t0.elapsed().as_millis(),
+                });
+            }
+            std::thread::sleep(backoff.min(wait.saturating_sub(t0.elapsed())));
+            backoff = (backoff * 2).min(Duration::from_millis(25));
+        }
+    }
+}

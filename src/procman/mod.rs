@@ -1,0 +1,74 @@
+//! The process-manager core: UI-free, typed errors, no terminal code.
+//!
+//! `status` reads the three layers (PID file → process → `GET /health`); `start`, `stop`,
+//! `restart` and `ensure` act on them under the data dir's lock. Nothing here signals a PID whose
+//! identity has not been proven (see [`identity`]).
+
+pub mod control;
+pub mod files;
+pub mod health;
+pub mod identity;
+pub mod lock;
+pub mod migrate;
+pub mod platform;
+pub mod spawn;
+pub mod status;
+
+use std::path::PathBuf;
+
+use crate::config::ConfigError;
+
+/// Everything the core can fail with. Each variant knows its exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("Bun is required but not found in PATH")]
+    BunMissing,
+    #[error("Worker script not found at {0}")]
+    ScriptMissing(PathBuf),
+    #[error("Worker program not found: {0} (check --worker-cmd / CLAUDE_MEM_TOP_WORKER_CMD)")]
+    ProgramMissing(String),
+    #[error("Worker is running but unhealthy (PID {pid}): {reason}")]
+    Unhealthy { pid: i32, reason: String },
+    #[error("Port {port} is already in use by {holder}: stop it or choose another port")]
+    PortInUse { port: u16, holder: String },
+    #[error("Process died during startup ({status}){tail}")]
+    DiedDuringStartup { status: String, tail: String },
+    #[error("Health check timed out after {after}{tail}")]
+    HealthTimeout { after: String, tail: String },
+    #[error("state unknown: {0}")]
+    Unknown(String),
+    #[error("refusing to signal PID {pid}: {reason}")]
+    Refused { pid: i32, reason: String },
+    #[error("Worker (PID {pid}) did not exit after SIGKILL")]
+    WouldNotDie { pid: i32 },
+    #[error(transparent)]
+    Lock(#[from] lock::LockError),
+    #[error("{what} {path}: {source}")]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// Exit codes (README): 1 failure · 2 bad config · 4 state unknown · 5 worker program missing.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Config(_) => 2,
+            Error::BunMissing | Error::ScriptMissing(_) | Error::ProgramMissing(_) => 5,
+            Error::Unknown(_) => 4,
+            _ => 1,
+        }
+    }
+
+    pub fn io(what: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Io {
+            what,
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,561 @@
+//! The three layers, read once: PID file → process → `GET /health`. Pure reading: status never
+//! creates, changes or removes anything.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use super::files::{self, FileProblem, JSON_PID_FILE, MARKER_FILE, PID_FILE, PORT_FILE};
+use super::health::{self, Probe};
+use super::identity::{self, Claim, Proven};
+use super::platform::{self, PortHolder};
+use crate::config::{Config, PortSource};
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Running,
+    Unhealthy,
+    Stale,
+    Stopped,
+    Unmanaged,
+    Unknown,
+}
+
+impl State {
+    /// `status` / `--once` exit codes (LSB-like).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            State::Running => 0,
+            State::Stale => 1,
+            State::Stopped => 3,
+            State::Unknown => 4,
+            State::Unhealthy => 150,
+            State::Unmanaged => 151,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            State::Running => "RUNNING",
+            State::Unhealthy => "UNHEALTHY",
+            State::Stale => "STALE",
+            State::Stopped => "STOPPED",
+            State::Unmanaged => "UNMANAGED",
+            State::Unknown => "UNKNOWN",
+        }
+    }
+}
+
+/// Which claude-mem file layout the data dir holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Layout {
+    /// `.worker.pid` + `.worker.port` (the 7.1.0 spec; what we write).
+    #[serde(rename = "spec")]
+    Spec,
+    /// `worker.pid` JSON without a start token (released 7.x–12.x).
+    #[serde(rename = "7.x")]
+    V7,
+    /// `worker.pid` JSON with `startToken`, `supervisor.json` (13.x).
+    #[serde(rename = "13.x")]
+    V13,
+    #[serde(rename = "none")]
+    None,
+}
+
+impl Layout {
+    pub fn label(self) -> &'static str {
+        match self {
+            Layout::Spec => "spec",
+            Layout::V7 => "7.x",
+            Layout::V13 => "13.x",
+            Layout::None => "none",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Check {
+    pub name: &'static str,
+    pub ok: bool,
+    pub detail: String,
+    pub latency_ms: Option<f64>,
+}
+
+/// A PID record found in the data dir.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub layout: Layout,
+    pub path: PathBuf,
+    pub claim: Claim,
+    pub port: Option<u16>,
+    pub version: Option<String>,
+}
+
+/// Everything `status`, `--once` and the dashboard show about the worker.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    pub schema_version: u32,
+    pub state: State,
+    pub layout: Layout,
+    pub pid: Option<i32>,
+    pub port: u16,
+    pub port_source: PortSource,
+    pub uptime_seconds: Option<u64>,
+    pub started_at: Option<String>,
+    pub healthy: bool,
+    pub checks: Vec<Check>,
+    pub data_dir: PathBuf,
+    pub pid_file: Option<PathBuf>,
+    pub log_file: Option<PathBuf>,
+    pub pm2_migrated_at: Option<String>,
+    /// Why the state is stale, unknown or unhealthy.
+    pub reason: Option<String>,
+    pub command: Option<String>,
+    pub port_holder: Option<PortHolder>,
+    pub warnings: Vec<String>,
+    #[serde(skip)]
+    pub proven: Option<Proven>,
+    #[serde(skip)]
+    pub record: Option<Record>,
+    #[serde(skip)]
+    pub probe: Option<Probe>,
+}
+
+/// What the pid-file layer found.
+enum PidLayer {
+    Absent,
+    Records(Vec<Record>),
+    Invalid(FileProblem),
+    Untrusted(FileProblem),
+}
+
+fn to_iso(t: SystemTime) -> String {
+    files::iso(chrono::DateTime::<chrono::Utc>::from(t))
+}
+
+fn system_time(t: chrono::DateTime<chrono::Utc>) -> SystemTime {
+    let ms = t.timestamp_millis();
+    if ms >= 0 {
+        UNIX_EPOCH + Duration::from_millis(ms as u64)
+    } else {
+        UNIX_EPOCH
+    }
+}
+
+/// Read the PID records of every layout present.
+fn pid_layer(cfg: &Config, warnings: &mut Vec<String>) -> PidLayer {
+    let mut records = Vec::new();
+    let mut invalid = None;
+    let dir = &cfg.data_dir;
+
+    match files::read_small(&dir.join(PID_FILE)) {
+        Ok(None) => {}
+        Err(p) if p.is_untrusted() => return PidLayer::Untrusted(p),
+        Err(p) => invalid = Some(p),
+        Ok(Some(f)) => {
+            if f.world_writable {
+                warnings.push(format!(
+                    "{} is world-writable: anyone can redirect our signals",
+                    f.path.display()
+                ));
+            }
+            match files::parse_pid_file(&f.path, &f.text) {
+                Err(p) => invalid = Some(p),
+                Ok(pid) => {
+                    let port = match files::read_small(&dir.join(PORT_FILE)) {
+                        Ok(Some(pf)) => match files::parse_port_file(&pf.path, &pf.text) {
+                            Ok((port, ppid)) if ppid == pid => Some(port),
+                            Ok((_, ppid)) => {
+                                warnings.push(format!(
+                                    "{} names PID {ppid}, but {} names {pid}",
+                                    pf.path.display(),
+                                    f.path.display()
+                                ));
+                                None
+                            }
+                            Err(p) => {
+                                warnings.push(p.to_string());
+                                None
+                            }
+                        },
+                        Ok(None) => None,
+                        Err(p) => {
+                            warnings.push(p.to_string());
+                            None
+                        }
+                    };
+                    let start_token = files::read_identity(dir)
+                        .filter(|i| i.pid == pid)
+                        .map(|i| i.start_token);
+                    records.push(Record {
+                        layout: Layout::Spec,
+                        path: f.path.clone(),
+                        claim: Claim {
+                            pid,
+                            written: f.mtime,
+                            start_token,
+                        },
+                        port,
+                        version: None,
+                    });
+                }
+            }
+        }
+    }
+
+    match files::read_small(&dir.join(JSON_PID_FILE)) {
+        Ok(None) => {}
+        Err(p) if p.is_untrusted() => {
+            if records.is_empty() {
+                return PidLayer::Untrusted(p);
+            }
+            warnings.push(p.to_string());
+        }
+        Err(p) => {
+            invalid.get_or_insert(p);
+        }
+        Ok(Some(f)) => match files::parse_json_pid(&f.path, &f.text) {
+            Err(p) => {
+                invalid.get_or_insert(p);
+            }
+            Ok(j) => {
+                let layout = if j.start_token.is_some() {
+                    Layout::V13
+                } else {
+                    Layout::V7
+                };
+                // Our own spawn record proves identity exactly when it names this PID.
+                let start_token = j.start_token.or_else(|| {
+                    files::read_identity(dir)
+                        .filter(|i| i.pid == j.pid)
+                        .map(|i| i.start_token)
+                });
+                records.push(Record {
+                    layout,
+                    path: f.path.clone(),
+                    claim: Claim {
+                        pid: j.pid,
+                        written: j.started_at.map(system_time).unwrap_or(f.mtime),
+                        start_token,
+                    },
+                    port: j.port,
+                    version: j.version.filter(|v| v != "unknown"),
+                });
+            }
+        },
+    }
+    match (records.is_empty(), invalid) {
+        (false, inv) => {
+            if let Some(p) = inv {
+                warnings.push(p.to_string());
+            }
+            PidLayer::Records(records)
+        }
+        (true, Some(p)) => PidLayer::Invalid(p),
+        (true, None) => PidLayer::Absent,
+    }
+}
+
+/// True when 13.x-only files are present.
+pub fn has_v13_files(dir: &Path) -> bool {
+    platform::exists(&dir.join("supervisor.json"))
+        || platform::exists(&dir.join(".worker-clean-shutdown"))
+}
+
+/// Options for one status read.
+#[derive(Debug, Clone, Copy)]
+pub struct StatusOpts {
+    pub http_timeout: Duration,
+}
+
+impl Default for StatusOpts {
+    fn default() -> Self {
+        StatusOpts {
+            http_timeout: health::DEFAULT_TIMEOUT,
+        }
+    }
+}
+
+/// The default port of the 13.x layout.
+pub fn v13_default_port() -> u16 {
+    37700 + (platform::current_uid() % 100) as u16
+}
+
+/// Read the status. Never writes anything.
+pub fn status(cfg: &Config, opts: StatusOpts) -> Status {
+    let mut warnings = Vec::new();
+    let dir = &cfg.data_dir;
+    let mut st = Status {
+        schema_version: SCHEMA_VERSION,
+        state: State::Stopped,
+        layout: Layout::None,
+        pid: None,
+        port: cfg.port,
+        port_source: cfg.port_source.clone(),
+        uptime_seconds: None,
+        started_at: None,
+        healthy: false,
+        checks: Vec::new(),
+        data_dir: dir.clone(),
+        pid_file: None,
+        log_file: crate::logs::newest_log(&cfg.logs_dir()),
+        pm2_migrated_at: None,
+        reason: None,
+        command: None,
+        port_holder: None,
+        warnings: Vec::new(),
+        proven: None,
+        record: None,
+        probe: None,
+    };
+
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => {
+            if platform::is_world_writable(&m) {
+                warnings.push(format!("data dir {} is world-writable", dir.display()));
+            }
+        }
+        Ok(_) => {
+            st.state = State::Unknown;
+            st.reason = Some(format!("data dir {} is not a directory", dir.display()));
+            return finish(st, warnings);
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            st.checks.push(Check {
+                name: "pid_file",
+                ok: false,
+                detail: format!("data dir {} does not exist", dir.display()),
+                latency_ms: None,
+            });
+            probe_unmanaged(cfg, opts, &mut st);
+            return finish(st, warnings);
+        }
+        Err(e) => {
+            st.state = State::Unknown;
+            st.reason = Some(format!("cannot read data dir {}: {e}", dir.display()));
+            return finish(st, warnings);
+        }
+    }
+    if let Err(e) = std::fs::read_dir(dir) {
+        st.state = State::Unknown;
+        st.reason = Some(format!("cannot read data dir {}: {e}", dir.display()));
+        return finish(st, warnings);
+    }
+
+    st.pm2_migrated_at = match files::read_small(&dir.join(MARKER_FILE)) {
+        Ok(Some(f)) => Some(
+            files::parse_marker(&f.text)
+                .map(files::iso)
+                .unwrap_or_else(|| f.text.trim().chars().take(40).collect()),
+        ),
+        _ => None,
+    };
+    let v13 = has_v13_files(dir);
+    if v13 && cfg.port_source == PortSource::Default {
+        st.port = v13_default_port();
+    }
+
+    match pid_layer(cfg, &mut warnings) {
+        PidLayer::Absent => {
+            st.layout = if v13 { Layout::V13 } else { Layout::None };
+            st.checks.push(Check {
+                name: "pid_file",
+                ok: false,
+                detail: "no PID file".into(),
+                latency_ms: None,
+            });
+            probe_unmanaged(cfg, opts, &mut st);
+        }
+        PidLayer::Untrusted(p) => {
+            st.state = State::Unknown;
+            st.reason = Some(p.to_string());
+            st.checks.push(Check {
+                name: "pid_file",
+                ok: false,
+                detail: p.to_string(),
+                latency_ms: None,
+            });
+        }
+        PidLayer::Invalid(p) => {
+            st.state = State::Stale;
+            st.layout = Layout::Spec;
+            st.reason = Some(p.to_string());
+            st.checks.push(Check {
+                name: "pid_file",
+                ok: false,
+                detail: p.to_string(),
+                latency_ms: None,
+            });
+            if let FileProblem::Invalid { path, .. } = &p {
+                st.pid_file = Some(path.clone());
+            }
+        }
+        PidLayer::Records(records) => {
+            let mut verdicts: Vec<(Record, Result<Proven, String>)> = records
+                .into_iter()
+                .map(|r| {
+                    let v = identity::prove(&r.claim, &cfg.worker);
+                    (r, v)
+                })
+                .collect();
+            // The layout whose worker is proven alive wins; else the first (spec before JSON).
+            let idx = verdicts.iter().position(|(_, v)| v.is_ok()).unwrap_or(0);
+            let (rec, verdict) = verdicts.swap_remove(idx);
+            st.layout = rec.layout;
+            st.pid = Some(rec.claim.pid);
+            st.pid_file = Some(rec.path.clone());
+            if let Some(p) = rec.port {
+                if p != st.port && cfg.port_source != PortSource::Default {
+                    warnings.push(format!(
+                        "{} records port {p}, but {} says {}",
+                        rec.path.display(),
+                        cfg.port_source,
+                        st.port
+                    ));
+                }
+                st.port = p;
+            }
+            st.checks.push(Check {
+                name: "pid_file",
+                ok: true,
+                detail: format!("{}: PID {}", rec.path.display(), rec.claim.pid),
+                latency_ms: None,
+            });
+            match verdict {
+                Err(reason) => {
+                    st.state = State::Stale;
+                    st.checks.push(Check {
+                        name: "process",
+                        ok: false,
+                        detail: reason.clone(),
+                        latency_ms: None,
+                    });
+                    st.reason = Some(reason);
+                }
+                Ok(proven) => {
+                    let now = SystemTime::now();
+                    if let Some(t) = proven.started {
+                        st.started_at = Some(to_iso(t));
+                        st.uptime_seconds =
+                            Some(now.duration_since(t).unwrap_or_default().as_secs());
+                    }
+                    st.command = Some(proven.argv.join(" "));
+                    st.checks.push(Check {
+                        name: "process",
+                        ok: true,
+                        detail: format!("PID {} alive ({})", proven.pid, proven.stat.comm),
+                        latency_ms: None,
+                    });
+                    if proven.uid.is_some_and(|u| u != platform::current_uid()) {
+                        warnings.push(format!(
+                            "the worker runs as uid {}, not as you: actions will be refused",
+                            proven.uid.unwrap_or(0)
+                        ));
+                    }
+                    let probe =
+                        health::get(health::loopback(), st.port, "/health", opts.http_timeout);
+                    st.healthy = probe.healthy();
+                    st.checks.push(http_check(&probe));
+                    if st.healthy {
+                        st.state = State::Running;
+                    } else {
+                        st.state = State::Unhealthy;
+                        st.reason = Some(format!("GET /health: {}", probe.detail()));
+                    }
+                    st.probe = Some(probe);
+                    st.proven = Some(proven);
+                }
+            }
+            st.record = Some(rec);
+        }
+    }
+    finish(st, warnings)
+}
+
+fn http_check(probe: &Probe) -> Check {
+    let mut detail = probe.detail();
+    if let Ok(r) = &probe.result {
+        if r.status == 200 && r.json().is_none() && !r.body.is_empty() {
+            detail.push_str(" (body is not JSON)");
+        }
+    }
+    Check {
+        name: "http",
+        ok: probe.healthy(),
+        detail,
+        latency_ms: Some((probe.latency.as_secs_f64() * 1000.0 * 100.0).round() / 100.0),
+    }
+}
+
+/// No PID file: is a worker answering on the port anyway?
+fn probe_unmanaged(cfg: &Config, opts: StatusOpts, st: &mut Status) {
+    let _ = cfg;
+    let probe = health::get(health::loopback(), st.port, "/health", opts.http_timeout);
+    let connected = !matches!(probe.result, Err(health::ProbeError::Refused));
+    if connected {
+        st.port_holder = platform::port_holder(st.port);
+    }
+    if probe.healthy() {
+        st.state = State::Unmanaged;
+        st.healthy = true;
+        if let Some(h) = &st.port_holder {
+            st.pid = h.pid;
+            st.command = h.command.clone();
+            if let Some(s) = h.pid.and_then(platform::proc_stat) {
+                if let Some(t) = platform::start_time(&s) {
+                    st.started_at = Some(to_iso(t));
+                    st.uptime_seconds = Some(
+                        SystemTime::now()
+                            .duration_since(t)
+                            .unwrap_or_default()
+                            .as_secs(),
+                    );
+                }
+            }
+        }
+        st.reason = Some(format!(
+            "a worker answers on port {} but no PID file names it",
+            st.port
+        ));
+    } else {
+        st.state = State::Stopped;
+    }
+    st.checks.push(http_check(&probe));
+    st.probe = Some(probe);
+}
+
+fn finish(mut st: Status, warnings: Vec<String>) -> Status {
+    st.warnings = warnings;
+    st
+}
+
+/// `2h 15m`, `5m 3s`, `4s`, `1d 2h`.
+pub fn fmt_uptime(secs: u64) -> String {
+    let (d, h, m, s) = (secs / 86400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    if d > 0 {
+        format!("{d}d {h}h")
+    } else if h > 0 {
+        format!("{h}h {m}m")
+    } else if m > 0 {
+        format!("{m}m {s}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uptime_formats() {
+        assert_eq!(fmt_uptime(5), "5s");
+        assert_eq!(fmt_uptime(303), "5m 3s");
+        assert_eq!(fmt_uptime(2 * 3600 + 15 * 60), "2h 15m");
+        assert_eq!(fmt_uptime(86400 + 7200), "1d 2h");
+    }
+}

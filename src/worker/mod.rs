@@ -1,0 +1,473 @@
+//! The built-in stand-in worker: a real HTTP server on 127.0.0.1 that answers like the claude-mem
+//! worker, logs like it, and has switches for faults. Tests and the demo run it; nobody needs bun.
+
+use std::io::{BufWriter, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::procman::{files, platform};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct StandInArgs {
+    /// `spec` (7.1.0: the manager writes the PID files) or `13x` (writes its own worker.pid JSON
+    /// with a start token and logs to logs/claude-mem-<date>.log)
+    #[arg(long, default_value = "spec")]
+    pub mode: String,
+    /// Port (default: env CLAUDE_MEM_WORKER_PORT)
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Milliseconds to wait before listening
+    #[arg(long, default_value_t = 0)]
+    pub slow_start: u64,
+    /// Exit with code 3 before listening (after --slow-start)
+    #[arg(long)]
+    pub die_before_listen: bool,
+    /// Exit with code 1 this many milliseconds after listening
+    #[arg(long)]
+    pub die_after: Option<u64>,
+    /// GET /health answers 500
+    #[arg(long)]
+    pub health_fail: bool,
+    /// GET /health never answers
+    #[arg(long)]
+    pub health_hang: bool,
+    /// Ignore SIGTERM (so only SIGKILL stops it)
+    #[arg(long)]
+    pub ignore_sigterm: bool,
+    /// Spawn a child process (in the same process group)
+    #[arg(long)]
+    pub spawn_child: bool,
+    /// Log lines per second
+    #[arg(long, default_value_t = 2.0)]
+    pub log_rate: f64,
+    /// Version reported by /api/health and /api/version
+    #[arg(long, default_value = "13.25.3")]
+    pub version: String,
+}
+
+fn ts() -> String {
+    chrono::Local::now()
+        .format("%Y-%m-%d %H:%M:%S%.3f")
+        .to_string()
+}
+
+/// One formatted log line in claude-mem's format.
+pub fn line(level: &str, component: &str, msg: &str) -> String {
+    format!("[{}] [{level:<5}] [{component:<6}] {msg}", ts())
+}
+
+struct Shared {
+    start: Instant,
+    requests: AtomicU64,
+    args: StandInArgs,
+    port: u16,
+    pid: u32,
+    data_dir: Option<PathBuf>,
+}
+
+type Out = Arc<std::sync::Mutex<Box<dyn Write + Send>>>;
+
+fn emit(out: &Out, text: &str) {
+    if let Ok(mut w) = out.lock() {
+        let _ = writeln!(w, "{text}");
+        let _ = w.flush();
+    }
+}
+
+pub fn child_main(ignore_sigterm: bool) -> ! {
+    if ignore_sigterm {
+        // SAFETY: setting a signal disposition to SIG_IGN.
+        unsafe {
+            libc::signal(libc::SIGTERM, libc::SIG_IGN);
+        }
+    }
+    loop {
+        std::thread::park();
+    }
+}
+
+pub fn main(args: StandInArgs) -> u8 {
+    let port = match args.port.or_else(|| {
+        std::env::var("CLAUDE_MEM_WORKER_PORT")
+            .ok()
+            .and_then(|p| files::parse_port(&p).ok())
+    }) {
+        Some(p) => p,
+        None => {
+            eprintln!("stand-in-worker: set CLAUDE_MEM_WORKER_PORT (1024-65535) or --port");
+            return 2;
+        }
+    };
+    let v13 = args.mode == "13x" || args.mode == "13.x";
+    let data_dir = std::env::var_os("CLAUDE_MEM_DATA_DIR").map(PathBuf::from);
+    let out: Out = if v13 {
+        let dir = data_dir.clone().unwrap_or_else(|| PathBuf::from("."));
+        let log = crate::procman::spawn::dated_log(&dir.join("logs"), "claude-mem");
+        match crate::procman::spawn::open_append(&log) {
+            Ok(f) => Arc::new(std::sync::Mutex::new(Box::new(BufWriter::new(f)))),
+            Err(e) => {
+                eprintln!("stand-in-worker: cannot open {}: {e}", log.display());
+                return 1;
+            }
+        }
+    } else {
+        Arc::new(std::sync::Mutex::new(Box::new(BufWriter::new(
+            std::io::stdout(),
+        ))))
+    };
+    let pid = std::process::id();
+
+    if args.ignore_sigterm {
+        // SAFETY: setting a signal disposition to SIG_IGN.
+        unsafe {
+            libc::signal(libc::SIGTERM, libc::SIG_IGN);
+        }
+    }
+    emit(
+        &out,
+        &line(
+            "INFO",
+            "SYSTEM",
+            &format!(
+                "Worker starting {{pid={pid}, port={port}, mode={}}}",
+                args.mode
+            ),
+        ),
+    );
+    let _child = if args.spawn_child {
+        let mut c = std::process::Command::new(
+            std::env::current_exe().unwrap_or_else(|_| PathBuf::from("claude-mem-top")),
+        );
+        c.arg("stand-in-child");
+        if args.ignore_sigterm {
+            c.arg("--ignore-sigterm");
+        }
+        match c.stdin(std::process::Stdio::null()).spawn() {
+            Ok(ch) => {
+                emit(
+                    &out,
+                    &line(
+                        "INFO",
+                        "WORKER",
+                        &format!("MCP helper started {{pid={}}}", ch.id()),
+                    ),
+                );
+                Some(ch)
+            }
+            Err(e) => {
+                emit(
+                    &out,
+                    &line("ERROR", "WORKER", &format!("cannot start helper: {e}")),
+                );
+                None
+            }
+        }
+    } else {
+        None
+    };
+    if args.slow_start > 0 {
+        std::thread::sleep(Duration::from_millis(args.slow_start));
+    }
+    if args.die_before_listen {
+        emit(
+            &out,
+            &line(
+                "ERROR",
+                "SYSTEM",
+                "Fatal: database initialization failed (stand-in --die-before-listen)",
+            ),
+        );
+        emit(&out, "Error: SQLITE_CANTOPEN: unable to open database file\n    at Database.open (bun:sqlite:1:1)");
+        return 3;
+    }
+    let listener = match TcpListener::bind(("127.0.0.1", port)) {
+        Ok(l) => l,
+        Err(e) => {
+            emit(
+                &out,
+                &line(
+                    "ERROR",
+                    "SYSTEM",
+                    &format!("Failed to start HTTP server {{port={port}}} {e}"),
+                ),
+            );
+            emit(
+                &out,
+                &format!("error: EADDRINUSE: address already in use 127.0.0.1:{port}"),
+            );
+            return 1;
+        }
+    };
+    let shared = Arc::new(Shared {
+        start: Instant::now(),
+        requests: AtomicU64::new(0),
+        args: args.clone(),
+        port,
+        pid,
+        data_dir: data_dir.clone(),
+    });
+    emit(
+        &out,
+        &line(
+            "INFO",
+            "SYSTEM",
+            &format!("HTTP server started {{host=127.0.0.1, port={port}, pid={pid}}}"),
+        ),
+    );
+    if v13 {
+        write_v13_files(&shared);
+    }
+    let stopping = Arc::new(AtomicBool::new(false));
+
+    // Signals: log the shutdown line and exit 0.
+    if !args.ignore_sigterm {
+        let out2 = out.clone();
+        let sh = shared.clone();
+        if let Ok(mut signals) =
+            signal_hook::iterator::Signals::new([libc::SIGTERM, libc::SIGINT, libc::SIGHUP])
+        {
+            std::thread::spawn(move || {
+                if let Some(sig) = signals.forever().next() {
+                    let name = match sig {
+                        libc::SIGTERM => "SIGTERM",
+                        libc::SIGINT => "SIGINT",
+                        _ => "SIGHUP",
+                    };
+                    shutdown(&out2, &sh, &format!("Received {name}, shutting down..."), 0);
+                }
+            });
+        }
+    }
+    if let Some(ms) = args.die_after {
+        let out2 = out.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(ms));
+            emit(
+                &out2,
+                &line(
+                    "ERROR",
+                    "SYSTEM",
+                    "Uncaught exception: stand-in --die-after",
+                ),
+            );
+            emit(&out2, "TypeError: undefined is not an object (evaluating 'session.id')\n    at processQueue (worker-service.cjs:1:2345)");
+            std::process::exit(1);
+        });
+    }
+    {
+        let out2 = out.clone();
+        let rate = args.log_rate;
+        let stop = stopping.clone();
+        std::thread::spawn(move || log_loop(&out2, rate, port, &stop));
+    }
+    for conn in listener.incoming() {
+        let Ok(conn) = conn else { continue };
+        let sh = shared.clone();
+        let out2 = out.clone();
+        std::thread::spawn(move || handle(conn, &sh, &out2));
+    }
+    0
+}
+
+fn shutdown(out: &Out, sh: &Shared, msg: &str, code: i32) -> ! {
+    emit(out, &line("INFO", "SYSTEM", msg));
+    if sh.args.mode.starts_with("13") {
+        if let Some(dir) = &sh.data_dir {
+            let _ = files::remove_if(&dir.join(files::JSON_PID_FILE), |t| {
+                t.contains(&format!("\"pid\": {}", sh.pid))
+            });
+            let _ = files::write_atomic(&dir.join("supervisor.json"), br#"{"processes":{}}"#);
+            let _ = files::write_atomic(
+                &dir.join(".worker-clean-shutdown"),
+                files::iso_now().as_bytes(),
+            );
+        }
+    }
+    emit(out, &line("INFO", "SHUTDOWN", "Worker shutdown complete"));
+    std::process::exit(code)
+}
+
+fn write_v13_files(sh: &Shared) {
+    let Some(dir) = &sh.data_dir else { return };
+    let token = platform::proc_stat(sh.pid as i32)
+        .map(|s| s.starttime)
+        .unwrap_or(0);
+    let now = files::iso_now();
+    let pidfile = format!(
+        "{{\n  \"pid\": {},\n  \"port\": {},\n  \"startedAt\": \"{now}\",\n  \"startToken\": \"{token}\"\n}}",
+        sh.pid, sh.port
+    );
+    let _ = files::write_atomic(&dir.join(files::JSON_PID_FILE), pidfile.as_bytes());
+    let sup = format!(
+        "{{\"processes\":{{\"worker\":{{\"pid\":{},\"type\":\"worker\",\"startedAt\":\"{now}\"}}}}}}",
+        sh.pid
+    );
+    let _ = files::write_atomic(&dir.join("supervisor.json"), sup.as_bytes());
+}
+
+const SAMPLES: &[(&str, &str, &str)] = &[
+    ("DEBUG", "DB", "Query executed {table=observations, rows=12, ms=3}"),
+    ("INFO", "HTTP", "GET /api/stats 200 {ms=2}"),
+    ("INFO", "SESSION", "[session-42] New prompt received {project=claude-mem}"),
+    ("DEBUG", "WORKER", "Queue tick {queueDepth=0, parked=0}"),
+    ("INFO", "SESSION", "[session-42] Observation stored {id=1842, type=discovery}"),
+    ("WARN", "WORKER", "Claude CLI dependency preflight failed {kind=setup_required} Claude executable not found. Please either:\n1. Add \"claude\" to your system PATH, or\n2. Set CLAUDE_CODE_PATH in ~/.claude-mem/settings.json"),
+    ("INFO", "CHROMA_SYNC", "Synced 3 documents {collection=observations}"),
+    ("DEBUG", "HTTP", "GET /health 200 {ms=0}"),
+    ("ERROR", "CHROMA_SYNC", "Sync failed {attempt=3} Error: connect ECONNREFUSED 127.0.0.1:8000\n    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1555:16)"),
+    ("RAW", "", "[SessionStore] Migration004 applied successfully"),
+    ("INFO", "DB", "Checkpoint complete {wal_pages=128}"),
+    ("INFO", "SESSION", "[session-43] Summary generated {tokens=812}"),
+];
+
+fn log_loop(out: &Out, rate: f64, port: u16, stop: &AtomicBool) {
+    if rate <= 0.0 {
+        return;
+    }
+    let t0 = Instant::now();
+    let mut written: u64 = 0;
+    let mut i = 0usize;
+    let tick = if rate >= 100.0 {
+        Duration::from_millis(10)
+    } else {
+        Duration::from_secs_f64(1.0 / rate)
+    };
+    while !stop.load(Ordering::Relaxed) {
+        let due = (t0.elapsed().as_secs_f64() * rate) as u64 + 1;
+        if due > written {
+            if let Ok(mut w) = out.lock() {
+                let stamp = ts();
+                while written < due {
+                    let (lvl, comp, msg) = SAMPLES[i % SAMPLES.len()];
+                    i += 1;
+                    written += 1;
+                    let _ = if lvl == "RAW" {
+                        writeln!(w, "{msg}")
+                    } else if i % SAMPLES.len() == 1 {
+                        writeln!(
+                            w,
+                            "[{stamp}] [{lvl:<5}] [{comp:<6}] {msg} {{seq={written}, port={port}}}"
+                        )
+                    } else {
+                        writeln!(w, "[{stamp}] [{lvl:<5}] [{comp:<6}] {msg}")
+                    };
+                }
+                let _ = w.flush();
+            }
+        }
+        std::thread::sleep(tick);
+    }
+}
+
+fn handle(mut conn: TcpStream, sh: &Shared, out: &Out) {
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 2048];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 16 * 1024 {
+        match conn.read(&mut chunk) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    sh.requests.fetch_add(1, Ordering::Relaxed);
+    let head = String::from_utf8_lossy(&buf);
+    let mut first = head.lines().next().unwrap_or("").split_whitespace();
+    let method = first.next().unwrap_or("").to_string();
+    let path = first.next().unwrap_or("").to_string();
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis();
+    let up = sh.start.elapsed().as_secs();
+    let v13 = sh.args.mode.starts_with("13");
+    let (code, body) = match (method.as_str(), path.as_str()) {
+        ("GET", "/health") => {
+            if sh.args.health_hang {
+                loop {
+                    std::thread::park();
+                }
+            }
+            if sh.args.health_fail {
+                (
+                    500,
+                    r#"{"status":"error","error":"stand-in --health-fail"}"#.to_string(),
+                )
+            } else {
+                (
+                    200,
+                    format!(
+                        r#"{{"status":"ok","timestamp":{now_ms},"activeSessions":0,"pid":{}}}"#,
+                        sh.pid
+                    ),
+                )
+            }
+        }
+        ("GET", "/api/health") => (
+            200,
+            format!(
+                r#"{{"status":"ok","version":"{}","uptime":{up},"pid":{},"initialized":true,"mcpReady":true}}"#,
+                sh.args.version, sh.pid
+            ),
+        ),
+        ("GET", "/api/readiness") => (200, r#"{"status":"ready"}"#.into()),
+        ("GET", "/api/version") => (200, format!(r#"{{"version":"{}"}}"#, sh.args.version)),
+        ("GET", "/api/stats") => {
+            let db = sh.data_dir.as_ref().map(|d| d.join("claude-mem.db"));
+            let size = db
+                .as_ref()
+                .and_then(|p| std::fs::metadata(p).ok())
+                .map_or(0, |m| m.len());
+            (
+                200,
+                format!(
+                    r#"{{"worker":{{"version":"{}","uptime":{up},"activeSessions":1,"sseClients":0,"port":{}}},"database":{{"path":{},"size":{size},"observations":1842,"sessions":97,"summaries":88,"firstObservationAt":"2026-01-04T09:12:00.000Z"}}}}"#,
+                    sh.args.version,
+                    sh.port,
+                    serde_json::to_string(&db.map(|p| p.display().to_string()).unwrap_or_default())
+                        .unwrap_or_default()
+                ),
+            )
+        }
+        ("GET", "/api/processing-status") => {
+            let depth = (sh.requests.load(Ordering::Relaxed) / 7) % 4;
+            (
+                200,
+                format!(
+                    r#"{{"isProcessing":{},"queueDepth":{depth},"parkedSessions":0}}"#,
+                    depth > 0
+                ),
+            )
+        }
+        ("POST", "/api/admin/shutdown") if v13 => {
+            let _ = write_response(&mut conn, 200, r#"{"status":"shutting_down"}"#);
+            shutdown(out, sh, "Shutdown requested via /api/admin/shutdown", 0);
+        }
+        _ => (404, String::new()),
+    };
+    let _ = write_response(&mut conn, code, &body);
+}
+
+fn write_response(conn: &mut TcpStream, code: u16, body: &str) -> std::io::Result<()> {
+    let (reason, ctype, body) = match code {
+        200 => ("OK", "application/json", body.to_string()),
+        404 => (
+            "Not Found",
+            "text/html",
+            "<!DOCTYPE html><html><body><pre>Cannot GET</pre></body></html>".to_string(),
+        ),
+        _ => (
+            "Internal Server Error",
+            "application/json",
+            body.to_string(),
+        ),
+    };
+    let resp = format!(
+        "HTTP/1.1 {code} {reason}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    conn.write_all(resp.as_bytes())?;
+    conn.flush()
+}
