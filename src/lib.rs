@@ -1,10 +1,14 @@
 //! claude-mem-top: a terminal dashboard and embedded process manager for the claude-mem worker.
 
+pub mod app;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod demo;
 pub mod logs;
 pub mod once;
 pub mod procman;
 pub mod release;
+pub mod sources;
+pub mod ui;
 pub mod worker;

@@ -2,6 +2,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+use claude_mem_top::app;
 use claude_mem_top::cli::{Cli, Command, Format};
 use claude_mem_top::commands::{self, duration, Fail, Res};
 
@@ -29,10 +30,7 @@ fn run(cli: Cli) -> Res {
     let cfg = || commands::load_config(&cli.global);
     match &cli.command {
         None if cli.once => commands::status(&cfg()?, fmt(cli.format, cli.json)),
-        None => Err(Fail {
-            code: 2,
-            msg: "the dashboard is not built yet: use --once".into(),
-        }),
+        None => dashboard(&cfg()?, &cli),
         Some(Command::Status { format, json }) => commands::status(&cfg()?, fmt(*format, *json)),
         Some(Command::Start { timeout }) => {
             commands::start(&cfg()?, duration(timeout, "--timeout")?)
@@ -52,10 +50,35 @@ fn run(cli: Cli) -> Res {
             level,
         }) => commands::logs(&cfg()?, *lines, *follow, level.as_deref()),
         Some(Command::Migrate) => commands::migrate(&cfg()?),
-        Some(Command::Demo { .. }) => Err(Fail {
-            code: 2,
-            msg: "demo is not built yet".into(),
-        }),
+        Some(Command::Demo { keep }) => {
+            let opts = dash_opts(&cli)?;
+            claude_mem_top::demo::run(*keep, opts).map_err(|msg| Fail {
+                code: if msg.starts_with("not a terminal") { 2 } else { 1 },
+                msg,
+            })
+        }
         Some(Command::StandInWorker(_)) | Some(Command::StandInChild { .. }) => Ok(0),
     }
+}
+
+fn dash_opts(cli: &Cli) -> Result<app::Options, Fail> {
+    let interval = duration(&cli.global.interval, "--interval")?;
+    let no_color = cli.global.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    Ok(app::Options {
+        interval: interval.max(std::time::Duration::from_millis(100)),
+        color: !no_color,
+        demo: false,
+        actions: claude_mem_top::procman::control::Opts::default(),
+    })
+}
+
+fn dashboard(cfg: &claude_mem_top::config::Config, cli: &Cli) -> Res {
+    let opts = dash_opts(cli)?;
+    app::run(cfg, opts).map_err(|e| Fail {
+        code: match e {
+            app::RunError::NotATerminal => 2,
+            app::RunError::Io(_) => 1,
+        },
+        msg: e.to_string(),
+    })
 }

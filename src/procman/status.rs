@@ -422,7 +422,11 @@ pub fn status(cfg: &Config, opts: StatusOpts) -> Status {
             st.checks.push(Check {
                 name: "pid_file",
                 ok: true,
-                detail: format!("{}: PID {}", rec.path.display(), rec.claim.pid),
+                detail: format!(
+                    "{}: PID {}",
+                    rec.path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+                    rec.claim.pid
+                ),
                 latency_ms: None,
             });
             match verdict {

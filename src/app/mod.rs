@@ -1,0 +1,209 @@
+//! The dashboard runtime: sources → Msg → update → model → draw, one channel, draw on change.
+
+pub mod effect;
+pub mod keymap;
+pub mod model;
+pub mod msg;
+pub mod update;
+
+use std::io::{IsTerminal, Write};
+use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
+use std::time::{Duration, SystemTime};
+
+use ratatui::backend::CrosstermBackend;
+use ratatui::crossterm::event::{self, Event};
+use ratatui::crossterm::{cursor, execute, terminal};
+use ratatui::Terminal;
+
+use crate::config::Config;
+use crate::procman::control::Opts;
+use crate::sources;
+use model::Model;
+use msg::Msg;
+use update::{update, Effect};
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub interval: Duration,
+    pub color: bool,
+    pub demo: bool,
+    pub actions: Opts,
+}
+
+/// Why the dashboard could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("not a terminal: use --once for a status snapshot")]
+    NotATerminal,
+    #[error("terminal error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Leaves the alternate screen, shows the cursor and ends raw mode; errors are ignored (there is
+/// nowhere to report them and the process is on its way out).
+pub fn restore_terminal() {
+    let _ = terminal::disable_raw_mode();
+    let mut out = std::io::stdout();
+    let _ = execute!(out, terminal::LeaveAlternateScreen, cursor::Show);
+    let _ = out.flush();
+}
+
+struct TerminalGuard;
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+fn spawn_named(name: &str, f: impl FnOnce() + Send + 'static) {
+    let _ = std::thread::Builder::new().name(name.to_string()).spawn(f);
+}
+
+/// Start every source; returns the senders the runtime keeps.
+struct Sources {
+    health_poke: Sender<()>,
+    pid_watch: Sender<Option<i32>>,
+}
+
+fn start_sources(cfg: &Config, interval: Duration, tx: &Sender<Msg>) -> Sources {
+    let (health_poke, health_rx) = channel();
+    let (logs_poke, logs_rx) = channel();
+    let (db_poke, db_rx) = channel();
+    let (pid_watch, pid_rx) = channel();
+    {
+        let (cfg, tx) = (cfg.clone(), tx.clone());
+        spawn_named("health", move || sources::health::run(cfg, interval, tx, health_rx));
+    }
+    {
+        let tx = tx.clone();
+        spawn_named("metrics", move || sources::metrics::run(interval, tx, pid_rx));
+    }
+    {
+        let (dir, tx) = (cfg.logs_dir(), tx.clone());
+        spawn_named("logtail", move || sources::logtail::run(dir, tx, logs_rx));
+    }
+    {
+        let (db, tx) = (cfg.data_dir.join(sources::fswatch::DB_FILE), tx.clone());
+        spawn_named("db", move || sources::db::run(db, tx, db_rx));
+    }
+    {
+        let (cfg, tx) = (cfg.clone(), tx.clone());
+        let pokes = sources::fswatch::Pokes {
+            health: health_poke.clone(),
+            logs: logs_poke,
+            db: db_poke,
+        };
+        spawn_named("fswatch", move || sources::fswatch::run(cfg, tx, pokes));
+    }
+    Sources { health_poke, pid_watch }
+}
+
+/// Run the dashboard until q / Ctrl-C (exit 0) or a signal (128 + signal).
+pub fn run(cfg: &Config, opts: Options) -> Result<u8, RunError> {
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        return Err(RunError::NotATerminal);
+    }
+    let (tx, rx) = channel::<Msg>();
+    // Signals: restore and exit with 128+N, never touching the worker.
+    if let Ok(mut signals) = signal_hook::iterator::Signals::new([libc::SIGTERM, libc::SIGHUP, libc::SIGINT]) {
+        let tx = tx.clone();
+        spawn_named("signals", move || {
+            for s in signals.forever() {
+                if tx.send(Msg::Signal(s)).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    // The panic hook restores the terminal first, so the message is readable.
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore_terminal();
+        prev(info);
+    }));
+
+    terminal::enable_raw_mode()?;
+    let _guard = TerminalGuard;
+    let mut out = std::io::stdout();
+    execute!(out, terminal::EnterAlternateScreen, cursor::Hide)?;
+    let mut term = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
+    term.clear()?;
+
+    let now = SystemTime::now();
+    let mut m = Model::new(cfg.data_dir.clone(), now);
+    m.color = opts.color;
+    m.demo = opts.demo;
+    m.installed_version = crate::release::installed_version(cfg);
+    let sz = term.size()?;
+    m.size = (sz.width, sz.height);
+    m.event(format!("watching {}", cfg.data_dir.display()));
+
+    let src = start_sources(cfg, opts.interval, &tx);
+    {
+        let tx = tx.clone();
+        spawn_named("input", move || loop {
+            match event::read() {
+                Ok(Event::Key(k)) => {
+                    if tx.send(Msg::Key(k)).is_err() {
+                        return;
+                    }
+                }
+                Ok(Event::Resize(w, h)) => {
+                    if tx.send(Msg::Resize(w, h)).is_err() {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => return,
+            }
+        });
+    }
+
+    let panic_in_draw = std::env::var_os("CLAUDE_MEM_TOP_PANIC_IN_DRAW").is_some();
+    loop {
+        // Drawing happens only after a batch of messages (or the 1 s clock tick): an idle
+        // dashboard sleeps in recv_timeout. ratatui then writes only the cells that changed.
+        if panic_in_draw && m.status.is_some() {
+            panic!("CLAUDE_MEM_TOP_PANIC_IN_DRAW: a test asked the dashboard to panic while drawing");
+        }
+        term.draw(|f| crate::ui::draw(f, &m))?;
+        if let Some(code) = m.quit {
+            return Ok(code);
+        }
+        // Sleep until something happens; wake each second for the clock (uptime, ages) and
+        // faster only while a spinner turns.
+        let wait = if m.action.is_some() { Duration::from_millis(100) } else { Duration::from_secs(1) };
+        let first = match rx.recv_timeout(wait) {
+            Ok(msg) => msg,
+            Err(RecvTimeoutError::Timeout) => Msg::Tick(SystemTime::now()),
+            Err(RecvTimeoutError::Disconnected) => return Ok(0),
+        };
+        let mut batch = vec![first];
+        while let Ok(more) = rx.try_recv() {
+            batch.push(more);
+            if batch.len() > 4096 {
+                break;
+            }
+        }
+        let mut ticked = false;
+        for msg in batch {
+            if !matches!(msg, Msg::Tick(_)) && !ticked {
+                // Keep the model's clock current for anything that stamps events.
+                update(&mut m, Msg::Tick(SystemTime::now()));
+                ticked = true;
+            }
+            for fx in update(&mut m, msg) {
+                match fx {
+                    Effect::Run(a) => effect::run_action(cfg.clone(), opts.actions, a, tx.clone()),
+                    Effect::WatchPid(p) => {
+                        let _ = src.pid_watch.send(p);
+                    }
+                    Effect::PokeHealth => {
+                        let _ = src.health_poke.send(());
+                    }
+                }
+            }
+        }
+    }
+}

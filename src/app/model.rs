@@ -1,0 +1,212 @@
+//! All the state the screen shows: plain data, no I/O.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use super::msg::{Action, ApiInfo, DbState, FileInfo, Sample};
+use crate::logs::Level;
+use crate::procman::status::{State, Status};
+
+pub const LOG_CAP: usize = 20_000;
+pub const HISTORY: usize = 180;
+pub const EVENTS_CAP: usize = 200;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Logs,
+    Events,
+    Health,
+    Resources,
+    Files,
+    Database,
+}
+
+impl Focus {
+    pub const ORDER: [Focus; 6] = [
+        Focus::Logs,
+        Focus::Events,
+        Focus::Health,
+        Focus::Resources,
+        Focus::Files,
+        Focus::Database,
+    ];
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    pub text: String,
+    pub level: Option<Level>,
+    pub entry: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogView {
+    pub path: Option<PathBuf>,
+    pub lines: VecDeque<LogLine>,
+    pub next_entry: u64,
+    pub follow: bool,
+    /// Visible (filtered) lines hidden below the view when not following.
+    pub scroll: usize,
+    pub min_level: Option<Level>,
+    pub wrap: bool,
+    pub query: String,
+    /// The search line is open: printable keys go to the query.
+    pub searching: bool,
+    /// Total lines received (for the title).
+    pub received: u64,
+}
+
+impl Default for LogView {
+    fn default() -> Self {
+        LogView {
+            path: None,
+            lines: VecDeque::new(),
+            next_entry: 0,
+            follow: true,
+            scroll: 0,
+            min_level: None,
+            wrap: false,
+            query: String::new(),
+            searching: false,
+            received: 0,
+        }
+    }
+}
+
+impl LogView {
+    pub fn push(&mut self, raw: &str) {
+        let text = crate::logs::sanitize(raw);
+        let (level, entry) = if crate::logs::starts_entry(raw) || self.lines.is_empty() {
+            self.next_entry += 1;
+            (crate::logs::line_level(raw), self.next_entry)
+        } else {
+            let last = self.lines.back().map(|l| (l.level, l.entry)).unwrap_or((None, 0));
+            (last.0, last.1)
+        };
+        self.lines.push_back(LogLine { text, level, entry });
+        self.received += 1;
+        if self.lines.len() > LOG_CAP {
+            self.lines.pop_front();
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.lines.clear();
+        self.scroll = 0;
+    }
+
+    pub fn visible(&self, l: &LogLine) -> bool {
+        match (self.min_level, l.level) {
+            (None, _) | (_, None) => true,
+            (Some(m), Some(v)) => v >= m,
+        }
+    }
+
+    /// The filtered lines, oldest first.
+    pub fn filtered(&self) -> Vec<&LogLine> {
+        self.lines.iter().filter(|l| self.visible(l)).collect()
+    }
+
+    /// Entries (ids) that contain the query, in order.
+    pub fn matching_entries(&self) -> Vec<u64> {
+        if self.query.is_empty() {
+            return Vec::new();
+        }
+        let q = self.query.to_lowercase();
+        let mut out: Vec<u64> = Vec::new();
+        for l in self.lines.iter().filter(|l| self.visible(l)) {
+            if l.text.to_lowercase().contains(&q) && out.last() != Some(&l.entry) {
+                out.push(l.entry);
+            }
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub now: SystemTime,
+    pub size: (u16, u16),
+    pub data_dir: PathBuf,
+    pub demo: bool,
+    pub color: bool,
+    pub status: Option<Status>,
+    pub api: Option<ApiInfo>,
+    pub installed_version: Option<String>,
+    /// Recent /health latencies in microseconds (0 = failed).
+    pub latencies: VecDeque<u64>,
+    pub consecutive_failures: u32,
+    pub metrics: Option<Sample>,
+    pub cpu_hist: VecDeque<u64>,
+    pub rss_hist: VecDeque<u64>,
+    pub files: Vec<FileInfo>,
+    pub file_changed: HashMap<String, SystemTime>,
+    pub db: DbState,
+    pub log: LogView,
+    pub events: VecDeque<(SystemTime, String)>,
+    pub events_scroll: usize,
+    pub action: Option<(Action, SystemTime)>,
+    pub spinner: usize,
+    /// The last action's result: when, text, ok.
+    pub result: Option<(SystemTime, String, bool)>,
+    pub confirm: Option<Action>,
+    pub help: bool,
+    pub focus: Focus,
+    pub quit: Option<u8>,
+    pub watched_pid: Option<i32>,
+}
+
+impl Model {
+    pub fn new(data_dir: PathBuf, now: SystemTime) -> Model {
+        Model {
+            now,
+            size: (80, 24),
+            data_dir,
+            demo: false,
+            color: true,
+            status: None,
+            api: None,
+            installed_version: None,
+            latencies: VecDeque::new(),
+            consecutive_failures: 0,
+            metrics: None,
+            cpu_hist: VecDeque::new(),
+            rss_hist: VecDeque::new(),
+            files: Vec::new(),
+            file_changed: HashMap::new(),
+            db: DbState::Loading,
+            log: LogView::default(),
+            events: VecDeque::new(),
+            events_scroll: 0,
+            action: None,
+            spinner: 0,
+            result: None,
+            confirm: None,
+            help: false,
+            focus: Focus::Logs,
+            quit: None,
+            watched_pid: None,
+        }
+    }
+
+    pub fn state(&self) -> Option<State> {
+        self.status.as_ref().map(|s| s.state)
+    }
+
+    /// The header badge: the action in progress wins over the sampled state.
+    pub fn badge(&self) -> &'static str {
+        match self.action {
+            Some((Action::Start, _)) | Some((Action::Restart, _)) => "STARTING",
+            Some((Action::Stop, _)) => "STOPPING",
+            None => self.state().map_or("…", |s| s.label()),
+        }
+    }
+
+    pub fn event(&mut self, text: impl Into<String>) {
+        self.events.push_back((self.now, text.into()));
+        if self.events.len() > EVENTS_CAP {
+            self.events.pop_front();
+        }
+    }
+}

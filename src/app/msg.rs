@@ -1,0 +1,120 @@
+//! Everything that can happen to the dashboard arrives as one of these.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use ratatui::crossterm::event::KeyEvent;
+
+use crate::procman::status::Status;
+
+#[derive(Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    Resize(u16, u16),
+    /// Time passed (drives uptime, spinners and highlight expiry).
+    Tick(SystemTime),
+    Status(Box<Status>),
+    Api(Box<ApiInfo>),
+    Files(Vec<FileInfo>, SystemTime),
+    LogReset {
+        path: Option<PathBuf>,
+        lines: Vec<String>,
+        reason: LogReset,
+    },
+    LogLines(Vec<String>),
+    Metrics(Sample),
+    Db(Box<DbState>),
+    ActionDone {
+        action: Action,
+        result: Result<String, String>,
+        elapsed: Duration,
+    },
+    /// A free-form event for the timeline.
+    Event(String),
+    /// SIGTERM / SIGHUP / SIGINT from outside.
+    Signal(i32),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogReset {
+    Opened,
+    NewFile,
+    Truncated,
+    Rotated,
+    Removed,
+}
+
+/// Worker actions the keys trigger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Start,
+    Stop,
+    Restart,
+}
+
+impl Action {
+    pub fn verb(self) -> &'static str {
+        match self {
+            Action::Start => "start",
+            Action::Stop => "stop",
+            Action::Restart => "restart",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ApiInfo {
+    pub version: Option<String>,
+    pub uptime: Option<u64>,
+    pub initialized: Option<bool>,
+    pub stats: bool,
+    pub active_sessions: Option<u64>,
+    pub sse_clients: Option<u64>,
+    pub db_observations: Option<u64>,
+    pub db_sessions: Option<u64>,
+    pub db_summaries: Option<u64>,
+    pub db_size: Option<u64>,
+    pub processing: Option<bool>,
+    pub queue_depth: Option<u64>,
+    pub parked: Option<u64>,
+    /// Endpoints that were not available, and why.
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileInfo {
+    pub name: String,
+    pub present: bool,
+    pub value: String,
+    pub mtime: Option<SystemTime>,
+    pub size: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    pub pid: i32,
+    /// Percent of one core since the previous sample (None for the first).
+    pub cpu_percent: Option<f64>,
+    pub rss_bytes: u64,
+    pub threads: u64,
+    pub children: usize,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DbStats {
+    pub counts: Vec<(String, u64)>,
+    pub pending: Vec<(String, u64)>,
+    pub schema: Option<i64>,
+    pub size: u64,
+    pub wal_size: Option<u64>,
+    pub newest_observation: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbState {
+    Loading,
+    Missing,
+    Busy,
+    Error(String),
+    Ok(DbStats),
+}

@@ -1,0 +1,322 @@
+//! `update(model, msg) -> effects`: the only place the model changes. No I/O here.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::keymap::{self, Command};
+use super::model::{Focus, Model, HISTORY};
+use super::msg::{Action, LogReset, Msg};
+use crate::logs::Level;
+use crate::procman::status::State;
+
+/// Work for the runtime: actions off the UI thread, and notes to sources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    Run(Action),
+    WatchPid(Option<i32>),
+    PokeHealth,
+}
+
+fn push_capped<T>(q: &mut std::collections::VecDeque<T>, v: T) {
+    q.push_back(v);
+    while q.len() > HISTORY {
+        q.pop_front();
+    }
+}
+
+pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    match msg {
+        Msg::Tick(now) => {
+            m.now = now;
+            if m.action.is_some() {
+                m.spinner = m.spinner.wrapping_add(1);
+            }
+        }
+        Msg::Resize(w, h) => m.size = (w, h),
+        Msg::Key(k) => key(m, k, &mut fx),
+        Msg::Signal(sig) => m.quit = Some(128u8.saturating_add(sig as u8)),
+        Msg::Event(e) => m.event(e),
+        Msg::Status(st) => {
+            let prev = m.status.take();
+            let (old_state, old_pid) = (prev.as_ref().map(|s| s.state), prev.as_ref().and_then(|s| s.pid));
+            let new_state = st.state;
+            if let Some(p) = &st.probe {
+                let us = if p.healthy() { (p.latency.as_micros() as u64).max(1) } else { 0 };
+                push_capped(&mut m.latencies, us);
+            }
+            if matches!(new_state, State::Running | State::Unhealthy) {
+                if st.healthy {
+                    m.consecutive_failures = 0;
+                } else {
+                    m.consecutive_failures += 1;
+                }
+            } else {
+                m.consecutive_failures = 0;
+            }
+            if old_state != Some(new_state) {
+                let pid = st.pid.map(|p| format!(" (PID {p})")).unwrap_or_default();
+                let text = match (old_state, new_state) {
+                    (Some(State::Unhealthy), State::Running) => format!("health regained{pid}"),
+                    (Some(State::Running), State::Unhealthy) => {
+                        format!("health lost: {}", st.reason.as_deref().unwrap_or("?"))
+                    }
+                    (_, State::Running) => format!("worker running{pid}"),
+                    (_, State::Stopped) => "worker stopped".to_string(),
+                    (_, State::Stale) => format!("stale PID file: {}", st.reason.as_deref().unwrap_or("?")),
+                    (_, State::Unhealthy) => format!("worker unhealthy{pid}: {}", st.reason.as_deref().unwrap_or("?")),
+                    (_, State::Unmanaged) => format!("unmanaged worker on port {}{pid}", st.port),
+                    (_, State::Unknown) => format!("state unknown: {}", st.reason.as_deref().unwrap_or("?")),
+                };
+                m.event(text);
+            } else if old_pid != st.pid && st.pid.is_some() && new_state == State::Running {
+                m.event(format!("worker PID changed to {}", st.pid.unwrap_or(0)));
+            }
+            let watch = match new_state {
+                State::Running | State::Unhealthy => st.proven.as_ref().map(|p| p.pid),
+                State::Unmanaged => st.pid,
+                _ => None,
+            };
+            if watch != m.watched_pid {
+                m.watched_pid = watch;
+                if watch.is_none() {
+                    m.metrics = None;
+                }
+                fx.push(Effect::WatchPid(watch));
+            }
+            if !matches!(new_state, State::Running | State::Unhealthy | State::Unmanaged) {
+                m.api = None;
+            }
+            m.status = Some(*st);
+        }
+        Msg::Api(a) => m.api = Some(*a),
+        Msg::Files(files, when) => {
+            let first = m.files.is_empty();
+            for f in &files {
+                let old = m.files.iter().find(|o| o.name == f.name);
+                if old != Some(f) && !first {
+                    m.file_changed.insert(f.name.clone(), when);
+                    if f.name == crate::procman::files::PID_FILE {
+                        let what = if f.present { format!("now {}", f.value) } else { "removed".into() };
+                        m.event(format!("PID file changed: {what}"));
+                    }
+                }
+            }
+            m.files = files;
+        }
+        Msg::LogReset { path, lines, reason } => {
+            let name = path
+                .as_ref()
+                .and_then(|p| p.file_name())
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            match reason {
+                LogReset::Opened => {}
+                LogReset::NewFile => m.event(format!("log rolled over to {name}")),
+                LogReset::Truncated => m.event(format!("log {name} was truncated")),
+                LogReset::Rotated => m.event(format!("log {name} was rotated")),
+                LogReset::Removed => m.event("log file removed"),
+            }
+            m.log.clear();
+            m.log.path = path;
+            for l in &lines {
+                m.log.push(l);
+            }
+        }
+        Msg::LogLines(lines) => {
+            let before = m.log.filtered().len();
+            for l in &lines {
+                m.log.push(l);
+            }
+            if !m.log.follow {
+                let after = m.log.filtered().len();
+                m.log.scroll = m.log.scroll.saturating_add(after.saturating_sub(before)).min(after);
+            }
+        }
+        Msg::Metrics(s) => {
+            if Some(s.pid) == m.watched_pid {
+                if let Some(c) = s.cpu_percent {
+                    push_capped(&mut m.cpu_hist, (c * 10.0).round() as u64);
+                }
+                push_capped(&mut m.rss_hist, s.rss_bytes / 1024);
+                m.metrics = Some(s);
+            }
+        }
+        Msg::Db(d) => m.db = *d,
+        Msg::ActionDone { action, result, elapsed } => {
+            m.action = None;
+            let (text, ok) = match result {
+                Ok(t) => (format!("{} done in {} ms: {t}", action.verb(), elapsed.as_millis()), true),
+                Err(e) => (format!("{} failed: {e}", action.verb()), false),
+            };
+            m.event(text.clone());
+            m.result = Some((m.now, text, ok));
+            fx.push(Effect::PokeHealth);
+        }
+    }
+    fx
+}
+
+fn key(m: &mut Model, k: KeyEvent, fx: &mut Vec<Effect>) {
+    if k.kind == KeyEventKind::Release {
+        return;
+    }
+    let ctrl_c = k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL);
+    if ctrl_c {
+        m.quit = Some(0);
+        return;
+    }
+    if let Some(a) = m.confirm {
+        match k.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
+                m.confirm = None;
+                run(m, a, fx);
+            }
+            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q') => m.confirm = None,
+            _ => {}
+        }
+        return;
+    }
+    if m.log.searching {
+        match k.code {
+            KeyCode::Esc => {
+                m.log.searching = false;
+                m.log.query.clear();
+            }
+            KeyCode::Enter => {
+                m.log.searching = false;
+                jump_match(m, Dir::AtOrOlder);
+            }
+            KeyCode::Backspace => {
+                m.log.query.pop();
+            }
+            KeyCode::Char(c) if !c.is_control() => {
+                if m.log.query.chars().count() < 200 {
+                    m.log.query.push(c);
+                }
+            }
+            _ => {}
+        }
+        return;
+    }
+    if m.help {
+        match k.code {
+            KeyCode::Char('q') => m.quit = Some(0),
+            _ => m.help = false,
+        }
+        return;
+    }
+    if k.code == KeyCode::Esc {
+        m.log.query.clear();
+        return;
+    }
+    let Some(cmd) = keymap::lookup(&k) else { return };
+    let page = (m.size.1 as usize / 2).max(1);
+    match cmd {
+        Command::Quit => m.quit = Some(0),
+        Command::Start => run(m, Action::Start, fx),
+        Command::Stop => m.confirm = Some(Action::Stop),
+        Command::Restart => m.confirm = Some(Action::Restart),
+        Command::FocusNext | Command::FocusPrev => {
+            let i = Focus::ORDER.iter().position(|f| *f == m.focus).unwrap_or(0);
+            let n = Focus::ORDER.len();
+            let j = if cmd == Command::FocusNext { (i + 1) % n } else { (i + n - 1) % n };
+            m.focus = Focus::ORDER[j];
+        }
+        Command::Follow => {
+            m.log.follow = !m.log.follow;
+            if m.log.follow {
+                m.log.scroll = 0;
+            }
+        }
+        Command::Search => {
+            m.log.searching = true;
+            m.log.query.clear();
+        }
+        Command::NextMatch => jump_match(m, Dir::Older),
+        Command::PrevMatch => jump_match(m, Dir::Newer),
+        Command::Level(n) => {
+            m.log.min_level = match n {
+                1 => None,
+                2 => Some(Level::Info),
+                3 => Some(Level::Warn),
+                _ => Some(Level::Error),
+            };
+            m.log.scroll = 0;
+            m.log.follow = true;
+        }
+        Command::Wrap => m.log.wrap = !m.log.wrap,
+        Command::Help => m.help = true,
+        Command::ScrollUp => scroll(m, 1, true),
+        Command::ScrollDown => scroll(m, 1, false),
+        Command::PageUp => scroll(m, page, true),
+        Command::PageDown => scroll(m, page, false),
+        Command::Top => scroll(m, usize::MAX / 2, true),
+        Command::Bottom => {
+            if m.focus == Focus::Events {
+                m.events_scroll = 0;
+            } else {
+                m.log.scroll = 0;
+                m.log.follow = true;
+            }
+        }
+    }
+}
+
+fn run(m: &mut Model, a: Action, fx: &mut Vec<Effect>) {
+    if let Some((busy, _)) = m.action {
+        m.result = Some((m.now, format!("{} is still running; wait for it", busy.verb()), false));
+        return;
+    }
+    m.action = Some((a, m.now));
+    m.result = None;
+    m.event(format!("{} requested", a.verb()));
+    fx.push(Effect::Run(a));
+}
+
+fn scroll(m: &mut Model, n: usize, up: bool) {
+    if m.focus == Focus::Events {
+        let max = m.events.len().saturating_sub(1);
+        m.events_scroll = if up { m.events_scroll.saturating_add(n).min(max) } else { m.events_scroll.saturating_sub(n) };
+        return;
+    }
+    let total = m.log.filtered().len();
+    if up {
+        m.log.scroll = m.log.scroll.saturating_add(n).min(total.saturating_sub(1));
+        m.log.follow = false;
+    } else {
+        m.log.scroll = m.log.scroll.saturating_sub(n);
+        if m.log.scroll == 0 {
+            m.log.follow = true;
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Dir {
+    AtOrOlder,
+    Older,
+    Newer,
+}
+
+/// Scroll so a matching entry is at the bottom of the view. In a tail view the newest lines are
+/// at the bottom, so `n` walks up to older matches and `N` back down; both wrap around.
+fn jump_match(m: &mut Model, dir: Dir) {
+    let matches = m.log.matching_entries();
+    if matches.is_empty() {
+        return;
+    }
+    let filtered = m.log.filtered();
+    let total = filtered.len();
+    let bottom_idx = total.saturating_sub(1).saturating_sub(m.log.scroll);
+    let current = filtered.get(bottom_idx).map(|l| l.entry).unwrap_or(0);
+    let target = match dir {
+        Dir::AtOrOlder => matches.iter().rev().find(|e| **e <= current).or(matches.last()),
+        Dir::Older => matches.iter().rev().find(|e| **e < current).or(matches.last()),
+        Dir::Newer => matches.iter().find(|e| **e > current).or(matches.first()),
+    };
+    let Some(&target) = target else { return };
+    if let Some(last_idx) = filtered.iter().rposition(|l| l.entry == target) {
+        m.log.scroll = total - 1 - last_idx;
+        m.log.follow = m.log.scroll == 0;
+    }
+}

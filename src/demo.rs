@@ -1,0 +1,94 @@
+//! `claude-mem-top demo`: a temporary data dir with a demo database, the built-in stand-in worker
+//! started through the core, and the dashboard on it. Every exit path stops the worker and
+//! removes the directory (unless `--keep`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::app::{self, Options};
+use crate::config::{Config, PortSource, WorkerCmd};
+use crate::procman::control::{self, Opts, StartOutcome};
+use crate::procman::spawn;
+
+/// Stops the demo's worker and removes its directory when dropped (also while unwinding).
+struct DemoGuard {
+    cfg: Config,
+    keep: bool,
+}
+
+impl Drop for DemoGuard {
+    fn drop(&mut self) {
+        let opts = Opts {
+            grace: Duration::from_secs(2),
+            ..Opts::default()
+        };
+        let _ = control::stop(&self.cfg, opts);
+        if self.keep {
+            eprintln!("demo data kept in {}", self.cfg.data_dir.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.cfg.data_dir);
+        }
+    }
+}
+
+fn free_port() -> std::io::Result<u16> {
+    let l = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    Ok(l.local_addr()?.port())
+}
+
+fn temp_dir() -> std::io::Result<PathBuf> {
+    let base = std::env::temp_dir();
+    for i in 0..100u32 {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .subsec_nanos();
+        let p = base.join(format!("claude-mem-top-demo-{}-{nanos:x}-{i}", std::process::id()));
+        match std::fs::create_dir(&p) {
+            Ok(()) => return Ok(p),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::other("cannot create a temporary directory"))
+}
+
+pub fn run(keep: bool, mut opts: Options) -> Result<u8, String> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        return Err(app::RunError::NotATerminal.to_string());
+    }
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find our own binary: {e}"))?;
+    let dir = temp_dir().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+    let port = free_port().map_err(|e| format!("cannot find a free port: {e}"))?;
+    let cfg = Config {
+        data_dir: dir.clone(),
+        port,
+        port_source: PortSource::Flag,
+        worker: WorkerCmd {
+            argv: vec![
+                exe.to_string_lossy().into_owned(),
+                "stand-in-worker".into(),
+                "--log-rate".into(),
+                "4".into(),
+                "--spawn-child".into(),
+            ],
+            cwd: None,
+            script: None,
+        },
+        home: None,
+    };
+    let guard = DemoGuard { cfg: cfg.clone(), keep };
+    crate::sources::db::create_demo(&dir.join("claude-mem.db")).map_err(|e| format!("cannot create the demo database: {e}"))?;
+    // The demo must never run the PM2 cleanup against the user's real pm2: mark it done.
+    crate::procman::files::write_atomic(&dir.join(crate::procman::files::MARKER_FILE), crate::procman::files::iso_now().as_bytes())
+        .map_err(|e| format!("cannot write the demo marker: {e}"))?;
+    match control::start(&cfg, Opts::default()).map_err(|e| e.to_string())? {
+        StartOutcome::Started { child, .. } => spawn::reap_in_background(child),
+        StartOutcome::AlreadyRunning { .. } => {}
+    }
+    opts.demo = true;
+    let r = app::run(&cfg, opts).map_err(|e| e.to_string());
+    drop(guard);
+    r
+}

@@ -1,0 +1,230 @@
+//! File watching with notify: the data dir and `logs/`, non-recursively (never single files:
+//! atomic renames swap inodes). A change re-reads the file list and pokes the sources that care.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
+use std::time::{Duration, SystemTime};
+
+use notify::{RecursiveMode, Watcher};
+
+use super::send;
+use crate::app::msg::{FileInfo, Msg};
+use crate::config::Config;
+use crate::procman::files::{self, JSON_PID_FILE, MARKER_FILE, PID_FILE, PORT_FILE};
+
+/// Who to wake when something changes.
+pub struct Pokes {
+    pub health: Sender<()>,
+    pub logs: Sender<()>,
+    pub db: Sender<()>,
+}
+
+pub const DB_FILE: &str = "claude-mem.db";
+
+/// Read the files the Files panel shows.
+pub fn read_files(cfg: &Config) -> Vec<FileInfo> {
+    let dir = &cfg.data_dir;
+    let mut out = Vec::new();
+    for name in [PID_FILE, PORT_FILE, JSON_PID_FILE, MARKER_FILE] {
+        let path = dir.join(name);
+        let (present, value, mtime) = match files::read_small(&path) {
+            Ok(Some(f)) => {
+                let v = if name == JSON_PID_FILE {
+                    match files::parse_json_pid(&path, &f.text) {
+                        Ok(j) => format!(
+                            "pid {}{}{}",
+                            j.pid,
+                            j.port.map(|p| format!(", port {p}")).unwrap_or_default(),
+                            if j.start_token.is_some() { ", token" } else { "" }
+                        ),
+                        Err(_) => "invalid JSON".into(),
+                    }
+                } else if name == MARKER_FILE {
+                    let t = f.text.trim();
+                    files::parse_marker(t)
+                        .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
+                        .unwrap_or_else(|| t.chars().take(30).collect())
+                } else {
+                    f.text.trim().replace('\n', " / ")
+                };
+                (true, crate::logs::sanitize(&v), Some(f.mtime))
+            }
+            Ok(None) => {
+                if name == JSON_PID_FILE {
+                    continue;
+                }
+                (false, String::new(), None)
+            }
+            Err(p) => (true, p.to_string(), None),
+        };
+        out.push(FileInfo {
+            name: name.to_string(),
+            present,
+            value,
+            mtime,
+            size: None,
+        });
+    }
+    let log = crate::logs::newest_log(&cfg.logs_dir());
+    let meta = log.as_ref().and_then(|l| std::fs::metadata(l).ok());
+    out.push(FileInfo {
+        name: "log".into(),
+        present: log.is_some(),
+        value: log
+            .as_ref()
+            .and_then(|l| l.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        mtime: meta.as_ref().and_then(|m| m.modified().ok()),
+        size: meta.map(|m| m.len()),
+    });
+    let db = dir.join(DB_FILE);
+    let meta = std::fs::metadata(&db).ok();
+    out.push(FileInfo {
+        name: DB_FILE.into(),
+        present: meta.is_some(),
+        value: String::new(),
+        mtime: meta.as_ref().and_then(|m| m.modified().ok()),
+        size: meta.map(|m| m.len()),
+    });
+    out
+}
+
+enum Kind {
+    State,
+    Log,
+    Db,
+    LogsDir,
+    Other,
+}
+
+fn classify(path: &Path, data_dir: &Path) -> Kind {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let parent = path.parent().unwrap_or(Path::new(""));
+    if parent == data_dir {
+        match name {
+            "logs" => Kind::LogsDir,
+            n if n.starts_with(DB_FILE) => Kind::Db,
+            PID_FILE | PORT_FILE | MARKER_FILE | JSON_PID_FILE | "supervisor.json" | ".worker-clean-shutdown" => {
+                Kind::State
+            }
+            n if n.starts_with(".claude-mem-top.worker") => Kind::State,
+            _ => Kind::Other,
+        }
+    } else if parent == data_dir.join("logs") {
+        Kind::Log
+    } else {
+        Kind::Other
+    }
+}
+
+/// Watch until the channel closes. Bursts are coalesced: after the first event we gather more
+/// for a few milliseconds, then act once.
+pub fn run(cfg: Config, tx: Sender<Msg>, pokes: Pokes) {
+    let (ntx, nrx) = channel::<notify::Result<notify::Event>>();
+    let mut watcher = match notify::recommended_watcher(move |e| {
+        let _ = ntx.send(e);
+    }) {
+        Ok(w) => w,
+        Err(e) => {
+            send(&tx, Msg::Event(format!("file watching unavailable: {e}")));
+            return;
+        }
+    };
+    let data_dir = cfg.data_dir.clone();
+    let logs_dir = cfg.logs_dir();
+    let mut watching_dir = false;
+    let mut watching_logs = false;
+    let rewatch = |w: &mut notify::RecommendedWatcher, wd: &mut bool, wl: &mut bool| {
+        if !*wd {
+            *wd = w.watch(&data_dir, RecursiveMode::NonRecursive).is_ok();
+        }
+        if !*wl {
+            *wl = w.watch(&logs_dir, RecursiveMode::NonRecursive).is_ok();
+        }
+    };
+    rewatch(&mut watcher, &mut watching_dir, &mut watching_logs);
+    let mut last_files = read_files(&cfg);
+    if !send(&tx, Msg::Files(last_files.clone(), SystemTime::now())) {
+        return;
+    }
+    loop {
+        // Without a watch (dir missing), look again every second.
+        let wait = if watching_dir && watching_logs { Duration::from_secs(3600) } else { Duration::from_secs(1) };
+        let first = match nrx.recv_timeout(wait) {
+            Ok(e) => Some(e),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
+        let mut events: Vec<notify::Event> = first.into_iter().filter_map(|e| e.ok()).collect();
+        // Coalesce a burst (the WAL changes often).
+        while let Ok(e) = nrx.recv_timeout(Duration::from_millis(15)) {
+            if let Ok(e) = e {
+                events.push(e);
+            }
+            if events.len() > 10_000 {
+                break;
+            }
+        }
+        let (mut state, mut log, mut db) = (false, false, false);
+        for e in &events {
+            if matches!(e.kind, notify::EventKind::Access(_)) {
+                continue;
+            }
+            for p in &e.paths {
+                match classify(p, &data_dir) {
+                    Kind::State => state = true,
+                    Kind::Log => log = true,
+                    Kind::Db => db = true,
+                    Kind::LogsDir => {
+                        // logs/ created, removed or renamed: watch it anew.
+                        let _ = watcher.unwatch(&logs_dir);
+                        watching_logs = false;
+                        log = true;
+                    }
+                    Kind::Other => {}
+                }
+            }
+        }
+        if events.iter().any(|e| e.need_rescan()) {
+            state = true;
+            log = true;
+            db = true;
+        }
+        let had = (watching_dir, watching_logs);
+        if !watching_dir || !watching_logs {
+            rewatch(&mut watcher, &mut watching_dir, &mut watching_logs);
+            if (watching_dir, watching_logs) != had {
+                state = true;
+                log = true;
+                db = true;
+            }
+        }
+        if !watching_dir && !data_dir.exists() {
+            // Nothing to watch yet.
+            continue;
+        }
+        if state {
+            let _ = pokes.health.send(());
+        }
+        if log {
+            let _ = pokes.logs.send(());
+        }
+        if db {
+            let _ = pokes.db.send(());
+        }
+        if state || log || db {
+            let files = read_files(&cfg);
+            if files != last_files {
+                last_files = files.clone();
+                if !send(&tx, Msg::Files(files, SystemTime::now())) {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+pub fn logs_dir_of(cfg: &Config) -> PathBuf {
+    cfg.logs_dir()
+}

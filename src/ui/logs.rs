@@ -1,0 +1,114 @@
+//! The log panel: tail of the newest dated log, level colours, search highlight, wrap.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::theme::Theme;
+use crate::app::model::{Focus, LogLine, Model};
+
+/// Split a line into spans, highlighting case-insensitive matches of `q`.
+fn highlight<'a>(text: &'a str, q: &str, base: ratatui::style::Style, hl: ratatui::style::Style) -> Vec<Span<'a>> {
+    if q.is_empty() {
+        return vec![Span::styled(text, base)];
+    }
+    let lower = text.to_lowercase();
+    let ql = q.to_lowercase();
+    // Lowercasing can change byte lengths outside ASCII: only highlight when it did not.
+    if lower.len() != text.len() {
+        return vec![Span::styled(text, base)];
+    }
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while let Some(i) = lower[pos..].find(&ql) {
+        let s = pos + i;
+        let e = s + ql.len();
+        if !text.is_char_boundary(s) || !text.is_char_boundary(e) {
+            break;
+        }
+        if s > pos {
+            out.push(Span::styled(&text[pos..s], base));
+        }
+        out.push(Span::styled(&text[s..e], hl));
+        pos = e;
+    }
+    if pos < text.len() {
+        out.push(Span::styled(&text[pos..], base));
+    }
+    out
+}
+
+fn rows_for(l: &LogLine, width: usize, wrap: bool) -> usize {
+    if !wrap || width == 0 {
+        1
+    } else {
+        let w = unicode_width(&l.text);
+        w.div_ceil(width).max(1)
+    }
+}
+
+fn unicode_width(s: &str) -> usize {
+    ratatui::text::Line::raw(s).width()
+}
+
+pub fn draw(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
+    let v = &m.log;
+    let name = v
+        .path
+        .as_ref()
+        .and_then(|p| p.file_name())
+        .map(|n| crate::logs::sanitize(&n.to_string_lossy()))
+        .unwrap_or_else(|| "no log yet".into());
+    let mut title = format!(" Logs: {name} ");
+    title.push_str(if v.follow { "[follow] " } else { "[paused: f/End to follow] " });
+    if let Some(l) = v.min_level {
+        title.push_str(&format!("[≥{}] ", l.label().to_lowercase()));
+    }
+    if v.wrap {
+        title.push_str("[wrap] ");
+    }
+    if !v.query.is_empty() {
+        let n = v.matching_entries().len();
+        title.push_str(&format!("[/{} {n} match{}] ", crate::logs::sanitize(&v.query), if n == 1 { "" } else { "es" }));
+    }
+    let focused = m.focus == Focus::Logs;
+    let b = Block::bordered()
+        .title(if focused { format!("[{}]", title.trim()) } else { title })
+        .border_style(t.border(focused));
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    let filtered = v.filtered();
+    if filtered.is_empty() {
+        let msg = if v.path.is_none() { "no log file yet (logs/worker-YYYY-MM-DD.log)" } else { "no lines" };
+        f.render_widget(Paragraph::new(Line::styled(msg, t.dim())), inner);
+        return;
+    }
+    let end = filtered.len().saturating_sub(v.scroll);
+    let mut start = end;
+    let mut used = 0usize;
+    let h = inner.height as usize;
+    while start > 0 {
+        let r = rows_for(filtered[start - 1], inner.width as usize, v.wrap);
+        if used + r > h && used > 0 {
+            break;
+        }
+        used += r;
+        start -= 1;
+        if used >= h {
+            break;
+        }
+    }
+    let lines: Vec<Line> = filtered[start..end]
+        .iter()
+        .map(|l| Line::from(highlight(&l.text, &v.query, t.level(l.level), t.matched())))
+        .collect();
+    let mut p = Paragraph::new(lines);
+    if v.wrap {
+        p = p.wrap(Wrap { trim: false });
+        // Bottom-align: if the wrapped text is taller than the area, skip its top rows.
+        let over = used.saturating_sub(h) as u16;
+        p = p.scroll((over, 0));
+    }
+    f.render_widget(p, inner);
+}
