@@ -43,7 +43,10 @@ fn temp_dir() -> std::io::Result<PathBuf> {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default()
             .subsec_nanos();
-        let p = base.join(format!("claude-mem-top-demo-{}-{nanos:x}-{i}", std::process::id()));
+        let p = base.join(format!(
+            "claude-mem-top-demo-{}-{nanos:x}-{i}",
+            std::process::id()
+        ));
         match std::fs::create_dir(&p) {
             Ok(()) => return Ok(p),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
@@ -78,11 +81,18 @@ pub fn run(keep: bool, mut opts: Options) -> Result<u8, String> {
         },
         home: None,
     };
-    let guard = DemoGuard { cfg: cfg.clone(), keep };
-    crate::sources::db::create_demo(&dir.join("claude-mem.db")).map_err(|e| format!("cannot create the demo database: {e}"))?;
+    let guard = DemoGuard {
+        cfg: cfg.clone(),
+        keep,
+    };
+    crate::sources::db::create_demo(&dir.join("claude-mem.db"))
+        .map_err(|e| format!("cannot create the demo database: {e}"))?;
     // The demo must never run the PM2 cleanup against the user's real pm2: mark it done.
-    crate::procman::files::write_atomic(&dir.join(crate::procman::files::MARKER_FILE), crate::procman::files::iso_now().as_bytes())
-        .map_err(|e| format!("cannot write the demo marker: {e}"))?;
+    crate::procman::files::write_atomic(
+        &dir.join(crate::procman::files::MARKER_FILE),
+        crate::procman::files::iso_now().as_bytes(),
+    )
+    .map_err(|e| format!("cannot write the demo marker: {e}"))?;
     match control::start(&cfg, Opts::default()).map_err(|e| e.to_string())? {
         StartOutcome::Started { child, .. } => spawn::reap_in_background(child),
         StartOutcome::AlreadyRunning { .. } => {}

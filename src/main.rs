@@ -53,7 +53,11 @@ fn run(cli: Cli) -> Res {
         Some(Command::Demo { keep }) => {
             let opts = dash_opts(&cli)?;
             claude_mem_top::demo::run(*keep, opts).map_err(|msg| Fail {
-                code: if msg.starts_with("not a terminal") { 2 } else { 1 },
+                code: if msg.starts_with("not a terminal") {
+                    2
+                } else {
+                    1
+                },
                 msg,
             })
         }
@@ -63,7 +67,8 @@ fn run(cli: Cli) -> Res {
 
 fn dash_opts(cli: &Cli) -> Result<app::Options, Fail> {
     let interval = duration(&cli.global.interval, "--interval")?;
-    let no_color = cli.global.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let no_color =
+        cli.global.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     Ok(app::Options {
         interval: interval.max(std::time::Duration::from_millis(100)),
         color: !no_color,

@@ -23,24 +23,30 @@ fn describe_stop(o: StopOutcome) -> String {
     match o {
         StopOutcome::NotRunning { .. } => "was not running".into(),
         StopOutcome::Stopped { pid, killed, .. } => {
-            format!("stopped PID {pid}{}", if killed { " (SIGKILL)" } else { "" })
+            format!(
+                "stopped PID {pid}{}",
+                if killed { " (SIGKILL)" } else { "" }
+            )
         }
     }
 }
 
 pub fn run_action(cfg: Config, opts: Opts, action: Action, tx: Sender<Msg>) {
-    let _ = std::thread::Builder::new().name(format!("action-{}", action.verb())).spawn(move || {
-        let t0 = Instant::now();
-        let result = match action {
-            Action::Start => control::start(&cfg, opts).map(describe_start),
-            Action::Stop => control::stop(&cfg, opts).map(describe_stop),
-            Action::Restart => control::restart(&cfg, opts).map(|(a, b)| format!("{}, {}", describe_stop(a), describe_start(b))),
-        }
-        .map_err(|e| e.to_string().lines().next().unwrap_or("").to_string());
-        let _ = tx.send(Msg::ActionDone {
-            action,
-            result,
-            elapsed: t0.elapsed(),
+    let _ = std::thread::Builder::new()
+        .name(format!("action-{}", action.verb()))
+        .spawn(move || {
+            let t0 = Instant::now();
+            let result = match action {
+                Action::Start => control::start(&cfg, opts).map(describe_start),
+                Action::Stop => control::stop(&cfg, opts).map(describe_stop),
+                Action::Restart => control::restart(&cfg, opts)
+                    .map(|(a, b)| format!("{}, {}", describe_stop(a), describe_start(b))),
+            }
+            .map_err(|e| e.to_string().lines().next().unwrap_or("").to_string());
+            let _ = tx.send(Msg::ActionDone {
+                action,
+                result,
+                elapsed: t0.elapsed(),
+            });
         });
-    });
 }

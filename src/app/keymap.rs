@@ -34,19 +34,84 @@ pub struct Binding {
 }
 
 pub const BINDINGS: &[Binding] = &[
-    Binding { keys: "s", cmd: Command::Start, help: "start the worker", footer: Some("start") },
-    Binding { keys: "x", cmd: Command::Stop, help: "stop the worker (asks first)", footer: Some("stop") },
-    Binding { keys: "r", cmd: Command::Restart, help: "restart the worker (asks first)", footer: Some("restart") },
-    Binding { keys: "Tab/S-Tab", cmd: Command::FocusNext, help: "move focus between panels", footer: Some("focus") },
-    Binding { keys: "f", cmd: Command::Follow, help: "follow the log (End also)", footer: Some("follow") },
-    Binding { keys: "/", cmd: Command::Search, help: "search the log (Enter keeps, Esc clears)", footer: Some("search") },
-    Binding { keys: "n/N", cmd: Command::NextMatch, help: "older / newer match", footer: None },
-    Binding { keys: "1-4", cmd: Command::Level(0), help: "minimum level: debug, info, warn, error", footer: Some("level") },
-    Binding { keys: "w", cmd: Command::Wrap, help: "wrap long log lines", footer: Some("wrap") },
-    Binding { keys: "↑↓ PgUp PgDn", cmd: Command::PageUp, help: "scroll the focused panel", footer: None },
-    Binding { keys: "Home/End", cmd: Command::Top, help: "oldest line / newest (follow)", footer: None },
-    Binding { keys: "?", cmd: Command::Help, help: "this help", footer: Some("help") },
-    Binding { keys: "q Ctrl-C", cmd: Command::Quit, help: "quit (the worker keeps running)", footer: Some("quit") },
+    Binding {
+        keys: "s",
+        cmd: Command::Start,
+        help: "start the worker",
+        footer: Some("start"),
+    },
+    Binding {
+        keys: "x",
+        cmd: Command::Stop,
+        help: "stop the worker (asks first)",
+        footer: Some("stop"),
+    },
+    Binding {
+        keys: "r",
+        cmd: Command::Restart,
+        help: "restart the worker (asks first)",
+        footer: Some("restart"),
+    },
+    Binding {
+        keys: "Tab/S-Tab",
+        cmd: Command::FocusNext,
+        help: "move focus between panels",
+        footer: Some("focus"),
+    },
+    Binding {
+        keys: "f",
+        cmd: Command::Follow,
+        help: "follow the log (End also)",
+        footer: Some("follow"),
+    },
+    Binding {
+        keys: "/",
+        cmd: Command::Search,
+        help: "search the log (Enter keeps, Esc clears)",
+        footer: Some("search"),
+    },
+    Binding {
+        keys: "n/N",
+        cmd: Command::NextMatch,
+        help: "older / newer match",
+        footer: None,
+    },
+    Binding {
+        keys: "1-4",
+        cmd: Command::Level(0),
+        help: "minimum level: debug, info, warn, error",
+        footer: Some("level"),
+    },
+    Binding {
+        keys: "w",
+        cmd: Command::Wrap,
+        help: "wrap long log lines",
+        footer: Some("wrap"),
+    },
+    Binding {
+        keys: "↑↓ PgUp PgDn",
+        cmd: Command::PageUp,
+        help: "scroll the focused panel",
+        footer: None,
+    },
+    Binding {
+        keys: "Home/End",
+        cmd: Command::Top,
+        help: "oldest line / newest (follow)",
+        footer: None,
+    },
+    Binding {
+        keys: "?",
+        cmd: Command::Help,
+        help: "this help",
+        footer: Some("help"),
+    },
+    Binding {
+        keys: "q Ctrl-C",
+        cmd: Command::Quit,
+        help: "quit (the worker keeps running)",
+        footer: Some("quit"),
+    },
 ];
 
 /// Map a key to a command (outside of popups and the search line).

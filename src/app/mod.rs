@@ -73,11 +73,15 @@ fn start_sources(cfg: &Config, interval: Duration, tx: &Sender<Msg>) -> Sources 
     let (pid_watch, pid_rx) = channel();
     {
         let (cfg, tx) = (cfg.clone(), tx.clone());
-        spawn_named("health", move || sources::health::run(cfg, interval, tx, health_rx));
+        spawn_named("health", move || {
+            sources::health::run(cfg, interval, tx, health_rx)
+        });
     }
     {
         let tx = tx.clone();
-        spawn_named("metrics", move || sources::metrics::run(interval, tx, pid_rx));
+        spawn_named("metrics", move || {
+            sources::metrics::run(interval, tx, pid_rx)
+        });
     }
     {
         let (dir, tx) = (cfg.logs_dir(), tx.clone());
@@ -96,7 +100,10 @@ fn start_sources(cfg: &Config, interval: Duration, tx: &Sender<Msg>) -> Sources 
         };
         spawn_named("fswatch", move || sources::fswatch::run(cfg, tx, pokes));
     }
-    Sources { health_poke, pid_watch }
+    Sources {
+        health_poke,
+        pid_watch,
+    }
 }
 
 /// Run the dashboard until q / Ctrl-C (exit 0) or a signal (128 + signal).
@@ -106,7 +113,9 @@ pub fn run(cfg: &Config, opts: Options) -> Result<u8, RunError> {
     }
     let (tx, rx) = channel::<Msg>();
     // Signals: restore and exit with 128+N, never touching the worker.
-    if let Ok(mut signals) = signal_hook::iterator::Signals::new([libc::SIGTERM, libc::SIGHUP, libc::SIGINT]) {
+    if let Ok(mut signals) =
+        signal_hook::iterator::Signals::new([libc::SIGTERM, libc::SIGHUP, libc::SIGINT])
+    {
         let tx = tx.clone();
         spawn_named("signals", move || {
             for s in signals.forever() {
@@ -165,7 +174,9 @@ pub fn run(cfg: &Config, opts: Options) -> Result<u8, RunError> {
         // Drawing happens only after a batch of messages (or the 1 s clock tick): an idle
         // dashboard sleeps in recv_timeout. ratatui then writes only the cells that changed.
         if panic_in_draw && m.status.is_some() {
-            panic!("CLAUDE_MEM_TOP_PANIC_IN_DRAW: a test asked the dashboard to panic while drawing");
+            panic!(
+                "CLAUDE_MEM_TOP_PANIC_IN_DRAW: a test asked the dashboard to panic while drawing"
+            );
         }
         term.draw(|f| crate::ui::draw(f, &m))?;
         if let Some(code) = m.quit {
@@ -173,7 +184,11 @@ pub fn run(cfg: &Config, opts: Options) -> Result<u8, RunError> {
         }
         // Sleep until something happens; wake each second for the clock (uptime, ages) and
         // faster only while a spinner turns.
-        let wait = if m.action.is_some() { Duration::from_millis(100) } else { Duration::from_secs(1) };
+        let wait = if m.action.is_some() {
+            Duration::from_millis(100)
+        } else {
+            Duration::from_secs(1)
+        };
         let first = match rx.recv_timeout(wait) {
             Ok(msg) => msg,
             Err(RecvTimeoutError::Timeout) => Msg::Tick(SystemTime::now()),

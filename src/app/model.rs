@@ -81,7 +81,11 @@ impl LogView {
             self.next_entry += 1;
             (crate::logs::line_level(raw), self.next_entry)
         } else {
-            let last = self.lines.back().map(|l| (l.level, l.entry)).unwrap_or((None, 0));
+            let last = self
+                .lines
+                .back()
+                .map(|l| (l.level, l.entry))
+                .unwrap_or((None, 0));
             (last.0, last.1)
         };
         self.lines.push_back(LogLine { text, level, entry });

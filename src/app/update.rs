@@ -38,10 +38,17 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
         Msg::Event(e) => m.event(e),
         Msg::Status(st) => {
             let prev = m.status.take();
-            let (old_state, old_pid) = (prev.as_ref().map(|s| s.state), prev.as_ref().and_then(|s| s.pid));
+            let (old_state, old_pid) = (
+                prev.as_ref().map(|s| s.state),
+                prev.as_ref().and_then(|s| s.pid),
+            );
             let new_state = st.state;
             if let Some(p) = &st.probe {
-                let us = if p.healthy() { (p.latency.as_micros() as u64).max(1) } else { 0 };
+                let us = if p.healthy() {
+                    (p.latency.as_micros() as u64).max(1)
+                } else {
+                    0
+                };
                 push_capped(&mut m.latencies, us);
             }
             if matches!(new_state, State::Running | State::Unhealthy) {
@@ -62,10 +69,17 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
                     }
                     (_, State::Running) => format!("worker running{pid}"),
                     (_, State::Stopped) => "worker stopped".to_string(),
-                    (_, State::Stale) => format!("stale PID file: {}", st.reason.as_deref().unwrap_or("?")),
-                    (_, State::Unhealthy) => format!("worker unhealthy{pid}: {}", st.reason.as_deref().unwrap_or("?")),
+                    (_, State::Stale) => {
+                        format!("stale PID file: {}", st.reason.as_deref().unwrap_or("?"))
+                    }
+                    (_, State::Unhealthy) => format!(
+                        "worker unhealthy{pid}: {}",
+                        st.reason.as_deref().unwrap_or("?")
+                    ),
                     (_, State::Unmanaged) => format!("unmanaged worker on port {}{pid}", st.port),
-                    (_, State::Unknown) => format!("state unknown: {}", st.reason.as_deref().unwrap_or("?")),
+                    (_, State::Unknown) => {
+                        format!("state unknown: {}", st.reason.as_deref().unwrap_or("?"))
+                    }
                 };
                 m.event(text);
             } else if old_pid != st.pid && st.pid.is_some() && new_state == State::Running {
@@ -83,7 +97,10 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
                 }
                 fx.push(Effect::WatchPid(watch));
             }
-            if !matches!(new_state, State::Running | State::Unhealthy | State::Unmanaged) {
+            if !matches!(
+                new_state,
+                State::Running | State::Unhealthy | State::Unmanaged
+            ) {
                 m.api = None;
             }
             m.status = Some(*st);
@@ -96,14 +113,22 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
                 if old != Some(f) && !first {
                     m.file_changed.insert(f.name.clone(), when);
                     if f.name == crate::procman::files::PID_FILE {
-                        let what = if f.present { format!("now {}", f.value) } else { "removed".into() };
+                        let what = if f.present {
+                            format!("now {}", f.value)
+                        } else {
+                            "removed".into()
+                        };
                         m.event(format!("PID file changed: {what}"));
                     }
                 }
             }
             m.files = files;
         }
-        Msg::LogReset { path, lines, reason } => {
+        Msg::LogReset {
+            path,
+            lines,
+            reason,
+        } => {
             let name = path
                 .as_ref()
                 .and_then(|p| p.file_name())
@@ -129,7 +154,11 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
             }
             if !m.log.follow {
                 let after = m.log.filtered().len();
-                m.log.scroll = m.log.scroll.saturating_add(after.saturating_sub(before)).min(after);
+                m.log.scroll = m
+                    .log
+                    .scroll
+                    .saturating_add(after.saturating_sub(before))
+                    .min(after);
             }
         }
         Msg::Metrics(s) => {
@@ -142,10 +171,17 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::Db(d) => m.db = *d,
-        Msg::ActionDone { action, result, elapsed } => {
+        Msg::ActionDone {
+            action,
+            result,
+            elapsed,
+        } => {
             m.action = None;
             let (text, ok) = match result {
-                Ok(t) => (format!("{} done in {} ms: {t}", action.verb(), elapsed.as_millis()), true),
+                Ok(t) => (
+                    format!("{} done in {} ms: {t}", action.verb(), elapsed.as_millis()),
+                    true,
+                ),
                 Err(e) => (format!("{} failed: {e}", action.verb()), false),
             };
             m.event(text.clone());
@@ -171,7 +207,9 @@ fn key(m: &mut Model, k: KeyEvent, fx: &mut Vec<Effect>) {
                 m.confirm = None;
                 run(m, a, fx);
             }
-            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q') => m.confirm = None,
+            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q') => {
+                m.confirm = None
+            }
             _ => {}
         }
         return;
@@ -209,7 +247,9 @@ fn key(m: &mut Model, k: KeyEvent, fx: &mut Vec<Effect>) {
         m.log.query.clear();
         return;
     }
-    let Some(cmd) = keymap::lookup(&k) else { return };
+    let Some(cmd) = keymap::lookup(&k) else {
+        return;
+    };
     let page = (m.size.1 as usize / 2).max(1);
     match cmd {
         Command::Quit => m.quit = Some(0),
@@ -219,7 +259,11 @@ fn key(m: &mut Model, k: KeyEvent, fx: &mut Vec<Effect>) {
         Command::FocusNext | Command::FocusPrev => {
             let i = Focus::ORDER.iter().position(|f| *f == m.focus).unwrap_or(0);
             let n = Focus::ORDER.len();
-            let j = if cmd == Command::FocusNext { (i + 1) % n } else { (i + n - 1) % n };
+            let j = if cmd == Command::FocusNext {
+                (i + 1) % n
+            } else {
+                (i + n - 1) % n
+            };
             m.focus = Focus::ORDER[j];
         }
         Command::Follow => {
@@ -264,7 +308,11 @@ fn key(m: &mut Model, k: KeyEvent, fx: &mut Vec<Effect>) {
 
 fn run(m: &mut Model, a: Action, fx: &mut Vec<Effect>) {
     if let Some((busy, _)) = m.action {
-        m.result = Some((m.now, format!("{} is still running; wait for it", busy.verb()), false));
+        m.result = Some((
+            m.now,
+            format!("{} is still running; wait for it", busy.verb()),
+            false,
+        ));
         return;
     }
     m.action = Some((a, m.now));
@@ -276,7 +324,11 @@ fn run(m: &mut Model, a: Action, fx: &mut Vec<Effect>) {
 fn scroll(m: &mut Model, n: usize, up: bool) {
     if m.focus == Focus::Events {
         let max = m.events.len().saturating_sub(1);
-        m.events_scroll = if up { m.events_scroll.saturating_add(n).min(max) } else { m.events_scroll.saturating_sub(n) };
+        m.events_scroll = if up {
+            m.events_scroll.saturating_add(n).min(max)
+        } else {
+            m.events_scroll.saturating_sub(n)
+        };
         return;
     }
     let total = m.log.filtered().len();
@@ -310,8 +362,16 @@ fn jump_match(m: &mut Model, dir: Dir) {
     let bottom_idx = total.saturating_sub(1).saturating_sub(m.log.scroll);
     let current = filtered.get(bottom_idx).map(|l| l.entry).unwrap_or(0);
     let target = match dir {
-        Dir::AtOrOlder => matches.iter().rev().find(|e| **e <= current).or(matches.last()),
-        Dir::Older => matches.iter().rev().find(|e| **e < current).or(matches.last()),
+        Dir::AtOrOlder => matches
+            .iter()
+            .rev()
+            .find(|e| **e <= current)
+            .or(matches.last()),
+        Dir::Older => matches
+            .iter()
+            .rev()
+            .find(|e| **e < current)
+            .or(matches.last()),
         Dir::Newer => matches.iter().find(|e| **e > current).or(matches.first()),
     };
     let Some(&target) = target else { return };

@@ -424,7 +424,10 @@ pub fn status(cfg: &Config, opts: StatusOpts) -> Status {
                 ok: true,
                 detail: format!(
                     "{}: PID {}",
-                    rec.path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+                    rec.path
+                        .file_name()
+                        .map(|n| n.to_string_lossy())
+                        .unwrap_or_default(),
                     rec.claim.pid
                 ),
                 latency_ms: None,

@@ -53,7 +53,9 @@ fn side(db: &Path, suffix: &str) -> PathBuf {
 fn dir_writable(dir: &Path) -> bool {
     use std::ffi::CString;
     use std::os::unix::ffi::OsStrExt;
-    let Ok(c) = CString::new(dir.as_os_str().as_bytes()) else { return false };
+    let Ok(c) = CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
     // SAFETY: c is a valid NUL-terminated path.
     unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
 }
@@ -81,8 +83,14 @@ pub fn open(db: &Path) -> rusqlite::Result<Connection> {
             _ => uri.push(*b as char),
         }
     }
-    uri.push_str(if immutable { "?mode=ro&immutable=1" } else { "?mode=ro" });
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    uri.push_str(if immutable {
+        "?mode=ro&immutable=1"
+    } else {
+        "?mode=ro"
+    });
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_URI
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let c = Connection::open_with_flags(uri, flags)?;
     c.busy_timeout(Duration::from_millis(100))?;
     c.execute_batch("PRAGMA query_only = ON;")?;
@@ -126,28 +134,41 @@ fn read_stats(db: &Path) -> rusqlite::Result<DbStats> {
     let has = |t: &str| tables.iter().any(|x| x == t);
     for (table, label) in TABLES {
         if has(table) {
-            let n: i64 = c.query_row(&format!("SELECT COUNT(*) FROM \"{table}\""), [], |r| r.get(0))?;
+            let n: i64 = c.query_row(&format!("SELECT COUNT(*) FROM \"{table}\""), [], |r| {
+                r.get(0)
+            })?;
             s.counts.push((label.to_string(), n.max(0) as u64));
         }
     }
     if has("pending_messages") && column_exists(&c, "pending_messages", "status")? {
-        let mut q = c.prepare("SELECT COALESCE(status, '?'), COUNT(*) FROM pending_messages GROUP BY 1 ORDER BY 1")?;
-        let rows = q.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as u64)))?;
+        let mut q = c.prepare(
+            "SELECT COALESCE(status, '?'), COUNT(*) FROM pending_messages GROUP BY 1 ORDER BY 1",
+        )?;
+        let rows = q.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as u64))
+        })?;
         s.pending = rows.collect::<rusqlite::Result<_>>()?;
     }
     if has("schema_versions") {
-        s.schema = c.query_row("SELECT MAX(version) FROM schema_versions", [], |r| r.get::<_, Option<i64>>(0))?;
+        s.schema = c.query_row("SELECT MAX(version) FROM schema_versions", [], |r| {
+            r.get::<_, Option<i64>>(0)
+        })?;
     }
     if has("observations") {
         if column_exists(&c, "observations", "created_at_epoch")? {
-            let ms: Option<i64> = c.query_row("SELECT MAX(created_at_epoch) FROM observations", [], |r| r.get(0))?;
+            let ms: Option<i64> =
+                c.query_row("SELECT MAX(created_at_epoch) FROM observations", [], |r| {
+                    r.get(0)
+                })?;
             s.newest_observation = ms.and_then(|ms| {
                 // Seconds or milliseconds, whichever the version stored.
                 let ms = if ms < 100_000_000_000 { ms * 1000 } else { ms };
-                chrono::DateTime::from_timestamp_millis(ms).map(|d| d.format("%Y-%m-%d %H:%M").to_string())
+                chrono::DateTime::from_timestamp_millis(ms)
+                    .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
             });
         } else if column_exists(&c, "observations", "created_at")? {
-            s.newest_observation = c.query_row("SELECT MAX(created_at) FROM observations", [], |r| r.get(0))?;
+            s.newest_observation =
+                c.query_row("SELECT MAX(created_at) FROM observations", [], |r| r.get(0))?;
         }
     }
     Ok(s)
@@ -178,7 +199,10 @@ pub fn create_demo(db: &Path) -> rusqlite::Result<()> {
     )?;
     let tx = c.unchecked_transaction()?;
     for v in 1..=52 {
-        tx.execute("INSERT INTO schema_versions (version, applied_at) VALUES (?1, '2026-01-01')", [v])?;
+        tx.execute(
+            "INSERT INTO schema_versions (version, applied_at) VALUES (?1, '2026-01-01')",
+            [v],
+        )?;
     }
     let now = chrono::Utc::now().timestamp_millis();
     let kinds = ["discovery", "bugfix", "feature", "refactor", "decision"];
@@ -198,7 +222,12 @@ pub fn create_demo(db: &Path) -> rusqlite::Result<()> {
             rusqlite::params![i % 24, kinds[(i % 5) as usize], now - (317 - i) * 60_000],
         )?;
     }
-    for (status, n) in [("pending", 3), ("processing", 1), ("processed", 41), ("failed", 2)] {
+    for (status, n) in [
+        ("pending", 3),
+        ("processing", 1),
+        ("processed", 41),
+        ("failed", 2),
+    ] {
         for _ in 0..n {
             tx.execute("INSERT INTO pending_messages (session_id, status, created_at) VALUES (1, ?1, '2026-11-24')", [status])?;
         }

@@ -35,7 +35,11 @@ pub fn read_files(cfg: &Config) -> Vec<FileInfo> {
                             "pid {}{}{}",
                             j.pid,
                             j.port.map(|p| format!(", port {p}")).unwrap_or_default(),
-                            if j.start_token.is_some() { ", token" } else { "" }
+                            if j.start_token.is_some() {
+                                ", token"
+                            } else {
+                                ""
+                            }
                         ),
                         Err(_) => "invalid JSON".into(),
                     }
@@ -105,9 +109,12 @@ fn classify(path: &Path, data_dir: &Path) -> Kind {
         match name {
             "logs" => Kind::LogsDir,
             n if n.starts_with(DB_FILE) => Kind::Db,
-            PID_FILE | PORT_FILE | MARKER_FILE | JSON_PID_FILE | "supervisor.json" | ".worker-clean-shutdown" => {
-                Kind::State
-            }
+            PID_FILE
+            | PORT_FILE
+            | MARKER_FILE
+            | JSON_PID_FILE
+            | "supervisor.json"
+            | ".worker-clean-shutdown" => Kind::State,
             n if n.starts_with(".claude-mem-top.worker") => Kind::State,
             _ => Kind::Other,
         }
@@ -150,7 +157,11 @@ pub fn run(cfg: Config, tx: Sender<Msg>, pokes: Pokes) {
     }
     loop {
         // Without a watch (dir missing), look again every second.
-        let wait = if watching_dir && watching_logs { Duration::from_secs(3600) } else { Duration::from_secs(1) };
+        let wait = if watching_dir && watching_logs {
+            Duration::from_secs(3600)
+        } else {
+            Duration::from_secs(1)
+        };
         let first = match nrx.recv_timeout(wait) {
             Ok(e) => Some(e),
             Err(RecvTimeoutError::Timeout) => None,

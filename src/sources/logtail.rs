@@ -62,7 +62,8 @@ fn open(path: PathBuf, reason: LogReset, tx: &Sender<Msg>) -> Option<Tail> {
 }
 
 pub fn run(logs_dir: PathBuf, tx: Sender<Msg>, poke: Receiver<()>) {
-    let mut tail: Option<Tail> = logs::newest_log(&logs_dir).and_then(|p| open(p, LogReset::Opened, &tx));
+    let mut tail: Option<Tail> =
+        logs::newest_log(&logs_dir).and_then(|p| open(p, LogReset::Opened, &tx));
     if tail.is_none() {
         send(
             &tx,
@@ -98,7 +99,9 @@ pub fn run(logs_dir: PathBuf, tx: Sender<Msg>, poke: Receiver<()>) {
             _ => {}
         }
         let Some(t) = tail.as_mut() else { continue };
-        let Ok(meta) = std::fs::metadata(&t.path) else { continue };
+        let Ok(meta) = std::fs::metadata(&t.path) else {
+            continue;
+        };
         if meta.ino() != t.ino {
             // Rotated: renamed away and recreated. Read the new file from its start.
             let p = t.path.clone();
@@ -138,7 +141,9 @@ fn open_from_start(path: PathBuf, reason: LogReset, tx: &Sender<Msg>) -> Option<
 
 /// Read what was appended, in chunks, sending complete lines. False if the channel closed.
 fn read_new(t: &mut Tail, tx: &Sender<Msg>) -> bool {
-    let Ok(mut f) = File::open(&t.path) else { return true };
+    let Ok(mut f) = File::open(&t.path) else {
+        return true;
+    };
     loop {
         if f.seek(SeekFrom::Start(t.offset)).is_err() {
             return true;

@@ -9,7 +9,12 @@ use super::theme::Theme;
 use crate::app::model::{Focus, LogLine, Model};
 
 /// Split a line into spans, highlighting case-insensitive matches of `q`.
-fn highlight<'a>(text: &'a str, q: &str, base: ratatui::style::Style, hl: ratatui::style::Style) -> Vec<Span<'a>> {
+fn highlight<'a>(
+    text: &'a str,
+    q: &str,
+    base: ratatui::style::Style,
+    hl: ratatui::style::Style,
+) -> Vec<Span<'a>> {
     if q.is_empty() {
         return vec![Span::styled(text, base)];
     }
@@ -61,7 +66,11 @@ pub fn draw(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
         .map(|n| crate::logs::sanitize(&n.to_string_lossy()))
         .unwrap_or_else(|| "no log yet".into());
     let mut title = format!(" Logs: {name} ");
-    title.push_str(if v.follow { "[follow] " } else { "[paused: f/End to follow] " });
+    title.push_str(if v.follow {
+        "[follow] "
+    } else {
+        "[paused: f/End to follow] "
+    });
     if let Some(l) = v.min_level {
         title.push_str(&format!("[≥{}] ", l.label().to_lowercase()));
     }
@@ -70,17 +79,29 @@ pub fn draw(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
     }
     if !v.query.is_empty() {
         let n = v.matching_entries().len();
-        title.push_str(&format!("[/{} {n} match{}] ", crate::logs::sanitize(&v.query), if n == 1 { "" } else { "es" }));
+        title.push_str(&format!(
+            "[/{} {n} match{}] ",
+            crate::logs::sanitize(&v.query),
+            if n == 1 { "" } else { "es" }
+        ));
     }
     let focused = m.focus == Focus::Logs;
     let b = Block::bordered()
-        .title(if focused { format!("[{}]", title.trim()) } else { title })
+        .title(if focused {
+            format!("[{}]", title.trim())
+        } else {
+            title
+        })
         .border_style(t.border(focused));
     let inner = b.inner(area);
     f.render_widget(b, area);
     let filtered = v.filtered();
     if filtered.is_empty() {
-        let msg = if v.path.is_none() { "no log file yet (logs/worker-YYYY-MM-DD.log)" } else { "no lines" };
+        let msg = if v.path.is_none() {
+            "no log file yet (logs/worker-YYYY-MM-DD.log)"
+        } else {
+            "no lines"
+        };
         f.render_widget(Paragraph::new(Line::styled(msg, t.dim())), inner);
         return;
     }

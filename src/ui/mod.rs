@@ -47,8 +47,14 @@ pub fn draw(f: &mut Frame, m: &Model) {
     let t = Theme { color: m.color };
     let class = size_class(area);
     if class == Size::TooSmall {
-        let msg = format!("terminal too small ({}×{}): need {MIN_W}×{MIN_H}", area.width, area.height);
-        f.render_widget(Paragraph::new(msg).wrap(ratatui::widgets::Wrap { trim: true }), area);
+        let msg = format!(
+            "terminal too small ({}×{}): need {MIN_W}×{MIN_H}",
+            area.width, area.height
+        );
+        f.render_widget(
+            Paragraph::new(msg).wrap(ratatui::widgets::Wrap { trim: true }),
+            area,
+        );
         return;
     }
     let (top_h, mid_h) = match class {
@@ -75,7 +81,8 @@ pub fn draw(f: &mut Frame, m: &Model) {
         panels::health(f, h, m, &t);
         panels::resources(f, r, m, &t);
         panels::files(f, fl, m, &t);
-        let [db, ev] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(mid);
+        let [db, ev] =
+            Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(mid);
         panels::database(f, db, m, &t);
         panels::events(f, ev, m, &t);
     }
@@ -97,17 +104,35 @@ fn draw_footer(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
             Span::styled("  Enter keep · Esc clear", t.dim()),
         ])
     } else {
-        let mut spans = Vec::new();
-        for b in BINDINGS.iter() {
-            if let Some(label) = b.footer {
+        // Hints from the key table; on a narrow terminal the least needed go first, `? help`
+        // and `q quit` always stay.
+        let mut hints: Vec<(&str, &str)> = BINDINGS
+            .iter()
+            .filter_map(|b| {
+                let label = b.footer?;
                 let key = match b.keys {
                     "q Ctrl-C" => "q",
                     k if k.len() > 1 => k.split('/').next().unwrap_or(k),
                     k => k,
                 };
-                spans.push(Span::styled(key.to_string(), t.key()));
-                spans.push(Span::raw(format!(" {label}  ")));
+                Some((key, label))
+            })
+            .collect();
+        let width = |h: &[(&str, &str)]| {
+            h.iter()
+                .map(|(k, l)| k.chars().count() + l.len() + 3)
+                .sum::<usize>()
+        };
+        for drop in ["focus", "wrap", "level", "follow", "restart", "search"] {
+            if width(&hints) <= area.width as usize {
+                break;
             }
+            hints.retain(|(_, l)| *l != drop);
+        }
+        let mut spans = Vec::new();
+        for (key, label) in hints {
+            spans.push(Span::styled(key.to_string(), t.key()));
+            spans.push(Span::raw(format!(" {label}  ")));
         }
         Line::from(spans)
     };

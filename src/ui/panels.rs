@@ -13,13 +13,21 @@ use crate::app::msg::DbState;
 use crate::procman::status::fmt_uptime;
 
 pub fn clock(t: std::time::SystemTime) -> String {
-    chrono::DateTime::<chrono::Local>::from(t).format("%H:%M:%S").to_string()
+    chrono::DateTime::<chrono::Local>::from(t)
+        .format("%H:%M:%S")
+        .to_string()
 }
 
 fn block<'a>(title: &'a str, m: &Model, focus: Focus, t: &Theme) -> Block<'a> {
     let focused = m.focus == focus;
-    let title = if focused { format!("[{title}]") } else { format!(" {title} ") };
-    Block::bordered().title(title).border_style(t.border(focused))
+    let title = if focused {
+        format!("[{title}]")
+    } else {
+        format!(" {title} ")
+    };
+    Block::bordered()
+        .title(title)
+        .border_style(t.border(focused))
 }
 
 fn mark(ok: bool, t: &Theme) -> Span<'static> {
@@ -32,7 +40,10 @@ fn mark(ok: bool, t: &Theme) -> Span<'static> {
 
 pub fn header(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
     let badge = m.badge();
-    let mut l1 = vec![Span::styled(format!(" {} {badge} ", if badge == "RUNNING" { "●" } else { "○" }), t.badge(badge))];
+    let mut l1 = vec![Span::styled(
+        format!(" {} {badge} ", if badge == "RUNNING" { "●" } else { "○" }),
+        t.badge(badge),
+    )];
     if let Some(st) = &m.status {
         if let Some(pid) = st.pid {
             l1.push(Span::raw(format!("  PID {pid}")));
@@ -44,22 +55,40 @@ pub fn header(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
         if let Some(v) = m.api.as_ref().and_then(|a| a.version.as_ref()) {
             l1.push(Span::raw(format!("  v{}", crate::logs::sanitize(v))));
         }
-        l1.push(Span::styled(format!("  layout {}", st.layout.label()), t.dim()));
+        l1.push(Span::styled(
+            format!("  layout {}", st.layout.label()),
+            t.dim(),
+        ));
     }
     if m.demo {
-        l1.push(Span::styled("  DEMO", t.warn().add_modifier(Modifier::BOLD)));
+        l1.push(Span::styled(
+            "  DEMO",
+            t.warn().add_modifier(Modifier::BOLD),
+        ));
     }
     if let Some((a, _)) = m.action {
-        l1.push(Span::styled(format!("  {} {}…", spinner(m.spinner), a.verb()), t.warn()));
+        l1.push(Span::styled(
+            format!("  {} {}…", spinner(m.spinner), a.verb()),
+            t.warn(),
+        ));
     } else if let Some((_, text, ok)) = &m.result {
         l1.push(Span::raw("  "));
         l1.push(mark(*ok, t));
-        l1.push(Span::styled(format!(" {text}"), if *ok { t.ok() } else { t.bad() }));
+        l1.push(Span::styled(
+            format!(" {text}"),
+            if *ok { t.ok() } else { t.bad() },
+        ));
     }
-    let mut l2 = vec![Span::styled(" data ", t.label()), Span::raw(m.data_dir.display().to_string())];
+    let mut l2 = vec![
+        Span::styled(" data ", t.label()),
+        Span::raw(m.data_dir.display().to_string()),
+    ];
     if let Some(st) = &m.status {
         match &st.pm2_migrated_at {
-            Some(at) => l2.push(Span::raw(format!("  PM2 migrated {}", at.chars().take(19).collect::<String>().replace('T', " ")))),
+            Some(at) => l2.push(Span::raw(format!(
+                "  PM2 migrated {}",
+                at.chars().take(19).collect::<String>().replace('T', " ")
+            ))),
             None => l2.push(Span::styled("  PM2 marker: none", t.dim())),
         }
         if let Some(w) = st.warnings.first() {
@@ -88,7 +117,11 @@ pub fn health(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
                     "process" => "process ",
                     _ => "/health ",
                 };
-                let mut spans = vec![mark(c.ok, t), Span::raw(format!(" {name} ")), Span::raw(crate::logs::sanitize(&c.detail))];
+                let mut spans = vec![
+                    mark(c.ok, t),
+                    Span::raw(format!(" {name} ")),
+                    Span::raw(crate::logs::sanitize(&c.detail)),
+                ];
                 if let Some(l) = c.latency_ms {
                     spans.push(Span::styled(format!("  {l:.2} ms"), t.dim()));
                 }
@@ -97,15 +130,35 @@ pub fn health(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
             let fails = m.consecutive_failures;
             lines.push(Line::from(vec![
                 Span::styled("failures ", t.label()),
-                Span::styled(format!("{fails} in a row"), if fails > 0 { t.bad() } else { t.dim() }),
+                Span::styled(
+                    format!("{fails} in a row"),
+                    if fails > 0 { t.bad() } else { t.dim() },
+                ),
             ]));
         }
     }
     let text_h = (lines.len() as u16).min(inner.height);
-    f.render_widget(Paragraph::new(lines), Rect { height: text_h, ..inner });
+    f.render_widget(
+        Paragraph::new(lines),
+        Rect {
+            height: text_h,
+            ..inner
+        },
+    );
     if inner.height > text_h {
-        let data: Vec<u64> = m.latencies.iter().rev().take(inner.width as usize).rev().copied().collect();
-        let spark = Rect { y: inner.y + text_h, height: inner.height - text_h, ..inner };
+        let data: Vec<u64> = m
+            .latencies
+            .iter()
+            .rev()
+            .take(inner.width as usize)
+            .rev()
+            .copied()
+            .collect();
+        let spark = Rect {
+            y: inner.y + text_h,
+            height: inner.height - text_h,
+            ..inner
+        };
         f.render_widget(Sparkline::default().data(&data).style(t.ok()), spark);
     }
 }
@@ -115,13 +168,25 @@ pub fn resources(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
     let inner = b.inner(area);
     f.render_widget(b, area);
     let Some(s) = &m.metrics else {
-        let msg = if m.watched_pid.is_some() { "sampling…" } else { "no worker process" };
+        let msg = if m.watched_pid.is_some() {
+            "sampling…"
+        } else {
+            "no worker process"
+        };
         f.render_widget(Paragraph::new(Line::styled(msg, t.dim())), inner);
         return;
     };
-    let cpu = s.cpu_percent.map(|c| format!("{c:.1} %")).unwrap_or_else(|| "…".into());
+    let cpu = s
+        .cpu_percent
+        .map(|c| format!("{c:.1} %"))
+        .unwrap_or_else(|| "…".into());
     let lines = vec![
-        Line::from(vec![Span::styled("CPU ", t.label()), Span::raw(cpu), Span::styled("  RSS ", t.label()), Span::raw(bytes(s.rss_bytes))]),
+        Line::from(vec![
+            Span::styled("CPU ", t.label()),
+            Span::raw(cpu),
+            Span::styled("  RSS ", t.label()),
+            Span::raw(bytes(s.rss_bytes)),
+        ]),
         Line::from(vec![
             Span::styled("threads ", t.label()),
             Span::raw(s.threads.to_string()),
@@ -130,7 +195,13 @@ pub fn resources(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
         ]),
     ];
     let text_h = (lines.len() as u16).min(inner.height);
-    f.render_widget(Paragraph::new(lines), Rect { height: text_h, ..inner });
+    f.render_widget(
+        Paragraph::new(lines),
+        Rect {
+            height: text_h,
+            ..inner
+        },
+    );
     let rest = inner.height.saturating_sub(text_h);
     if rest > 0 {
         let w = inner.width as usize;
@@ -139,12 +210,20 @@ pub fn resources(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
         let cpu_h = rest.div_ceil(2);
         f.render_widget(
             Sparkline::default().data(&cpu).style(t.warn()),
-            Rect { y: inner.y + text_h, height: cpu_h, ..inner },
+            Rect {
+                y: inner.y + text_h,
+                height: cpu_h,
+                ..inner
+            },
         );
         if rest > cpu_h {
             f.render_widget(
                 Sparkline::default().data(&rss).style(t.label()),
-                Rect { y: inner.y + text_h + cpu_h, height: rest - cpu_h, ..inner },
+                Rect {
+                    y: inner.y + text_h + cpu_h,
+                    height: rest - cpu_h,
+                    ..inner
+                },
             );
         }
     }
@@ -156,10 +235,11 @@ pub fn files(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
     f.render_widget(b, area);
     let mut lines = Vec::new();
     for fi in &m.files {
-        let fresh = m
-            .file_changed
-            .get(&fi.name)
-            .is_some_and(|when| m.now.duration_since(*when).map_or(true, |d| d.as_secs() < 3));
+        let fresh = m.file_changed.get(&fi.name).is_some_and(|when| {
+            m.now
+                .duration_since(*when)
+                .map_or(true, |d| d.as_secs() < 3)
+        });
         let name_style = if fresh { t.changed() } else { t.label() };
         let mut spans = vec![Span::styled(format!("{:<14}", fi.name), name_style)];
         if !fi.present {
@@ -193,24 +273,43 @@ pub fn database(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
     match &m.db {
         DbState::Loading => lines.push(Line::styled("reading…", t.dim())),
         DbState::Missing => lines.push(Line::styled("no database yet", t.dim())),
-        DbState::Busy => lines.push(Line::styled("busy (locked by a writer): retrying", t.warn())),
-        DbState::Error(e) => lines.push(Line::styled(format!("unreadable: {}", crate::logs::sanitize(e)), t.bad())),
+        DbState::Busy => lines.push(Line::styled(
+            "busy (locked by a writer): retrying",
+            t.warn(),
+        )),
+        DbState::Error(e) => lines.push(Line::styled(
+            format!("unreadable: {}", crate::logs::sanitize(e)),
+            t.bad(),
+        )),
         DbState::Ok(s) => {
             let counts: Vec<String> = s.counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
             lines.push(Line::raw(counts.join(" · ")));
             if !s.pending.is_empty() {
-                let p: Vec<String> = s.pending.iter().map(|(k, v)| format!("{} {v}", crate::logs::sanitize(k))).collect();
-                lines.push(Line::from(vec![Span::styled("queue ", t.label()), Span::raw(p.join(" · "))]));
+                let p: Vec<String> = s
+                    .pending
+                    .iter()
+                    .map(|(k, v)| format!("{} {v}", crate::logs::sanitize(k)))
+                    .collect();
+                lines.push(Line::from(vec![
+                    Span::styled("queue ", t.label()),
+                    Span::raw(p.join(" · ")),
+                ]));
             }
             let mut sizes = vec![Span::styled("size ", t.label()), Span::raw(bytes(s.size))];
-            sizes.push(Span::raw(format!(" + wal {}", s.wal_size.map(bytes).unwrap_or_else(|| "none".into()))));
+            sizes.push(Span::raw(format!(
+                " + wal {}",
+                s.wal_size.map(bytes).unwrap_or_else(|| "none".into())
+            )));
             if let Some(v) = s.schema {
                 sizes.push(Span::styled("  schema ", t.label()));
                 sizes.push(Span::raw(v.to_string()));
             }
             lines.push(Line::from(sizes));
             if let Some(n) = &s.newest_observation {
-                lines.push(Line::from(vec![Span::styled("newest observation ", t.label()), Span::raw(crate::logs::sanitize(n))]));
+                lines.push(Line::from(vec![
+                    Span::styled("newest observation ", t.label()),
+                    Span::raw(crate::logs::sanitize(n)),
+                ]));
             }
         }
     }
@@ -252,12 +351,16 @@ pub fn events(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
         .events
         .range(start..end)
         .map(|(when, text)| {
-            let style = if text.contains("failed") || text.contains("lost") || text.contains("stale") {
-                t.bad()
-            } else {
-                ratatui::style::Style::default()
-            };
-            Line::from(vec![Span::styled(format!("{} ", clock(*when)), t.dim()), Span::styled(crate::logs::sanitize(text), style)])
+            let style =
+                if text.contains("failed") || text.contains("lost") || text.contains("stale") {
+                    t.bad()
+                } else {
+                    ratatui::style::Style::default()
+                };
+            Line::from(vec![
+                Span::styled(format!("{} ", clock(*when)), t.dim()),
+                Span::styled(crate::logs::sanitize(text), style),
+            ])
         })
         .collect();
     if lines.is_empty() {

@@ -13,15 +13,30 @@ use crate::app::msg::Action;
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
     let h = h.min(area.height);
-    let [_, mid, _] = Layout::vertical([Constraint::Fill(1), Constraint::Length(h), Constraint::Fill(1)]).areas(area);
-    let [_, c, _] = Layout::horizontal([Constraint::Fill(1), Constraint::Length(w), Constraint::Fill(1)]).areas(mid);
+    let [_, mid, _] = Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(h),
+        Constraint::Fill(1),
+    ])
+    .areas(area);
+    let [_, c, _] = Layout::horizontal([
+        Constraint::Fill(1),
+        Constraint::Length(w),
+        Constraint::Fill(1),
+    ])
+    .areas(mid);
     c
 }
 
 pub fn confirm(f: &mut Frame, area: Rect, m: &Model, a: Action, t: &Theme) {
     let r = centered(area, 52, 6);
     f.render_widget(Clear, r);
-    let pid = m.status.as_ref().and_then(|s| s.pid).map(|p| format!(" (PID {p})")).unwrap_or_default();
+    let pid = m
+        .status
+        .as_ref()
+        .and_then(|s| s.pid)
+        .map(|p| format!(" (PID {p})"))
+        .unwrap_or_default();
     let q = match a {
         Action::Stop => format!("Stop the worker{pid}?"),
         Action::Restart => format!("Restart the worker{pid}?"),
@@ -51,10 +66,17 @@ pub fn help(f: &mut Frame, area: Rect, t: &Theme) {
     f.render_widget(Clear, r);
     let mut lines: Vec<Line> = BINDINGS
         .iter()
-        .map(|b| Line::from(vec![Span::styled(format!("{:>14}  ", b.keys), t.key()), Span::raw(b.help)]))
+        .map(|b| {
+            Line::from(vec![
+                Span::styled(format!("{:>14}  ", b.keys), t.key()),
+                Span::raw(b.help),
+            ])
+        })
         .collect();
     lines.push(Line::raw(""));
     lines.push(Line::styled("any key closes this help", t.dim()));
-    let b = Block::bordered().title(" Keys ").border_style(t.border(true));
+    let b = Block::bordered()
+        .title(" Keys ")
+        .border_style(t.border(true));
     f.render_widget(Paragraph::new(lines).block(b), r);
 }

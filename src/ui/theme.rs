@@ -34,7 +34,9 @@ impl Theme {
         self.c(Style::default().fg(Color::Cyan))
     }
     pub fn key(&self) -> Style {
-        self.c(Style::default().fg(Color::Cyan).add_modifier(Modifier::BOLD))
+        self.c(Style::default()
+            .fg(Color::Cyan)
+            .add_modifier(Modifier::BOLD))
     }
     pub fn changed(&self) -> Style {
         if self.color {
@@ -52,7 +54,9 @@ impl Theme {
     }
     pub fn border(&self, focused: bool) -> Style {
         if focused {
-            self.c(Style::default().fg(Color::Cyan).add_modifier(Modifier::BOLD))
+            self.c(Style::default()
+                .fg(Color::Cyan)
+                .add_modifier(Modifier::BOLD))
         } else {
             self.c(Style::default().fg(Color::DarkGray))
         }
@@ -74,7 +78,10 @@ impl Theme {
             _ => Color::DarkGray,
         };
         if self.color {
-            Style::default().fg(Color::Black).bg(bg).add_modifier(Modifier::BOLD)
+            Style::default()
+                .fg(Color::Black)
+                .bg(bg)
+                .add_modifier(Modifier::BOLD)
         } else {
             Style::default().add_modifier(Modifier::BOLD | Modifier::REVERSED)
         }

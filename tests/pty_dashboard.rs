@@ -1,0 +1,262 @@
+//! The real binary in a real pseudo-terminal with the stand-in worker under management.
+
+mod support_pty;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use support_pty::Pty;
+
+const BIN: &str = env!("CARGO_BIN_EXE_claude-mem-top");
+const T: Duration = Duration::from_secs(15);
+
+struct Env {
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl Env {
+    fn new() -> Env {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        Env {
+            dir: tempfile::tempdir().expect("tempdir"),
+            port,
+        }
+    }
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.args(args)
+            .env("CLAUDE_MEM_DATA_DIR", self.path())
+            .env("CLAUDE_MEM_WORKER_PORT", self.port.to_string())
+            .env(
+                "CLAUDE_MEM_TOP_WORKER_CMD",
+                format!("{BIN} stand-in-worker --log-rate 5 --spawn-child"),
+            )
+            .env("PATH", "/usr/bin:/bin")
+            .env_remove("NO_COLOR");
+        c
+    }
+    fn pid(&self) -> Option<i32> {
+        std::fs::read_to_string(self.path().join(".worker.pid"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+    fn log(&self) -> PathBuf {
+        let date = chrono::Utc::now().format("%Y-%m-%d");
+        self.path().join(format!("logs/worker-{date}.log"))
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        // Stop only the worker this test started (through the core, identity-checked).
+        let _ = self.cmd(&["stop", "--grace", "1s"]).output();
+    }
+}
+
+fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            s.rsplit_once(')')
+                .map(|(_, r)| !r.trim_start().starts_with('Z'))
+                .unwrap_or(false)
+        })
+        .unwrap_or(false)
+}
+
+fn wait_until(what: &str, cond: impl Fn() -> bool) {
+    let t0 = std::time::Instant::now();
+    while !cond() {
+        assert!(t0.elapsed() < T, "timed out waiting for {what}");
+        std::thread::sleep(support_pty::POLL);
+    }
+}
+
+#[test]
+fn keys_stop_and_start_the_worker_and_quit_restores_the_terminal() {
+    let env = Env::new();
+    let out = env
+        .cmd(&["start", "--timeout", "5s"])
+        .output()
+        .expect("start");
+    assert!(
+        out.status.success(),
+        "start: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let first = env.pid().expect("pid file");
+
+    let mut pty = Pty::spawn(env.cmd(&[]), 120, 40);
+    pty.wait_for("RUNNING", T, |s| {
+        s.contains("RUNNING") && s.contains(&format!("PID {first}"))
+    });
+
+    pty.send(b"x");
+    pty.wait_for("stop confirmation", T, |s| s.contains("Stop the worker"));
+    pty.send(b"y");
+    pty.wait_for("STOPPED", T, |s| s.contains("STOPPED"));
+    wait_until("worker gone", || !alive(first));
+    assert!(!env.path().join(".worker.pid").exists());
+
+    pty.send(b"s");
+    let s = pty.wait_for("RUNNING with a new PID", T, |s| {
+        let header = s.lines().next().unwrap_or("");
+        header.contains("RUNNING")
+            && header.contains("start done")
+            && !header.contains(&format!("PID {first} "))
+    });
+    let second = env.pid().expect("new pid file");
+    assert_ne!(second, first);
+    assert!(s.contains(&format!("PID {second}")), "{s}");
+
+    pty.send(b"q");
+    let st = pty.wait_exit(T);
+    assert_eq!(st.code(), Some(0));
+    assert!(
+        pty.restored(),
+        "terminal left the alternate screen and shows the cursor"
+    );
+    assert!(alive(second), "quitting never stops the worker");
+    // The dashboard reaped nothing it should not have: the worker it started is not a zombie.
+    let status = env.cmd(&["status"]).output().expect("status");
+    assert_eq!(
+        status.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&status.stdout)
+    );
+}
+
+#[test]
+fn file_changes_reach_the_screen_without_a_key() {
+    let env = Env::new();
+    assert!(env
+        .cmd(&["start", "--timeout", "5s"])
+        .status()
+        .expect("start")
+        .success());
+    let mut pty = Pty::spawn(env.cmd(&["--interval", "5s"]), 120, 40);
+    pty.wait_for("RUNNING", T, |s| s.contains("RUNNING"));
+
+    // A line appended to the log shows up.
+    let marker = "MARKER-LINE-FROM-THE-TEST 4711";
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(env.log())
+        .expect("log");
+    use std::io::Write;
+    writeln!(f, "[2026-11-25 10:00:00.000] [ERROR] [TEST  ] {marker}").expect("append");
+    drop(f);
+    pty.wait_for("the appended line", Duration::from_secs(3), |s| {
+        s.contains(marker)
+    });
+
+    // Deleting .worker.pid changes the state (the sampling interval is 5 s: only the file
+    // watcher can make this fast).
+    std::fs::remove_file(env.path().join(".worker.pid")).expect("rm pid");
+    pty.wait_for("state change", Duration::from_secs(3), |s| {
+        !s.contains(" RUNNING ")
+    });
+    pty.send(b"q");
+    assert_eq!(pty.wait_exit(T).code(), Some(0));
+    assert!(pty.restored());
+}
+
+#[test]
+fn signals_restore_the_terminal_and_leave_the_worker() {
+    let env = Env::new();
+    assert!(env
+        .cmd(&["start", "--timeout", "5s"])
+        .status()
+        .expect("start")
+        .success());
+    let pid = env.pid().expect("pid");
+    for (sig, code) in [(libc::SIGTERM, 143), (libc::SIGHUP, 129)] {
+        let mut pty = Pty::spawn(env.cmd(&[]), 100, 30);
+        pty.wait_for("RUNNING", T, |s| s.contains("RUNNING"));
+        // SAFETY: signalling the dashboard process this test spawned.
+        unsafe { libc::kill(pty.child.id() as i32, sig) };
+        let st = pty.wait_exit(T);
+        assert_eq!(st.code(), Some(code), "exit status after signal {sig}");
+        assert!(pty.restored(), "terminal restored after signal {sig}");
+        assert!(alive(pid), "worker untouched by signal {sig}");
+    }
+}
+
+#[test]
+fn panic_in_draw_restores_terminal_and_prints_message() {
+    let env = Env::new();
+    assert!(env
+        .cmd(&["start", "--timeout", "5s"])
+        .status()
+        .expect("start")
+        .success());
+    let pid = env.pid().expect("pid");
+    let mut cmd = env.cmd(&[]);
+    cmd.env("CLAUDE_MEM_TOP_PANIC_IN_DRAW", "1");
+    let mut pty = Pty::spawn(cmd, 100, 30);
+    let st = pty.wait_exit(T);
+    assert!(!st.success());
+    assert!(pty.restored(), "terminal restored after a panic");
+    let text = pty.raw_text();
+    let restore_at = text
+        .find("\u{1b}[?1049l")
+        .expect("left the alternate screen");
+    let msg_at = text
+        .rfind("asked the dashboard to panic")
+        .expect("panic message printed");
+    assert!(
+        msg_at > restore_at,
+        "the message comes after the restore, so it stays readable"
+    );
+    assert!(alive(pid), "worker still running");
+}
+
+#[test]
+fn tiny_terminals_and_resizes_do_not_crash() {
+    let env = Env::new();
+    let mut pty = Pty::spawn(env.cmd(&[]), 20, 5);
+    pty.wait_for("too-small notice", T, |s| s.contains("too small"));
+    for i in 0..100u16 {
+        pty.resize(1 + (i * 7) % 130, 1 + i % 40);
+    }
+    pty.resize(1, 1);
+    pty.resize(80, 24);
+    // Still alive and drawing at the final size after 100 resizes and a 1×1 terminal.
+    pty.wait_for("a full redraw at 80x24", T, |s| {
+        s.contains("q quit") && s.contains("Logs")
+    });
+    assert!(pty.child.try_wait().expect("try_wait").is_none());
+    pty.send(b"q");
+    assert_eq!(pty.wait_exit(T).code(), Some(0));
+}
+
+#[test]
+fn no_terminal_is_a_clear_error() {
+    let env = Env::new();
+    let out = env
+        .cmd(&[])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("not a terminal: use --once for a status snapshot"));
+    let once = env
+        .cmd(&["--once"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("once");
+    assert_eq!(
+        once.status.code(),
+        Some(3),
+        "--once works without a terminal"
+    );
+}

@@ -1,0 +1,360 @@
+//! Whole-screen snapshots of the dashboard from fixed fixtures and a fixed clock, at 120×40,
+//! 80×24 and 40×15 (TestBackend + insta).
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use claude_mem_top::app::model::Model;
+use claude_mem_top::app::msg::Msg;
+use claude_mem_top::app::msg::{Action, ApiInfo, DbState, DbStats, FileInfo, Sample};
+use claude_mem_top::app::update::update;
+use claude_mem_top::config::PortSource;
+use claude_mem_top::procman::status::{Check, Layout, State, Status};
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+
+const SIZES: [(u16, u16); 3] = [(120, 40), (80, 24), (40, 15)];
+
+fn now() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_795_600_000) // 2026-11-25
+}
+
+fn check(name: &'static str, ok: bool, detail: &str, lat: Option<f64>) -> Check {
+    Check {
+        name,
+        ok,
+        detail: detail.into(),
+        latency_ms: lat,
+    }
+}
+
+fn status(state: State) -> Status {
+    let (pid, healthy, checks, reason, uptime) = match state {
+        State::Running => (
+            Some(4242),
+            true,
+            vec![
+                check("pid_file", true, ".worker.pid: PID 4242", None),
+                check("process", true, "PID 4242 alive (bun)", None),
+                check("http", true, "200 OK", Some(0.42)),
+            ],
+            None,
+            Some(8100),
+        ),
+        State::Unhealthy => (
+            Some(4242),
+            false,
+            vec![
+                check("pid_file", true, ".worker.pid: PID 4242", None),
+                check("process", true, "PID 4242 alive (bun)", None),
+                check("http", false, "HTTP 500", Some(1.70)),
+            ],
+            Some("GET /health: HTTP 500".to_string()),
+            Some(8100),
+        ),
+        State::Stale => (
+            Some(999_999),
+            false,
+            vec![
+                check("pid_file", true, ".worker.pid: PID 999999", None),
+                check("process", false, "process 999999 is not running", None),
+            ],
+            Some("process 999999 is not running".to_string()),
+            None,
+        ),
+        _ => (
+            None,
+            false,
+            vec![
+                check("pid_file", false, "no PID file", None),
+                check("http", false, "connection refused", Some(0.15)),
+            ],
+            None,
+            None,
+        ),
+    };
+    Status {
+        schema_version: 1,
+        state,
+        layout: if state == State::Stopped {
+            Layout::None
+        } else {
+            Layout::Spec
+        },
+        pid,
+        port: 37777,
+        port_source: PortSource::Default,
+        uptime_seconds: uptime,
+        started_at: None,
+        healthy,
+        checks,
+        data_dir: PathBuf::from("/home/dev/.claude-mem"),
+        pid_file: None,
+        log_file: None,
+        pm2_migrated_at: Some("2025-12-13T00:18:39.673Z".into()),
+        reason,
+        command: None,
+        port_holder: None,
+        warnings: Vec::new(),
+        proven: None,
+        record: None,
+        probe: None,
+    }
+}
+
+const LOG: &[&str] = &[
+    "[2026-11-25 09:59:50.101] [INFO ] [SYSTEM] HTTP server started {host=127.0.0.1, port=37777, pid=4242}",
+    "[2026-11-25 09:59:51.004] [DEBUG] [DB    ] Query executed {table=observations, rows=12, ms=3}",
+    "[2026-11-25 09:59:52.310] [INFO ] [SESSION] [session-42] New prompt received {project=claude-mem}",
+    "[2026-11-25 09:59:53.777] [WARN ] [WORKER] Claude CLI dependency preflight failed {kind=setup_required} Claude executable not found. Please either:",
+    "1. Add \"claude\" to your system PATH, or",
+    "2. Set CLAUDE_CODE_PATH in ~/.claude-mem/settings.json",
+    "[SessionStore] Migration004 applied successfully",
+    "[2026-11-25 09:59:55.120] [ERROR] [CHROMA_SYNC] Sync failed {attempt=3} Error: connect ECONNREFUSED 127.0.0.1:8000",
+    "    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1555:16)",
+    "[2026-11-25 09:59:58.000] [INFO ] [HTTP  ] GET /api/stats 200 {ms=2}",
+    "\u{1b}]0;evil title\u{7} escape sequences stay visible \u{1b}[2J",
+];
+
+fn model(state: State) -> Model {
+    let t = now();
+    let mut m = Model::new(PathBuf::from("/home/dev/.claude-mem"), t);
+    m.installed_version = Some("7.1.0".into());
+    update(&mut m, Msg::Status(Box::new(status(state))));
+    m.events.clear();
+    let ev = [
+        (-300, "watching /home/dev/.claude-mem"),
+        (-200, "worker running (PID 4242)"),
+        (-60, "health lost: GET /health: HTTP 500"),
+        (-30, "health regained (PID 4242)"),
+    ];
+    for (dt, text) in ev {
+        m.events
+            .push_back((t - Duration::from_secs((-dt) as u64), text.into()));
+    }
+    let files = vec![
+        FileInfo {
+            name: ".worker.pid".into(),
+            present: state != State::Stopped,
+            value: "4242".into(),
+            mtime: Some(t - Duration::from_secs(8100)),
+            size: None,
+        },
+        FileInfo {
+            name: ".worker.port".into(),
+            present: state != State::Stopped,
+            value: "37777 / 4242".into(),
+            mtime: Some(t - Duration::from_secs(8100)),
+            size: None,
+        },
+        FileInfo {
+            name: ".pm2-migrated".into(),
+            present: true,
+            value: "2025-12-13 00:18:39".into(),
+            mtime: Some(t - Duration::from_secs(86400 * 30)),
+            size: None,
+        },
+        FileInfo {
+            name: "log".into(),
+            present: true,
+            value: "worker-2026-11-25.log".into(),
+            mtime: Some(t - Duration::from_secs(2)),
+            size: Some(48_213),
+        },
+        FileInfo {
+            name: "claude-mem.db".into(),
+            present: true,
+            value: String::new(),
+            mtime: Some(t - Duration::from_secs(40)),
+            size: Some(4_096_000),
+        },
+    ];
+    update(&mut m, Msg::Files(files, t));
+    if matches!(state, State::Running | State::Unhealthy) {
+        m.watched_pid = Some(4242);
+        for i in 0..60u64 {
+            m.latencies.push_back(300 + (i * 37) % 400);
+            m.cpu_hist.push_back((i * 13) % 20);
+            m.rss_hist.push_back(98_000 + (i * 311) % 5000);
+        }
+        m.metrics = Some(Sample {
+            pid: 4242,
+            cpu_percent: Some(0.4),
+            rss_bytes: 101_000_000,
+            threads: 14,
+            children: 1,
+        });
+        m.api = Some(ApiInfo {
+            version: Some("13.25.3".into()),
+            queue_depth: Some(2),
+            processing: Some(true),
+            parked: Some(0),
+            active_sessions: Some(1),
+            sse_clients: Some(0),
+            stats: true,
+            ..ApiInfo::default()
+        });
+    }
+    m.db = DbState::Ok(DbStats {
+        counts: vec![
+            ("observations".into(), 1842),
+            ("sessions".into(), 97),
+            ("summaries".into(), 88),
+            ("prompts".into(), 310),
+            ("pending".into(), 4),
+        ],
+        pending: vec![("failed".into(), 1), ("pending".into(), 3)],
+        schema: Some(52),
+        size: 4_096_000,
+        wal_size: Some(2_200_000),
+        newest_observation: Some("2026-11-25 09:58".into()),
+    });
+    update(
+        &mut m,
+        Msg::LogReset {
+            path: Some(PathBuf::from(
+                "/home/dev/.claude-mem/logs/worker-2026-11-25.log",
+            )),
+            lines: LOG.iter().map(|s| s.to_string()).collect(),
+            reason: claude_mem_top::app::msg::LogReset::Opened,
+        },
+    );
+    m
+}
+
+fn key(m: &mut Model, c: KeyCode) {
+    update(m, Msg::Key(KeyEvent::new(c, KeyModifiers::NONE)));
+}
+
+fn render(m: &Model, w: u16, h: u16) -> String {
+    let mut term = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    let mut m = m.clone();
+    m.size = (w, h);
+    term.draw(|f| claude_mem_top::ui::draw(f, &m))
+        .expect("draw");
+    let buf = term.backend().buffer();
+    let mut out = String::new();
+    for y in 0..h {
+        let mut line = String::new();
+        for x in 0..w {
+            line.push_str(buf[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn snap(name: &str, m: &Model) {
+    // Event times are shown in local time; pin it.
+    std::env::set_var("TZ", "UTC");
+    for (w, h) in SIZES {
+        let screen = render(m, w, h);
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), screen);
+    }
+}
+
+#[test]
+fn running_and_healthy() {
+    let m = model(State::Running);
+    snap("running", &m);
+    let screen = render(&m, 120, 40);
+    assert!(
+        screen.contains("RUNNING") && screen.contains("PID 4242") && screen.contains("up 2h 15m")
+    );
+    assert!(screen.contains("queue depth 2"), "API figures shown");
+    assert!(
+        screen.contains("^[]0;evil title^G"),
+        "escape sequences are made visible"
+    );
+}
+
+#[test]
+fn stopped() {
+    let m = model(State::Stopped);
+    snap("stopped", &m);
+    assert!(render(&m, 80, 24).contains("STOPPED"));
+}
+
+#[test]
+fn stale_pid_file() {
+    let m = model(State::Stale);
+    snap("stale", &m);
+    assert!(render(&m, 120, 40).contains("process 999999 is not running"));
+}
+
+#[test]
+fn unhealthy() {
+    let m = model(State::Unhealthy);
+    snap("unhealthy", &m);
+    assert!(render(&m, 120, 40).contains("HTTP 500"));
+}
+
+#[test]
+fn stop_confirmation() {
+    let mut m = model(State::Running);
+    key(&mut m, KeyCode::Char('x'));
+    assert_eq!(m.confirm, Some(Action::Stop));
+    snap("confirm_stop", &m);
+    assert!(render(&m, 80, 24).contains("Stop the worker (PID 4242)?"));
+    key(&mut m, KeyCode::Esc);
+    assert_eq!(m.confirm, None);
+    assert!(m.action.is_none(), "Esc cancels without acting");
+}
+
+#[test]
+fn help_popup() {
+    let mut m = model(State::Running);
+    key(&mut m, KeyCode::Char('?'));
+    snap("help", &m);
+    assert!(render(&m, 120, 40).contains("quit (the worker keeps running)"));
+}
+
+#[test]
+fn search_active() {
+    let mut m = model(State::Running);
+    key(&mut m, KeyCode::Char('/'));
+    for c in "preflight".chars() {
+        key(&mut m, KeyCode::Char(c));
+    }
+    assert!(m.log.searching);
+    assert_eq!(m.log.query, "preflight");
+    snap("search", &m);
+    assert!(render(&m, 120, 40).contains("search: preflight"));
+    key(&mut m, KeyCode::Enter);
+    assert!(!m.log.searching);
+    assert_eq!(
+        m.log.matching_entries().len(),
+        1,
+        "a multi-line entry counts once"
+    );
+}
+
+#[test]
+fn too_small_and_resizes_never_panic() {
+    let m = model(State::Running);
+    assert!(render(&m, 30, 8).contains("terminal too small"));
+    for w in 1..130u16 {
+        let h = 1 + (w * 7) % 45;
+        let _ = render(&m, w, h);
+    }
+}
+
+#[test]
+fn monochrome_keeps_meaning_in_text() {
+    let mut m = model(State::Unhealthy);
+    m.color = false;
+    let screen = render(&m, 120, 40);
+    assert!(screen.contains("UNHEALTHY") && screen.contains("✗ /health"));
+    let mut term = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
+    term.draw(|f| claude_mem_top::ui::draw(f, &m))
+        .expect("draw");
+    let colored = term
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .any(|c| c.fg != ratatui::style::Color::Reset || c.bg != ratatui::style::Color::Reset);
+    assert!(!colored, "no colours with --no-color");
+}
