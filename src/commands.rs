@@ -49,7 +49,7 @@ pub fn duration(value: &str, flag: &'static str) -> Result<Duration, Fail> {
 }
 
 pub fn status(cfg: &Config, format: Format) -> Res {
-    let st = status::status(cfg, StatusOpts::default());
+    let st = status::status(cfg, StatusOpts::display());
     let out = match format {
         Format::Text => crate::once::text(&st),
         Format::Json => crate::once::json(&st) + "\n",

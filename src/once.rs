@@ -85,7 +85,35 @@ pub fn text(st: &Status) -> String {
             let _ = writeln!(s, "  Log: none yet");
         }
     }
+    if let Some(a) = &st.api {
+        let mut parts = Vec::new();
+        if let Some(v) = &a.version {
+            parts.push(format!("version {v}"));
+        }
+        if let Some(r) = &a.readiness {
+            parts.push(r.clone());
+        }
+        if let Some(q) = a.queue_depth {
+            parts.push(format!("queue depth {q}"));
+        }
+        if let Some(p) = a.processing {
+            parts.push(format!("processing {}", if p { "yes" } else { "no" }));
+        }
+        if let Some(x) = a.active_sessions {
+            parts.push(format!("{x} active sessions"));
+        }
+        if let Some(x) = a.db_observations {
+            parts.push(format!("{x} observations"));
+        }
+        if parts.is_empty() {
+            parts.push("not available in this version".into());
+        }
+        let _ = writeln!(s, "  API: {}", parts.join(", "));
+    }
     let _ = writeln!(s, "  Data dir: {}", st.data_dir.display());
+    if let Some(v) = &st.installed_version {
+        let _ = writeln!(s, "  claude-mem installed: {v}");
+    }
     if let Some(m) = &st.pm2_migrated_at {
         let _ = writeln!(s, "  PM2 migrated: {m}");
     }

@@ -62,24 +62,7 @@ impl Action {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ApiInfo {
-    pub version: Option<String>,
-    pub uptime: Option<u64>,
-    pub initialized: Option<bool>,
-    pub stats: bool,
-    pub active_sessions: Option<u64>,
-    pub sse_clients: Option<u64>,
-    pub db_observations: Option<u64>,
-    pub db_sessions: Option<u64>,
-    pub db_summaries: Option<u64>,
-    pub db_size: Option<u64>,
-    pub processing: Option<bool>,
-    pub queue_depth: Option<u64>,
-    pub parked: Option<u64>,
-    /// Endpoints that were not available, and why.
-    pub notes: Vec<String>,
-}
+pub use crate::procman::api::ApiInfo;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileInfo {

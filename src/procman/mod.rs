@@ -4,6 +4,7 @@
 //! `restart` and `ensure` act on them under the data dir's lock. Nothing here signals a PID whose
 //! identity has not been proven (see [`identity`]).
 
+pub mod api;
 pub mod control;
 pub mod files;
 pub mod health;
@@ -11,6 +12,7 @@ pub mod identity;
 pub mod lock;
 pub mod migrate;
 pub mod platform;
+pub mod pm2;
 pub mod spawn;
 pub mod status;
 

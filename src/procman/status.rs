@@ -6,10 +6,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
+use super::api::ApiInfo;
 use super::files::{self, FileProblem, JSON_PID_FILE, MARKER_FILE, PID_FILE, PORT_FILE};
 use super::health::{self, Probe};
 use super::identity::{self, Claim, Proven};
 use super::platform::{self, PortHolder};
+use super::pm2::{self, Pm2Leftovers};
 use crate::config::{Config, PortSource};
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -117,6 +119,12 @@ pub struct Status {
     pub command: Option<String>,
     pub port_holder: Option<PortHolder>,
     pub warnings: Vec<String>,
+    /// The installed claude-mem release (its plugin's package.json).
+    pub installed_version: Option<String>,
+    /// The worker's API figures (when it offers them).
+    pub api: Option<ApiInfo>,
+    /// A live pm2 daemon or claude-mem-worker app from before 7.1.0.
+    pub pm2: Option<Pm2Leftovers>,
     #[serde(skip)]
     pub proven: Option<Proven>,
     #[serde(skip)]
@@ -270,12 +278,25 @@ pub fn has_v13_files(dir: &Path) -> bool {
 #[derive(Debug, Clone, Copy)]
 pub struct StatusOpts {
     pub http_timeout: Duration,
+    /// Also read the API, the installed version and PM2 leftovers (for display; the actions
+    /// do not need them).
+    pub extras: bool,
 }
 
 impl Default for StatusOpts {
     fn default() -> Self {
         StatusOpts {
             http_timeout: health::DEFAULT_TIMEOUT,
+            extras: false,
+        }
+    }
+}
+
+impl StatusOpts {
+    pub fn display() -> StatusOpts {
+        StatusOpts {
+            extras: true,
+            ..StatusOpts::default()
         }
     }
 }
@@ -289,7 +310,7 @@ pub fn v13_default_port() -> u16 {
 pub fn status(cfg: &Config, opts: StatusOpts) -> Status {
     let mut warnings = Vec::new();
     let dir = &cfg.data_dir;
-    let mut st = Status {
+    let st = Status {
         schema_version: SCHEMA_VERSION,
         state: State::Stopped,
         layout: Layout::None,
@@ -308,10 +329,37 @@ pub fn status(cfg: &Config, opts: StatusOpts) -> Status {
         command: None,
         port_holder: None,
         warnings: Vec::new(),
+        installed_version: None,
+        api: None,
+        pm2: None,
         proven: None,
         record: None,
         probe: None,
     };
+    let mut st = read_layers(cfg, opts, st, &mut warnings);
+    if opts.extras {
+        st.installed_version = crate::release::installed_version(cfg);
+        if matches!(
+            st.state,
+            State::Running | State::Unhealthy | State::Unmanaged
+        ) {
+            st.api = Some(super::api::read(st.port));
+        }
+        st.pm2 = pm2::detect(cfg.home.as_deref()).filter(|p| p.active());
+        if let Some(p) = &st.pm2 {
+            warnings.push(p.describe());
+        }
+    }
+    finish(st, warnings)
+}
+
+fn read_layers(
+    cfg: &Config,
+    opts: StatusOpts,
+    mut st: Status,
+    warnings: &mut Vec<String>,
+) -> Status {
+    let dir = &cfg.data_dir;
 
     match std::fs::metadata(dir) {
         Ok(m) if m.is_dir() => {
@@ -322,7 +370,7 @@ pub fn status(cfg: &Config, opts: StatusOpts) -> Status {
         Ok(_) => {
             st.state = State::Unknown;
             st.reason = Some(format!("data dir {} is not a directory", dir.display()));
-            return finish(st, warnings);
+            return st;
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             st.checks.push(Check {
@@ -332,18 +380,18 @@ pub fn status(cfg: &Config, opts: StatusOpts) -> Status {
                 latency_ms: None,
             });
             probe_unmanaged(cfg, opts, &mut st);
-            return finish(st, warnings);
+            return st;
         }
         Err(e) => {
             st.state = State::Unknown;
             st.reason = Some(format!("cannot read data dir {}: {e}", dir.display()));
-            return finish(st, warnings);
+            return st;
         }
     }
     if let Err(e) = std::fs::read_dir(dir) {
         st.state = State::Unknown;
         st.reason = Some(format!("cannot read data dir {}: {e}", dir.display()));
-        return finish(st, warnings);
+        return st;
     }
 
     st.pm2_migrated_at = match files::read_small(&dir.join(MARKER_FILE)) {
@@ -359,7 +407,7 @@ pub fn status(cfg: &Config, opts: StatusOpts) -> Status {
         st.port = v13_default_port();
     }
 
-    match pid_layer(cfg, &mut warnings) {
+    match pid_layer(cfg, warnings) {
         PidLayer::Absent => {
             st.layout = if v13 { Layout::V13 } else { Layout::None };
             st.checks.push(Check {
@@ -480,7 +528,7 @@ pub fn status(cfg: &Config, opts: StatusOpts) -> Status {
             st.record = Some(rec);
         }
     }
-    finish(st, warnings)
+    st
 }
 
 fn http_check(probe: &Probe) -> Check {

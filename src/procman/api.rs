@@ -1,0 +1,95 @@
+//! The worker's optional HTTP API (13.x): version, uptime, readiness, stats, processing queue.
+//! A 404 means "not available in this version", never a failure; only `/health` decides health.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::health;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ApiInfo {
+    pub version: Option<String>,
+    pub uptime: Option<u64>,
+    pub initialized: Option<bool>,
+    /// `/api/readiness`: "ready", "initializing", …
+    pub readiness: Option<String>,
+    pub stats: bool,
+    pub active_sessions: Option<u64>,
+    pub sse_clients: Option<u64>,
+    pub db_observations: Option<u64>,
+    pub db_sessions: Option<u64>,
+    pub db_summaries: Option<u64>,
+    pub db_size: Option<u64>,
+    pub processing: Option<bool>,
+    pub queue_depth: Option<u64>,
+    pub parked: Option<u64>,
+    /// Endpoints that were not available, and why.
+    pub notes: Vec<String>,
+}
+
+const TIMEOUT: Duration = Duration::from_millis(500);
+
+fn get_json(host: IpAddr, port: u16, path: &str) -> Result<serde_json::Value, String> {
+    let p = health::get(host, port, path, TIMEOUT);
+    match p.result {
+        Ok(r) if r.status == 200 || r.status == 503 => {
+            r.json().ok_or_else(|| "not JSON".to_string())
+        }
+        Ok(r) if r.status == 404 => Err("not available in this version".into()),
+        Ok(r) => Err(format!("HTTP {}", r.status)),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn s(v: &serde_json::Value, k: &str) -> Option<String> {
+    v.get(k)?.as_str().map(|x| x.chars().take(64).collect())
+}
+
+fn n(v: &serde_json::Value, k: &str) -> Option<u64> {
+    v.get(k)?.as_u64()
+}
+
+pub fn read(port: u16) -> ApiInfo {
+    let host = health::loopback();
+    let mut a = ApiInfo::default();
+    match get_json(host, port, "/api/health") {
+        Ok(v) => {
+            a.version = s(&v, "version");
+            a.uptime = n(&v, "uptime");
+            a.initialized = v.get("initialized").and_then(|x| x.as_bool());
+        }
+        Err(e) => a.notes.push(format!("/api/health: {e}")),
+    }
+    match get_json(host, port, "/api/readiness") {
+        Ok(v) => a.readiness = s(&v, "status"),
+        Err(e) => a.notes.push(format!("/api/readiness: {e}")),
+    }
+    match get_json(host, port, "/api/stats") {
+        Ok(v) => {
+            let w = &v["worker"];
+            let d = &v["database"];
+            a.active_sessions = n(w, "activeSessions");
+            a.sse_clients = n(w, "sseClients");
+            a.db_observations = n(d, "observations");
+            a.db_sessions = n(d, "sessions");
+            a.db_summaries = n(d, "summaries");
+            a.db_size = n(d, "size");
+            if a.version.is_none() {
+                a.version = s(w, "version");
+            }
+            a.stats = true;
+        }
+        Err(e) => a.notes.push(format!("/api/stats: {e}")),
+    }
+    match get_json(host, port, "/api/processing-status") {
+        Ok(v) => {
+            a.processing = v.get("isProcessing").and_then(|x| x.as_bool());
+            a.queue_depth = n(&v, "queueDepth");
+            a.parked = n(&v, "parkedSessions");
+        }
+        Err(e) => a.notes.push(format!("/api/processing-status: {e}")),
+    }
+    a
+}
