@@ -269,7 +269,7 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
     }
     let v: f64 = num.parse().ok()?;
     let ms = v * mult_ms;
-    if !ms.is_finite() || ms < 0.0 || ms > 1e12 {
+    if !ms.is_finite() || !(0.0..=1e12).contains(&ms) {
         return None;
     }
     Some(Duration::from_micros((ms * 1000.0) as u64))

@@ -227,10 +227,8 @@ fn key(m: &mut Model, k: KeyEvent, fx: &mut Vec<Effect>) {
             KeyCode::Backspace => {
                 m.log.query.pop();
             }
-            KeyCode::Char(c) if !c.is_control() => {
-                if m.log.query.chars().count() < 200 {
-                    m.log.query.push(c);
-                }
+            KeyCode::Char(c) if !c.is_control() && m.log.query.chars().count() < 200 => {
+                m.log.query.push(c);
             }
             _ => {}
         }

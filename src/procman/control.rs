@@ -433,6 +433,8 @@ fn stop_locked(cfg: &Config, opts: Opts, _lock: &Lock) -> Result<StopOutcome, Er
                 return Err(Error::Unknown("worker not proven".into()));
             };
             refuse_foreign(&proven)?;
+            // Before any signal: a supervisor must see this as a stop, not a crash.
+            super::stopnote::record(&cfg.data_dir, proven.pid, proven.stat.starttime);
             let layout = st.layout;
             if layout == Layout::V13 {
                 // Ask a 13.x worker to shut itself down first: it checkpoints its DB and removes

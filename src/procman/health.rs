@@ -170,9 +170,7 @@ fn do_request(
         }
     }
     let Some(h) = head_end else {
-        return Err(if buf.is_empty() {
-            ProbeError::Closed
-        } else if buf.starts_with(b"HTTP/") {
+        return Err(if buf.is_empty() || buf.starts_with(b"HTTP/") {
             ProbeError::Closed
         } else {
             ProbeError::NotHttp

@@ -15,6 +15,7 @@ pub mod platform;
 pub mod pm2;
 pub mod spawn;
 pub mod status;
+pub mod stopnote;
 
 use std::path::PathBuf;
 

@@ -59,7 +59,11 @@ pub fn draw(f: &mut Frame, m: &Model) {
     }
     let (top_h, mid_h) = match class {
         Size::Full => (9, 8),
-        Size::Compact => (6, 5),
+        Size::Compact => {
+            // Between 80×24 and 120×40 the panels grow with the height.
+            let extra = area.height.saturating_sub(24) / 3;
+            (6 + extra.min(3), 5 + extra.min(3))
+        }
         _ => (0, 0),
     };
     let [header, top, mid, logs_area, footer] = Layout::vertical([
