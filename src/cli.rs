@@ -10,6 +10,8 @@ use crate::worker::StandInArgs;
 pub enum Format {
     Text,
     Json,
+    /// Prometheus text exposition (for node_exporter's textfile collector)
+    Prometheus,
 }
 
 #[derive(Debug, Parser)]
@@ -119,6 +121,49 @@ pub enum Command {
     /// Run the PM2 cleanup (`pm2 delete claude-mem-worker`) now
     #[command(after_help = "Example:\n  claude-mem-top migrate")]
     Migrate,
+    /// Check the setup: bun, worker script, data dir, settings, port, stale files, PM2 leftovers, DB, logs, clock
+    #[command(
+        after_help = "Exit status: 0 if no check failed, 1 otherwise (warnings do not fail).\n\nExamples:\n  claude-mem-top doctor\n  claude-mem-top doctor --json | jq '.checks[] | select(.status != \"ok\")'"
+    )]
+    Doctor {
+        /// JSON output (schema: assets/doctor.schema.json)
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the worker in the foreground and restart it when it dies or stays unhealthy
+    #[command(
+        after_help = "Backoff: 1s, doubling to 60s, reset after --reset-after of health. More than\n--max-restarts restarts within --window: FATAL, exit 1. `claude-mem-top stop` (or the\ndashboard's stop) is not a crash: the worker stays stopped until started again.\nCtrl-C / SIGTERM stop the worker and the supervisor. Every restart is logged, with its\nreason, in logs/worker-YYYY-MM-DD.log.\n\nExamples:\n  claude-mem-top supervise\n  claude-mem-top supervise --restart always --max-restarts 10 --window 5m"
+    )]
+    Supervise(crate::supervise::SuperviseArgs),
+    /// Serve Prometheus metrics on http://LISTEN/metrics (loopback only unless --allow-remote)
+    #[command(
+        after_help = "Examples:\n  claude-mem-top serve-metrics\n  claude-mem-top serve-metrics --listen 127.0.0.1:9477\n  curl -s http://127.0.0.1:9477/metrics"
+    )]
+    ServeMetrics {
+        /// Address to listen on (port 0 picks a free one; the address is printed)
+        #[arg(long, default_value = crate::metrics::DEFAULT_LISTEN, value_name = "HOST:PORT")]
+        listen: String,
+        /// Allow a non-loopback --listen address (metrics reveal paths and versions)
+        #[arg(long)]
+        allow_remote: bool,
+    },
+    /// Print a shell completion script
+    #[command(
+        after_help = "Examples:\n  claude-mem-top completions bash > ~/.local/share/bash-completion/completions/claude-mem-top\n  claude-mem-top completions zsh > \"${fpath[1]}/_claude-mem-top\"\n  claude-mem-top completions fish > ~/.config/fish/completions/claude-mem-top.fish"
+    )]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff)
+    #[command(
+        after_help = "Examples:\n  claude-mem-top man | man -l -\n  claude-mem-top man --dir /usr/local/share/man/man1"
+    )]
+    Man {
+        /// Write one page per command (claude-mem-top.1, claude-mem-top-start.1, …) into DIR
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// The dashboard on a temporary data dir with a built-in stand-in worker
     #[command(after_help = "Example:\n  claude-mem-top demo")]
     Demo {
@@ -135,4 +180,64 @@ pub enum Command {
         #[arg(long)]
         ignore_sigterm: bool,
     },
+}
+
+/// The command tree without hidden commands (the stand-in worker): clap_complete and clap_mangen
+/// would list them otherwise.
+pub fn public_command() -> clap::Command {
+    public_without(&[])
+}
+
+/// For the man pages: also without the generated `help` command (a page per command already).
+pub fn man_command() -> clap::Command {
+    public_without(&["help"])
+}
+
+fn public_without(also: &[&str]) -> clap::Command {
+    use clap::CommandFactory;
+    let mut root = Cli::command();
+    root.build();
+    let hidden: Vec<String> = root
+        .get_subcommands()
+        .filter(|c| c.is_hide_set())
+        .map(|c| c.get_name().to_string())
+        .chain(also.iter().map(|s| s.to_string()))
+        .collect();
+    strip_hidden(&root, &hidden, true)
+}
+
+fn strip_hidden(c: &clap::Command, hidden: &[String], root: bool) -> clap::Command {
+    // clap takes &'static names unless its "string" feature is on; this runs once per process.
+    let leak = |s: &str| -> &'static str { Box::leak(s.to_owned().into_boxed_str()) };
+    let mut out = clap::Command::new(leak(c.get_name()))
+        .disable_help_flag(true)
+        .disable_version_flag(true)
+        .disable_help_subcommand(true);
+    if let Some(a) = c.get_about() {
+        out = out.about(a.clone());
+    }
+    if let Some(a) = c.get_long_about() {
+        out = out.long_about(a.clone());
+    }
+    if let Some(a) = c.get_after_help() {
+        out = out.after_help(a.clone());
+    }
+    if let Some(v) = c.get_version() {
+        out = out.version(leak(v));
+    }
+    if let Some(b) = c.get_bin_name() {
+        out = out.bin_name(leak(b));
+    }
+    // Global arguments were copied into every subcommand by build(); keep them on the root only,
+    // the next build propagates them again.
+    for a in c.get_arguments().filter(|a| root || !a.is_global_set()) {
+        out = out.arg(a.clone());
+    }
+    for s in c
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set() && !hidden.iter().any(|h| h == s.get_name()))
+    {
+        out = out.subcommand(strip_hidden(s, hidden, false));
+    }
+    out
 }

@@ -49,10 +49,12 @@ pub fn duration(value: &str, flag: &'static str) -> Result<Duration, Fail> {
 }
 
 pub fn status(cfg: &Config, format: Format) -> Res {
+    let t0 = std::time::Instant::now();
     let st = status::status(cfg, StatusOpts::display());
     let out = match format {
         Format::Text => crate::once::text(&st),
         Format::Json => crate::once::json(&st) + "\n",
+        Format::Prometheus => crate::metrics::render(cfg, &st, t0),
     };
     print!("{out}");
     Ok(st.state.exit_code())
@@ -297,4 +299,69 @@ pub fn load_config(g: &crate::cli::Global) -> Result<Config, Fail> {
         port: g.port.clone(),
         worker_cmd: g.worker_cmd.clone(),
     })?)
+}
+
+/// `doctor`: every check, then exit 0 if none failed, else 1. A broken settings.json is reported,
+/// not fatal.
+pub fn doctor(g: &crate::cli::Global, json: bool) -> Res {
+    let (cfg, config_error) = crate::doctor::load(&config::Overrides {
+        data_dir: g.data_dir.clone(),
+        port: g.port.clone(),
+        worker_cmd: g.worker_cmd.clone(),
+    })?;
+    let report = crate::doctor::run(&cfg, config_error.as_ref());
+    if json {
+        println!("{}", crate::doctor::json(&report));
+    } else {
+        print!("{}", crate::doctor::text(&report));
+    }
+    Ok(report.exit_code())
+}
+
+pub fn supervise(cfg: &Config, args: &crate::supervise::SuperviseArgs) -> Res {
+    crate::supervise::run(cfg, args).map_err(|(code, msg)| Fail { code, msg })
+}
+
+pub fn serve_metrics(cfg: &Config, listen: &str, allow_remote: bool) -> Res {
+    let addr =
+        crate::metrics::listen_addr(listen, allow_remote).map_err(|msg| Fail { code: 2, msg })?;
+    let listener = std::net::TcpListener::bind(addr).map_err(|e| Fail {
+        code: 1,
+        msg: format!("cannot listen on {addr}: {e}"),
+    })?;
+    let bound = listener.local_addr().unwrap_or(addr);
+    println!("Serving Prometheus metrics on http://{bound}/metrics");
+    let _ = std::io::stdout().flush();
+    crate::metrics::serve(cfg, listener).map_err(|e| Fail {
+        code: 1,
+        msg: format!("metrics server on {bound}: {e}"),
+    })?;
+    Ok(0)
+}
+
+pub fn completions(shell: clap_complete::Shell) -> Res {
+    let mut cmd = crate::cli::public_command();
+    clap_complete::generate(shell, &mut cmd, "claude-mem-top", &mut std::io::stdout());
+    Ok(0)
+}
+
+/// The man page on stdout, or one page per command into `dir`.
+pub fn man(dir: Option<&std::path::Path>) -> Res {
+    let cmd = crate::cli::man_command();
+    let fail = |e: std::io::Error| Fail {
+        code: 1,
+        msg: format!("cannot write the man page: {e}"),
+    };
+    if let Some(dir) = dir {
+        std::fs::create_dir_all(dir).map_err(fail)?;
+        clap_mangen::generate_to(cmd, dir).map_err(fail)?;
+        println!("Wrote the man pages to {}", dir.display());
+        return Ok(0);
+    }
+    let mut out = std::io::stdout().lock();
+    clap_mangen::Man::new(cmd)
+        .render(&mut out)
+        .and_then(|()| out.flush())
+        .map_err(fail)?;
+    Ok(0)
 }

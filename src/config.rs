@@ -17,6 +17,8 @@ pub enum ConfigError {
     InvalidPort { value: String, origin: PortSource },
     #[error("{path}: {reason}: fix or remove the file")]
     Settings { path: PathBuf, reason: String },
+    #[error("CLAUDE_MEM_WORKER_HOST {value:?} (from {origin}) is not a loopback address: claude-mem-top only probes 127.0.0.1 or ::1")]
+    NonLoopbackHost { value: String, origin: String },
     #[error("cannot find the home directory: set HOME or pass --data-dir")]
     NoHome,
     #[error("invalid worker command {value:?} (from {origin}): {reason}")]
@@ -37,7 +39,7 @@ pub enum ConfigError {
 pub enum PortSource {
     Flag,
     Env,
-    Settings(PathBuf),
+    Settings(#[serde(serialize_with = "files::ser_path")] PathBuf),
     Default,
 }
 
@@ -101,6 +103,8 @@ pub struct Config {
     pub port_source: PortSource,
     pub worker: WorkerCmd,
     pub home: Option<PathBuf>,
+    /// Where health probes go: loopback only.
+    pub host: std::net::IpAddr,
 }
 
 /// What the command line said; the rest comes from the environment and settings.json.
@@ -150,12 +154,14 @@ impl Config {
             (None, Some(c)) if !c.is_empty() => WorkerCmd::parse(&c, "CLAUDE_MEM_TOP_WORKER_CMD")?,
             _ => WorkerCmd::default_for(home.as_deref().unwrap_or(Path::new("/nonexistent-home"))),
         };
+        let host = resolve_host(&data_dir)?;
         Ok(Config {
             data_dir,
             port,
             port_source,
             worker,
             home,
+            host,
         })
     }
 
@@ -202,12 +208,39 @@ fn shown(v: &str) -> String {
     }
 }
 
+/// `CLAUDE_MEM_WORKER_HOST` (env, else settings.json): loopback only; default 127.0.0.1.
+pub fn resolve_host(data_dir: &Path) -> Result<std::net::IpAddr, ConfigError> {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    let path = data_dir.join("settings.json");
+    let (value, origin) = match env("CLAUDE_MEM_WORKER_HOST").filter(|v| !v.is_empty()) {
+        Some(v) => (v, "env CLAUDE_MEM_WORKER_HOST".to_string()),
+        None => match settings_value(&path, "CLAUDE_MEM_WORKER_HOST")? {
+            Some(v) if !v.is_empty() => (v, format!("{}", path.display())),
+            _ => return Ok(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        },
+    };
+    let v = value.trim().trim_start_matches('[').trim_end_matches(']');
+    match v {
+        "localhost" | "127.0.0.1" => Ok(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        "::1" => Ok(IpAddr::V6(Ipv6Addr::LOCALHOST)),
+        other => match other.parse::<IpAddr>() {
+            Ok(ip) if ip.is_loopback() => Ok(ip),
+            _ => Err(ConfigError::NonLoopbackHost { value, origin }),
+        },
+    }
+}
+
 /// Read settings.json and return the raw port value (string or number as text), if any.
 pub fn settings_port(path: &Path) -> Result<Option<String>, ConfigError> {
+    settings_value(path, "CLAUDE_MEM_WORKER_PORT")
+}
+
+/// A key of settings.json (flat, or nested under "env"), as text.
+pub fn settings_value(path: &Path, key: &str) -> Result<Option<String>, ConfigError> {
     let Some(v) = read_settings(path)? else {
         return Ok(None);
     };
-    let pick = |obj: &serde_json::Value| obj.get("CLAUDE_MEM_WORKER_PORT").cloned();
+    let pick = |obj: &serde_json::Value| obj.get(key).cloned();
     let raw = pick(&v).or_else(|| v.get("env").and_then(pick));
     Ok(match raw {
         None | Some(serde_json::Value::Null) => None,
@@ -227,6 +260,10 @@ pub fn read_settings(path: &Path) -> Result<Option<serde_json::Value>, ConfigErr
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        // The data dir itself is not a directory or not searchable: there is no settings file
+        // to see. That is the data dir's problem, reported by `status` (state unknown) and the
+        // actions, not a bad setting.
+        Err(_) if std::fs::symlink_metadata(path).is_err() => return Ok(None),
         Err(e) => return Err(err(format!("cannot read ({e})"))),
     };
     if file.metadata().is_ok_and(|m| m.is_dir()) {

@@ -80,6 +80,7 @@ pub fn run(keep: bool, mut opts: Options) -> Result<u8, String> {
             script: None,
         },
         home: None,
+        host: crate::procman::health::loopback(),
     };
     let guard = DemoGuard {
         cfg: cfg.clone(),

@@ -104,26 +104,48 @@ fn fail(id: &'static str, title: &'static str, message: impl Into<String>, fix: 
     finding(id, title, Level::Fail, message, Some(fix.to_string()))
 }
 
-/// Load the configuration like every command, but keep going when settings.json (or the port in
-/// it) is broken: that is one of the things the doctor reports.
+/// Load the configuration like every command, but keep going when settings.json (or a port) is
+/// broken: that is one of the things the doctor reports. The fallback reads no settings and uses
+/// the default port.
 pub fn load(o: &Overrides) -> Result<(Config, Option<ConfigError>), ConfigError> {
-    match Config::load(o) {
-        Ok(c) => Ok((c, None)),
-        Err(
-            e @ (ConfigError::Settings { .. }
-            | ConfigError::InvalidPort {
-                origin: PortSource::Settings(_) | PortSource::Env,
-                ..
-            }),
-        ) => {
-            let fallback = Overrides {
-                port: Some(config::DEFAULT_PORT.to_string()),
-                ..o.clone()
-            };
-            Ok((Config::load(&fallback)?, Some(e)))
-        }
-        Err(e) => Err(e),
+    let e = match Config::load(o) {
+        Ok(c) => return Ok((c, None)),
+        Err(e) => e,
+    };
+    let settings_dir = match &e {
+        ConfigError::Settings { path, .. }
+        | ConfigError::InvalidPort {
+            origin: PortSource::Settings(path),
+            ..
+        } => path.parent().map(Path::to_path_buf),
+        ConfigError::InvalidPort {
+            origin: PortSource::Env,
+            ..
+        } => None,
+        _ => return Err(e),
+    };
+    let port = match &e {
+        ConfigError::InvalidPort { .. } => None,
+        _ => o.port.clone(),
+    };
+    let forced = port.is_none();
+    let fallback = Overrides {
+        // A directory that does not exist: no settings.json is read from it.
+        data_dir: settings_dir
+            .as_ref()
+            .map(|d| d.join(".claude-mem-top-doctor-no-such-dir"))
+            .or_else(|| o.data_dir.clone()),
+        port: port.or_else(|| Some(config::DEFAULT_PORT.to_string())),
+        worker_cmd: o.worker_cmd.clone(),
+    };
+    let mut cfg = Config::load(&fallback)?;
+    if let Some(d) = settings_dir {
+        cfg.data_dir = d;
     }
+    if forced {
+        cfg.port_source = PortSource::Default;
+    }
+    Ok((cfg, Some(e)))
 }
 
 /// Run every check.
@@ -294,12 +316,18 @@ fn check_settings(cfg: &Config, config_error: Option<&ConfigError>) -> Finding {
                                 "{}: CLAUDE_MEM_WORKER_PORT {p:?} is not a port from 1024 to 65535",
                                 path.display()
                             ),
-                            &format!("set CLAUDE_MEM_WORKER_PORT in {} to e.g. \"37777\"", path.display()),
+                            &format!(
+                                "set CLAUDE_MEM_WORKER_PORT in {} to e.g. \"37777\"",
+                                path.display()
+                            ),
                         )
                     }
                 },
             };
-            let mut msg = format!("{} is valid JSON ({flat} keys, {port_note})", path.display());
+            let mut msg = format!(
+                "{} is valid JSON ({flat} keys, {port_note})",
+                path.display()
+            );
             if cfg.port_source != PortSource::Default
                 && !matches!(cfg.port_source, PortSource::Settings(_))
             {
@@ -329,7 +357,12 @@ fn program_version(program: &Path) -> Option<String> {
         return None;
     }
     let mut out = String::new();
-    child.stdout.take()?.take(4096).read_to_string(&mut out).ok()?;
+    child
+        .stdout
+        .take()?
+        .take(4096)
+        .read_to_string(&mut out)
+        .ok()?;
     let _ = child.wait();
     let v = out.lines().next()?.trim().to_string();
     (!v.is_empty()).then_some(v)
@@ -545,7 +578,11 @@ fn check_pid_files(cfg: &Config, st: &Status) -> Finding {
                 (Some(p), Some(w)) => ok(
                     ID,
                     T,
-                    format!("{} names PID {}, proven to be the worker", p.display(), w.pid),
+                    format!(
+                        "{} names PID {}, proven to be the worker",
+                        p.display(),
+                        w.pid
+                    ),
                 ),
                 _ => ok(ID, T, "no PID file, and none needed: no worker runs"),
             }
@@ -571,9 +608,8 @@ fn check_port(cfg: &Config, st: &Status) -> Finding {
         };
     };
     let worker_pid = st.proven.as_ref().map(|p| p.pid);
-    let family = |pid: i32| {
-        worker_pid.is_some_and(|w| w == pid || platform::descendants(w).contains(&pid))
-    };
+    let family =
+        |pid: i32| worker_pid.is_some_and(|w| w == pid || platform::descendants(w).contains(&pid));
     if h.pid.is_some_and(family) {
         return ok(
             ID,
@@ -610,7 +646,12 @@ fn check_port(cfg: &Config, st: &Status) -> Finding {
             cfg.settings_path().display()
         ),
     };
-    fail(ID, T, format!("port {port} ({from}) is in use by {who}"), &fix)
+    fail(
+        ID,
+        T,
+        format!("port {port} ({from}) is in use by {who}"),
+        &fix,
+    )
 }
 
 /// pm2 daemons seen in /proc (`PM2 vX: God Daemon (HOME)`), whatever their pid file says.
@@ -638,7 +679,11 @@ fn check_pm2(cfg: &Config) -> Finding {
     }
     let Some(found) = found else {
         return if daemons.is_empty() {
-            ok(ID, T, "no PM2 home and no pm2 daemon: nothing left from PM2")
+            ok(
+                ID,
+                T,
+                "no PM2 home and no pm2 daemon: nothing left from PM2",
+            )
         } else {
             warn(
                 ID,
@@ -725,7 +770,11 @@ fn check_marker(cfg: &Config, st: &Status) -> Finding {
                     warn(
                         ID,
                         T,
-                        format!("{} is dated in the future ({})", path.display(), files::iso(t)),
+                        format!(
+                            "{} is dated in the future ({})",
+                            path.display(),
+                            files::iso(t)
+                        ),
                         "check the system clock (see the clock check)",
                     )
                 } else {
@@ -754,13 +803,14 @@ fn check_marker(cfg: &Config, st: &Status) -> Finding {
             ID,
             T,
             p.to_string(),
-            &format!("remove {} if it is not a regular file of yours", path.display()),
+            &format!(
+                "remove {} if it is not a regular file of yours",
+                path.display()
+            ),
         ),
-        Ok(None) if st.layout == Layout::V13 || status::has_v13_files(&cfg.data_dir) => ok(
-            ID,
-            T,
-            "absent; claude-mem 13.x does not use it",
-        ),
+        Ok(None) if st.layout == Layout::V13 || status::has_v13_files(&cfg.data_dir) => {
+            ok(ID, T, "absent; claude-mem 13.x does not use it")
+        }
         Ok(None) => {
             let leftovers = pm2::detect(cfg.home.as_deref()).is_some_and(|p| p.active());
             if leftovers {
@@ -809,10 +859,7 @@ fn check_database(cfg: &Config) -> Finding {
         DbState::Missing | DbState::Loading => ok(
             ID,
             T,
-            format!(
-                "{} not created yet (the worker creates it)",
-                db.display()
-            ),
+            format!("{} not created yet (the worker creates it)", db.display()),
         ),
         DbState::Busy => warn(
             ID,
@@ -831,7 +878,10 @@ fn check_database(cfg: &Config) -> Finding {
         ),
         DbState::Ok(s) => {
             let rows: Vec<String> = s.counts.iter().map(|(t, n)| format!("{n} {t}")).collect();
-            let schema = s.schema.map(|v| format!(", schema {v}")).unwrap_or_default();
+            let schema = s
+                .schema
+                .map(|v| format!(", schema {v}"))
+                .unwrap_or_default();
             let wal = s.wal_size.unwrap_or(0);
             let msg = format!(
                 "readable: {}{schema}; DB {}, WAL {}",
@@ -888,10 +938,11 @@ fn check_logs(cfg: &Config) -> Finding {
     }
     let total: u64 = list.iter().map(|(_, n)| n).sum();
     let msg = format!(
-        "{}: {} in {} files",
+        "{}: {} in {} file{}",
         dir.display(),
         human_bytes(total),
-        list.len()
+        list.len(),
+        if list.len() == 1 { "" } else { "s" }
     );
     if total <= LOGS_WARN_BYTES {
         return ok(ID, T, msg);
@@ -902,7 +953,9 @@ fn check_logs(cfg: &Config) -> Finding {
         .map(|(p, n)| {
             format!(
                 "{} {}",
-                p.file_name().map(|f| f.to_string_lossy()).unwrap_or_default(),
+                p.file_name()
+                    .map(|f| f.to_string_lossy())
+                    .unwrap_or_default(),
                 human_bytes(*n)
             )
         })
@@ -966,7 +1019,10 @@ fn check_clock(cfg: &Config) -> Finding {
     ok(
         ID,
         T,
-        format!("{} UTC; no file in the data dir is dated in the future", now_utc.format("%Y-%m-%d %H:%M:%S")),
+        format!(
+            "{} UTC; no file in the data dir is dated in the future",
+            now_utc.format("%Y-%m-%d %H:%M:%S")
+        ),
     )
 }
 

@@ -50,6 +50,14 @@ fn run(cli: Cli) -> Res {
             level,
         }) => commands::logs(&cfg()?, *lines, *follow, level.as_deref()),
         Some(Command::Migrate) => commands::migrate(&cfg()?),
+        Some(Command::Doctor { json }) => commands::doctor(&cli.global, *json),
+        Some(Command::Supervise(args)) => commands::supervise(&cfg()?, args),
+        Some(Command::ServeMetrics {
+            listen,
+            allow_remote,
+        }) => commands::serve_metrics(&cfg()?, listen, *allow_remote),
+        Some(Command::Completions { shell }) => commands::completions(*shell),
+        Some(Command::Man { dir }) => commands::man(dir.as_deref()),
         Some(Command::Demo { keep }) => {
             let opts = dash_opts(&cli)?;
             claude_mem_top::demo::run(*keep, opts).map_err(|msg| Fail {

@@ -51,8 +51,7 @@ fn n(v: &serde_json::Value, k: &str) -> Option<u64> {
     v.get(k)?.as_u64()
 }
 
-pub fn read(port: u16) -> ApiInfo {
-    let host = health::loopback();
+pub fn read(host: IpAddr, port: u16) -> ApiInfo {
     let mut a = ApiInfo::default();
     match get_json(host, port, "/api/health") {
         Ok(v) => {

@@ -302,12 +302,7 @@ fn start_locked(
                 tail: log_tail(&log),
             });
         }
-        let probe = health::get(
-            health::loopback(),
-            port,
-            "/health",
-            left.min(health::DEFAULT_TIMEOUT),
-        );
+        let probe = health::get(cfg.host, port, "/health", left.min(health::DEFAULT_TIMEOUT));
         if probe.healthy() {
             return Ok(StartOutcome::Started {
                 pid,
@@ -324,7 +319,9 @@ fn start_locked(
             }
             None => std::thread::sleep(nap),
         }
-        backoff = (backoff * 2).min(Duration::from_millis(50));
+        // A refused loopback connect costs tens of µs: retrying every 5 ms reports health within
+        // a few ms of the worker listening (a 50 ms cap cost 25 ms on average; bench row 3).
+        backoff = (backoff * 2).min(Duration::from_millis(5));
     }
 }
 
@@ -442,7 +439,7 @@ fn stop_locked(cfg: &Config, opts: Opts, _lock: &Lock) -> Result<StopOutcome, Er
                 let t0 = Instant::now();
                 let fd = PidFd::open(proven.pid);
                 let r = health::request(
-                    health::loopback(),
+                    cfg.host,
                     st.port,
                     "POST",
                     "/api/admin/shutdown",

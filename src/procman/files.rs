@@ -134,6 +134,19 @@ pub fn read_small(path: &Path) -> Result<Option<SmallFile>, FileProblem> {
     }))
 }
 
+/// Serialize a path as text even when it is not UTF-8 (lossily): a JSON status must never fail
+/// because of a data dir's name.
+pub fn ser_path<S: serde::Serializer>(p: &Path, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&p.to_string_lossy())
+}
+
+pub fn ser_opt_path<S: serde::Serializer>(p: &Option<PathBuf>, s: S) -> Result<S::Ok, S::Error> {
+    match p {
+        Some(p) => s.serialize_some(&p.to_string_lossy()),
+        None => s.serialize_none(),
+    }
+}
+
 /// Strip exactly one trailing line end (`\n` or `\r\n`).
 fn strip_eol(s: &str) -> &str {
     s.strip_suffix("\r\n")
@@ -355,9 +368,12 @@ pub fn write_atomic(path: &Path, content: &[u8]) -> std::io::Result<()> {
 }
 
 /// Remove a file only if it is a regular file of ours whose current content satisfies `still`.
+/// A regular file of ours too big to read or not text is judged as `still("")`: content that
+/// names nothing.
 pub fn remove_if(path: &Path, still: impl Fn(&str) -> bool) -> bool {
     match read_small(path) {
         Ok(Some(f)) if still(&f.text) => fs::remove_file(path).is_ok(),
+        Err(FileProblem::Invalid { .. }) if still("") => fs::remove_file(path).is_ok(),
         _ => false,
     }
 }

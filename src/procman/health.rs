@@ -34,6 +34,8 @@ pub enum ProbeError {
     ReadTimeout(u128),
     #[error("connection closed before a response")]
     Closed,
+    #[error("connection closed mid-response")]
+    ClosedMidResponse,
     #[error("not an HTTP response")]
     NotHttp,
     #[error("{0}")]
@@ -48,13 +50,18 @@ pub struct Probe {
 }
 
 impl Probe {
-    /// `/health` decides health: 200 only.
+    /// `/health` decides health: 200 only, with a response of sane size.
     pub fn healthy(&self) -> bool {
-        matches!(&self.result, Ok(r) if r.status == 200)
+        matches!(&self.result, Ok(r) if r.status == 200 && !r.truncated)
     }
 
     pub fn detail(&self) -> String {
         match &self.result {
+            Ok(r) if r.truncated => format!(
+                "HTTP {} with a response larger than {} KB",
+                r.status,
+                BODY_CAP / 1024
+            ),
             Ok(r) if r.status == 200 => "200 OK".into(),
             Ok(r) => format!("HTTP {}", r.status),
             Err(e) => e.to_string(),
@@ -177,6 +184,9 @@ fn do_request(
         });
     };
     let status = parse_status(&buf[..h]).ok_or(ProbeError::NotHttp)?;
+    if !truncated && content_length.is_some_and(|cl| buf.len() - h < cl) {
+        return Err(ProbeError::ClosedMidResponse);
+    }
     let mut body = buf[h..].to_vec();
     if let Some(cl) = content_length {
         body.truncate(cl);
@@ -185,7 +195,10 @@ fn do_request(
     {
         body = dechunk(&body);
     }
-    body.truncate(BODY_CAP);
+    if body.len() > BODY_CAP {
+        truncated = true;
+        body.truncate(BODY_CAP);
+    }
     Ok(Response {
         status,
         body,

@@ -9,6 +9,7 @@ use super::platform;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Pm2App {
+    #[serde(serialize_with = "super::files::ser_path")]
     pub pid_file: PathBuf,
     pub pid: Option<i32>,
     pub alive: bool,
@@ -16,6 +17,7 @@ pub struct Pm2App {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Pm2Leftovers {
+    #[serde(serialize_with = "super::files::ser_path")]
     pub home: PathBuf,
     /// The pm2 daemon (`pm2.pid`), if its process is alive.
     pub daemon_pid: Option<i32>,

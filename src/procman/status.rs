@@ -110,8 +110,11 @@ pub struct Status {
     pub started_at: Option<String>,
     pub healthy: bool,
     pub checks: Vec<Check>,
+    #[serde(serialize_with = "files::ser_path")]
     pub data_dir: PathBuf,
+    #[serde(serialize_with = "files::ser_opt_path")]
     pub pid_file: Option<PathBuf>,
+    #[serde(serialize_with = "files::ser_opt_path")]
     pub log_file: Option<PathBuf>,
     pub pm2_migrated_at: Option<String>,
     /// Why the state is stale, unknown or unhealthy.
@@ -339,11 +342,16 @@ pub fn status(cfg: &Config, opts: StatusOpts) -> Status {
     let mut st = read_layers(cfg, opts, st, &mut warnings);
     if opts.extras {
         st.installed_version = crate::release::installed_version(cfg);
-        if matches!(
-            st.state,
-            State::Running | State::Unhealthy | State::Unmanaged
-        ) {
-            st.api = Some(super::api::read(st.port));
+        // Only when /health answered HTTP: a worker that hangs or talks garbage would make each
+        // API read wait out its timeout too, and status must stay within one probe's timeout.
+        let answered = st.probe.as_ref().is_some_and(|p| p.result.is_ok());
+        if answered
+            && matches!(
+                st.state,
+                State::Running | State::Unhealthy | State::Unmanaged
+            )
+        {
+            st.api = Some(super::api::read(cfg.host, st.port));
         }
         st.pm2 = pm2::detect(cfg.home.as_deref()).filter(|p| p.active());
         if let Some(p) = &st.pm2 {
@@ -511,8 +519,7 @@ fn read_layers(
                             proven.uid.unwrap_or(0)
                         ));
                     }
-                    let probe =
-                        health::get(health::loopback(), st.port, "/health", opts.http_timeout);
+                    let probe = health::get(cfg.host, st.port, "/health", opts.http_timeout);
                     st.healthy = probe.healthy();
                     st.checks.push(http_check(&probe));
                     if st.healthy {
@@ -549,7 +556,7 @@ fn http_check(probe: &Probe) -> Check {
 /// No PID file: is a worker answering on the port anyway?
 fn probe_unmanaged(cfg: &Config, opts: StatusOpts, st: &mut Status) {
     let _ = cfg;
-    let probe = health::get(health::loopback(), st.port, "/health", opts.http_timeout);
+    let probe = health::get(cfg.host, st.port, "/health", opts.http_timeout);
     let connected = !matches!(probe.result, Err(health::ProbeError::Refused));
     if connected {
         st.port_holder = platform::port_holder(st.port);

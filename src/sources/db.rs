@@ -36,7 +36,7 @@ pub fn run(db: PathBuf, tx: Sender<Msg>, poke: Receiver<()>) {
             return;
         }
         // Wake on a change, or every 5 s anyway (also retries a busy DB).
-        match poke.recv_timeout(Duration::from_secs(5)) {
+        match poke.recv_timeout(super::until_next(Duration::from_secs(5))) {
             Ok(()) => {}
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,

@@ -21,7 +21,7 @@ pub fn run(cfg: Config, interval: Duration, tx: Sender<Msg>, poke: Receiver<()>)
                 return;
             }
         }
-        match poke.recv_timeout(interval) {
+        match poke.recv_timeout(super::until_next(interval)) {
             Ok(()) => while poke.try_recv().is_ok() {},
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,

@@ -22,6 +22,31 @@ struct Tail {
     ino: u64,
     offset: u64,
     partial: Vec<u8>,
+    /// The last bytes before `offset`: if they change, the file was truncated and rewritten
+    /// (a new content longer than the old offset would otherwise go unnoticed).
+    fingerprint: Vec<u8>,
+}
+
+const FINGERPRINT: u64 = 64;
+
+fn read_at(path: &Path, at: u64, len: u64) -> Vec<u8> {
+    let mut buf = Vec::new();
+    if let Ok(mut f) = File::open(path) {
+        if f.seek(SeekFrom::Start(at)).is_ok() {
+            let _ = f.take(len).read_to_end(&mut buf);
+        }
+    }
+    buf
+}
+
+fn fingerprint(path: &Path, offset: u64) -> Vec<u8> {
+    let start = offset.saturating_sub(FINGERPRINT);
+    read_at(path, start, offset - start)
+}
+
+/// Still the same content up to `offset`?
+fn unchanged(t: &Tail) -> bool {
+    t.fingerprint.is_empty() || fingerprint(&t.path, t.offset) == t.fingerprint
 }
 
 /// The last `n` lines, reading from the end in growing steps.
@@ -54,6 +79,7 @@ fn open(path: PathBuf, reason: LogReset, tx: &Sender<Msg>) -> Option<Tail> {
         },
     );
     Some(Tail {
+        fingerprint: fingerprint(&path, end),
         path,
         ino: meta.ino(),
         offset: end,
@@ -108,7 +134,7 @@ pub fn run(logs_dir: PathBuf, tx: Sender<Msg>, poke: Receiver<()>) {
             tail = open_from_start(p, LogReset::Rotated, &tx);
             continue;
         }
-        if meta.len() < t.offset {
+        if meta.len() < t.offset || !unchanged(t) {
             let p = t.path.clone();
             tail = open_from_start(p, LogReset::Truncated, &tx);
             continue;
@@ -134,6 +160,7 @@ fn open_from_start(path: PathBuf, reason: LogReset, tx: &Sender<Msg>) -> Option<
         ino: meta.ino(),
         offset: 0,
         partial: Vec::new(),
+        fingerprint: Vec::new(),
     };
     read_new(&mut t, tx);
     Some(t)
@@ -157,6 +184,14 @@ fn read_new(t: &mut Tail, tx: &Sender<Msg>) -> bool {
             return true;
         }
         t.offset += n as u64;
+        let keep = buf.len().saturating_sub(FINGERPRINT as usize);
+        if buf.len() as u64 >= FINGERPRINT {
+            t.fingerprint = buf[keep..].to_vec();
+        } else {
+            t.fingerprint.extend_from_slice(&buf);
+            let excess = t.fingerprint.len().saturating_sub(FINGERPRINT as usize);
+            t.fingerprint.drain(..excess);
+        }
         t.partial.extend_from_slice(&buf);
         if let Some(last) = t.partial.iter().rposition(|b| *b == b'\n' || *b == b'\r') {
             let complete: Vec<u8> = t.partial.drain(..=last).collect();

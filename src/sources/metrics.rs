@@ -18,7 +18,7 @@ pub fn run(interval: Duration, tx: Sender<Msg>, pids: Receiver<Option<i32>>) {
     let mut last_scan = Instant::now() - RESCAN;
     let mut prev: Option<(Instant, u64)> = None;
     loop {
-        match pids.recv_timeout(interval) {
+        match pids.recv_timeout(super::until_next(interval)) {
             Ok(p) => {
                 if p != worker {
                     worker = p;

@@ -31,6 +31,9 @@ pub struct StandInArgs {
     /// GET /health answers 500
     #[arg(long)]
     pub health_fail: bool,
+    /// GET /health answers 500 from this many milliseconds after listening (healthy before)
+    #[arg(long, value_name = "MS")]
+    pub health_fail_after: Option<u64>,
     /// GET /health never answers
     #[arg(long)]
     pub health_hang: bool,
@@ -390,7 +393,11 @@ fn handle(mut conn: TcpStream, sh: &Shared, out: &Out) {
                     std::thread::park();
                 }
             }
-            if sh.args.health_fail {
+            let failing = sh
+                .args
+                .health_fail_after
+                .is_some_and(|ms| sh.start.elapsed() >= Duration::from_millis(ms));
+            if sh.args.health_fail || failing {
                 (
                     500,
                     r#"{"status":"error","error":"stand-in --health-fail"}"#.to_string(),

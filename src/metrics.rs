@@ -1,0 +1,432 @@
+//! Prometheus text exposition (format 0.0.4) of the worker, its database and logs: printed by
+//! `--once --format prometheus` / `status --format prometheus` (for node_exporter's textfile
+//! collector) and served on `/metrics` by `serve-metrics` (std `TcpListener`, no async runtime).
+
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::app::msg::DbState;
+use crate::config::Config;
+use crate::procman::platform;
+use crate::procman::status::{self, State, Status, StatusOpts};
+
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+/// The default `--listen` of `serve-metrics`.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9477";
+/// Connections served at once; more get 503.
+const MAX_CONNS: usize = 4;
+
+const STATES: [(State, &str); 6] = [
+    (State::Running, "running"),
+    (State::Unhealthy, "unhealthy"),
+    (State::Stale, "stale"),
+    (State::Stopped, "stopped"),
+    (State::Unmanaged, "unmanaged"),
+    (State::Unknown, "unknown"),
+];
+
+/// A label value, escaped as the text format wants (`\\`, `\"`, `\n`).
+pub fn escape(v: &str) -> String {
+    let mut s = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '\\' => s.push_str("\\\\"),
+            '"' => s.push_str("\\\""),
+            '\n' => s.push_str("\\n"),
+            c => s.push(c),
+        }
+    }
+    s
+}
+
+/// Writes families: HELP and TYPE once, then samples.
+struct Out(String);
+
+impl Out {
+    fn family(&mut self, name: &str, kind: &str, help: &str) {
+        let _ = writeln!(self.0, "# HELP {name} {help}");
+        let _ = writeln!(self.0, "# TYPE {name} {kind}");
+    }
+
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
+        self.0.push_str(name);
+        if !labels.is_empty() {
+            let l: Vec<String> = labels
+                .iter()
+                .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
+                .collect();
+            let _ = write!(self.0, "{{{}}}", l.join(","));
+        }
+        let _ = writeln!(self.0, " {}", fmt_value(value));
+    }
+
+    fn one(&mut self, name: &str, kind: &str, help: &str, value: f64) {
+        self.family(name, kind, help);
+        self.sample(name, &[], value);
+    }
+}
+
+fn fmt_value(v: f64) -> String {
+    if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else if v.is_nan() {
+        "NaN".into()
+    } else {
+        format!("{v}")
+    }
+}
+
+fn b(x: bool) -> f64 {
+    if x {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+/// The worker's PID when a worker runs (ours or an unmanaged one).
+fn worker_pid(st: &Status) -> Option<i32> {
+    match st.state {
+        State::Running | State::Unhealthy => st.proven.as_ref().map(|p| p.pid).or(st.pid),
+        State::Unmanaged => st.pid,
+        _ => None,
+    }
+}
+
+/// CPU seconds and resident bytes of the worker and its descendants.
+fn resources(pid: i32) -> Option<(f64, u64)> {
+    let main = platform::proc_stat(pid).filter(|s| !s.is_zombie())?;
+    let ticks = platform::clock_ticks() as f64;
+    let mut cpu = main.utime + main.stime;
+    let mut rss = platform::rss_bytes(&main);
+    for k in platform::descendants(pid) {
+        if let Some(s) = platform::proc_stat(k).filter(|s| !s.is_zombie()) {
+            cpu += s.utime + s.stime;
+            rss += platform::rss_bytes(&s);
+        }
+    }
+    Some((cpu as f64 / ticks, rss))
+}
+
+/// Everything, read now.
+pub fn collect(cfg: &Config) -> String {
+    let t0 = Instant::now();
+    let st = status::status(cfg, StatusOpts::display());
+    render(cfg, &st, t0)
+}
+
+/// The exposition for a status already read (`t0`: when reading began).
+pub fn render(cfg: &Config, st: &Status, t0: Instant) -> String {
+    let mut o = Out(String::with_capacity(4096));
+    let pid = worker_pid(st);
+    let up = pid.is_some() || st.state == State::Unmanaged;
+    o.one(
+        "claude_mem_worker_up",
+        "gauge",
+        "1 if a worker process runs (managed or unmanaged).",
+        b(up),
+    );
+    o.one(
+        "claude_mem_worker_healthy",
+        "gauge",
+        "1 if GET /health answers 200.",
+        b(st.healthy),
+    );
+    o.family(
+        "claude_mem_worker_state",
+        "gauge",
+        "The worker's state (as `status`): 1 for the current one.",
+    );
+    for (s, name) in STATES {
+        o.sample(
+            "claude_mem_worker_state",
+            &[("state", name)],
+            b(st.state == s),
+        );
+    }
+    let version = st
+        .api
+        .as_ref()
+        .and_then(|a| a.version.clone())
+        .or_else(|| st.installed_version.clone())
+        .unwrap_or_default();
+    o.family(
+        "claude_mem_worker_info",
+        "gauge",
+        "Constant 1, labelled with the worker's version, file layout and port.",
+    );
+    o.sample(
+        "claude_mem_worker_info",
+        &[
+            ("version", &version),
+            ("layout", st.layout.label()),
+            ("port", &st.port.to_string()),
+        ],
+        1.0,
+    );
+    if let Some(u) = st.uptime_seconds.filter(|_| up) {
+        o.one(
+            "claude_mem_worker_uptime_seconds",
+            "gauge",
+            "Seconds since the worker process started.",
+            u as f64,
+        );
+    }
+    if let Some(p) = st.probe.as_ref().filter(|p| p.result.is_ok()) {
+        o.one(
+            "claude_mem_worker_health_latency_seconds",
+            "gauge",
+            "Latency of the last GET /health.",
+            p.latency.as_secs_f64(),
+        );
+    }
+    if let Some((cpu, rss)) = pid.and_then(resources) {
+        o.one(
+            "claude_mem_worker_cpu_seconds_total",
+            "counter",
+            "User and system CPU seconds of the worker and its child processes.",
+            cpu,
+        );
+        o.one(
+            "claude_mem_worker_resident_memory_bytes",
+            "gauge",
+            "Resident memory of the worker and its child processes.",
+            rss as f64,
+        );
+    }
+
+    let sup = crate::supervise::read_state(&cfg.data_dir);
+    let sup_up = sup.as_ref().is_some_and(|s| s.supervisor_alive());
+    o.one(
+        "claude_mem_supervisor_up",
+        "gauge",
+        "1 if `claude-mem-top supervise` runs for this data dir.",
+        b(sup_up),
+    );
+    o.one(
+        "claude_mem_worker_restarts_total",
+        "counter",
+        "Restarts by the last `claude-mem-top supervise` (resets when the supervisor starts).",
+        sup.as_ref().map_or(0.0, |s| s.restarts_total as f64),
+    );
+    if let Some(s) = sup.as_ref().filter(|_| sup_up) {
+        o.one(
+            "claude_mem_supervisor_backoff_seconds",
+            "gauge",
+            "The supervisor's current restart delay (0 when not waiting to restart).",
+            s.backoff_seconds.unwrap_or(0.0),
+        );
+    }
+
+    let db = cfg.path("claude-mem.db");
+    let dbs = crate::sources::db::read(&db);
+    o.one(
+        "claude_mem_db_readable",
+        "gauge",
+        "1 if claude-mem.db could be read (read-only).",
+        b(matches!(dbs, DbState::Ok(_))),
+    );
+    if let DbState::Ok(s) = &dbs {
+        o.family(
+            "claude_mem_db_rows",
+            "gauge",
+            "Rows per table of claude-mem.db.",
+        );
+        for (table, n) in &s.counts {
+            o.sample("claude_mem_db_rows", &[("table", table)], *n as f64);
+        }
+        o.one(
+            "claude_mem_db_bytes",
+            "gauge",
+            "Size of claude-mem.db.",
+            s.size as f64,
+        );
+        o.one(
+            "claude_mem_db_wal_bytes",
+            "gauge",
+            "Size of claude-mem.db-wal (0 when absent).",
+            s.wal_size.unwrap_or(0) as f64,
+        );
+        if !s.pending.is_empty() {
+            o.family(
+                "claude_mem_pending_messages",
+                "gauge",
+                "Rows of pending_messages by status (the processing queue).",
+            );
+            for (status, n) in &s.pending {
+                o.sample(
+                    "claude_mem_pending_messages",
+                    &[("status", status)],
+                    *n as f64,
+                );
+            }
+        }
+        if let Some(v) = s.schema {
+            o.one(
+                "claude_mem_db_schema_version",
+                "gauge",
+                "MAX(version) of schema_versions.",
+                v as f64,
+            );
+        }
+    }
+    if let Some(q) = st.api.as_ref().and_then(|a| a.queue_depth) {
+        o.one(
+            "claude_mem_queue_depth",
+            "gauge",
+            "queueDepth from the worker's /api/processing-status.",
+            q as f64,
+        );
+    }
+    o.one(
+        "claude_mem_log_bytes",
+        "gauge",
+        "Total size of the files in logs/.",
+        crate::doctor::logs_bytes(cfg) as f64,
+    );
+    o.one(
+        "claude_mem_top_scrape_duration_seconds",
+        "gauge",
+        "How long claude-mem-top took to gather these metrics.",
+        t0.elapsed().as_secs_f64(),
+    );
+    o.0
+}
+
+/// Resolve `--listen`; refuse a non-loopback address unless `allow_remote`.
+pub fn listen_addr(listen: &str, allow_remote: bool) -> Result<SocketAddr, String> {
+    let addr = listen
+        .to_socket_addrs()
+        .map_err(|e| {
+            format!("invalid --listen {listen:?}: {e} (use HOST:PORT, e.g. {DEFAULT_LISTEN})")
+        })?
+        .next()
+        .ok_or_else(|| format!("invalid --listen {listen:?}: no address"))?;
+    if !addr.ip().is_loopback() && !allow_remote {
+        return Err(format!(
+            "refusing to serve metrics on {addr}: not a loopback address (pass --allow-remote to expose them to the network)"
+        ));
+    }
+    Ok(addr)
+}
+
+/// Serve `/metrics` until killed.
+pub fn serve(cfg: &Config, listener: TcpListener) -> std::io::Result<()> {
+    let active = Arc::new(AtomicUsize::new(0));
+    for conn in listener.incoming() {
+        let Ok(mut conn) = conn else { continue };
+        if active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNS {
+            active.fetch_sub(1, Ordering::SeqCst);
+            let _ = respond(&mut conn, 503, "text/plain", b"busy\n", false);
+            continue;
+        }
+        let cfg = cfg.clone();
+        let slot = active.clone();
+        let spawned = std::thread::Builder::new()
+            .name("metrics-conn".into())
+            .spawn(move || {
+                handle(&cfg, conn);
+                slot.fetch_sub(1, Ordering::SeqCst);
+            });
+        if spawned.is_err() {
+            // The thread never ran: give its slot back.
+            active.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    Ok(())
+}
+
+fn respond(
+    conn: &mut TcpStream,
+    code: u16,
+    ctype: &str,
+    body: &[u8],
+    head_only: bool,
+) -> std::io::Result<()> {
+    let reason = match code {
+        200 => "OK",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        400 => "Bad Request",
+        _ => "Service Unavailable",
+    };
+    let head = format!(
+        "HTTP/1.1 {code} {reason}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    conn.write_all(head.as_bytes())?;
+    if !head_only {
+        conn.write_all(body)?;
+    }
+    conn.flush()
+}
+
+fn handle(cfg: &Config, mut conn: TcpStream) {
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = conn.set_write_timeout(Some(Duration::from_secs(5)));
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") && !buf.windows(2).any(|w| w == b"\n\n") {
+        if buf.len() > 8 * 1024 {
+            let _ = respond(&mut conn, 400, "text/plain", b"request too large\n", false);
+            return;
+        }
+        match conn.read(&mut chunk) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let head = String::from_utf8_lossy(&buf);
+    let mut first = head.lines().next().unwrap_or("").split_whitespace();
+    let method = first.next().unwrap_or("");
+    let target = first.next().unwrap_or("");
+    let path = target.split('?').next().unwrap_or("");
+    let head_only = method == "HEAD";
+    if method != "GET" && !head_only {
+        let _ = respond(&mut conn, 405, "text/plain", b"GET only\n", false);
+        return;
+    }
+    let _ = match path {
+        "/metrics" => {
+            let body = collect(cfg);
+            respond(&mut conn, 200, CONTENT_TYPE, body.as_bytes(), head_only)
+        }
+        "/" => respond(
+            &mut conn,
+            200,
+            "text/html; charset=utf-8",
+            b"<html><head><title>claude-mem-top</title></head><body><h1>claude-mem-top</h1><p><a href=\"/metrics\">Metrics</a></p></body></html>\n",
+            head_only,
+        ),
+        _ => respond(&mut conn, 404, "text/plain", b"not found: try /metrics\n", head_only),
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_labels() {
+        assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+
+    #[test]
+    fn values() {
+        assert_eq!(fmt_value(3.0), "3");
+        assert_eq!(fmt_value(0.25), "0.25");
+    }
+
+    #[test]
+    fn loopback_only_by_default() {
+        assert!(listen_addr("127.0.0.1:0", false).is_ok());
+        assert!(listen_addr("[::1]:0", false).is_ok());
+        assert!(listen_addr("0.0.0.0:0", false).is_err());
+        assert!(listen_addr("0.0.0.0:0", true).is_ok());
+        assert!(listen_addr("nonsense", false).is_err());
+    }
+}

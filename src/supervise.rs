@@ -1,0 +1,789 @@
+//! `claude-mem-top supervise`: a foreground restart policy for the worker, like supervisord's.
+//!
+//! It starts the worker through the core (`procman::control`), waits on it (its own child is
+//! reaped by a waiter thread; a worker somebody else started is watched through a pidfd), probes
+//! `/health`, and restarts the worker when it dies or stays unhealthy: exponential backoff from
+//! 1 s doubling to 60 s, reset once the worker has been healthy for `--reset-after`. More than
+//! `--max-restarts` restarts within `--window` is FATAL (exit status 1). A `stop` from the CLI or
+//! the dashboard leaves a note (`procman::stopnote`) and is not a crash. Its state lives in
+//! `.claude-mem-top.supervise.json`, a file of our own.
+
+use std::collections::VecDeque;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::io::AsRawFd;
+use std::path::Path;
+use std::process::{Child, ExitStatus};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{fmt_duration, parse_duration, Config};
+use crate::procman::control::{self, Opts, StartOutcome};
+use crate::procman::platform::{self, PidFd};
+use crate::procman::status::{self, State, StatusOpts};
+use crate::procman::{files, health, spawn, stopnote, Error};
+
+pub const STATE_FILE: &str = ".claude-mem-top.supervise.json";
+pub const LOCK_FILE: &str = ".claude-mem-top.supervise.lock";
+pub const SCHEMA_VERSION: u32 = 1;
+/// The first backoff; it doubles up to [`BACKOFF_MAX`].
+pub const BACKOFF_START: Duration = Duration::from_secs(1);
+pub const BACKOFF_MAX: Duration = Duration::from_secs(60);
+/// Hidden, for tests only: a shorter first backoff (e.g. `100ms`). The defaults never change.
+const BACKOFF_ENV: &str = "CLAUDE_MEM_TOP_SUPERVISE_BACKOFF";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestartPolicy {
+    /// Restart after a crash (non-zero exit, signal) or a long unhealthy spell; a clean exit
+    /// (code 0) is left alone
+    OnFailure,
+    /// Restart after any exit that was not a `stop`
+    Always,
+    /// Never restart: exit when the worker does (1 if it failed)
+    Never,
+}
+
+impl RestartPolicy {
+    pub fn label(self) -> &'static str {
+        match self {
+            RestartPolicy::OnFailure => "on-failure",
+            RestartPolicy::Always => "always",
+            RestartPolicy::Never => "never",
+        }
+    }
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct SuperviseArgs {
+    /// When to restart the worker
+    #[arg(long, value_enum, default_value = "on-failure")]
+    pub restart: RestartPolicy,
+    /// Give up (FATAL, exit 1) when the worker needs more restarts than this within --window
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub max_restarts: u32,
+    /// The window --max-restarts counts in
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub window: String,
+    /// Healthy this long resets the backoff to 1 s
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub reset_after: String,
+    /// Restart a worker whose GET /health has failed this long
+    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    pub unhealthy_after: String,
+    /// How often to probe GET /health
+    #[arg(long, default_value = "2s", value_name = "DURATION")]
+    pub health_interval: String,
+    /// How long a start may wait for GET /health 200
+    #[arg(long, default_value = "10s", value_name = "DURATION")]
+    pub timeout: String,
+    /// How long a stop waits after SIGTERM before SIGKILL
+    #[arg(long, default_value = "5s", value_name = "DURATION")]
+    pub grace: String,
+}
+
+/// The parsed policy.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub restart: RestartPolicy,
+    pub max_restarts: u32,
+    pub window: Duration,
+    pub reset_after: Duration,
+    pub unhealthy_after: Duration,
+    pub health_interval: Duration,
+    pub backoff_start: Duration,
+    pub opts: Opts,
+}
+
+impl Policy {
+    pub fn from_args(a: &SuperviseArgs) -> Result<Policy, String> {
+        let d = |v: &str, flag: &str| {
+            parse_duration(v)
+                .ok_or_else(|| format!("invalid duration {v:?} for {flag}: use e.g. 500ms, 5s, 1m"))
+        };
+        let backoff_start = std::env::var(BACKOFF_ENV)
+            .ok()
+            .and_then(|v| parse_duration(&v))
+            .filter(|d| !d.is_zero())
+            .unwrap_or(BACKOFF_START);
+        Ok(Policy {
+            restart: a.restart,
+            max_restarts: a.max_restarts,
+            window: d(&a.window, "--window")?,
+            reset_after: d(&a.reset_after, "--reset-after")?,
+            unhealthy_after: d(&a.unhealthy_after, "--unhealthy-after")?,
+            health_interval: d(&a.health_interval, "--health-interval")?
+                .max(Duration::from_millis(50)),
+            backoff_start,
+            opts: Opts {
+                timeout: d(&a.timeout, "--timeout")?,
+                grace: d(&a.grace, "--grace")?,
+                ..Opts::default()
+            },
+        })
+    }
+
+    /// The delay before restart number `n` (1-based) since the last reset: 1 s, 2 s, 4 s … 60 s.
+    pub fn backoff(&self, n: u32) -> Duration {
+        let factor = 2u32.saturating_pow(n.saturating_sub(1).min(16));
+        self.backoff_start
+            .saturating_mul(factor)
+            .min(BACKOFF_MAX.max(self.backoff_start))
+    }
+}
+
+/// What `supervise` writes for the dashboard, `metrics` and the user.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SuperviseState {
+    pub schema_version: u32,
+    pub supervisor_pid: u32,
+    /// `/proc/PID/stat` field 22 of the supervisor, so a reused PID is never taken for it.
+    pub supervisor_start_token: Option<u64>,
+    /// starting, running, backoff, stopped (on purpose), fatal, exited
+    pub state: String,
+    pub policy: String,
+    pub max_restarts: u32,
+    pub window_seconds: f64,
+    /// Restarts since this supervisor started.
+    pub restarts_total: u64,
+    pub failures_in_window: u32,
+    pub backoff_seconds: Option<f64>,
+    pub next_restart_at: Option<String>,
+    pub worker_pid: Option<i32>,
+    pub last_reason: Option<String>,
+    pub started_at: String,
+    pub updated_at: String,
+}
+
+impl SuperviseState {
+    /// True while the supervisor that wrote this still runs.
+    pub fn supervisor_alive(&self) -> bool {
+        let Ok(pid) = i32::try_from(self.supervisor_pid) else {
+            return false;
+        };
+        !matches!(self.state.as_str(), "fatal" | "exited")
+            && platform::proc_stat(pid).is_some_and(|s| {
+                !s.is_zombie() && self.supervisor_start_token.is_none_or(|t| t == s.starttime)
+            })
+    }
+}
+
+/// The state file, if present and valid.
+pub fn read_state(dir: &Path) -> Option<SuperviseState> {
+    let f = files::read_small(&dir.join(STATE_FILE)).ok()??;
+    serde_json::from_str(&f.text).ok()
+}
+
+enum Ev {
+    Signal(i32),
+    Exited {
+        pid: i32,
+        status: Option<ExitStatus>,
+    },
+}
+
+/// Wait for our own child in a thread (which reaps it) and report its exit.
+fn watch_child(mut child: Child, tx: Sender<Ev>) {
+    let pid = child.id() as i32;
+    let _ = std::thread::Builder::new()
+        .name("supervise-wait".into())
+        .spawn(move || {
+            let status = child.wait().ok();
+            let _ = tx.send(Ev::Exited { pid, status });
+        });
+}
+
+/// Watch a worker somebody else started (init reaps it) through a pidfd.
+fn watch_pid(pid: i32, tx: Sender<Ev>) {
+    let _ = std::thread::Builder::new()
+        .name("supervise-watch".into())
+        .spawn(move || {
+            if let Some(fd) = PidFd::open(pid) {
+                while !fd.wait_exit(Duration::from_secs(3600)) {}
+            }
+            let _ = tx.send(Ev::Exited { pid, status: None });
+        });
+}
+
+fn describe_exit(s: Option<ExitStatus>) -> (String, bool) {
+    use std::os::unix::process::ExitStatusExt;
+    match s {
+        Some(s) => match (s.code(), s.signal()) {
+            (Some(0), _) => ("exited cleanly (exit code 0)".into(), true),
+            (Some(c), _) => (format!("exited with code {c}"), false),
+            (None, Some(sig)) => (format!("was killed by signal {sig}"), false),
+            _ => ("exited".into(), false),
+        },
+        None => ("exited (status unknown: not our child)".into(), false),
+    }
+}
+
+struct Worker {
+    pid: i32,
+    port: u16,
+    token: u64,
+    /// We spawned it: it leads its own process group.
+    ours: bool,
+    healthy_since: Option<Instant>,
+    unhealthy_since: Option<Instant>,
+}
+
+enum Phase {
+    Starting,
+    Watching(Worker),
+    Backoff(Instant),
+    /// Stopped on purpose (or exited cleanly under on-failure): wait for someone to start it.
+    Idle,
+}
+
+enum Next {
+    Go(Phase),
+    Exit(u8),
+}
+
+struct Supervisor<'a> {
+    cfg: &'a Config,
+    p: Policy,
+    tx: Sender<Ev>,
+    rx: Receiver<Ev>,
+    state: SuperviseState,
+    failures: VecDeque<Instant>,
+    /// Restarts since the last backoff reset.
+    streak: u32,
+    /// A worker we stopped ourselves (unhealthy): its exit is expected.
+    self_stopped: Option<i32>,
+}
+
+/// Keep another supervisor off this data dir. The kernel releases the lock if we die.
+fn take_lock(dir: &Path) -> Result<File, String> {
+    let path = dir.join(LOCK_FILE);
+    let f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(&path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    // SAFETY: flock on an fd we own.
+    let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if r == 0 {
+        return Ok(f);
+    }
+    let who = read_state(dir)
+        .map(|s| format!(" (PID {})", s.supervisor_pid))
+        .unwrap_or_default();
+    Err(format!(
+        "another supervisor{who} already supervises {}",
+        dir.display()
+    ))
+}
+
+/// Run the supervisor until FATAL, `--restart never` ends it, or a signal. Returns the exit code.
+pub fn run(cfg: &Config, args: &SuperviseArgs) -> Result<u8, (u8, String)> {
+    let p = Policy::from_args(args).map_err(|m| (2, m))?;
+    std::fs::create_dir_all(&cfg.data_dir).map_err(|e| {
+        (
+            1,
+            format!("cannot create data dir {}: {e}", cfg.data_dir.display()),
+        )
+    })?;
+    let _lock = take_lock(&cfg.data_dir).map_err(|m| (1, m))?;
+    let (tx, rx) = mpsc::channel();
+    let signals = signal_hook::iterator::Signals::new([libc::SIGINT, libc::SIGTERM, libc::SIGHUP])
+        .map_err(|e| (1, format!("cannot install signal handlers: {e}")))?;
+    let handle = signals.handle();
+    {
+        let tx = tx.clone();
+        let mut signals = signals;
+        let _ = std::thread::Builder::new()
+            .name("supervise-signals".into())
+            .spawn(move || {
+                for s in signals.forever() {
+                    if tx.send(Ev::Signal(s)).is_err() {
+                        break;
+                    }
+                }
+            });
+    }
+    let me = std::process::id();
+    let now = files::iso_now();
+    let state = SuperviseState {
+        schema_version: SCHEMA_VERSION,
+        supervisor_pid: me,
+        supervisor_start_token: platform::proc_stat(me as i32).map(|s| s.starttime),
+        state: "starting".into(),
+        policy: p.restart.label().into(),
+        max_restarts: p.max_restarts,
+        window_seconds: p.window.as_secs_f64(),
+        started_at: now.clone(),
+        updated_at: now,
+        ..SuperviseState::default()
+    };
+    let mut s = Supervisor {
+        cfg,
+        p,
+        tx,
+        rx,
+        state,
+        failures: VecDeque::new(),
+        streak: 0,
+        self_stopped: None,
+    };
+    s.log(
+        "INFO ",
+        &format!(
+            "supervising the worker {{policy={}, max_restarts={}, window={}, pid={me}}}",
+            s.p.restart.label(),
+            s.p.max_restarts,
+            fmt_duration(s.p.window)
+        ),
+    );
+    let code = s.main_loop();
+    handle.close();
+    Ok(code)
+}
+
+impl Supervisor<'_> {
+    /// One line in the dated worker log (claude-mem's format) and on stderr.
+    fn log(&mut self, level: &str, msg: &str) {
+        let line = format!(
+            "[{}] [{level}] [SUPERVISOR] {msg}",
+            chrono::Local::now().format("%Y-%m-%d %H:%M:%S%.3f")
+        );
+        eprintln!("{line}");
+        let path = spawn::dated_log(&self.cfg.logs_dir(), "worker");
+        if let Ok(mut f) = spawn::open_append(&path) {
+            // One write call per line: O_APPEND keeps it whole among the worker's own lines.
+            let _ = f.write_all(format!("{line}\n").as_bytes());
+        }
+    }
+
+    fn save(&mut self, state: &str) {
+        self.state.state = state.into();
+        self.state.updated_at = files::iso_now();
+        self.state.failures_in_window = self.failures.len() as u32;
+        // Compact and bounded: the state file is read back with the small-file reader (4 KB).
+        if let Some(r) = &mut self.state.last_reason {
+            if r.len() > 500 {
+                let cut = (0..=500)
+                    .rev()
+                    .find(|i| r.is_char_boundary(*i))
+                    .unwrap_or(0);
+                r.truncate(cut);
+            }
+        }
+        if let Ok(text) = serde_json::to_string(&self.state) {
+            let _ = files::write_atomic(&self.cfg.path(STATE_FILE), text.as_bytes());
+        }
+    }
+
+    fn main_loop(&mut self) -> u8 {
+        let mut phase = Phase::Starting;
+        loop {
+            let next = match phase {
+                Phase::Starting => self.start(),
+                Phase::Watching(w) => self.watch(w),
+                Phase::Backoff(until) => self.backoff(until),
+                Phase::Idle => self.idle(),
+            };
+            match next {
+                Next::Go(p) => phase = p,
+                Next::Exit(code) => return code,
+            }
+        }
+    }
+
+    fn adopt(&mut self, pid: i32, port: u16, ours: Option<Child>) -> Phase {
+        let token = platform::proc_stat(pid).map(|s| s.starttime).unwrap_or(0);
+        let is_ours = ours.is_some();
+        match ours {
+            Some(child) => watch_child(child, self.tx.clone()),
+            None => watch_pid(pid, self.tx.clone()),
+        }
+        self.state.worker_pid = Some(pid);
+        self.state.backoff_seconds = None;
+        self.state.next_restart_at = None;
+        self.save("running");
+        Phase::Watching(Worker {
+            pid,
+            port,
+            token,
+            ours: is_ours,
+            healthy_since: None,
+            unhealthy_since: None,
+        })
+    }
+
+    fn start(&mut self) -> Next {
+        self.save("starting");
+        match control::start(self.cfg, self.p.opts) {
+            Ok(StartOutcome::Started {
+                pid,
+                port,
+                elapsed,
+                child,
+                ..
+            }) => {
+                self.log(
+                    "INFO ",
+                    &format!(
+                        "worker started {{pid={pid}, port={port}, ms={}}}",
+                        elapsed.as_millis()
+                    ),
+                );
+                let mut phase = self.adopt(pid, port, Some(child));
+                if let Phase::Watching(w) = &mut phase {
+                    w.healthy_since = Some(Instant::now());
+                }
+                Next::Go(phase)
+            }
+            Ok(StartOutcome::AlreadyRunning { pid, port }) => {
+                self.log(
+                    "INFO ",
+                    &format!("watching the worker that already runs {{pid={pid}, port={port}}}"),
+                );
+                Next::Go(self.adopt(pid, port, None))
+            }
+            Err(Error::Unhealthy { pid, reason }) if pid > 1 => {
+                let port = status::status(self.cfg, StatusOpts::default()).port;
+                self.log(
+                    "WARN ",
+                    &format!("the running worker is unhealthy: watching it {{pid={pid}, reason={reason}}}"),
+                );
+                let mut phase = self.adopt(pid, port, None);
+                if let Phase::Watching(w) = &mut phase {
+                    w.unhealthy_since = Some(Instant::now());
+                }
+                Next::Go(phase)
+            }
+            Err(
+                e @ (Error::BunMissing
+                | Error::ScriptMissing(_)
+                | Error::ProgramMissing(_)
+                | Error::Config(_)),
+            ) => {
+                let msg = e.to_string();
+                self.fatal(&format!("cannot start the worker: {msg}"));
+                Next::Exit(e.exit_code())
+            }
+            Err(e) => {
+                let first = e.to_string().lines().next().unwrap_or("").to_string();
+                self.failed(None, &format!("start failed: {first}"))
+            }
+        }
+    }
+
+    /// Kill what is left of a crashed worker's process group (its helpers would hold the port).
+    /// Only for a worker we spawned with setsid: while any member lives, the kernel keeps the
+    /// group ID from being reused, so these are the worker's own leftovers.
+    fn reap_group(&mut self, w: &Worker) {
+        if !w.ours || platform::group_members(w.pid).is_empty() {
+            return;
+        }
+        let n = platform::group_members(w.pid).len();
+        platform::signal_group(w.pid, libc::SIGTERM);
+        let deadline = Instant::now() + self.p.opts.grace.min(Duration::from_secs(2));
+        while !platform::group_members(w.pid).is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if !platform::group_members(w.pid).is_empty() {
+            platform::signal_group(w.pid, libc::SIGKILL);
+        }
+        self.log(
+            "INFO ",
+            &format!(
+                "stopped {n} leftover process(es) of the worker's group {{pgid={}}}",
+                w.pid
+            ),
+        );
+    }
+
+    fn watch(&mut self, mut w: Worker) -> Next {
+        match self.rx.recv_timeout(self.p.health_interval) {
+            Ok(Ev::Signal(sig)) => self.shutdown(sig, Some(w)),
+            Ok(Ev::Exited { pid, status }) if pid == w.pid => {
+                self.state.worker_pid = None;
+                self.reap_group(&w);
+                if self.self_stopped == Some(pid) {
+                    self.self_stopped = None;
+                    return Next::Go(Phase::Starting);
+                }
+                if stopnote::names(&self.cfg.data_dir, pid, w.token) {
+                    self.log(
+                        "INFO ",
+                        &format!(
+                            "worker stopped on purpose (claude-mem-top stop): not restarting; \
+                             `claude-mem-top start` starts it again {{pid={pid}}}"
+                        ),
+                    );
+                    self.state.last_reason = Some("stopped on purpose".into());
+                    self.save("stopped");
+                    return Next::Go(Phase::Idle);
+                }
+                let (how, clean) = describe_exit(status);
+                match self.p.restart {
+                    RestartPolicy::Never => {
+                        let level = if clean { "INFO " } else { "ERROR" };
+                        self.log(
+                            level,
+                            &format!(
+                                "worker {how}; --restart never: the supervisor exits {{pid={pid}}}"
+                            ),
+                        );
+                        self.state.last_reason = Some(how);
+                        self.save("exited");
+                        Next::Exit(u8::from(!clean))
+                    }
+                    RestartPolicy::OnFailure if clean => {
+                        self.log(
+                            "INFO ",
+                            &format!(
+                                "worker {how}: not a failure, not restarting (--restart on-failure) {{pid={pid}}}"
+                            ),
+                        );
+                        self.state.last_reason = Some(how);
+                        self.save("stopped");
+                        Next::Go(Phase::Idle)
+                    }
+                    _ => self.failed(Some(pid), &format!("worker {how}")),
+                }
+            }
+            Ok(Ev::Exited { .. }) => Next::Go(Phase::Watching(w)),
+            Err(RecvTimeoutError::Disconnected) => Next::Exit(1),
+            Err(RecvTimeoutError::Timeout) => {
+                if !platform::alive(w.pid) {
+                    // The waiter will report it; give it a moment.
+                    return Next::Go(Phase::Watching(w));
+                }
+                let probe = health::get(self.cfg.host, w.port, "/health", health::DEFAULT_TIMEOUT);
+                let now = Instant::now();
+                if probe.healthy() {
+                    w.unhealthy_since = None;
+                    let since = *w.healthy_since.get_or_insert(now);
+                    if self.streak > 0 && now.duration_since(since) >= self.p.reset_after {
+                        self.streak = 0;
+                        self.log(
+                            "INFO ",
+                            &format!(
+                                "worker healthy for {}: backoff reset to {}",
+                                fmt_duration(self.p.reset_after),
+                                fmt_duration(self.p.backoff_start)
+                            ),
+                        );
+                    }
+                    return Next::Go(Phase::Watching(w));
+                }
+                w.healthy_since = None;
+                let since = *w.unhealthy_since.get_or_insert(now);
+                if now.duration_since(since) < self.p.unhealthy_after
+                    || self.p.restart == RestartPolicy::Never
+                {
+                    return Next::Go(Phase::Watching(w));
+                }
+                let why = format!(
+                    "worker unhealthy for {} (GET /health: {})",
+                    fmt_duration(self.p.unhealthy_after),
+                    probe.detail()
+                );
+                self.log("WARN ", &format!("{why}: stopping it {{pid={}}}", w.pid));
+                self.self_stopped = Some(w.pid);
+                if let Err(e) = control::stop(self.cfg, self.p.opts) {
+                    self.log("ERROR", &format!("cannot stop the unhealthy worker: {e}"));
+                }
+                self.state.worker_pid = None;
+                self.failed(Some(w.pid), &why)
+            }
+        }
+    }
+
+    /// A failure: schedule a restart with backoff, or go FATAL.
+    fn failed(&mut self, pid: Option<i32>, reason: &str) -> Next {
+        let now = Instant::now();
+        while self
+            .failures
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > self.p.window)
+        {
+            self.failures.pop_front();
+        }
+        self.state.last_reason = Some(reason.to_string());
+        if self.p.restart == RestartPolicy::Never {
+            self.log(
+                "ERROR",
+                &format!("{reason}; --restart never: the supervisor exits"),
+            );
+            self.save("exited");
+            return Next::Exit(1);
+        }
+        if self.failures.len() as u32 >= self.p.max_restarts {
+            self.fatal(&format!(
+                "{reason}; {} restarts within {} already (--max-restarts {}): giving up",
+                self.failures.len(),
+                fmt_duration(self.p.window),
+                self.p.max_restarts
+            ));
+            return Next::Exit(1);
+        }
+        self.failures.push_back(now);
+        self.streak += 1;
+        self.state.restarts_total += 1;
+        let delay = self.p.backoff(self.streak);
+        let pid_note = pid.map(|p| format!("pid={p}, ")).unwrap_or_default();
+        self.log(
+            "WARN ",
+            &format!(
+                "{reason}; restart {}/{} in {} {{{pid_note}delay_ms={}, restarts_total={}}}",
+                self.failures.len(),
+                self.p.max_restarts,
+                fmt_duration(delay),
+                delay.as_millis(),
+                self.state.restarts_total
+            ),
+        );
+        self.state.backoff_seconds = Some(delay.as_secs_f64());
+        self.state.next_restart_at = Some(files::iso(
+            chrono::Utc::now()
+                + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::zero()),
+        ));
+        self.save("backoff");
+        Next::Go(Phase::Backoff(now + delay))
+    }
+
+    fn fatal(&mut self, msg: &str) {
+        self.log("ERROR", &format!("FATAL: {msg}"));
+        self.state.last_reason = Some(msg.to_string());
+        self.state.backoff_seconds = None;
+        self.state.next_restart_at = None;
+        self.save("fatal");
+    }
+
+    fn backoff(&mut self, until: Instant) -> Next {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            self.log(
+                "INFO ",
+                &format!(
+                    "restarting the worker {{restart={}}}",
+                    self.state.restarts_total
+                ),
+            );
+            return Next::Go(Phase::Starting);
+        }
+        match self.rx.recv_timeout(left) {
+            Ok(Ev::Signal(sig)) => self.shutdown(sig, None),
+            Ok(Ev::Exited { .. }) | Err(RecvTimeoutError::Timeout) => {
+                Next::Go(Phase::Backoff(until))
+            }
+            Err(RecvTimeoutError::Disconnected) => Next::Exit(1),
+        }
+    }
+
+    fn idle(&mut self) -> Next {
+        match self.rx.recv_timeout(self.p.health_interval) {
+            Ok(Ev::Signal(sig)) => self.shutdown(sig, None),
+            Ok(Ev::Exited { .. }) => Next::Go(Phase::Idle),
+            Err(RecvTimeoutError::Disconnected) => Next::Exit(1),
+            Err(RecvTimeoutError::Timeout) => {
+                let st = status::status(self.cfg, StatusOpts::default());
+                match (st.state, st.proven.as_ref()) {
+                    (State::Running | State::Unhealthy, Some(p)) => {
+                        let (pid, port) = (p.pid, st.port);
+                        self.log(
+                            "INFO ",
+                            &format!("the worker was started again: supervising it {{pid={pid}}}"),
+                        );
+                        Next::Go(self.adopt(pid, port, None))
+                    }
+                    _ => Next::Go(Phase::Idle),
+                }
+            }
+        }
+    }
+
+    fn shutdown(&mut self, sig: i32, w: Option<Worker>) -> Next {
+        let name = match sig {
+            libc::SIGINT => "SIGINT",
+            libc::SIGTERM => "SIGTERM",
+            _ => "SIGHUP",
+        };
+        match &w {
+            Some(w) => {
+                self.log(
+                    "INFO ",
+                    &format!(
+                        "received {name}: stopping the worker and the supervisor {{pid={}}}",
+                        w.pid
+                    ),
+                );
+                match control::stop(self.cfg, self.p.opts) {
+                    Ok(_) => {}
+                    Err(e) => self.log("ERROR", &format!("cannot stop the worker: {e}")),
+                }
+                if w.ours {
+                    // Let the waiter reap it before we go.
+                    let deadline = Instant::now() + Duration::from_secs(5);
+                    loop {
+                        let left = deadline.saturating_duration_since(Instant::now());
+                        match self.rx.recv_timeout(left) {
+                            Ok(Ev::Exited { pid, .. }) if pid == w.pid => break,
+                            Ok(_) => {}
+                            Err(_) => break,
+                        }
+                    }
+                    self.reap_group(w);
+                }
+            }
+            None => self.log("INFO ", &format!("received {name}: the supervisor exits")),
+        }
+        self.state.worker_pid = None;
+        self.state.backoff_seconds = None;
+        self.state.next_restart_at = None;
+        self.save("exited");
+        Next::Exit(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> Policy {
+        Policy {
+            restart: RestartPolicy::OnFailure,
+            max_restarts: 5,
+            window: Duration::from_secs(60),
+            reset_after: Duration::from_secs(60),
+            unhealthy_after: Duration::from_secs(30),
+            health_interval: Duration::from_secs(2),
+            backoff_start: BACKOFF_START,
+            opts: Opts::default(),
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_to_a_minute() {
+        let p = policy();
+        let got: Vec<u64> = (1..=9).map(|n| p.backoff(n).as_secs()).collect();
+        assert_eq!(got, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
+        assert_eq!(p.backoff(u32::MAX).as_secs(), 60);
+    }
+
+    #[test]
+    fn state_round_trips() {
+        let s = SuperviseState {
+            schema_version: 1,
+            supervisor_pid: 7,
+            state: "backoff".into(),
+            restarts_total: 3,
+            ..SuperviseState::default()
+        };
+        let text = serde_json::to_string(&s).expect("serializes");
+        let back: SuperviseState = serde_json::from_str(&text).expect("parses");
+        assert_eq!(back, s);
+    }
+}

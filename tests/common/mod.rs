@@ -1,0 +1,668 @@
+//! Helpers for the black-box tests: the real binary, the built-in stand-in worker, a temp data
+//! dir, a free port, bounded waits, and a guard that stops only what the test started.
+//!
+//! Rules kept here so every test follows them: never `~/.claude-mem` (HOME and the data dir are
+//! temp dirs), never port 37777, never kill a process the test did not start, no fixed sleeps.
+
+#![allow(dead_code)]
+
+use std::ffi::{OsStr, OsString};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_claude-mem-top");
+
+/// How often a deadline-bounded wait looks again.
+pub const POLL: Duration = Duration::from_millis(10);
+/// Upper bound for one CLI call that should be quick.
+pub const CALL: Duration = Duration::from_secs(30);
+
+/// A free TCP port on loopback (never 37777).
+pub fn free_port() -> u16 {
+    loop {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let p = l.local_addr().expect("local addr").port();
+        if p != 37777 {
+            return p;
+        }
+    }
+}
+
+/// Wait until `cond` holds, at most `limit`; panics naming `what` otherwise.
+pub fn wait_until(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
+    let t0 = Instant::now();
+    while !cond() {
+        assert!(
+            t0.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        std::thread::sleep(POLL);
+    }
+}
+
+/// Like [`wait_until`] but returns whether it held, without panicking.
+pub fn holds_within(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let t0 = Instant::now();
+    loop {
+        if cond() {
+            return true;
+        }
+        if t0.elapsed() >= limit {
+            return false;
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+/// `/proc/PID/stat` fields after the command name: (state, ppid, pgrp, session).
+pub fn stat(pid: i32) -> Option<(char, i32, i32, i32)> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = s.rsplit_once(')')?;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    Some((
+        f.first()?.chars().next()?,
+        f.get(1)?.parse().ok()?,
+        f.get(2)?.parse().ok()?,
+        f.get(3)?.parse().ok()?,
+    ))
+}
+
+/// Alive and not a zombie.
+pub fn alive(pid: i32) -> bool {
+    stat(pid).is_some_and(|(state, ..)| !matches!(state, 'Z' | 'X' | 'x'))
+}
+
+pub fn cmdline(pid: i32) -> Vec<String> {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|b| {
+            b.split(|c| *c == 0)
+                .filter(|s| !s.is_empty())
+                .map(|s| String::from_utf8_lossy(s).into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn environ_has(pid: i32, needle: &[u8]) -> bool {
+    std::fs::read(format!("/proc/{pid}/environ"))
+        .map(|b| b.split(|c| *c == 0).any(|kv| kv == needle))
+        .unwrap_or(false)
+}
+
+fn all_pids() -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn signal(pid: i32, sig: libc::c_int) {
+    assert!(pid > 1, "refusing to signal PID {pid}");
+    // SAFETY: plain syscall; pid > 1. Callers only pass processes their test started.
+    unsafe {
+        libc::kill(pid, sig);
+    }
+}
+
+/// What one CLI call did.
+#[derive(Debug)]
+pub struct Out {
+    pub status: ExitStatus,
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+    /// Peak resident memory of the process, in KiB.
+    pub max_rss_kb: i64,
+}
+
+impl Out {
+    pub fn both(&self) -> String {
+        format!(
+            "exit {:?}\n--- stdout\n{}--- stderr\n{}",
+            self.status, self.stdout, self.stderr
+        )
+    }
+
+    /// Assert the exit code, showing everything otherwise.
+    #[track_caller]
+    pub fn code(&self, want: i32) -> &Out {
+        assert_eq!(self.code, want, "{}", self.both());
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.both()))
+    }
+}
+
+/// A finished call: raw wait status, stdout, stderr, peak RSS (KiB), elapsed.
+type Done = (i32, Vec<u8>, Vec<u8>, i64, Duration);
+
+/// A CLI call running in the background.
+pub struct Running {
+    pub pid: i32,
+    rx: mpsc::Receiver<Done>,
+    what: String,
+}
+
+/// Reap `pid` and read its peak memory (`wait4`), retrying on EINTR.
+fn wait4(pid: i32) -> (i32, i64) {
+    let mut status: libc::c_int = 0;
+    // SAFETY: rusage is plain data; zeroed is a valid value.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: valid pointers to locals; pid is our own child.
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+        if r == pid {
+            return (status, ru.ru_maxrss);
+        }
+        if std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return (-1, 0);
+        }
+    }
+}
+
+/// Start a command with stdin from /dev/null and stdout/stderr captured.
+pub fn spawn(mut c: Command) -> Running {
+    let what = format!("{c:?}");
+    c.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let t0 = Instant::now();
+    let mut child = c
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    let pid = child.id() as i32;
+    let mut so = child.stdout.take().expect("stdout pipe");
+    let mut se = child.stderr.take().expect("stderr pipe");
+    drop(child);
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let err = std::thread::spawn(move || {
+            let mut b = Vec::new();
+            let _ = se.read_to_end(&mut b);
+            b
+        });
+        let mut out = Vec::new();
+        let _ = so.read_to_end(&mut out);
+        let err = err.join().unwrap_or_default();
+        let (status, rss) = wait4(pid);
+        let _ = tx.send((status, out, err, rss, t0.elapsed()));
+    });
+    Running { pid, rx, what }
+}
+
+impl Running {
+    /// Wait for it (stdout and stderr closed, process reaped) at most `limit`; on timeout kill
+    /// it (we started it) and panic.
+    #[track_caller]
+    pub fn wait(self, limit: Duration) -> Out {
+        match self.rx.recv_timeout(limit) {
+            Ok((raw, out, err, rss, elapsed)) => {
+                let status = ExitStatus::from_raw(raw);
+                Out {
+                    status,
+                    code: status.code().unwrap_or(-1),
+                    stdout: String::from_utf8_lossy(&out).into_owned(),
+                    stderr: String::from_utf8_lossy(&err).into_owned(),
+                    elapsed,
+                    max_rss_kb: rss,
+                }
+            }
+            Err(_) => {
+                if alive(self.pid) {
+                    signal(self.pid, libc::SIGKILL);
+                }
+                panic!(
+                    "{} did not finish (or its stdout/stderr stayed open) within {limit:?}",
+                    self.what
+                );
+            }
+        }
+    }
+}
+
+#[track_caller]
+pub fn run(c: Command, limit: Duration) -> Out {
+    spawn(c).wait(limit)
+}
+
+/// A test's world: a temp root holding `home/`, `data/` (not created until needed) and `bin/`
+/// (first on PATH, for fake `pm2` and `bun`), a free port, and the processes it started.
+pub struct Env {
+    pub root: tempfile::TempDir,
+    pub dir: PathBuf,
+    pub home: PathBuf,
+    pub bin: PathBuf,
+    pub port: u16,
+    /// Extra switches for the stand-in worker.
+    pub worker_args: String,
+    /// Extra environment for every call.
+    pub extra_env: Vec<(OsString, OsString)>,
+    /// Run `stop` on drop (off when the PID file names a process that must not be signalled).
+    pub stop_on_drop: bool,
+    /// Processes the test spawned itself: killed and reaped on drop.
+    pub children: Mutex<Vec<Child>>,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        let root = tempfile::Builder::new()
+            .prefix("cmt-test-")
+            .tempdir()
+            .expect("tempdir");
+        let dir = root.path().join("data");
+        let home = root.path().join("home");
+        let bin = root.path().join("bin");
+        std::fs::create_dir_all(&home).expect("home");
+        std::fs::create_dir_all(&bin).expect("bin");
+        Env {
+            dir,
+            home,
+            bin,
+            port: free_port(),
+            worker_args: String::new(),
+            extra_env: Vec::new(),
+            stop_on_drop: true,
+            children: Mutex::new(Vec::new()),
+            root,
+        }
+    }
+
+    pub fn with_args(mut self, args: &str) -> Env {
+        self.worker_args = args.to_string();
+        self
+    }
+
+    pub fn worker_cmd(&self) -> String {
+        let rate = if self.worker_args.contains("--log-rate") {
+            ""
+        } else {
+            " --log-rate 1"
+        };
+        format!("{BIN} stand-in-worker{rate} {}", self.worker_args)
+            .trim_end()
+            .to_string()
+    }
+
+    pub fn path_var(&self) -> OsString {
+        let mut p = self.bin.clone().into_os_string();
+        p.push(":/usr/bin:/bin");
+        p
+    }
+
+    /// A command with a clean environment: HOME, PATH, data dir, port, worker command. No proxy
+    /// variables, no NO_COLOR, nothing from the developer's shell.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        self.setup(&mut c);
+        c.args(args);
+        c
+    }
+
+    /// The clean environment of [`Env::cmd`] on any command.
+    pub fn setup(&self, c: &mut Command) {
+        c.env_clear()
+            .env("HOME", &self.home)
+            .env("PATH", self.path_var())
+            .env("CLAUDE_MEM_DATA_DIR", &self.dir)
+            .env("CLAUDE_MEM_WORKER_PORT", self.port.to_string())
+            .env("CLAUDE_MEM_TOP_WORKER_CMD", self.worker_cmd());
+        for (k, v) in &self.extra_env {
+            c.env(k, v);
+        }
+    }
+
+    /// The same call as an unprivileged user (uid/gid 65534), or `None` without setpriv.
+    pub fn cmd_as_nobody(&self, args: &[&str]) -> Option<Command> {
+        if !setpriv_available() {
+            return None;
+        }
+        let mut c = Command::new("setpriv");
+        self.setup(&mut c);
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN])
+            .args(args);
+        Some(c)
+    }
+
+    #[track_caller]
+    pub fn run(&self, args: &[&str]) -> Out {
+        run(self.cmd(args), CALL)
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    pub fn write(&self, name: &str, content: impl AsRef<[u8]>) {
+        std::fs::create_dir_all(&self.dir).expect("data dir");
+        std::fs::write(self.path(name), content).expect("write test file");
+    }
+
+    pub fn read(&self, name: &str) -> Option<String> {
+        std::fs::read_to_string(self.path(name)).ok()
+    }
+
+    pub fn exists(&self, name: &str) -> bool {
+        std::fs::symlink_metadata(self.path(name)).is_ok()
+    }
+
+    /// Set a file's mtime `secs` seconds in the past ("written earlier").
+    pub fn age(&self, name: &str, secs: u64) {
+        let f = std::fs::File::options()
+            .write(true)
+            .open(self.path(name))
+            .expect("open to set mtime");
+        f.set_modified(SystemTime::now() - Duration::from_secs(secs))
+            .expect("set mtime");
+    }
+
+    /// The PID in `.worker.pid`, if it parses.
+    pub fn pid(&self) -> Option<i32> {
+        self.read(".worker.pid")?.trim().parse().ok()
+    }
+
+    /// Today's dated log (UTC).
+    pub fn log_name() -> String {
+        format!("worker-{}.log", chrono::Utc::now().format("%Y-%m-%d"))
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.join("logs").join(Self::log_name())
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read(self.log_path())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
+
+    fn env_needle(&self) -> Vec<u8> {
+        let mut n = b"CLAUDE_MEM_DATA_DIR=".to_vec();
+        n.extend_from_slice(self.dir.as_os_str().as_bytes());
+        n
+    }
+
+    /// Live processes carrying this test's data dir in their environment (so this test started
+    /// them, directly or through `start`), other than claude-mem-top calls themselves.
+    pub fn ours(&self) -> Vec<i32> {
+        let needle = self.env_needle();
+        let me = std::process::id() as i32;
+        all_pids()
+            .into_iter()
+            .filter(|p| *p != me && alive(*p) && environ_has(*p, &needle))
+            .filter(|p| {
+                let a = cmdline(*p);
+                a.get(1)
+                    .is_some_and(|s| s == "stand-in-worker" || s == "stand-in-child")
+            })
+            .collect()
+    }
+
+    /// Live stand-in workers of this test.
+    pub fn workers(&self) -> Vec<i32> {
+        self.ours()
+            .into_iter()
+            .filter(|p| cmdline(*p).get(1).is_some_and(|s| s == "stand-in-worker"))
+            .collect()
+    }
+
+    /// Start a stand-in worker directly (not through `start`): a plain child of the test, in the
+    /// test's own process group. Returns its PID once it answers on `port`, if `wait_listen`.
+    pub fn spawn_worker_directly(&self, port: u16, args: &[&str], wait_listen: bool) -> i32 {
+        // Exactly the configured worker command (so its command line passes the identity
+        // check), plus `args`.
+        let cmd = self.worker_cmd();
+        let argv: Vec<&str> = cmd.split_whitespace().collect();
+        let mut c = Command::new(argv[0]);
+        self.setup(&mut c);
+        c.env("CLAUDE_MEM_WORKER_PORT", port.to_string())
+            .args(&argv[1..])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let child = c.spawn().expect("spawn stand-in worker");
+        let pid = child.id() as i32;
+        self.children.lock().expect("children").push(child);
+        if wait_listen {
+            wait_until(Duration::from_secs(10), "the stand-in to listen", || {
+                TcpStream::connect(("127.0.0.1", port)).is_ok()
+            });
+        }
+        pid
+    }
+
+    /// A process unrelated to the worker (`sleep`), owned by the test.
+    pub fn spawn_sleep(&self) -> i32 {
+        let child = Command::new("sleep")
+            .arg("600")
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("spawn sleep");
+        let pid = child.id() as i32;
+        self.children.lock().expect("children").push(child);
+        pid
+    }
+
+    /// Put an executable shell script into `bin/` (first on PATH).
+    pub fn script(&self, name: &str, body: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let p = self.bin.join(name);
+        let tmp = self.bin.join(format!(".{name}.tmp"));
+        std::fs::write(&tmp, format!("#!/bin/sh\n{body}\n")).expect("write script");
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        // Rename into place: no "text file busy" from a half-written executable.
+        std::fs::rename(&tmp, &p).expect("rename script");
+        p
+    }
+}
+
+impl Default for Env {
+    fn default() -> Self {
+        Env::new()
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        if self.stop_on_drop && self.dir.is_dir() {
+            // Through the core: identity-checked, signals only the worker this test started.
+            let r = spawn(self.cmd(&["stop", "--grace", "500ms"]));
+            let _ = r.rx.recv_timeout(Duration::from_secs(15));
+        }
+        if let Ok(mut kids) = self.children.lock() {
+            for k in kids.iter_mut() {
+                let _ = k.kill();
+                let _ = k.wait();
+            }
+        }
+        // Last resort: anything still carrying this test's unique data dir was started by it.
+        for p in self.ours() {
+            signal(p, libc::SIGKILL);
+        }
+    }
+}
+
+/// Tests run as root (CI too); the other-user cases need it to switch users or chown.
+pub fn is_root() -> bool {
+    // SAFETY: geteuid cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// setpriv is there and we may use it to become uid 65534.
+pub fn setpriv_available() -> bool {
+    is_root()
+        && Command::new("setpriv")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+}
+
+/// Make a path reachable by an unprivileged user (tempdirs are 0700).
+pub fn open_up(p: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+pub fn os(s: &str) -> &OsStr {
+    OsStr::new(s)
+}
+
+/// How a fake server answers each connection.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// A complete response with this status line code and body.
+    Status(u16, Vec<u8>),
+    /// These bytes, then close.
+    Raw(Vec<u8>),
+    /// Read the request, then never answer (until the client gives up).
+    Silent,
+    /// A valid 200 response, one byte a second.
+    Trickle,
+    /// 200 with a 10 MB body.
+    Huge,
+    /// A 10 MB header that never ends.
+    HugeHead,
+}
+
+/// A TCP server on loopback inside the test, answering every connection the same way.
+pub struct FakeServer {
+    pub port: u16,
+    pub hits: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+}
+
+impl FakeServer {
+    pub fn start(reply: Reply) -> FakeServer {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind fake server");
+        Self::serve(l, reply)
+    }
+
+    pub fn serve(l: TcpListener, reply: Reply) -> FakeServer {
+        let port = l.local_addr().expect("addr").port();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (h, s) = (hits.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for conn in l.incoming() {
+                if s.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(conn) = conn else { continue };
+                h.fetch_add(1, Ordering::SeqCst);
+                let (reply, s2) = (reply.clone(), s.clone());
+                std::thread::spawn(move || answer(conn, &reply, &s2));
+            }
+        });
+        FakeServer { port, hits, stop }
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+fn read_request(conn: &mut TcpStream) {
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 16 * 1024 {
+        match conn.read(&mut chunk) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+fn answer(mut conn: TcpStream, reply: &Reply, stop: &AtomicBool) {
+    read_request(&mut conn);
+    let _ = conn.set_write_timeout(Some(Duration::from_secs(30)));
+    match reply {
+        Reply::Status(code, body) => {
+            let mut r = format!(
+                "HTTP/1.1 {code} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            )
+            .into_bytes();
+            r.extend_from_slice(body);
+            let _ = conn.write_all(&r);
+        }
+        Reply::Raw(b) => {
+            let _ = conn.write_all(b);
+        }
+        Reply::Silent => {
+            // Hold the connection until the client closes it (read returns 0) or we stop.
+            let _ = conn.set_read_timeout(Some(Duration::from_millis(200)));
+            let mut b = [0u8; 64];
+            while !stop.load(Ordering::SeqCst) {
+                match conn.read(&mut b) {
+                    Ok(0) => return,
+                    Ok(_) => {}
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        ) => {}
+                    Err(_) => return,
+                }
+            }
+        }
+        Reply::Trickle => {
+            let body = b"{\"status\":\"ok\"}";
+            let r = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{}",
+                body.len(),
+                String::from_utf8_lossy(body)
+            );
+            for b in r.bytes() {
+                if stop.load(Ordering::SeqCst) || conn.write_all(&[b]).is_err() {
+                    return;
+                }
+                // The fault itself: one byte a second.
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }
+        Reply::Huge => {
+            let size = 10 * 1024 * 1024;
+            let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {size}\r\n\r\n");
+            if conn.write_all(head.as_bytes()).is_err() {
+                return;
+            }
+            let chunk = vec![b'x'; 64 * 1024];
+            for _ in 0..size / chunk.len() {
+                if conn.write_all(&chunk).is_err() {
+                    return;
+                }
+            }
+        }
+        Reply::HugeHead => {
+            if conn.write_all(b"HTTP/1.1 200 OK\r\nX-Junk: ").is_err() {
+                return;
+            }
+            let chunk = vec![b'a'; 64 * 1024];
+            for _ in 0..160 {
+                if conn.write_all(&chunk).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}

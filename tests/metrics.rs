@@ -1,0 +1,252 @@
+//! Prometheus output: `--once --format prometheus`, `status --format prometheus` and
+//! `serve-metrics`, parsed with a Prometheus text-format parser while the worker is up and down.
+
+mod support_cli;
+
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use prometheus_parse::{Scrape, Value};
+use support_cli::{text, Env};
+
+/// Parse, and check what the lenient parser would let pass: every sample line is a sample, every
+/// family has HELP and TYPE once, before its samples, and its samples are contiguous.
+fn parse(body: &str) -> Scrape {
+    let mut typed: HashMap<String, String> = HashMap::new();
+    let mut helped: HashSet<String> = HashSet::new();
+    let mut done: HashSet<String> = HashSet::new();
+    let mut current = String::new();
+    let mut sample_lines = 0;
+    for line in body.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            let name = rest.split(' ').next().expect("name");
+            assert!(helped.insert(name.to_string()), "HELP twice: {name}");
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let mut f = rest.split(' ');
+            let (name, kind) = (f.next().expect("name"), f.next().expect("type"));
+            assert!(["gauge", "counter"].contains(&kind), "{line}");
+            assert!(
+                typed.insert(name.into(), kind.into()).is_none(),
+                "TYPE twice: {name}"
+            );
+        } else {
+            assert!(
+                !line.trim().is_empty() && !line.starts_with('#'),
+                "odd line {line:?}"
+            );
+            sample_lines += 1;
+            let name: String = line
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ':')
+                .collect();
+            assert!(
+                typed.contains_key(&name) && helped.contains(&name),
+                "untyped {name}"
+            );
+            if name != current {
+                assert!(done.insert(name.clone()), "{name} samples not contiguous");
+                current = name;
+            }
+        }
+    }
+    let scrape = Scrape::parse(body.lines().map(|l| Ok(l.to_string()))).expect("parses");
+    assert_eq!(
+        scrape.samples.len(),
+        sample_lines,
+        "some lines did not parse:\n{body}"
+    );
+    scrape
+}
+
+fn value(s: &Scrape, metric: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    s.samples
+        .iter()
+        .find(|x| x.metric == metric && labels.iter().all(|(k, v)| x.labels.get(k) == Some(*v)))
+        .map(|x| match x.value {
+            Value::Gauge(v) | Value::Counter(v) | Value::Untyped(v) => v,
+            _ => f64::NAN,
+        })
+}
+
+fn once(env: &Env, args: &[&str], code: i32) -> Scrape {
+    let out = env.run(args);
+    assert_eq!(out.status.code(), Some(code), "{}", text(&out));
+    parse(&String::from_utf8_lossy(&out.stdout))
+}
+
+#[test]
+fn prometheus_output_parses_with_the_worker_up_and_down() {
+    let env = Env::stand_in("");
+    std::fs::create_dir_all(env.data()).expect("data dir");
+    claude_mem_top::sources::db::create_demo(&env.data().join("claude-mem.db")).expect("demo db");
+    let out = env.run(&["start"]);
+    assert!(out.status.success(), "{}", text(&out));
+
+    for args in [
+        &["--once", "--format", "prometheus"][..],
+        &["status", "--format", "prometheus"][..],
+    ] {
+        let s = once(&env, args, 0);
+        assert_eq!(value(&s, "claude_mem_worker_up", &[]), Some(1.0));
+        assert_eq!(value(&s, "claude_mem_worker_healthy", &[]), Some(1.0));
+        assert_eq!(
+            value(&s, "claude_mem_worker_state", &[("state", "running")]),
+            Some(1.0)
+        );
+        assert!(value(&s, "claude_mem_worker_resident_memory_bytes", &[]).is_some_and(|v| v > 0.0));
+        assert!(value(&s, "claude_mem_worker_cpu_seconds_total", &[]).is_some_and(|v| v >= 0.0));
+        assert!(value(&s, "claude_mem_worker_uptime_seconds", &[]).is_some());
+        assert!(value(&s, "claude_mem_worker_health_latency_seconds", &[]).is_some_and(|v| v > 0.0));
+        assert_eq!(
+            value(&s, "claude_mem_db_rows", &[("table", "observations")]),
+            Some(317.0)
+        );
+        assert_eq!(
+            value(&s, "claude_mem_pending_messages", &[("status", "pending")]),
+            Some(3.0)
+        );
+        assert!(value(&s, "claude_mem_db_bytes", &[]).is_some_and(|v| v > 0.0));
+        assert!(value(&s, "claude_mem_db_wal_bytes", &[]).is_some());
+        assert!(value(&s, "claude_mem_log_bytes", &[]).is_some_and(|v| v > 0.0));
+        assert_eq!(
+            value(&s, "claude_mem_worker_restarts_total", &[]),
+            Some(0.0)
+        );
+        assert_eq!(value(&s, "claude_mem_supervisor_up", &[]), Some(0.0));
+        assert!(s
+            .samples
+            .iter()
+            .any(|x| x.metric == "claude_mem_worker_info"
+                && x.labels.get("port") == Some(env.port.to_string().as_str())));
+    }
+
+    let out = env.run(&["stop"]);
+    assert!(out.status.success(), "{}", text(&out));
+    // Exit code as `status`: 3, not running.
+    let s = once(&env, &["--once", "--format", "prometheus"], 3);
+    assert_eq!(value(&s, "claude_mem_worker_up", &[]), Some(0.0));
+    assert_eq!(value(&s, "claude_mem_worker_healthy", &[]), Some(0.0));
+    assert_eq!(
+        value(&s, "claude_mem_worker_state", &[("state", "stopped")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(&s, "claude_mem_worker_resident_memory_bytes", &[]),
+        None
+    );
+    assert_eq!(
+        value(&s, "claude_mem_db_rows", &[("table", "observations")]),
+        Some(317.0)
+    );
+}
+
+/// A `serve-metrics` this test started; killed (only it) when dropped.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Server {
+    fn start(env: &Env) -> Server {
+        let mut child = env
+            .cmd(&["serve-metrics", "--listen", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn serve-metrics");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut first)
+            .expect("read the address line");
+        let addr = first
+            .split("http://")
+            .nth(1)
+            .and_then(|r| r.split('/').next())
+            .unwrap_or_else(|| panic!("no address in {first:?}"))
+            .to_string();
+        Server { child, addr }
+    }
+
+    /// One HTTP/1.1 request; (status code, body).
+    fn get(&self, method: &str, path: &str) -> (u16, String) {
+        let mut s = TcpStream::connect(&self.addr).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nUser-Agent: curl/8\r\nAccept: */*\r\n\r\n",
+            self.addr
+        )
+        .expect("send");
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).expect("read");
+        let (head, body) = resp.split_once("\r\n\r\n").expect("a head");
+        let code = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .expect("status code");
+        if code == 200 && method == "GET" && path == "/metrics" {
+            assert!(
+                head.contains("Content-Type: text/plain; version=0.0.4"),
+                "{head}"
+            );
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("Content-Length: "))
+                .and_then(|v| v.trim().parse().ok())
+                .expect("Content-Length");
+            assert_eq!(len, body.len());
+        }
+        (code, body.to_string())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn serve_metrics_answers_while_the_worker_is_down_and_up() {
+    let env = Env::stand_in("");
+    let server = Server::start(&env);
+
+    let (code, body) = server.get("GET", "/metrics");
+    assert_eq!(code, 200);
+    let s = parse(&body);
+    assert_eq!(value(&s, "claude_mem_worker_up", &[]), Some(0.0));
+
+    let out = env.run(&["start"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let (code, body) = server.get("GET", "/metrics?x=1");
+    assert_eq!(code, 200);
+    let s = parse(&body);
+    assert_eq!(value(&s, "claude_mem_worker_up", &[]), Some(1.0));
+    assert_eq!(value(&s, "claude_mem_worker_healthy", &[]), Some(1.0));
+
+    assert_eq!(server.get("GET", "/nope").0, 404);
+    assert_eq!(server.get("POST", "/metrics").0, 405);
+    assert_eq!(server.get("HEAD", "/metrics").0, 200);
+    assert_eq!(server.get("GET", "/").0, 200);
+
+    let out = env.run(&["stop"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let (code, body) = server.get("GET", "/metrics");
+    assert_eq!(code, 200);
+    assert_eq!(value(&parse(&body), "claude_mem_worker_up", &[]), Some(0.0));
+}
+
+#[test]
+fn serve_metrics_stays_on_loopback_unless_told() {
+    let env = Env::stand_in("");
+    let out = env.run(&["serve-metrics", "--listen", "0.0.0.0:0"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a loopback address"));
+}
