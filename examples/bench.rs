@@ -1,7 +1,7 @@
 //! The benchmark harness of issue 5: prints the README's Performance table.
 //!
 //! ```text
-//! cargo run --release --example bench               # the full run (about five minutes)
+//! cargo run --release --example bench               # the full run (about three minutes)
 //! cargo run --release --example bench -- --smoke    # seconds, tiny counts, no verdicts (CI)
 //! cargo run --release --example bench -- --rows 1,7 # only some rows
 //! ```
@@ -651,7 +651,7 @@ fn by_thread(
             None => sums.push((name.clone(), d)),
         }
     }
-    sums.sort_by(|x, y| y.1.cmp(&x.1));
+    sums.sort_by_key(|x| std::cmp::Reverse(x.1));
     sums.iter()
         .filter(|(_, d)| *d > 0)
         .take(6)
@@ -1095,7 +1095,7 @@ fn rows_cli(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
 // ---------------------------------------------------------------------------------------------
 
 fn find_line<'a>(text: &'a str, needle: &str) -> Option<&'a str> {
-    text.lines().filter(|l| l.contains(needle)).last()
+    text.lines().rfind(|l| l.contains(needle))
 }
 
 fn rows_start_stop(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
@@ -1151,9 +1151,6 @@ fn rows_start_stop(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
         let t = line_time(line).ok_or_else(|| format!("no timestamp in {line:?}"))?;
         exit.push(since(returned, t));
         stop_wall.push(ms(d));
-        if !String::from_utf8_lossy(&out.stdout).contains("Stopped") && out.stdout.is_empty() {
-            return Err("stop printed nothing".into());
-        }
     }
     let sw = summary(&start_wall).map_or(0.0, |s| s.0);
     let stw = summary(&stop_wall).map_or(0.0, |s| s.0);

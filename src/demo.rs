@@ -24,7 +24,13 @@ impl Drop for DemoGuard {
         };
         let _ = control::stop(&self.cfg, opts);
         if self.keep {
-            eprintln!("demo data kept in {}", self.cfg.data_dir.display());
+            // The terminal may be gone (SIGHUP): never panic on a failed write here.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "demo data kept in {}",
+                self.cfg.data_dir.display()
+            );
         } else {
             let _ = std::fs::remove_dir_all(&self.cfg.data_dir);
         }

@@ -19,7 +19,9 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(Fail { code, msg }) => {
-            eprintln!("claude-mem-top: {msg}");
+            // Not eprintln!: with the terminal gone (SIGHUP) it would panic.
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "claude-mem-top: {msg}");
             ExitCode::from(code)
         }
     }

@@ -260,3 +260,54 @@ fn no_terminal_is_a_clear_error() {
         "--once works without a terminal"
     );
 }
+
+/// The demo's data dir and worker PID, read off its header.
+fn demo_info(screen: &str) -> (PathBuf, i32) {
+    let header = screen.lines().next().unwrap_or("");
+    let pid = header
+        .split("PID ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .expect("PID in header");
+    let dir = screen
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split_whitespace().nth(1))
+        .map(PathBuf::from)
+        .expect("data dir in header");
+    (dir, pid)
+}
+
+#[test]
+fn demo_cleans_up_on_q_and_on_hang_up() {
+    for hang_up in [false, true] {
+        let mut demo = Command::new(BIN);
+        demo.arg("demo").env_remove("PM2_HOME");
+        let mut pty = Pty::spawn(demo, 120, 40);
+        let s = pty.wait_for("the demo running", T, |s| {
+            s.contains("RUNNING")
+                && s.contains("DEMO")
+                && s.contains("observations 317")
+                && s.contains("Logs: worker-")
+        });
+        let (dir, pid) = demo_info(&s);
+        assert!(
+            dir.starts_with(std::env::temp_dir()) && dir.exists(),
+            "{dir:?}"
+        );
+        assert!(alive(pid));
+        if hang_up {
+            pty.hang_up();
+        } else {
+            pty.send(b"q");
+        }
+        let st = pty.wait_exit(T);
+        if !hang_up {
+            assert_eq!(st.code(), Some(0));
+            assert!(pty.restored());
+        }
+        wait_until("the demo's worker gone", || !alive(pid));
+        assert!(!dir.exists(), "temporary dir removed (hang_up={hang_up})");
+    }
+}

@@ -138,19 +138,29 @@ pub fn run(cfg: &Config, opts: Options) -> Result<u8, RunError> {
             }
         });
     }
-    // The panic hook restores the terminal first, so the message is readable.
-    let prev = std::panic::take_hook();
+    // The panic hook restores the terminal first, so the message is readable. It writes with
+    // errors ignored: after a hang-up stderr is gone, and a panic inside the hook would abort the
+    // process before the demo's cleanup could stop its worker.
     std::panic::set_hook(Box::new(move |info| {
         restore_terminal();
-        prev(info);
+        let _ = writeln!(std::io::stderr(), "claude-mem-top panicked: {info}");
     }));
 
     terminal::enable_raw_mode()?;
     let _guard = TerminalGuard;
     let mut out = std::io::stdout();
-    execute!(out, terminal::EnterAlternateScreen, cursor::Hide)?;
-    let mut term = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
-    term.clear()?;
+    // Clear with a plain escape: ratatui's `Terminal::clear` asks the terminal for the cursor
+    // position, which terminals that never answer turn into a 2 s hang and an error.
+    execute!(
+        out,
+        terminal::EnterAlternateScreen,
+        cursor::Hide,
+        terminal::Clear(terminal::ClearType::All)
+    )?;
+    // ManuallyDrop: ratatui's own Drop reports a failed cursor restore with eprintln!, which
+    // panics when the terminal has hung up. TerminalGuard restores instead, ignoring errors.
+    let mut term =
+        std::mem::ManuallyDrop::new(Terminal::new(CrosstermBackend::new(std::io::stdout()))?);
 
     let now = SystemTime::now();
     let mut m = Model::new(cfg.data_dir.clone(), now);

@@ -16,9 +16,11 @@ pub const POLL: Duration = Duration::from_millis(20);
 
 pub struct Pty {
     pub child: Child,
-    master: File,
+    master: Option<File>,
     pub screen: Arc<Mutex<vt100::Parser>>,
     pub raw: Arc<Mutex<Vec<u8>>>,
+    closing: Arc<std::sync::atomic::AtomicBool>,
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Pty {
@@ -43,6 +45,13 @@ impl Pty {
             )
         };
         assert_eq!(r, 0, "openpty failed");
+        // Close-on-exec, so processes other tests spawn meanwhile do not inherit our terminal
+        // (an inherited master would keep it from ever hanging up).
+        // SAFETY: fcntl on fds we own.
+        unsafe {
+            libc::fcntl(master, libc::F_SETFD, libc::FD_CLOEXEC);
+            libc::fcntl(slave, libc::F_SETFD, libc::FD_CLOEXEC);
+        }
         // SAFETY: fresh fds from openpty that we own.
         let slave_fd = unsafe { OwnedFd::from_raw_fd(slave) };
         let master_file = unsafe { File::from_raw_fd(master) };
@@ -70,9 +79,26 @@ impl Pty {
         let mut reader = master_file.try_clone().expect("clone master");
         let mut answer = master_file.try_clone().expect("clone master");
         let (s2, r2) = (screen.clone(), raw.clone());
-        std::thread::spawn(move || {
+        let closing = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let closing2 = closing.clone();
+        let reader_thread = std::thread::spawn(move || {
+            use std::os::fd::AsRawFd;
             let mut buf = [0u8; 65536];
             loop {
+                // Poll with a short timeout so `hang_up` can make this thread drop its handles.
+                let mut pfd = libc::pollfd {
+                    fd: reader.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                // SAFETY: pfd is valid for the call.
+                let r = unsafe { libc::poll(&mut pfd, 1, 50) };
+                if closing2.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
+                if r <= 0 {
+                    continue;
+                }
                 match reader.read(&mut buf) {
                     Ok(0) | Err(_) => return,
                     Ok(n) => {
@@ -95,15 +121,17 @@ impl Pty {
         });
         Pty {
             child,
-            master: master_file,
+            master: Some(master_file),
             screen,
             raw,
+            closing,
+            reader: Some(reader_thread),
         }
     }
 
     pub fn master_fd(&self) -> i32 {
         use std::os::fd::AsRawFd;
-        self.master.as_raw_fd()
+        self.master.as_ref().map_or(-1, |m| m.as_raw_fd())
     }
 
     /// Resize the terminal (and our screen model of it).
@@ -134,8 +162,20 @@ impl Pty {
     }
 
     pub fn send(&mut self, bytes: &[u8]) {
-        self.master.write_all(bytes).expect("write to pty");
-        self.master.flush().expect("flush pty");
+        let m = self.master.as_mut().expect("terminal still open");
+        m.write_all(bytes).expect("write to pty");
+        m.flush().expect("flush pty");
+    }
+
+    /// Close our side of the terminal, as when a terminal window is closed: the kernel sends
+    /// SIGHUP to the program and its terminal reads and writes fail from then on.
+    pub fn hang_up(&mut self) {
+        self.closing
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+        self.master = None;
     }
 
     /// Wait until the screen satisfies `cond`, or panic with the screen after `timeout`.
