@@ -311,3 +311,35 @@ fn demo_cleans_up_on_q_and_on_hang_up() {
         assert!(!dir.exists(), "temporary dir removed (hang_up={hang_up})");
     }
 }
+
+#[test]
+fn auto_restart_key_restarts_a_dead_worker() {
+    let env = Env::new();
+    let crashy = format!("{BIN} stand-in-worker --log-rate 5 --die-after 1500");
+    let with = |mut c: Command| {
+        c.env("CLAUDE_MEM_TOP_WORKER_CMD", &crashy);
+        c
+    };
+    assert!(with(env.cmd(&["start", "--timeout", "5s"]))
+        .status()
+        .expect("start")
+        .success());
+    let first = env.pid().expect("pid");
+    let mut pty = Pty::spawn(with(env.cmd(&["--interval", "200ms"])), 120, 40);
+    pty.wait_for("RUNNING", T, |s| s.contains("RUNNING"));
+    pty.send(b"a");
+    pty.wait_for("auto-restart on", T, |s| s.contains("auto-restart on"));
+    // The worker crashes after 1.5 s; the dashboard restarts it after its backoff.
+    pty.wait_for("an auto-restart", T, |s| s.contains("auto-restart #1"));
+    pty.wait_for("a new worker", T, |_| {
+        env.pid().is_some_and(|p| p != first && alive(p))
+    });
+    // A stop on purpose is not a crash.
+    pty.wait_for("RUNNING again", T, |s| {
+        s.lines().next().unwrap_or("").contains("RUNNING")
+    });
+    pty.send(b"a");
+    pty.wait_for("auto-restart off", T, |s| s.contains("auto-restart off"));
+    pty.send(b"q");
+    assert_eq!(pty.wait_exit(T).code(), Some(0));
+}

@@ -239,13 +239,11 @@ pub fn run(cfg: &Config, opts: Options) -> Result<u8, RunError> {
                 break;
             }
         }
-        let mut ticked = false;
+        // Keep the model's clock current for anything that stamps events: one tick first.
+        if !matches!(batch.first(), Some(Msg::Tick(_))) {
+            batch.insert(0, Msg::Tick(SystemTime::now()));
+        }
         for msg in batch {
-            if !matches!(msg, Msg::Tick(_)) && !ticked {
-                // Keep the model's clock current for anything that stamps events.
-                update(&mut m, Msg::Tick(SystemTime::now()));
-                ticked = true;
-            }
             for fx in update(&mut m, msg) {
                 match fx {
                     Effect::Run(a) => effect::run_action(cfg.clone(), opts.actions, a, tx.clone()),

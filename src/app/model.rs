@@ -159,6 +159,29 @@ pub struct Model {
     pub focus: Focus,
     pub quit: Option<u8>,
     pub watched_pid: Option<i32>,
+    /// A running `claude-mem-top supervise` for this data dir.
+    pub supervisor: Option<crate::supervise::SuperviseState>,
+    pub auto: AutoRestart,
+}
+
+/// The dashboard's own restart policy (`a`; off by default): restart a worker that died, with
+/// backoff 1 s doubling to 60 s, reset after a minute of health. Never while a supervisor runs.
+#[derive(Debug, Clone, Default)]
+pub struct AutoRestart {
+    pub on: bool,
+    pub restarts: u32,
+    pub next_at: Option<SystemTime>,
+    /// The last worker seen alive: (PID, start token).
+    pub last_worker: Option<(i32, u64)>,
+    /// The last "stopped on purpose" note: (PID, start token).
+    pub stop_note: Option<(i32, u64)>,
+    pub healthy_since: Option<SystemTime>,
+}
+
+impl AutoRestart {
+    pub fn backoff(n: u32) -> std::time::Duration {
+        std::time::Duration::from_secs(1u64 << n.min(6)).min(std::time::Duration::from_secs(60))
+    }
 }
 
 impl Model {
@@ -191,6 +214,8 @@ impl Model {
             focus: Focus::Logs,
             quit: None,
             watched_pid: None,
+            supervisor: None,
+            auto: AutoRestart::default(),
         }
     }
 

@@ -29,6 +29,11 @@ pub enum Msg {
         result: Result<String, String>,
         elapsed: Duration,
     },
+    /// The `supervise` process's state (when one runs) and the last "stopped on purpose" note.
+    Supervisor {
+        state: Option<Box<crate::supervise::SuperviseState>>,
+        stop_note: Option<(i32, u64)>,
+    },
     /// A free-form event for the timeline.
     Event(String),
     /// SIGTERM / SIGHUP / SIGINT from outside.

@@ -31,6 +31,17 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
             if m.action.is_some() {
                 m.spinner = m.spinner.wrapping_add(1);
             }
+            auto_restart_due(m, &mut fx);
+        }
+        Msg::Supervisor { state, stop_note } => {
+            let had = m.supervisor.is_some();
+            m.supervisor = state.map(|s| *s);
+            m.auto.stop_note = stop_note;
+            if m.supervisor.is_some() && !had && m.auto.on {
+                m.auto.on = false;
+                m.auto.next_at = None;
+                m.event("a supervisor runs: dashboard auto-restart turned off");
+            }
         }
         Msg::Resize(w, h) => m.size = (w, h),
         Msg::Key(k) => key(m, k, &mut fx),
@@ -103,6 +114,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
             ) {
                 m.api = None;
             }
+            auto_restart_watch(m, old_state, &st);
             m.status = Some(*st);
         }
         Msg::Api(a) => m.api = Some(*a),
@@ -254,6 +266,26 @@ fn key(m: &mut Model, k: KeyEvent, fx: &mut Vec<Effect>) {
         Command::Start => run(m, Action::Start, fx),
         Command::Stop => m.confirm = Some(Action::Stop),
         Command::Restart => m.confirm = Some(Action::Restart),
+        Command::AutoRestart => {
+            if let Some(s) = &m.supervisor {
+                m.result = Some((
+                    m.now,
+                    format!(
+                        "supervised by PID {}: auto-restart is its job",
+                        s.supervisor_pid
+                    ),
+                    false,
+                ));
+            } else {
+                m.auto.on = !m.auto.on;
+                m.auto.next_at = None;
+                m.auto.restarts = 0;
+                m.event(format!(
+                    "auto-restart {}",
+                    if m.auto.on { "on" } else { "off" }
+                ));
+            }
+        }
         Command::FocusNext | Command::FocusPrev => {
             let i = Focus::ORDER.iter().position(|f| *f == m.focus).unwrap_or(0);
             let n = Focus::ORDER.len();
@@ -376,5 +408,157 @@ fn jump_match(m: &mut Model, dir: Dir) {
     if let Some(last_idx) = filtered.iter().rposition(|l| l.entry == target) {
         m.log.scroll = total - 1 - last_idx;
         m.log.follow = m.log.scroll == 0;
+    }
+}
+
+/// Watch for a death the dashboard should answer (auto-restart on, no supervisor, not a stop on
+/// purpose) and schedule the restart after the backoff.
+fn auto_restart_watch(m: &mut Model, old: Option<State>, st: &crate::procman::status::Status) {
+    if let Some(p) = &st.proven {
+        m.auto.last_worker = Some((p.pid, p.stat.starttime));
+    }
+    if st.state == State::Running {
+        let since = *m.auto.healthy_since.get_or_insert(m.now);
+        if m.now.duration_since(since).is_ok_and(|d| d.as_secs() >= 60) {
+            m.auto.restarts = 0;
+        }
+    } else {
+        m.auto.healthy_since = None;
+    }
+    let died = matches!(old, Some(State::Running) | Some(State::Unhealthy))
+        && matches!(st.state, State::Stopped | State::Stale);
+    if !died || !m.auto.on || m.supervisor.is_some() || m.action.is_some() {
+        return;
+    }
+    if m.auto.last_worker.is_some() && m.auto.stop_note == m.auto.last_worker {
+        m.event("worker stopped on purpose: not restarted");
+        return;
+    }
+    let delay = super::model::AutoRestart::backoff(m.auto.restarts);
+    m.auto.next_at = Some(m.now + delay);
+    m.event(format!("worker died: auto-restart in {}s", delay.as_secs()));
+}
+
+fn auto_restart_due(m: &mut Model, fx: &mut Vec<Effect>) {
+    let Some(at) = m.auto.next_at else { return };
+    if m.now < at || m.action.is_some() {
+        return;
+    }
+    m.auto.next_at = None;
+    if !m.auto.on || m.supervisor.is_some() || m.state() == Some(State::Running) {
+        return;
+    }
+    m.auto.restarts += 1;
+    m.event(format!("auto-restart #{}", m.auto.restarts));
+    run(m, Action::Start, fx);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::PortSource;
+    use crate::procman::identity::Proven;
+    use crate::procman::platform::ProcStat;
+    use crate::procman::status::{Layout, Status};
+    use std::time::{Duration, SystemTime};
+
+    fn status(state: State, pid: Option<i32>) -> Box<Status> {
+        let proven = pid.map(|p| Proven {
+            pid: p,
+            stat: ProcStat {
+                pid: p,
+                comm: "w".into(),
+                state: 'S',
+                ppid: 1,
+                pgrp: p,
+                session: p,
+                utime: 0,
+                stime: 0,
+                num_threads: 1,
+                starttime: 777,
+                rss_pages: 1,
+            },
+            argv: vec!["w".into()],
+            started: None,
+            uid: None,
+        });
+        Box::new(Status {
+            schema_version: 1,
+            state,
+            layout: Layout::Spec,
+            pid,
+            port: 40000,
+            port_source: PortSource::Default,
+            uptime_seconds: None,
+            started_at: None,
+            healthy: state == State::Running,
+            checks: Vec::new(),
+            data_dir: "/d".into(),
+            pid_file: None,
+            log_file: None,
+            pm2_migrated_at: None,
+            reason: None,
+            command: None,
+            port_holder: None,
+            warnings: Vec::new(),
+            installed_version: None,
+            api: None,
+            pm2: None,
+            proven,
+            record: None,
+            probe: None,
+        })
+    }
+
+    fn model() -> Model {
+        let mut m = Model::new(
+            "/d".into(),
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000),
+        );
+        m.auto.on = true;
+        update(&mut m, Msg::Status(status(State::Running, Some(42))));
+        m
+    }
+
+    #[test]
+    fn a_crash_is_restarted_after_the_backoff() {
+        let mut m = model();
+        update(&mut m, Msg::Status(status(State::Stale, Some(42))));
+        assert!(m.auto.next_at.is_some());
+        let at = m.auto.next_at.unwrap_or(m.now);
+        assert!(update(&mut m, Msg::Tick(at - Duration::from_millis(1))).is_empty());
+        assert_eq!(
+            update(&mut m, Msg::Tick(at)),
+            vec![Effect::Run(Action::Start)]
+        );
+        assert_eq!(m.auto.restarts, 1);
+    }
+
+    #[test]
+    fn a_stop_on_purpose_is_not_restarted_and_off_means_off() {
+        let mut m = model();
+        update(
+            &mut m,
+            Msg::Supervisor {
+                state: None,
+                stop_note: Some((42, 777)),
+            },
+        );
+        update(&mut m, Msg::Status(status(State::Stopped, None)));
+        assert!(m.auto.next_at.is_none());
+        assert!(m.events.iter().any(|(_, e)| e.contains("not restarted")));
+
+        let mut m = model();
+        m.auto.on = false;
+        update(&mut m, Msg::Status(status(State::Stopped, None)));
+        assert!(m.auto.next_at.is_none());
+    }
+
+    #[test]
+    fn backoff_doubles_to_a_minute() {
+        let secs: Vec<u64> = (0..8)
+            .map(|n| super::super::model::AutoRestart::backoff(n).as_secs())
+            .collect();
+        assert_eq!(secs, [1, 2, 4, 8, 16, 32, 60, 60]);
     }
 }

@@ -16,6 +16,17 @@ pub fn run(cfg: Config, interval: Duration, tx: Sender<Msg>, poke: Receiver<()>)
         if !send(&tx, Msg::Status(Box::new(st))) {
             return;
         }
+        let sup = crate::supervise::read_state(&cfg.data_dir).filter(|s| s.supervisor_alive());
+        let note = crate::procman::stopnote::read(&cfg.data_dir).map(|n| (n.pid, n.start_token));
+        if !send(
+            &tx,
+            Msg::Supervisor {
+                state: sup.map(Box::new),
+                stop_note: note,
+            },
+        ) {
+            return;
+        }
         if let Some(a) = api {
             if !send(&tx, Msg::Api(Box::new(a))) {
                 return;
