@@ -54,6 +54,12 @@ pub const BINDINGS: &[Binding] = &[
         footer: Some("restart"),
     },
     Binding {
+        keys: "a",
+        cmd: Command::AutoRestart,
+        help: "auto-restart a worker that dies (off by default)",
+        footer: Some("auto"),
+    },
+    Binding {
         keys: "Tab/S-Tab",
         cmd: Command::FocusNext,
         help: "move focus between panels",
