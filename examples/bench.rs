@@ -1446,8 +1446,9 @@ fn rows_file_change(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
         appended.push(ms(seen.duration_since(t0)));
     }
     pty.quit()?;
+    let steady = steady_lag(o, 200, o.pick(10, 1))?;
     notes.push(format!(
-        "7: 120×40 pty, worker logging 2 lines/s; {n} rounds at random phases; from unlink()/write() to the bytes that show it arriving from the pty"
+        "7: 120×40 pty, worker logging 2 lines/s; {n} rounds at random phases; from unlink()/write() to the bytes that show it arriving from the pty. Steady stream: worker logging 200 lines/s, 160×40 pty, from reading the file's last seq= to the screen showing it"
     ));
     Ok(vec![
         Row::new(
@@ -1464,7 +1465,39 @@ fn rows_file_change(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
             Target::AtMost(100.0),
         )
         .with(appended),
+        Row::new(
+            "7",
+            "newest log line on screen, worker logging 200 lines/s",
+            "ms",
+            Target::AtMost(100.0),
+        )
+        .with(steady),
     ])
+}
+
+/// A worker logging `rate` lines/s without pause: at random moments, read the file's last
+/// `seq=` and time until the screen shows it (a marker line would scroll away unseen).
+fn steady_lag(o: &Opts, rate: u32, n: usize) -> R<Vec<f64>> {
+    let env = Env::new(&o.bin, &format!("--log-rate {rate}"))?;
+    env.start()?;
+    let log = env.worker_log().ok_or("no worker log")?;
+    let mut pty = Pty::open(160, 40)?;
+    env.dashboard(&mut pty)?;
+    pty.wait_for("RUNNING with lines", Duration::from_secs(10), |s| {
+        header_has("RUNNING")(s) && max_seq(s).is_some()
+    })?;
+    let mut rng = Rng::new();
+    let mut lags = Vec::new();
+    for _ in 0..n {
+        std::thread::sleep(Duration::from_millis(200 + rng.below(800)));
+        let t0 = Instant::now();
+        let seq = file_seq(&log).ok_or("no seq= in the log")?;
+        let rx = pty.arm(move |s| max_seq(s).is_some_and(|q| q >= seq));
+        let seen = pty.wait(&rx, "the file's last line", Duration::from_secs(30))?;
+        lags.push(ms(seen.saturating_duration_since(t0)));
+    }
+    pty.quit()?;
+    Ok(lags)
 }
 
 // ---------------------------------------------------------------------------------------------

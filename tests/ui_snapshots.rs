@@ -361,3 +361,19 @@ fn monochrome_keeps_meaning_in_text() {
         .any(|c| c.fg != ratatui::style::Color::Reset || c.bg != ratatui::style::Color::Reset);
     assert!(!colored, "no colours with --no-color");
 }
+
+#[test]
+fn supervisor_and_auto_restart_state_in_the_header() {
+    let mut m = model(State::Running);
+    m.supervisor = Some(claude_mem_top::supervise::SuperviseState {
+        state: "backoff".into(),
+        restarts_total: 3,
+        backoff_seconds: Some(4.0),
+        ..Default::default()
+    });
+    let s = render(&m, 120, 40);
+    assert!(s.contains("supervised: backoff (3 restarts, backoff 4s)"), "{s}");
+    m.supervisor = None;
+    key(&mut m, KeyCode::Char('a'));
+    assert!(render(&m, 120, 40).contains("auto-restart on (0 restarts)"));
+}

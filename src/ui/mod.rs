@@ -127,7 +127,9 @@ fn draw_footer(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
                 .map(|(k, l)| k.chars().count() + l.len() + 3)
                 .sum::<usize>()
         };
-        for drop in ["focus", "auto", "wrap", "level", "follow", "restart", "search"] {
+        for drop in [
+            "focus", "auto", "wrap", "level", "follow", "restart", "search",
+        ] {
             if width(&hints) <= area.width as usize {
                 break;
             }

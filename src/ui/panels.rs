@@ -66,6 +66,34 @@ pub fn header(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
             t.warn().add_modifier(Modifier::BOLD),
         ));
     }
+    if let Some(s) = &m.supervisor {
+        let backoff = s
+            .backoff_seconds
+            .map(|b| format!(", backoff {b:.0}s"))
+            .unwrap_or_default();
+        l1.push(Span::styled(
+            format!(
+                "  supervised: {} ({} restarts{backoff})",
+                s.state, s.restarts_total
+            ),
+            t.label(),
+        ));
+    } else if m.auto.on {
+        let next = m
+            .auto
+            .next_at
+            .map(|at| {
+                format!(
+                    ", next in {}s",
+                    at.duration_since(m.now).unwrap_or_default().as_secs()
+                )
+            })
+            .unwrap_or_default();
+        l1.push(Span::styled(
+            format!("  auto-restart on ({} restarts{next})", m.auto.restarts),
+            t.label(),
+        ));
+    }
     if let Some((a, _)) = m.action {
         l1.push(Span::styled(
             format!("  {} {}…", spinner(m.spinner), a.verb()),
