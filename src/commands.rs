@@ -1,11 +1,11 @@
 //! The headless commands: each calls the core and turns its answer into text and an exit code.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::Format;
 use crate::config::{self, parse_duration, Config, ConfigError};
+use crate::logs::follow::{FollowEvent, Follower, LogReset};
 use crate::logs::{self, Level};
 use crate::procman::control::{self, Opts, StartOutcome, StopOutcome};
 use crate::procman::status::{self, StatusOpts};
@@ -207,87 +207,66 @@ pub fn logs(cfg: &Config, lines: usize, follow: bool, level: Option<&str>) -> Re
         }
     };
     let logs_dir = cfg.logs_dir();
-    let mut current: Option<PathBuf> = logs::newest_log(&logs_dir);
     let mut out = std::io::stdout().lock();
-    let mut offset = 0u64;
-    match &current {
-        None if !follow => {
+    // The backlog and the follow come from one follower, so no line is lost or doubled between.
+    // Enough of the end to hold `lines` entries' worth of lines.
+    let (mut follower, first) =
+        Follower::open(logs_dir.clone(), lines.saturating_mul(4).max(lines + 50));
+    if let FollowEvent::Reset {
+        path, lines: all, ..
+    } = first
+    {
+        if path.is_none() && !follow {
             return Err(Fail {
                 code: 1,
                 msg: format!("no worker log in {} yet", logs_dir.display()),
-            })
+            });
         }
-        None => {}
-        Some(path) => {
-            // Enough of the end to hold `lines` entries' worth of lines.
-            let all = logs::tail_lines(path, lines.saturating_mul(4).max(lines + 50));
-            let entries = logs::group(all);
-            let kept: Vec<&logs::Entry> = entries.iter().filter(|e| logs::passes(e, min)).collect();
-            let mut shown: Vec<&str> = kept
-                .iter()
-                .flat_map(|e| e.lines.iter().map(String::as_str))
-                .collect();
-            let skip = shown.len().saturating_sub(lines);
-            shown.drain(..skip);
-            for l in shown {
-                let _ = writeln!(out, "{}", clean(l));
-            }
-            let _ = out.flush();
-            offset = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let entries = logs::group(all);
+        let mut shown: Vec<&str> = entries
+            .iter()
+            .filter(|e| logs::passes(e, min))
+            .flat_map(|e| e.lines.iter().map(String::as_str))
+            .collect();
+        let skip = shown.len().saturating_sub(lines);
+        shown.drain(..skip);
+        for l in shown {
+            let _ = writeln!(out, "{}", clean(l));
         }
+        let _ = out.flush();
     }
     if !follow {
         return Ok(0);
     }
     let mut pass = true;
-    let mut partial: Vec<u8> = Vec::new();
     loop {
         std::thread::sleep(Duration::from_millis(200));
-        let newest = logs::newest_log(&logs_dir);
-        if newest.is_some() && newest != current {
-            if let Some(n) = &newest {
-                let _ = writeln!(out, "==> {} <==", n.display());
+        let alive = follower.poll(&mut |ev| match ev {
+            FollowEvent::Reset { path, reason, .. } => {
+                let what = match (reason, &path) {
+                    (LogReset::Truncated, Some(p)) => {
+                        format!("==> {} was truncated <==", p.display())
+                    }
+                    (LogReset::Rotated, Some(p)) => format!("==> {} was rotated <==", p.display()),
+                    (_, Some(p)) => format!("==> {} <==", p.display()),
+                    (_, None) => "==> log removed <==".to_string(),
+                };
+                writeln!(out, "{what}").is_ok()
             }
-            current = newest;
-            offset = 0;
-            partial.clear();
-        }
-        let Some(path) = &current else { continue };
-        let Ok(meta) = std::fs::metadata(path) else {
-            continue;
-        };
-        if meta.len() < offset {
-            let _ = writeln!(out, "==> {} was truncated <==", path.display());
-            offset = 0;
-            partial.clear();
-        }
-        if meta.len() == offset {
-            continue;
-        }
-        let Ok(mut f) = std::fs::File::open(path) else {
-            continue;
-        };
-        use std::io::{Read, Seek, SeekFrom};
-        if f.seek(SeekFrom::Start(offset)).is_err() {
-            continue;
-        }
-        let mut buf = Vec::new();
-        let _ = f.take(8 * 1024 * 1024).read_to_end(&mut buf);
-        offset += buf.len() as u64;
-        partial.extend_from_slice(&buf);
-        let Some(last_nl) = partial.iter().rposition(|b| *b == b'\n') else {
-            continue;
-        };
-        let complete: Vec<u8> = partial.drain(..=last_nl).collect();
-        for l in logs::split_lines(&complete) {
-            if logs::starts_entry(&l) {
-                pass = min.is_none() || logs::line_level(&l).is_none_or(|lv| Some(lv) >= min);
+            FollowEvent::Lines(lines) => {
+                for l in lines {
+                    if logs::starts_entry(&l) {
+                        pass =
+                            min.is_none() || logs::line_level(&l).is_none_or(|lv| Some(lv) >= min);
+                    }
+                    if pass && writeln!(out, "{}", clean(&l)).is_err() {
+                        return false;
+                    }
+                }
+                out.flush().is_ok()
             }
-            if pass && writeln!(out, "{}", clean(&l)).is_err() {
-                return Ok(0);
-            }
-        }
-        if out.flush().is_err() {
+        });
+        if !alive {
             return Ok(0);
         }
     }

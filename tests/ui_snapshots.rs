@@ -372,7 +372,10 @@ fn supervisor_and_auto_restart_state_in_the_header() {
         ..Default::default()
     });
     let s = render(&m, 120, 40);
-    assert!(s.contains("supervised: backoff (3 restarts, backoff 4s)"), "{s}");
+    assert!(
+        s.contains("supervised: backoff (3 restarts, backoff 4s)"),
+        "{s}"
+    );
     m.supervisor = None;
     key(&mut m, KeyCode::Char('a'));
     assert!(render(&m, 120, 40).contains("auto-restart on (0 restarts)"));

@@ -40,14 +40,7 @@ pub enum Msg {
     Signal(i32),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogReset {
-    Opened,
-    NewFile,
-    Truncated,
-    Rotated,
-    Removed,
-}
+pub use crate::logs::follow::LogReset;
 
 /// Worker actions the keys trigger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

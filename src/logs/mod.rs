@@ -1,6 +1,8 @@
 //! The worker's dated logs: finding the newest, reading the tail from the end, grouping
 //! multi-line entries, levels, and making control characters harmless.
 
+pub mod follow;
+
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -134,18 +136,7 @@ fn decode_line(b: &[u8]) -> String {
 
 /// The last `n` lines of a file (reading only its end).
 pub fn tail_lines(path: &Path, n: usize) -> Vec<String> {
-    let mut want = 64 * 1024u64;
-    loop {
-        let Ok((buf, end)) = read_tail(path, want) else {
-            return Vec::new();
-        };
-        let lines = split_lines(&buf);
-        if lines.len() >= n || want >= end || want >= 64 * 1024 * 1024 {
-            let skip = lines.len().saturating_sub(n);
-            return lines.into_iter().skip(skip).collect();
-        }
-        want *= 4;
-    }
+    follow::backlog(path, n).0
 }
 
 /// Make a line safe for a terminal: control characters and escape sequences become visible
