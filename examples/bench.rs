@@ -1448,7 +1448,7 @@ fn rows_file_change(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
     pty.quit()?;
     let steady = steady_lag(o, 200, o.pick(10, 1))?;
     notes.push(format!(
-        "7: 120×40 pty, worker logging 2 lines/s; {n} rounds at random phases; from unlink()/write() to the bytes that show it arriving from the pty. Steady stream: worker logging 200 lines/s, 160×40 pty, from reading the file's last seq= to the screen showing it"
+        "7: 120×40 pty, worker logging 2 lines/s; {n} rounds at random phases; from unlink()/write() to the bytes that show it arriving from the pty. Steady stream: worker logging 200 lines/s, 160×40 pty, from a seq=-stamped line reaching the file (polled every 0.5 ms) to the screen showing it"
     ));
     Ok(vec![
         Row::new(
@@ -1475,8 +1475,9 @@ fn rows_file_change(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
     ])
 }
 
-/// A worker logging `rate` lines/s without pause: at random moments, read the file's last
-/// `seq=` and time until the screen shows it (a marker line would scroll away unseen).
+/// A worker logging `rate` lines/s without pause: at random moments, wait for the next
+/// `seq=`-stamped line to reach the file (polling its new bytes every 0.5 ms), then time until
+/// the screen shows it (a marker line of our own would scroll away unseen).
 fn steady_lag(o: &Opts, rate: u32, n: usize) -> R<Vec<f64>> {
     let env = Env::new(&o.bin, &format!("--log-rate {rate}"))?;
     env.start()?;
@@ -1490,11 +1491,23 @@ fn steady_lag(o: &Opts, rate: u32, n: usize) -> R<Vec<f64>> {
     let mut lags = Vec::new();
     for _ in 0..n {
         std::thread::sleep(Duration::from_millis(200 + rng.below(800)));
-        let t0 = Instant::now();
-        let seq = file_seq(&log).ok_or("no seq= in the log")?;
-        let rx = pty.arm(move |s| max_seq(s).is_some_and(|q| q >= seq));
-        let seen = pty.wait(&rx, "the file's last line", Duration::from_secs(30))?;
-        lags.push(ms(seen.saturating_duration_since(t0)));
+        let from = file_len(Some(&log));
+        let next = file_seq(&log).ok_or("no seq= in the log")? + 1;
+        let rx = pty.arm(move |s| max_seq(s).is_some_and(|q| q >= next));
+        let waited = Instant::now();
+        let written = loop {
+            let text = read_from(&log, from);
+            let complete = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
+            if max_seq(complete).is_some_and(|q| q >= next) {
+                break Instant::now();
+            }
+            if waited.elapsed() > Duration::from_secs(10) {
+                return Err("the worker stopped logging".into());
+            }
+            std::thread::sleep(Duration::from_micros(500));
+        };
+        let seen = pty.wait(&rx, "the file's newest line", Duration::from_secs(30))?;
+        lags.push(ms(seen.saturating_duration_since(written)));
     }
     pty.quit()?;
     Ok(lags)
