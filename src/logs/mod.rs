@@ -142,6 +142,10 @@ pub fn tail_lines(path: &Path, n: usize) -> Vec<String> {
 /// Make a line safe for a terminal: control characters and escape sequences become visible
 /// (`^[`, `^G`, `\u{9b}`), tabs become spaces.
 pub fn sanitize(s: &str) -> String {
+    // Fast path: plain printable ASCII (nearly every log line) needs no work.
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return s.to_string();
+    }
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
