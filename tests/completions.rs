@@ -1,8 +1,8 @@
 //! Shell completions and the man page are generated and name the commands.
 
-mod support_cli;
+mod common;
 
-use support_cli::{text, BIN};
+use common::{text, BIN};
 
 const COMMANDS: [&str; 8] = [
     "start",

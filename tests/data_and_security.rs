@@ -1,47 +1,28 @@
 //! Fault suite, files and data (database, logs) and security cases, against the real reader code,
 //! real SQLite files and the real binary in a pseudo-terminal.
 
+mod common;
 mod support_pty;
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use claude_mem_top::app::msg::DbState;
 use claude_mem_top::sources::db;
-use support_pty::{Pty, POLL};
+use common::{setpriv_available, wait_listening, Env, BIN};
+use support_pty::Pty;
 
-const BIN: &str = env!("CARGO_BIN_EXE_claude-mem-top");
 const T: Duration = Duration::from_secs(15);
 
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
-fn cmd(dir: &Path, port: u16, args: &[&str]) -> Command {
-    let mut c = Command::new(BIN);
-    c.args(args)
-        .env("CLAUDE_MEM_DATA_DIR", dir)
-        .env("CLAUDE_MEM_WORKER_PORT", port.to_string())
-        .env(
-            "CLAUDE_MEM_TOP_WORKER_CMD",
-            format!("{BIN} stand-in-worker --log-rate 2"),
-        )
-        .env("HOME", dir.join("home"))
-        .env("PATH", "/usr/bin:/bin")
-        .env_remove("CLAUDE_MEM_WORKER_HOST");
-    c
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+/// A test's world whose data dir exists from the start (the DB and logs are put there), with the
+/// stand-in at `--log-rate 2` as the worker command.
+fn new_env() -> Env {
+    let env = Env::new().with_args("--log-rate 2");
+    env.make_dir();
+    env
 }
 
 fn listing(dir: &Path) -> Vec<String> {
@@ -180,17 +161,17 @@ fn db_wal_without_side_files_in_a_read_only_dir_is_read_immutable_and_untouched(
 
 #[test]
 fn dashboard_leaves_the_db_byte_identical() {
-    let d = tempfile::tempdir().expect("tmp");
-    let p = d.path().join("claude-mem.db");
+    let env = new_env();
+    let p = env.path("claude-mem.db");
     make_db(&p, true);
     let bytes = std::fs::read(&p).expect("read");
-    let before = listing(d.path());
-    let mut pty = Pty::spawn(cmd(d.path(), free_port(), &[]), 120, 40);
+    let before = listing(&env.dir);
+    let mut pty = Pty::spawn(env.cmd(&[]), 120, 40);
     pty.wait_for("the DB counts", T, |s| s.contains("observations 2"));
     pty.send(b"q");
     assert_eq!(pty.wait_exit(T).code(), Some(0));
     assert_eq!(std::fs::read(&p).expect("read"), bytes);
-    assert_eq!(listing(d.path()), before);
+    assert_eq!(listing(&env.dir), before);
 }
 
 fn logs_dir(d: &Path) -> PathBuf {
@@ -201,8 +182,8 @@ fn logs_dir(d: &Path) -> PathBuf {
 
 #[test]
 fn hostile_log_content_never_reaches_the_terminal() {
-    let d = tempfile::tempdir().expect("tmp");
-    let logs = logs_dir(d.path());
+    let env = new_env();
+    let logs = logs_dir(&env.dir);
     let mut body: Vec<u8> = Vec::new();
     body.extend_from_slice(
         b"[2026-11-25 10:00:00.000] [INFO ] [SYSTEM] invalid utf8 \xff\xfe here\n",
@@ -216,7 +197,7 @@ fn hostile_log_content_never_reaches_the_terminal() {
     std::fs::write(logs.join("worker-2026-11-25.log"), &body).expect("log");
     std::fs::write(logs.join("worker-2026-11-24.log"), b"").expect("empty older log");
 
-    let mut pty = Pty::spawn(cmd(d.path(), free_port(), &[]), 120, 40);
+    let mut pty = Pty::spawn(env.cmd(&[]), 120, 40);
     let s = pty.wait_for("the last line", T, |s| s.contains("LAST-LINE-MARKER"));
     assert!(s.contains("^[]0;EVILTITLE^G"), "OSC shown as text:\n{s}");
     assert!(
@@ -253,14 +234,14 @@ fn append(p: &Path, line: &str) {
 
 #[test]
 fn log_truncation_rotation_new_day_and_recreated_logs_dir() {
-    let d = tempfile::tempdir().expect("tmp");
-    let logs = logs_dir(d.path());
+    let env = new_env();
+    let logs = logs_dir(&env.dir);
     let today = logs.join("worker-2026-11-25.log");
     append(
         &today,
         "[2026-11-25 10:00:00.000] [INFO ] [SYSTEM] FIRST-LINE",
     );
-    let mut pty = Pty::spawn(cmd(d.path(), free_port(), &[]), 120, 40);
+    let mut pty = Pty::spawn(env.cmd(&[]), 120, 40);
     pty.wait_for("first line", T, |s| s.contains("FIRST-LINE"));
 
     std::fs::OpenOptions::new()
@@ -314,8 +295,8 @@ fn vm_hwm_kb(pid: u32) -> u64 {
 
 #[test]
 fn a_1_gib_log_is_read_from_its_end() {
-    let d = tempfile::tempdir().expect("tmp");
-    let logs = logs_dir(d.path());
+    let env = new_env();
+    let logs = logs_dir(&env.dir);
     let p = logs.join("worker-2026-11-25.log");
     let f = std::fs::File::create(&p).expect("create");
     // Sparse: 1 GiB of holes, then real lines at the end (no disk used for the holes).
@@ -333,7 +314,7 @@ fn a_1_gib_log_is_read_from_its_end() {
         .expect("write");
     }
     drop(f);
-    let mut pty = Pty::spawn(cmd(d.path(), free_port(), &[]), 120, 40);
+    let mut pty = Pty::spawn(env.cmd(&[]), 120, 40);
     pty.wait_for("the last line of the 1 GiB log", T, |s| {
         s.contains("big-log line 4999")
     });
@@ -348,86 +329,66 @@ fn a_1_gib_log_is_read_from_its_end() {
 
 #[test]
 fn non_loopback_host_in_settings_is_refused() {
-    let d = tempfile::tempdir().expect("tmp");
+    let env = new_env();
     std::fs::write(
-        d.path().join("settings.json"),
+        env.path("settings.json"),
         r#"{"env": {"CLAUDE_MEM_WORKER_HOST": "10.1.2.3"}}"#,
     )
     .expect("settings");
-    let out = cmd(d.path(), free_port(), &["status"])
-        .output()
-        .expect("status");
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let out = env.run(&["status"]);
+    assert_eq!(out.status.code(), Some(2), "{}", out.text());
     assert!(
-        text(&out).contains("10.1.2.3") && text(&out).contains("loopback"),
+        out.text().contains("10.1.2.3") && out.text().contains("loopback"),
         "{}",
-        text(&out)
+        out.text()
     );
     std::fs::write(
-        d.path().join("settings.json"),
+        env.path("settings.json"),
         r#"{"CLAUDE_MEM_WORKER_HOST": "::1"}"#,
     )
     .expect("settings");
-    assert_eq!(
-        cmd(d.path(), free_port(), &["status"])
-            .output()
-            .expect("status")
-            .status
-            .code(),
-        Some(3)
-    );
+    assert_eq!(env.run(&["status"]).status.code(), Some(3));
 }
 
 #[test]
 fn world_writable_data_dir_and_pid_file_warn() {
+    // A plain tempdir as the data dir: the header names it twice and must still show the whole
+    // warning at 120 columns.
     let d = tempfile::tempdir().expect("tmp");
-    let port = free_port();
-    assert!(cmd(d.path(), port, &["start", "--timeout", "5s"])
-        .status()
-        .expect("start")
-        .success());
-    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod dir");
+    let env = Env::new().with_args("--log-rate 2").at(d.path());
+    env.run(&["start", "--timeout", "5s"]).code(0);
+    std::fs::set_permissions(&env.dir, std::fs::Permissions::from_mode(0o777)).expect("chmod dir");
     std::fs::set_permissions(
-        d.path().join(".worker.pid"),
+        env.path(".worker.pid"),
         std::fs::Permissions::from_mode(0o666),
     )
     .expect("chmod pid");
-    let out = cmd(d.path(), port, &["status"]).output().expect("status");
-    let t = text(&out);
+    let out = env.run(&["status"]);
+    let t = out.text();
     assert_eq!(out.status.code(), Some(0), "{t}");
     assert!(
         t.contains("Warning: data dir") && t.contains("world-writable"),
         "{t}"
     );
     assert!(t.contains(".worker.pid is world-writable"), "{t}");
-    let mut pty = Pty::spawn(cmd(d.path(), port, &[]), 120, 40);
+    let mut pty = Pty::spawn(env.cmd(&[]), 120, 40);
     pty.wait_for("the warning in the header", T, |s| {
         s.contains("world-writable")
     });
     pty.send(b"q");
     assert_eq!(pty.wait_exit(T).code(), Some(0));
-    assert!(cmd(d.path(), port, &["stop"])
-        .status()
-        .expect("stop")
-        .success());
-}
-
-fn setpriv() -> bool {
-    Command::new("setpriv")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
+    env.run(&["stop"]).code(0);
 }
 
 #[test]
 fn another_users_pid_file_and_worker_are_shown_and_actions_refused() {
-    if !setpriv() {
+    if !setpriv_available() {
         eprintln!("setpriv not available: skipping the other-user case");
         return;
     }
-    let d = tempfile::tempdir().expect("tmp");
-    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let port = free_port();
+    let env = new_env();
+    std::fs::set_permissions(&env.dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let port = env.port;
     // A worker running as uid 65534, started by this test.
     let mut worker = Command::new("setpriv")
         .args([
@@ -443,24 +404,20 @@ fn another_users_pid_file_and_worker_are_shown_and_actions_refused() {
         .spawn()
         .expect("worker as nobody");
     let pid = worker.id() as i32;
-    let t0 = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(t0.elapsed() < T, "worker did not listen");
-        std::thread::sleep(POLL);
-    }
+    wait_listening(port, T);
     // Case A: the PID file belongs to the other user: unknown (4), left untouched, stop refused.
-    let pidf = d.path().join(".worker.pid");
+    let pidf = env.path(".worker.pid");
     std::fs::write(&pidf, pid.to_string()).expect("pid file");
     std::os::unix::fs::chown(&pidf, Some(65534), Some(65534)).expect("chown");
-    let out = cmd(d.path(), port, &["status"]).output().expect("status");
-    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    let out = env.run(&["status"]);
+    assert_eq!(out.status.code(), Some(4), "{}", out.text());
     assert!(
-        text(&out).contains("owned by another user"),
+        out.text().contains("owned by another user"),
         "{}",
-        text(&out)
+        out.text()
     );
-    let out = cmd(d.path(), port, &["stop"]).output().expect("stop");
-    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    let out = env.run(&["stop"]);
+    assert_eq!(out.status.code(), Some(4), "{}", out.text());
     assert!(pidf.exists());
 
     // Case B: our PID file names the other user's worker: shown, but stop is refused.
@@ -474,14 +431,12 @@ fn another_users_pid_file_and_worker_are_shown_and_actions_refused() {
         .expect("open");
     f.set_modified(old).expect("mtime");
     drop(f);
-    let out = cmd(d.path(), port, &["status"]).output().expect("status");
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(text(&out).contains("uid 65534"), "{}", text(&out));
-    let out = cmd(d.path(), port, &["stop", "--grace", "1s"])
-        .output()
-        .expect("stop");
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("uid 65534"), "{}", text(&out));
+    let out = env.run(&["status"]);
+    assert_eq!(out.status.code(), Some(0), "{}", out.text());
+    assert!(out.text().contains("uid 65534"), "{}", out.text());
+    let out = env.run(&["stop", "--grace", "1s"]);
+    assert_eq!(out.status.code(), Some(1), "{}", out.text());
+    assert!(out.text().contains("uid 65534"), "{}", out.text());
     assert!(
         worker.try_wait().expect("try_wait").is_none(),
         "the other user's worker was not signalled"

@@ -1,14 +1,14 @@
 //! `claude-mem-top doctor`, black-box: a broken setup names every problem with a fix and exits 1;
 //! a healthy one exits 0. The JSON output follows assets/doctor.schema.json.
 
-mod support_cli;
+mod common;
 mod support_schema;
 
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
+use common::Env;
 use serde_json::Value;
-use support_cli::{age, text, Env};
 
 const SCHEMA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/doctor.schema.json");
 
@@ -32,16 +32,16 @@ fn dead_pid() -> i32 {
 #[test]
 fn stale_pid_file_occupied_port_and_missing_script_all_fail_with_fixes() {
     let env = Env::default_worker();
-    std::fs::create_dir_all(env.data()).expect("data dir");
-    let pid_file = env.data().join(".worker.pid");
+    env.make_dir();
+    let pid_file = env.path(".worker.pid");
     std::fs::write(&pid_file, dead_pid().to_string()).expect("write pid file");
-    age(&pid_file, 30);
+    env.age(".worker.pid", 30);
     // The port is taken by this test process.
     let _holder = std::net::TcpListener::bind(("127.0.0.1", env.port)).expect("occupy the port");
 
     let out = env.run(&["doctor"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    out.code(1);
+    let stdout = out.stdout.clone();
     let fail_line = |needle: &str| {
         let lines: Vec<&str> = stdout.lines().collect();
         let i = lines
@@ -66,8 +66,8 @@ fn stale_pid_file_occupied_port_and_missing_script_all_fail_with_fixes() {
     assert!(stdout.contains("worker-service.cjs"), "{stdout}");
 
     let out = env.run(&["doctor", "--json"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let report: Value = serde_json::from_slice(&out.stdout).expect("doctor --json is JSON");
+    out.code(1);
+    let report: Value = out.json();
     support_schema::check(SCHEMA, &report);
     for id in ["pid_files", "port", "worker_script"] {
         let c = check(&report, id);
@@ -88,18 +88,17 @@ fn stale_pid_file_occupied_port_and_missing_script_all_fail_with_fixes() {
 #[test]
 fn healthy_setup_exits_zero() {
     let env = Env::stand_in("");
-    let out = env.run(&["start"]);
-    assert!(out.status.success(), "{}", text(&out));
+    env.run(&["start"]).code(0);
 
     let out = env.run(&["doctor"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    out.code(0);
+    let stdout = &out.stdout;
     assert!(stdout.contains("0 failed"), "{stdout}");
     assert!(stdout.contains("running and healthy"), "{stdout}");
 
     let out = env.run(&["doctor", "--json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    out.code(0);
+    let report: Value = out.json();
     support_schema::check(SCHEMA, &report);
     assert_eq!(report["summary"]["fail"], 0, "{report:#}");
     for id in ["worker", "pid_files", "port", "worker_script", "data_dir"] {
@@ -110,16 +109,16 @@ fn healthy_setup_exits_zero() {
 #[test]
 fn broken_settings_pm2_leftovers_and_big_logs_are_reported() {
     let env = Env::stand_in("");
-    std::fs::create_dir_all(env.data().join("logs")).expect("logs dir");
-    std::fs::write(env.data().join("settings.json"), "{ not json").expect("settings");
+    std::fs::create_dir_all(env.path("logs")).expect("logs dir");
+    std::fs::write(env.path("settings.json"), "{ not json").expect("settings");
     // 600 MB of log, sparse: the size users see, no disk used.
-    let big = env.data().join("logs/worker-2026-01-01.log");
+    let big = env.path("logs/worker-2026-01-01.log");
     std::fs::File::create(&big)
         .and_then(|f| f.set_len(600 * 1024 * 1024))
         .expect("big log");
     // A PM2 home whose daemon and claude-mem-worker app are alive (a `sleep` this test owns,
     // named like the pm2 daemon).
-    let pm2 = env.home.path().join(".pm2");
+    let pm2 = env.home.join(".pm2");
     std::fs::create_dir_all(pm2.join("pids")).expect("pm2 home");
     let mut fake = Command::new("sleep")
         .arg0(format!("PM2 v5.3.0: God Daemon ({})", pm2.display()))
@@ -139,8 +138,8 @@ fn broken_settings_pm2_leftovers_and_big_logs_are_reported() {
     let _ = fake.kill();
     let _ = fake.wait();
     // A broken settings.json is a finding, not a usage error (exit 2).
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    out.code(1);
+    let report: Value = out.json();
     support_schema::check(SCHEMA, &report);
     let settings = check(&report, "settings");
     assert_eq!(settings["status"], "fail", "{settings:#}");

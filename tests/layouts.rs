@@ -1,131 +1,48 @@
 //! Monitoring the layouts users actually run: the released 7.x `worker.pid` JSON, the 13.x files
 //! and API, and PM2-era hosts; plus the status JSON schema.
 
+mod common;
 mod support_schema;
 
 use std::os::unix::process::CommandExt;
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_claude-mem-top");
+use common::{alive, run, wait_listening, wait_until, Env, CALL};
+
 const T: Duration = Duration::from_secs(10);
-const POLL: Duration = Duration::from_millis(20);
 
-struct Env {
-    dir: tempfile::TempDir,
-    port: u16,
-    mode: &'static str,
-    spawned: Vec<Child>,
+/// A test's world with the stand-in in `mode` (`13x` or `spec`) as the worker command; the data
+/// dir exists from the start, as an installed claude-mem's does.
+fn new_env(mode: &str) -> Env {
+    let env = Env::new().with_args(&format!("--mode {mode} --log-rate 20"));
+    env.make_dir();
+    env
 }
 
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
-impl Env {
-    fn new(mode: &'static str) -> Env {
-        Env {
-            dir: tempfile::tempdir().expect("tempdir"),
-            port: free_port(),
-            mode,
-            spawned: Vec::new(),
-        }
-    }
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-    fn worker_cmd(&self) -> String {
-        format!("{BIN} stand-in-worker --mode {} --log-rate 20", self.mode)
-    }
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(BIN);
-        c.args(args)
-            .env("CLAUDE_MEM_DATA_DIR", self.path())
-            .env("CLAUDE_MEM_WORKER_PORT", self.port.to_string())
-            .env("CLAUDE_MEM_TOP_WORKER_CMD", self.worker_cmd())
-            .env("HOME", self.path().join("home"))
-            .env("PATH", "/usr/bin:/bin")
-            .env_remove("PM2_HOME");
-        c
-    }
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().expect("run")
-    }
-    /// Start the stand-in ourselves, as claude-mem's own hooks would (no claude-mem-top files).
-    fn spawn_worker(&mut self) -> i32 {
-        let mut c = Command::new(BIN);
-        c.args(["stand-in-worker", "--mode", self.mode, "--log-rate", "20"])
-            .env("CLAUDE_MEM_DATA_DIR", self.path())
-            .env("CLAUDE_MEM_WORKER_PORT", self.port.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        // SAFETY: setsid is async-signal-safe.
-        unsafe {
-            c.pre_exec(|| {
-                libc::setsid();
-                Ok(())
-            });
-        }
-        let child = c.spawn().expect("spawn stand-in");
-        let pid = child.id() as i32;
-        self.spawned.push(child);
-        let port = self.port;
-        wait_until("the worker listens", || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+/// Start the stand-in ourselves, as claude-mem's own hooks would (no claude-mem-top files), in a
+/// session of its own.
+fn spawn_worker(env: &Env) -> i32 {
+    let mut c = env.worker_command(env.port, &[]);
+    // SAFETY: setsid is async-signal-safe.
+    unsafe {
+        c.pre_exec(|| {
+            libc::setsid();
+            Ok(())
         });
-        pid
     }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        for c in &mut self.spawned {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn wait_until(what: &str, cond: impl Fn() -> bool) {
-    let t0 = Instant::now();
-    while !cond() {
-        assert!(t0.elapsed() < T, "timed out waiting for {what}");
-        std::thread::sleep(POLL);
-    }
-}
-
-fn alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| {
-            s.rsplit_once(')')
-                .is_some_and(|(_, r)| !r.trim_start().starts_with('Z'))
-        })
-        .unwrap_or(false)
-}
-
-fn json(o: &Output) -> serde_json::Value {
-    serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&o.stdout)))
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    let pid = env.own(c.spawn().expect("spawn stand-in"));
+    wait_listening(env.port, T);
+    pid
 }
 
 #[test]
 fn v13_status_reads_worker_pid_json_and_the_api() {
-    let mut env = Env::new("13x");
-    let pid = env.spawn_worker();
-    wait_until("worker.pid", || env.path().join("worker.pid").exists());
+    let env = new_env("13x");
+    let pid = spawn_worker(&env);
+    wait_until(T, "worker.pid", || env.path("worker.pid").exists());
     let out = env.run(&["status"]);
-    let t = text(&out);
+    let t = out.text();
     assert_eq!(out.status.code(), Some(0), "{t}");
     assert!(
         t.contains("Worker is running")
@@ -140,7 +57,7 @@ fn v13_status_reads_worker_pid_json_and_the_api() {
 
     let out = env.run(&["--once", "--json"]);
     assert_eq!(out.status.code(), Some(0));
-    let v = json(&out);
+    let v = out.json();
     support_schema::check("assets/status.schema.json", &v);
     assert_eq!(v["layout"], "13.x");
     assert_eq!(v["state"], "running");
@@ -153,10 +70,10 @@ fn v13_status_reads_worker_pid_json_and_the_api() {
 
 #[test]
 fn v13_wrong_start_token_is_stale_and_never_signalled() {
-    let mut env = Env::new("13x");
-    let pid = env.spawn_worker();
-    let f = env.path().join("worker.pid");
-    wait_until("worker.pid", || f.exists());
+    let env = new_env("13x");
+    let pid = spawn_worker(&env);
+    let f = env.path("worker.pid");
+    wait_until(T, "worker.pid", || f.exists());
     let original = std::fs::read_to_string(&f).expect("read");
     let v: serde_json::Value = serde_json::from_str(&original).expect("json");
     let token: u64 = v["startToken"]
@@ -172,11 +89,11 @@ fn v13_wrong_start_token_is_stale_and_never_signalled() {
     std::fs::write(&f, forged).expect("write");
 
     let out = env.run(&["status"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("start token"), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", out.text());
+    assert!(out.text().contains("start token"), "{}", out.text());
     let out = env.run(&["stop", "--grace", "1s"]);
-    assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("not signalled"), "{}", text(&out));
+    assert!(out.status.success(), "{}", out.text());
+    assert!(out.text().contains("not signalled"), "{}", out.text());
     assert!(
         alive(pid),
         "a worker whose token does not match is never signalled"
@@ -186,77 +103,77 @@ fn v13_wrong_start_token_is_stale_and_never_signalled() {
         !out.status.success(),
         "start must not launch a second worker on a held port"
     );
-    assert!(text(&out).contains("in use"), "{}", text(&out));
+    assert!(out.text().contains("in use"), "{}", out.text());
     assert!(alive(pid));
 }
 
 #[test]
 fn v13_stop_uses_the_admin_endpoint() {
-    let mut env = Env::new("13x");
-    let pid = env.spawn_worker();
-    wait_until("worker.pid", || env.path().join("worker.pid").exists());
+    let env = new_env("13x");
+    let pid = spawn_worker(&env);
+    wait_until(T, "worker.pid", || env.path("worker.pid").exists());
     let out = env.run(&["stop", "--grace", "3s"]);
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.status.success(), "{}", out.text());
     assert!(
-        text(&out).contains(&format!("Worker stopped (PID {pid})")),
+        out.text().contains(&format!("Worker stopped (PID {pid})")),
         "{}",
-        text(&out)
+        out.text()
     );
     // The worker removed its own worker.pid, which only happens on its own clean shutdown.
-    assert!(!env.path().join("worker.pid").exists());
+    assert!(!env.path("worker.pid").exists());
     let date = chrono::Utc::now().format("%Y-%m-%d");
-    let log = std::fs::read_to_string(env.path().join(format!("logs/claude-mem-{date}.log")))
+    let log = std::fs::read_to_string(env.path(&format!("logs/claude-mem-{date}.log")))
         .expect("13.x log");
     assert!(
         log.contains("Shutdown requested via /api/admin/shutdown"),
         "{log}"
     );
-    wait_until("no process remains", || !alive(pid));
+    wait_until(T, "no process remains", || !alive(pid));
     assert_eq!(env.run(&["status"]).status.code(), Some(3));
 }
 
 fn write_v7(env: &Env, pid: i32, started: &str) {
     let body = format!("{{\n  \"pid\": {pid},\n  \"port\": {},\n  \"startedAt\": \"{started}\",\n  \"version\": \"unknown\"\n}}", env.port);
-    std::fs::write(env.path().join("worker.pid"), body).expect("write worker.pid");
+    std::fs::write(env.path("worker.pid"), body).expect("write worker.pid");
 }
 
 #[test]
 fn v7_worker_pid_json_running_and_stop_removes_it() {
-    let mut env = Env::new("spec");
-    let pid = env.spawn_worker();
+    let env = new_env("spec");
+    let pid = spawn_worker(&env);
     write_v7(&env, pid, &claude_mem_top::procman::files::iso_now());
     let out = env.run(&["status", "--json"]);
-    let v = json(&out);
+    let v = out.json();
     assert_eq!(out.status.code(), Some(0), "{v:#}");
     assert_eq!(
         (v["layout"].as_str(), v["pid"].as_i64(), v["port"].as_u64()),
         (Some("7.x"), Some(pid as i64), Some(env.port as u64))
     );
     let out = env.run(&["stop", "--grace", "3s"]);
-    assert!(out.status.success(), "{}", text(&out));
-    wait_until("worker gone", || !alive(pid));
+    assert!(out.status.success(), "{}", out.text());
+    wait_until(T, "worker gone", || !alive(pid));
     assert!(
-        !env.path().join("worker.pid").exists(),
+        !env.path("worker.pid").exists(),
         "stop removes the worker.pid it proved"
     );
 }
 
 #[test]
 fn v7_started_at_long_before_the_process_is_stale() {
-    let mut env = Env::new("spec");
-    let pid = env.spawn_worker();
+    let env = new_env("spec");
+    let pid = spawn_worker(&env);
     write_v7(&env, pid, "2020-01-01T00:00:00.000Z");
     let out = env.run(&["status"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("reused"), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", out.text());
+    assert!(out.text().contains("reused"), "{}", out.text());
     assert!(env.run(&["stop"]).status.success());
     assert!(alive(pid), "never signalled");
 }
 
 #[test]
 fn claude_mem_log_filters_multi_line_entries_whole() {
-    let env = Env::new("spec");
-    let logs = env.path().join("logs");
+    let env = new_env("spec");
+    let logs = env.path("logs");
     std::fs::create_dir_all(&logs).expect("logs");
     std::fs::write(
         logs.join("worker-2026-01-01.log"),
@@ -270,8 +187,8 @@ fn claude_mem_log_filters_multi_line_entries_whole() {
 [2026-11-24 10:54:09.405] [INFO ] [SYSTEM] Received SIGTERM, shutting down...\n";
     std::fs::write(logs.join("claude-mem-2026-11-24.log"), newest).expect("new");
     let out = env.run(&["logs", "--level", "warn"]);
-    assert!(out.status.success(), "{}", text(&out));
-    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", out.text());
+    let s = &out.stdout;
     assert!(
         s.contains("preflight failed")
             && s.contains("1. Add \"claude\"")
@@ -288,8 +205,8 @@ fn claude_mem_log_filters_multi_line_entries_whole() {
 
 #[test]
 fn pm2_era_host_is_reported_with_the_fix() {
-    let env = Env::new("spec");
-    let pm2 = env.path().join("pm2home");
+    let env = new_env("spec");
+    let pm2 = env.path("pm2home");
     std::fs::create_dir_all(pm2.join("pids")).expect("pm2 dirs");
     // A stand-in "PM2 God Daemon" and app process (argv[0] set with bash's exec -a).
     let mut daemon = Command::new("bash")
@@ -313,26 +230,21 @@ fn pm2_era_host_is_reported_with_the_fix() {
         std::fs::read(format!("/proc/{pid}/cmdline"))
             .is_ok_and(|c| String::from_utf8_lossy(&c).contains(what))
     };
-    wait_until("argv[0] set", || {
+    wait_until(T, "argv[0] set", || {
         has_argv0(daemon.id(), "God Daemon") && has_argv0(app.id(), "worker-service")
     });
-    let out = env
-        .cmd(&["status"])
-        .env("PM2_HOME", &pm2)
-        .output()
-        .expect("status");
-    let t = text(&out);
+    let mut c = env.cmd(&["status"]);
+    c.env("PM2_HOME", &pm2);
+    let out = run(c, CALL);
+    let t = out.text();
     assert!(
         t.contains(&format!("pm2 daemon PID {}", daemon.id()))
             && t.contains("claude-mem-top migrate"),
         "{t}"
     );
-    let v = json(
-        &env.cmd(&["status", "--json"])
-            .env("PM2_HOME", &pm2)
-            .output()
-            .expect("json"),
-    );
+    let mut c = env.cmd(&["status", "--json"]);
+    c.env("PM2_HOME", &pm2);
+    let v = run(c, CALL).json();
     assert_eq!(v["pm2"]["daemon_pid"], daemon.id());
     support_schema::check("assets/status.schema.json", &v);
     for c in [&mut daemon, &mut app] {
@@ -343,20 +255,20 @@ fn pm2_era_host_is_reported_with_the_fix() {
 
 #[test]
 fn status_json_matches_its_schema_in_every_state() {
-    let env = Env::new("spec");
+    let env = new_env("spec");
     // stopped (data dir exists, nothing in it)
-    let v = json(&env.run(&["status", "--json"]));
+    let v = env.run(&["status", "--json"]).json();
     support_schema::check("assets/status.schema.json", &v);
     assert_eq!(v["state"], "stopped");
     // stale
-    std::fs::write(env.path().join(".worker.pid"), "abc").expect("write");
-    let v = json(&env.run(&["status", "--json"]));
+    std::fs::write(env.path(".worker.pid"), "abc").expect("write");
+    let v = env.run(&["status", "--json"]).json();
     support_schema::check("assets/status.schema.json", &v);
     assert_eq!(v["state"], "stale");
-    std::fs::remove_file(env.path().join(".worker.pid")).expect("rm");
+    std::fs::remove_file(env.path(".worker.pid")).expect("rm");
     // running
     assert!(env.run(&["start", "--timeout", "5s"]).status.success());
-    let v = json(&env.run(&["--once", "--json"]));
+    let v = env.run(&["--once", "--json"]).json();
     support_schema::check("assets/status.schema.json", &v);
     assert_eq!(v["state"], "running");
     assert!(env.run(&["stop"]).status.success());
@@ -364,10 +276,10 @@ fn status_json_matches_its_schema_in_every_state() {
 
 #[test]
 fn installed_7x_release_sees_our_worker_in_its_worker_pid() {
-    let env = Env::new("spec");
+    let env = new_env("spec");
     let plugin = env
-        .path()
-        .join("home/.claude/plugins/marketplaces/thedotmack/plugin");
+        .home
+        .join(".claude/plugins/marketplaces/thedotmack/plugin");
     std::fs::create_dir_all(&plugin).expect("plugin dir");
     std::fs::write(
         plugin.join("package.json"),
@@ -375,14 +287,14 @@ fn installed_7x_release_sees_our_worker_in_its_worker_pid() {
     )
     .expect("package.json");
     let out = env.run(&["start", "--timeout", "5s"]);
-    assert!(out.status.success(), "{}", text(&out));
-    let pid: i64 = std::fs::read_to_string(env.path().join(".worker.pid"))
+    assert!(out.status.success(), "{}", out.text());
+    let pid: i64 = std::fs::read_to_string(env.path(".worker.pid"))
         .expect("pid")
         .trim()
         .parse()
         .expect("num");
     let v: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(env.path().join("worker.pid")).expect("worker.pid JSON"),
+        &std::fs::read_to_string(env.path("worker.pid")).expect("worker.pid JSON"),
     )
     .expect("json");
     assert_eq!(
@@ -391,14 +303,11 @@ fn installed_7x_release_sees_our_worker_in_its_worker_pid() {
     );
     let st = env.run(&["status"]);
     assert!(
-        text(&st).contains("claude-mem installed: 7.1.0"),
+        st.text().contains("claude-mem installed: 7.1.0"),
         "{}",
-        text(&st)
+        st.text()
     );
     assert!(env.run(&["stop"]).status.success());
-    assert!(
-        !env.path().join("worker.pid").exists(),
-        "removed again on stop"
-    );
-    assert!(!env.path().join(".worker.pid").exists());
+    assert!(!env.path("worker.pid").exists(), "removed again on stop");
+    assert!(!env.path(".worker.pid").exists());
 }

@@ -1,7 +1,7 @@
 //! Prometheus output: `--once --format prometheus`, `status --format prometheus` and
 //! `serve-metrics`, parsed with a Prometheus text-format parser while the worker is up and down.
 
-mod support_cli;
+mod common;
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -9,8 +9,8 @@ use std::net::TcpStream;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
+use common::Env;
 use prometheus_parse::{Scrape, Value};
-use support_cli::{text, Env};
 
 /// Parse, and check what the lenient parser would let pass: every sample line is a sample, every
 /// family has HELP and TYPE once, before its samples, and its samples are contiguous.
@@ -73,17 +73,16 @@ fn value(s: &Scrape, metric: &str, labels: &[(&str, &str)]) -> Option<f64> {
 
 fn once(env: &Env, args: &[&str], code: i32) -> Scrape {
     let out = env.run(args);
-    assert_eq!(out.status.code(), Some(code), "{}", text(&out));
-    parse(&String::from_utf8_lossy(&out.stdout))
+    out.code(code);
+    parse(&out.stdout)
 }
 
 #[test]
 fn prometheus_output_parses_with_the_worker_up_and_down() {
     let env = Env::stand_in("");
-    std::fs::create_dir_all(env.data()).expect("data dir");
-    claude_mem_top::sources::db::create_demo(&env.data().join("claude-mem.db")).expect("demo db");
-    let out = env.run(&["start"]);
-    assert!(out.status.success(), "{}", text(&out));
+    env.make_dir();
+    claude_mem_top::sources::db::create_demo(&env.path("claude-mem.db")).expect("demo db");
+    env.run(&["start"]).code(0);
 
     for args in [
         &["--once", "--format", "prometheus"][..],
@@ -123,8 +122,7 @@ fn prometheus_output_parses_with_the_worker_up_and_down() {
                 && x.labels.get("port") == Some(env.port.to_string().as_str())));
     }
 
-    let out = env.run(&["stop"]);
-    assert!(out.status.success(), "{}", text(&out));
+    env.run(&["stop"]).code(0);
     // Exit code as `status`: 3, not running.
     let s = once(&env, &["--once", "--format", "prometheus"], 3);
     assert_eq!(value(&s, "claude_mem_worker_up", &[]), Some(0.0));
@@ -223,8 +221,7 @@ fn serve_metrics_answers_while_the_worker_is_down_and_up() {
     let s = parse(&body);
     assert_eq!(value(&s, "claude_mem_worker_up", &[]), Some(0.0));
 
-    let out = env.run(&["start"]);
-    assert!(out.status.success(), "{}", text(&out));
+    env.run(&["start"]).code(0);
     let (code, body) = server.get("GET", "/metrics?x=1");
     assert_eq!(code, 200);
     let s = parse(&body);
@@ -236,8 +233,7 @@ fn serve_metrics_answers_while_the_worker_is_down_and_up() {
     assert_eq!(server.get("HEAD", "/metrics").0, 200);
     assert_eq!(server.get("GET", "/").0, 200);
 
-    let out = env.run(&["stop"]);
-    assert!(out.status.success(), "{}", text(&out));
+    env.run(&["stop"]).code(0);
     let (code, body) = server.get("GET", "/metrics");
     assert_eq!(code, 200);
     assert_eq!(value(&parse(&body), "claude_mem_worker_up", &[]), Some(0.0));
@@ -247,6 +243,6 @@ fn serve_metrics_answers_while_the_worker_is_down_and_up() {
 fn serve_metrics_stays_on_loopback_unless_told() {
     let env = Env::stand_in("");
     let out = env.run(&["serve-metrics", "--listen", "0.0.0.0:0"]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not a loopback address"));
+    out.code(2);
+    assert!(out.stderr.contains("not a loopback address"));
 }

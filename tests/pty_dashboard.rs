@@ -1,96 +1,29 @@
 //! The real binary in a real pseudo-terminal with the stand-in worker under management.
 
+mod common;
 mod support_pty;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
+use common::{alive, wait_until, Env, BIN};
 use support_pty::Pty;
 
-const BIN: &str = env!("CARGO_BIN_EXE_claude-mem-top");
 const T: Duration = Duration::from_secs(15);
 
-struct Env {
-    dir: tempfile::TempDir,
-    port: u16,
-}
-
-impl Env {
-    fn new() -> Env {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = l.local_addr().expect("addr").port();
-        Env {
-            dir: tempfile::tempdir().expect("tempdir"),
-            port,
-        }
-    }
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(BIN);
-        c.args(args)
-            .env("CLAUDE_MEM_DATA_DIR", self.path())
-            .env("CLAUDE_MEM_WORKER_PORT", self.port.to_string())
-            .env(
-                "CLAUDE_MEM_TOP_WORKER_CMD",
-                format!("{BIN} stand-in-worker --log-rate 5 --spawn-child"),
-            )
-            .env("PATH", "/usr/bin:/bin")
-            .env_remove("NO_COLOR");
-        c
-    }
-    fn pid(&self) -> Option<i32> {
-        std::fs::read_to_string(self.path().join(".worker.pid"))
-            .ok()?
-            .trim()
-            .parse()
-            .ok()
-    }
-    fn log(&self) -> PathBuf {
-        let date = chrono::Utc::now().format("%Y-%m-%d");
-        self.path().join(format!("logs/worker-{date}.log"))
-    }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        // Stop only the worker this test started (through the core, identity-checked).
-        let _ = self.cmd(&["stop", "--grace", "1s"]).output();
-    }
-}
-
-fn alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| {
-            s.rsplit_once(')')
-                .map(|(_, r)| !r.trim_start().starts_with('Z'))
-                .unwrap_or(false)
-        })
-        .unwrap_or(false)
-}
-
-fn wait_until(what: &str, cond: impl Fn() -> bool) {
-    let t0 = std::time::Instant::now();
-    while !cond() {
-        assert!(t0.elapsed() < T, "timed out waiting for {what}");
-        std::thread::sleep(support_pty::POLL);
-    }
+/// A test's world with an existing (empty) data dir and the stand-in, with a child process of
+/// its own, as the worker command.
+fn new_env() -> Env {
+    let env = Env::new().with_args("--log-rate 5 --spawn-child");
+    env.make_dir();
+    env
 }
 
 #[test]
 fn keys_stop_and_start_the_worker_and_quit_restores_the_terminal() {
-    let env = Env::new();
-    let out = env
-        .cmd(&["start", "--timeout", "5s"])
-        .output()
-        .expect("start");
-    assert!(
-        out.status.success(),
-        "start: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let env = new_env();
+    env.run(&["start", "--timeout", "5s"]).code(0);
     let first = env.pid().expect("pid file");
 
     let mut pty = Pty::spawn(env.cmd(&[]), 120, 40);
@@ -102,8 +35,8 @@ fn keys_stop_and_start_the_worker_and_quit_restores_the_terminal() {
     pty.wait_for("stop confirmation", T, |s| s.contains("Stop the worker"));
     pty.send(b"y");
     pty.wait_for("STOPPED", T, |s| s.contains("STOPPED"));
-    wait_until("worker gone", || !alive(first));
-    assert!(!env.path().join(".worker.pid").exists());
+    wait_until(T, "worker gone", || !alive(first));
+    assert!(!env.path(".worker.pid").exists());
 
     pty.send(b"s");
     let s = pty.wait_for("RUNNING with a new PID", T, |s| {
@@ -125,23 +58,13 @@ fn keys_stop_and_start_the_worker_and_quit_restores_the_terminal() {
     );
     assert!(alive(second), "quitting never stops the worker");
     // The dashboard reaped nothing it should not have: the worker it started is not a zombie.
-    let status = env.cmd(&["status"]).output().expect("status");
-    assert_eq!(
-        status.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&status.stdout)
-    );
+    env.run(&["status"]).code(0);
 }
 
 #[test]
 fn file_changes_reach_the_screen_without_a_key() {
-    let env = Env::new();
-    assert!(env
-        .cmd(&["start", "--timeout", "5s"])
-        .status()
-        .expect("start")
-        .success());
+    let env = new_env();
+    env.run(&["start", "--timeout", "5s"]).code(0);
     let mut pty = Pty::spawn(env.cmd(&["--interval", "5s"]), 120, 40);
     pty.wait_for("RUNNING", T, |s| s.contains("RUNNING"));
 
@@ -149,7 +72,7 @@ fn file_changes_reach_the_screen_without_a_key() {
     let marker = "MARKER-LINE-FROM-THE-TEST 4711";
     let mut f = std::fs::OpenOptions::new()
         .append(true)
-        .open(env.log())
+        .open(env.log_path())
         .expect("log");
     use std::io::Write;
     writeln!(f, "[2026-11-25 10:00:00.000] [ERROR] [TEST  ] {marker}").expect("append");
@@ -160,7 +83,7 @@ fn file_changes_reach_the_screen_without_a_key() {
 
     // Deleting .worker.pid changes the state (the sampling interval is 5 s: only the file
     // watcher can make this fast).
-    std::fs::remove_file(env.path().join(".worker.pid")).expect("rm pid");
+    std::fs::remove_file(env.path(".worker.pid")).expect("rm pid");
     pty.wait_for("state change", Duration::from_secs(3), |s| {
         !s.contains(" RUNNING ")
     });
@@ -171,12 +94,8 @@ fn file_changes_reach_the_screen_without_a_key() {
 
 #[test]
 fn signals_restore_the_terminal_and_leave_the_worker() {
-    let env = Env::new();
-    assert!(env
-        .cmd(&["start", "--timeout", "5s"])
-        .status()
-        .expect("start")
-        .success());
+    let env = new_env();
+    env.run(&["start", "--timeout", "5s"]).code(0);
     let pid = env.pid().expect("pid");
     for (sig, code) in [(libc::SIGTERM, 143), (libc::SIGHUP, 129)] {
         let mut pty = Pty::spawn(env.cmd(&[]), 100, 30);
@@ -192,12 +111,8 @@ fn signals_restore_the_terminal_and_leave_the_worker() {
 
 #[test]
 fn panic_in_draw_restores_terminal_and_prints_message() {
-    let env = Env::new();
-    assert!(env
-        .cmd(&["start", "--timeout", "5s"])
-        .status()
-        .expect("start")
-        .success());
+    let env = new_env();
+    env.run(&["start", "--timeout", "5s"]).code(0);
     let pid = env.pid().expect("pid");
     let mut cmd = env.cmd(&[]);
     cmd.env("CLAUDE_MEM_TOP_PANIC_IN_DRAW", "1");
@@ -221,7 +136,7 @@ fn panic_in_draw_restores_terminal_and_prints_message() {
 
 #[test]
 fn tiny_terminals_and_resizes_do_not_crash() {
-    let env = Env::new();
+    let env = new_env();
     let mut pty = Pty::spawn(env.cmd(&[]), 20, 5);
     pty.wait_for("too-small notice", T, |s| s.contains("too small"));
     for i in 0..100u16 {
@@ -240,7 +155,7 @@ fn tiny_terminals_and_resizes_do_not_crash() {
 
 #[test]
 fn no_terminal_is_a_clear_error() {
-    let env = Env::new();
+    let env = new_env();
     let out = env
         .cmd(&[])
         .stdin(std::process::Stdio::null())
@@ -307,14 +222,14 @@ fn demo_cleans_up_on_q_and_on_hang_up() {
             assert_eq!(st.code(), Some(0));
             assert!(pty.restored());
         }
-        wait_until("the demo's worker gone", || !alive(pid));
+        wait_until(T, "the demo's worker gone", || !alive(pid));
         assert!(!dir.exists(), "temporary dir removed (hang_up={hang_up})");
     }
 }
 
 #[test]
 fn auto_restart_key_restarts_a_dead_worker() {
-    let env = Env::new();
+    let env = new_env();
     let crashy = format!("{BIN} stand-in-worker --log-rate 5 --die-after 1500");
     let with = |mut c: Command| {
         c.env("CLAUDE_MEM_TOP_WORKER_CMD", &crashy);

@@ -1,14 +1,17 @@
 //! `claude-mem-top supervise`, black-box with the stand-in worker: backoff and FATAL, never two
 //! workers, its children reaped, `stop` is not a crash, Ctrl-C stops everything cleanly.
 
-mod support_cli;
+mod common;
 
 use std::process::{Child, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use support_cli::{alive, live_with, signal, stat, text, wait_until, Env, LIMIT, POLL};
+use common::{alive, live_with, signal, stat, wait_until, Env, POLL};
+
+/// The longest any single wait may take.
+const LIMIT: Duration = Duration::from_secs(30);
 
 fn spawn_supervise(env: &Env, args: &[&str]) -> Child {
     let mut full = vec!["supervise"];
@@ -104,14 +107,10 @@ fn crashing_worker_is_restarted_with_growing_delays_then_fatal() {
         if let Some(st) = sup.try_wait().expect("try_wait") {
             break st;
         }
-        for line in env
-            .log_text()
-            .lines()
-            .filter(|l| l.contains("worker exited"))
-        {
+        for line in env.log().lines().filter(|l| l.contains("worker exited")) {
             if let Some(pid) = pid_in(line).filter(|p| !checked.contains(p)) {
-                wait_until("the crashed worker to be reaped", || {
-                    stat(pid).is_none_or(|(_, ppid)| ppid != sup_pid)
+                wait_until(LIMIT, "the crashed worker to be reaped", || {
+                    stat(pid).is_none_or(|(_, ppid, ..)| ppid != sup_pid)
                         || sup.try_wait().ok().flatten().is_some()
                 });
                 checked.push(pid);
@@ -124,7 +123,7 @@ fn crashing_worker_is_restarted_with_growing_delays_then_fatal() {
     assert!(most <= 1, "{most} workers ran at once");
     assert!(checked.len() >= 3, "saw {} crashed workers", checked.len());
 
-    let log = env.log_text();
+    let log = env.log();
     let sup_lines: Vec<&str> = log.lines().filter(|l| l.contains("[SUPERVISOR]")).collect();
     let all = sup_lines.join("\n");
     // restart k/3 in 1s, 2s, 4s, each followed by a restart no sooner than its delay.
@@ -167,19 +166,22 @@ fn crashing_worker_is_restarted_with_growing_delays_then_fatal() {
 fn sigint_stops_the_supervisor_and_its_worker() {
     let env = Env::stand_in("");
     let mut sup = spawn_supervise(&env, &[]);
-    wait_until("the supervised worker", || {
+    wait_until(LIMIT, "the supervised worker", || {
         env.supervise_state()["state"] == "running" && env.pid().is_some_and(alive)
     });
     let worker = env.pid().expect("worker pid");
-    assert_eq!(stat(worker).map(|(_, ppid)| ppid), Some(sup.id() as i32));
+    assert_eq!(
+        stat(worker).map(|(_, ppid, ..)| ppid),
+        Some(sup.id() as i32)
+    );
 
     signal(sup.id() as i32, libc::SIGINT);
     let st = wait_exit(&mut sup);
     assert_eq!(st.code(), Some(0), "{st:?}");
     assert!(!alive(worker), "the worker survived Ctrl-C");
-    assert!(!env.data().join(".worker.pid").exists());
+    assert!(!env.path(".worker.pid").exists());
     assert_eq!(env.supervise_state()["state"], "exited");
-    let log = env.log_text();
+    let log = env.log();
     assert!(
         log.contains("received SIGINT: stopping the worker"),
         "{log}"
@@ -191,29 +193,27 @@ fn sigint_stops_the_supervisor_and_its_worker() {
 fn a_stop_is_not_a_crash_and_one_supervisor_per_data_dir() {
     let env = Env::stand_in("");
     let mut sup = spawn_supervise(&env, &["--health-interval", "100ms"]);
-    wait_until("the supervised worker", || {
+    wait_until(LIMIT, "the supervised worker", || {
         env.supervise_state()["state"] == "running" && env.pid().is_some_and(alive)
     });
 
     let second = env.run(&["supervise"]);
-    assert_eq!(second.status.code(), Some(1), "{}", text(&second));
-    assert!(String::from_utf8_lossy(&second.stderr).contains("already supervises"));
+    second.code(1);
+    assert!(second.stderr.contains("already supervises"));
 
     let first = env.pid().expect("worker pid");
-    let out = env.run(&["stop"]);
-    assert!(out.status.success(), "{}", text(&out));
-    wait_until("the supervisor to see the stop", || {
+    env.run(&["stop"]).code(0);
+    wait_until(LIMIT, "the supervisor to see the stop", || {
         env.supervise_state()["state"] == "stopped"
     });
-    assert!(env.log_text().contains("stopped on purpose"));
+    assert!(env.log().contains("stopped on purpose"));
 
     // Started again by hand: the supervisor takes it over instead of having restarted it.
-    let out = env.run(&["start"]);
-    assert!(out.status.success(), "{}", text(&out));
-    wait_until("the supervisor to adopt the new worker", || {
-        env.log_text().contains("the worker was started again")
+    env.run(&["start"]).code(0);
+    wait_until(LIMIT, "the supervisor to adopt the new worker", || {
+        env.log().contains("the worker was started again")
     });
-    let log = env.log_text();
+    let log = env.log();
     assert!(
         !log.contains("restart 1/"),
         "a stop was taken for a crash:\n{log}"
@@ -224,7 +224,9 @@ fn a_stop_is_not_a_crash_and_one_supervisor_per_data_dir() {
     signal(sup.id() as i32, libc::SIGTERM);
     let st = wait_exit(&mut sup);
     assert_eq!(st.code(), Some(0));
-    wait_until("the adopted worker to stop", || !alive(second_worker));
+    wait_until(LIMIT, "the adopted worker to stop", || {
+        !alive(second_worker)
+    });
 }
 
 #[test]
@@ -233,7 +235,7 @@ fn restart_never_exits_with_the_worker() {
     let mut sup = spawn_supervise(&env, &["--restart", "never"]);
     let st = wait_exit(&mut sup);
     assert_eq!(st.code(), Some(1));
-    let log = env.log_text();
+    let log = env.log();
     assert!(
         log.contains("--restart never: the supervisor exits"),
         "{log}"
@@ -267,7 +269,7 @@ fn a_worker_that_stays_unhealthy_is_stopped_and_restarted() {
     let most = census.finish();
     assert_eq!(st.code(), Some(1), "FATAL after the second unhealthy spell");
     assert!(most <= 1, "{most} workers ran at once");
-    let log = env.log_text();
+    let log = env.log();
     let spells = log
         .matches("worker unhealthy for 300ms (GET /health: HTTP 500): stopping it")
         .count();

@@ -22,10 +22,8 @@ fn now() -> SystemTime {
 
 fn check(name: &'static str, ok: bool, detail: &str, lat: Option<f64>) -> Check {
     Check {
-        name,
-        ok,
-        detail: detail.into(),
         latency_ms: lat,
+        ..Check::new(name, ok, detail)
     }
 }
 
@@ -75,7 +73,6 @@ fn status(state: State) -> Status {
         ),
     };
     Status {
-        schema_version: 1,
         state,
         layout: if state == State::Stopped {
             Layout::None
@@ -83,26 +80,16 @@ fn status(state: State) -> Status {
             Layout::Spec
         },
         pid,
-        port: 37777,
-        port_source: PortSource::Default,
         uptime_seconds: uptime,
-        started_at: None,
         healthy,
         checks,
-        data_dir: PathBuf::from("/home/dev/.claude-mem"),
-        pid_file: None,
-        log_file: None,
         pm2_migrated_at: Some("2025-12-13T00:18:39.673Z".into()),
         reason,
-        command: None,
-        port_holder: None,
-        warnings: Vec::new(),
-        installed_version: None,
-        api: None,
-        pm2: None,
-        proven: None,
-        record: None,
-        probe: None,
+        ..Status::new(
+            37777,
+            PortSource::Default,
+            PathBuf::from("/home/dev/.claude-mem"),
+        )
     }
 }
 

@@ -483,30 +483,12 @@ mod tests {
             uid: None,
         });
         Box::new(Status {
-            schema_version: 1,
             state,
             layout: Layout::Spec,
             pid,
-            port: 40000,
-            port_source: PortSource::Default,
-            uptime_seconds: None,
-            started_at: None,
             healthy: state == State::Running,
-            checks: Vec::new(),
-            data_dir: "/d".into(),
-            pid_file: None,
-            log_file: None,
-            pm2_migrated_at: None,
-            reason: None,
-            command: None,
-            port_holder: None,
-            warnings: Vec::new(),
-            installed_version: None,
-            api: None,
-            pm2: None,
             proven,
-            record: None,
-            probe: None,
+            ..Status::new(40000, PortSource::Default, "/d".into())
         })
     }
 

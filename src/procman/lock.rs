@@ -29,10 +29,17 @@ pub enum LockError {
 }
 
 impl Lock {
-    /// Take the lock, waiting at most `wait`. Retries with a short backoff (1 ms doubling to 25 ms)
-    /// so the waiter wakes soon after the holder releases it.
+    /// Take the start/stop lock, waiting at most `wait`. Retries with a short backoff (1 ms
+    /// doubling to 25 ms) so the waiter wakes soon after the holder releases it.
     pub fn acquire(data_dir: &Path, wait: Duration) -> Result<Lock, LockError> {
-        let path = data_dir.join(LOCK_FILE);
+        Self::acquire_file(data_dir, LOCK_FILE, wait)
+    }
+
+    /// Take an exclusive lock on `name`, a lock file of ours in `data_dir` (created if missing,
+    /// never through a symlink), waiting at most `wait`; `Duration::ZERO` tries exactly once.
+    /// A holder's lock is [`LockError::Timeout`]; any other failure is [`LockError::Open`].
+    pub fn acquire_file(data_dir: &Path, name: &str, wait: Duration) -> Result<Lock, LockError> {
+        let path = data_dir.join(name);
         let file = OpenOptions::new()
             .read(true)
             .write(true)

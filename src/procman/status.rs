@@ -87,6 +87,18 @@ pub struct Check {
     pub latency_ms: Option<f64>,
 }
 
+impl Check {
+    /// A check that took no measured time (the file and process layers).
+    pub fn new(name: &'static str, ok: bool, detail: impl Into<String>) -> Check {
+        Check {
+            name,
+            ok,
+            detail: detail.into(),
+            latency_ms: None,
+        }
+    }
+}
+
 /// A PID record found in the data dir.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
@@ -134,6 +146,38 @@ pub struct Status {
     pub record: Option<Record>,
     #[serde(skip)]
     pub probe: Option<Probe>,
+}
+
+impl Status {
+    /// Stopped, with nothing found yet: the start of a status read.
+    pub fn new(port: u16, port_source: PortSource, data_dir: PathBuf) -> Status {
+        Status {
+            schema_version: SCHEMA_VERSION,
+            state: State::Stopped,
+            layout: Layout::None,
+            pid: None,
+            port,
+            port_source,
+            uptime_seconds: None,
+            started_at: None,
+            healthy: false,
+            checks: Vec::new(),
+            data_dir,
+            pid_file: None,
+            log_file: None,
+            pm2_migrated_at: None,
+            reason: None,
+            command: None,
+            port_holder: None,
+            warnings: Vec::new(),
+            installed_version: None,
+            api: None,
+            pm2: None,
+            proven: None,
+            record: None,
+            probe: None,
+        }
+    }
 }
 
 /// What the pid-file layer found.
@@ -314,30 +358,8 @@ pub fn status(cfg: &Config, opts: StatusOpts) -> Status {
     let mut warnings = Vec::new();
     let dir = &cfg.data_dir;
     let st = Status {
-        schema_version: SCHEMA_VERSION,
-        state: State::Stopped,
-        layout: Layout::None,
-        pid: None,
-        port: cfg.port,
-        port_source: cfg.port_source.clone(),
-        uptime_seconds: None,
-        started_at: None,
-        healthy: false,
-        checks: Vec::new(),
-        data_dir: dir.clone(),
-        pid_file: None,
         log_file: crate::logs::newest_log(&cfg.logs_dir()),
-        pm2_migrated_at: None,
-        reason: None,
-        command: None,
-        port_holder: None,
-        warnings: Vec::new(),
-        installed_version: None,
-        api: None,
-        pm2: None,
-        proven: None,
-        record: None,
-        probe: None,
+        ..Status::new(cfg.port, cfg.port_source.clone(), dir.clone())
     };
     let mut st = read_layers(cfg, opts, st, &mut warnings);
     if opts.extras {
@@ -381,12 +403,11 @@ fn read_layers(
             return st;
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            st.checks.push(Check {
-                name: "pid_file",
-                ok: false,
-                detail: format!("data dir {} does not exist", dir.display()),
-                latency_ms: None,
-            });
+            st.checks.push(Check::new(
+                "pid_file",
+                false,
+                format!("data dir {} does not exist", dir.display()),
+            ));
             probe_unmanaged(cfg, opts, &mut st);
             return st;
         }
@@ -418,34 +439,19 @@ fn read_layers(
     match pid_layer(cfg, warnings) {
         PidLayer::Absent => {
             st.layout = if v13 { Layout::V13 } else { Layout::None };
-            st.checks.push(Check {
-                name: "pid_file",
-                ok: false,
-                detail: "no PID file".into(),
-                latency_ms: None,
-            });
+            st.checks.push(Check::new("pid_file", false, "no PID file"));
             probe_unmanaged(cfg, opts, &mut st);
         }
         PidLayer::Untrusted(p) => {
             st.state = State::Unknown;
             st.reason = Some(p.to_string());
-            st.checks.push(Check {
-                name: "pid_file",
-                ok: false,
-                detail: p.to_string(),
-                latency_ms: None,
-            });
+            st.checks.push(Check::new("pid_file", false, p.to_string()));
         }
         PidLayer::Invalid(p) => {
             st.state = State::Stale;
             st.layout = Layout::Spec;
             st.reason = Some(p.to_string());
-            st.checks.push(Check {
-                name: "pid_file",
-                ok: false,
-                detail: p.to_string(),
-                latency_ms: None,
-            });
+            st.checks.push(Check::new("pid_file", false, p.to_string()));
             if let FileProblem::Invalid { path, .. } = &p {
                 st.pid_file = Some(path.clone());
             }
@@ -475,10 +481,10 @@ fn read_layers(
                 }
                 st.port = p;
             }
-            st.checks.push(Check {
-                name: "pid_file",
-                ok: true,
-                detail: format!(
+            st.checks.push(Check::new(
+                "pid_file",
+                true,
+                format!(
                     "{}: PID {}",
                     rec.path
                         .file_name()
@@ -486,17 +492,11 @@ fn read_layers(
                         .unwrap_or_default(),
                     rec.claim.pid
                 ),
-                latency_ms: None,
-            });
+            ));
             match verdict {
                 Err(reason) => {
                     st.state = State::Stale;
-                    st.checks.push(Check {
-                        name: "process",
-                        ok: false,
-                        detail: reason.clone(),
-                        latency_ms: None,
-                    });
+                    st.checks.push(Check::new("process", false, reason.clone()));
                     st.reason = Some(reason);
                 }
                 Ok(proven) => {
@@ -507,12 +507,11 @@ fn read_layers(
                             Some(now.duration_since(t).unwrap_or_default().as_secs());
                     }
                     st.command = Some(proven.argv.join(" "));
-                    st.checks.push(Check {
-                        name: "process",
-                        ok: true,
-                        detail: format!("PID {} alive ({})", proven.pid, proven.stat.comm),
-                        latency_ms: None,
-                    });
+                    st.checks.push(Check::new(
+                        "process",
+                        true,
+                        format!("PID {} alive ({})", proven.pid, proven.stat.comm),
+                    ));
                     if proven.uid.is_some_and(|u| u != platform::current_uid()) {
                         warnings.push(format!(
                             "the worker runs as uid {}, not as you: actions will be refused",

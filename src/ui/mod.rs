@@ -156,21 +156,6 @@ pub fn ago(now: SystemTime, then: SystemTime) -> String {
     }
 }
 
-pub fn bytes(n: u64) -> String {
-    const U: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
-    let mut v = n as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i < U.len() - 1 {
-        v /= 1024.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", U[i])
-    }
-}
-
 pub fn spinner(i: usize) -> &'static str {
     SPINNER[i % SPINNER.len()]
 }

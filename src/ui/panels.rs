@@ -7,9 +7,10 @@ use ratatui::widgets::{Block, Paragraph, Sparkline};
 use ratatui::Frame;
 
 use super::theme::Theme;
-use super::{ago, bytes, spinner};
+use super::{ago, spinner};
 use crate::app::model::{Focus, Model};
 use crate::app::msg::DbState;
+use crate::config::fmt_bytes;
 use crate::procman::status::fmt_uptime;
 
 pub fn clock(t: std::time::SystemTime) -> String {
@@ -18,16 +19,37 @@ pub fn clock(t: std::time::SystemTime) -> String {
         .to_string()
 }
 
-fn block<'a>(title: &'a str, m: &Model, focus: Focus, t: &Theme) -> Block<'a> {
+/// Draw a small panel's border and title (bracketed while focused); returns the area inside.
+fn panel(f: &mut Frame, area: Rect, title: &str, m: &Model, focus: Focus, t: &Theme) -> Rect {
     let focused = m.focus == focus;
     let title = if focused {
         format!("[{title}]")
     } else {
         format!(" {title} ")
     };
-    Block::bordered()
+    let b = Block::bordered()
         .title(title)
-        .border_style(t.border(focused))
+        .border_style(t.border(focused));
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    inner
+}
+
+/// Draw `lines` at the top of `inner` (as many as fit); returns the area left below them.
+fn lines_on_top(f: &mut Frame, inner: Rect, lines: Vec<Line<'_>>) -> Rect {
+    let text_h = (lines.len() as u16).min(inner.height);
+    f.render_widget(
+        Paragraph::new(lines),
+        Rect {
+            height: text_h,
+            ..inner
+        },
+    );
+    Rect {
+        y: inner.y + text_h,
+        height: inner.height - text_h,
+        ..inner
+    }
 }
 
 fn mark(ok: bool, t: &Theme) -> Span<'static> {
@@ -132,9 +154,7 @@ pub fn header(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
 }
 
 pub fn health(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
-    let b = block("Health", m, Focus::Health, t);
-    let inner = b.inner(area);
-    f.render_widget(b, area);
+    let inner = panel(f, area, "Health", m, Focus::Health, t);
     let mut lines = Vec::new();
     match &m.status {
         None => lines.push(Line::styled("checking…", t.dim())),
@@ -165,15 +185,8 @@ pub fn health(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
             ]));
         }
     }
-    let text_h = (lines.len() as u16).min(inner.height);
-    f.render_widget(
-        Paragraph::new(lines),
-        Rect {
-            height: text_h,
-            ..inner
-        },
-    );
-    if inner.height > text_h {
+    let spark = lines_on_top(f, inner, lines);
+    if spark.height > 0 {
         let data: Vec<u64> = m
             .latencies
             .iter()
@@ -182,19 +195,12 @@ pub fn health(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
             .rev()
             .copied()
             .collect();
-        let spark = Rect {
-            y: inner.y + text_h,
-            height: inner.height - text_h,
-            ..inner
-        };
         f.render_widget(Sparkline::default().data(&data).style(t.ok()), spark);
     }
 }
 
 pub fn resources(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
-    let b = block("Resources", m, Focus::Resources, t);
-    let inner = b.inner(area);
-    f.render_widget(b, area);
+    let inner = panel(f, area, "Resources", m, Focus::Resources, t);
     let Some(s) = &m.metrics else {
         let msg = if m.watched_pid.is_some() {
             "sampling…"
@@ -213,7 +219,7 @@ pub fn resources(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
             Span::styled("CPU ", t.label()),
             Span::raw(cpu),
             Span::styled("  RSS ", t.label()),
-            Span::raw(bytes(s.rss_bytes)),
+            Span::raw(fmt_bytes(s.rss_bytes)),
         ]),
         Line::from(vec![
             Span::styled("threads ", t.label()),
@@ -222,15 +228,8 @@ pub fn resources(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
             Span::raw(s.children.to_string()),
         ]),
     ];
-    let text_h = (lines.len() as u16).min(inner.height);
-    f.render_widget(
-        Paragraph::new(lines),
-        Rect {
-            height: text_h,
-            ..inner
-        },
-    );
-    let rest = inner.height.saturating_sub(text_h);
+    let below = lines_on_top(f, inner, lines);
+    let rest = below.height;
     if rest > 0 {
         let w = inner.width as usize;
         let cpu: Vec<u64> = m.cpu_hist.iter().rev().take(w).rev().copied().collect();
@@ -239,18 +238,17 @@ pub fn resources(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
         f.render_widget(
             Sparkline::default().data(&cpu).style(t.warn()),
             Rect {
-                y: inner.y + text_h,
                 height: cpu_h,
-                ..inner
+                ..below
             },
         );
         if rest > cpu_h {
             f.render_widget(
                 Sparkline::default().data(&rss).style(t.label()),
                 Rect {
-                    y: inner.y + text_h + cpu_h,
+                    y: below.y + cpu_h,
                     height: rest - cpu_h,
-                    ..inner
+                    ..below
                 },
             );
         }
@@ -258,9 +256,7 @@ pub fn resources(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
 }
 
 pub fn files(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
-    let b = block("Files", m, Focus::Files, t);
-    let inner = b.inner(area);
-    f.render_widget(b, area);
+    let inner = panel(f, area, "Files", m, Focus::Files, t);
     let mut lines = Vec::new();
     for fi in &m.files {
         let fresh = m.file_changed.get(&fi.name).is_some_and(|when| {
@@ -278,7 +274,7 @@ pub fn files(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
                 if !v.is_empty() {
                     v.push(' ');
                 }
-                v.push_str(&bytes(sz));
+                v.push_str(&fmt_bytes(sz));
             }
             spans.push(Span::raw(v));
             if let Some(mt) = fi.mtime {
@@ -294,9 +290,7 @@ pub fn files(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
 }
 
 pub fn database(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
-    let b = block("Database", m, Focus::Database, t);
-    let inner = b.inner(area);
-    f.render_widget(b, area);
+    let inner = panel(f, area, "Database", m, Focus::Database, t);
     let mut lines = Vec::new();
     match &m.db {
         DbState::Loading => lines.push(Line::styled("reading…", t.dim())),
@@ -323,10 +317,13 @@ pub fn database(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
                     Span::raw(p.join(" · ")),
                 ]));
             }
-            let mut sizes = vec![Span::styled("size ", t.label()), Span::raw(bytes(s.size))];
+            let mut sizes = vec![
+                Span::styled("size ", t.label()),
+                Span::raw(fmt_bytes(s.size)),
+            ];
             sizes.push(Span::raw(format!(
                 " + wal {}",
-                s.wal_size.map(bytes).unwrap_or_else(|| "none".into())
+                s.wal_size.map(fmt_bytes).unwrap_or_else(|| "none".into())
             )));
             if let Some(v) = s.schema {
                 sizes.push(Span::styled("  schema ", t.label()));
@@ -369,9 +366,7 @@ pub fn database(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
 }
 
 pub fn events(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
-    let b = block("Events", m, Focus::Events, t);
-    let inner = b.inner(area);
-    f.render_widget(b, area);
+    let inner = panel(f, area, "Events", m, Focus::Events, t);
     let h = inner.height as usize;
     let end = m.events.len().saturating_sub(m.events_scroll);
     let start = end.saturating_sub(h);

@@ -12,7 +12,7 @@ use std::net::{TcpListener, TcpStream};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -36,6 +36,7 @@ pub fn free_port() -> u16 {
 }
 
 /// Wait until `cond` holds, at most `limit`; panics naming `what` otherwise.
+#[track_caller]
 pub fn wait_until(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
     let t0 = Instant::now();
     while !cond() {
@@ -90,6 +91,14 @@ pub fn cmdline(pid: i32) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Live processes whose command line (arguments joined by spaces) contains `needle`.
+pub fn live_with(needle: &str) -> Vec<i32> {
+    all_pids()
+        .into_iter()
+        .filter(|p| alive(*p) && cmdline(*p).join(" ").contains(needle))
+        .collect()
+}
+
 fn environ_has(pid: i32, needle: &[u8]) -> bool {
     std::fs::read(format!("/proc/{pid}/environ"))
         .map(|b| b.split(|c| *c == 0).any(|kv| kv == needle))
@@ -126,12 +135,28 @@ pub struct Out {
     pub max_rss_kb: i64,
 }
 
+/// Exit status, stdout and stderr, labelled: what a failed assertion shows.
+fn describe(status: &ExitStatus, stdout: &str, stderr: &str) -> String {
+    format!("exit {status:?}\n--- stdout\n{stdout}--- stderr\n{stderr}")
+}
+
+/// [`Out::both`] for the `Output` of `Command::output`.
+pub fn text(o: &Output) -> String {
+    describe(
+        &o.status,
+        &String::from_utf8_lossy(&o.stdout),
+        &String::from_utf8_lossy(&o.stderr),
+    )
+}
+
 impl Out {
     pub fn both(&self) -> String {
-        format!(
-            "exit {:?}\n--- stdout\n{}--- stderr\n{}",
-            self.status, self.stdout, self.stderr
-        )
+        describe(&self.status, &self.stdout, &self.stderr)
+    }
+
+    /// Stdout then stderr, unlabelled: for assertions that a line appears in either.
+    pub fn text(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
     }
 
     /// Assert the exit code, showing everything otherwise.
@@ -251,6 +276,9 @@ pub struct Env {
     pub worker_args: String,
     /// Extra environment for every call.
     pub extra_env: Vec<(OsString, OsString)>,
+    /// Leave `CLAUDE_MEM_TOP_WORKER_CMD` unset: claude-mem's default command (bun and the plugin's
+    /// script under the temp HOME, both missing).
+    pub default_worker: bool,
     /// Run `stop` on drop (off when the PID file names a process that must not be signalled).
     pub stop_on_drop: bool,
     /// Processes the test spawned itself: killed and reaped on drop.
@@ -275,6 +303,7 @@ impl Env {
             port: free_port(),
             worker_args: String::new(),
             extra_env: Vec::new(),
+            default_worker: false,
             stop_on_drop: true,
             children: Mutex::new(Vec::new()),
             root,
@@ -284,6 +313,42 @@ impl Env {
     pub fn with_args(mut self, args: &str) -> Env {
         self.worker_args = args.to_string();
         self
+    }
+
+    /// The stand-in at `--log-rate 2`, its command line marked with `--version test-PORT` (see
+    /// [`Env::marker`]), plus `extra`.
+    pub fn stand_in(extra: &str) -> Env {
+        let env = Env::new();
+        let args = format!("--log-rate 2 --version {} {extra}", env.marker());
+        env.with_args(&args)
+    }
+
+    /// No worker command of ours: claude-mem's default one, whose bun and script are missing
+    /// under the temp HOME. Nothing can be started, so nothing is stopped on drop.
+    pub fn default_worker() -> Env {
+        let mut env = Env::new();
+        env.default_worker = true;
+        env.stop_on_drop = false;
+        env
+    }
+
+    /// The unique marker in an [`Env::stand_in`] worker's command line.
+    pub fn marker(&self) -> String {
+        format!("test-{}", self.port)
+    }
+
+    /// Use `dir` as the data dir instead of `data/` under the temp root; the caller keeps `dir`
+    /// alive (declared before the `Env`, so it outlives it). For tests whose screen shows the
+    /// path and needs it as short as a plain tempdir.
+    pub fn at(mut self, dir: &Path) -> Env {
+        self.dir = dir.to_path_buf();
+        self
+    }
+
+    /// Create the data dir now (it is otherwise left for the binary or [`Env::write`] to create).
+    pub fn make_dir(&self) -> &Path {
+        std::fs::create_dir_all(&self.dir).expect("data dir");
+        &self.dir
     }
 
     pub fn worker_cmd(&self) -> String {
@@ -318,8 +383,10 @@ impl Env {
             .env("HOME", &self.home)
             .env("PATH", self.path_var())
             .env("CLAUDE_MEM_DATA_DIR", &self.dir)
-            .env("CLAUDE_MEM_WORKER_PORT", self.port.to_string())
-            .env("CLAUDE_MEM_TOP_WORKER_CMD", self.worker_cmd());
+            .env("CLAUDE_MEM_WORKER_PORT", self.port.to_string());
+        if !self.default_worker {
+            c.env("CLAUDE_MEM_TOP_WORKER_CMD", self.worker_cmd());
+        }
         for (k, v) in &self.extra_env {
             c.env(k, v);
         }
@@ -374,6 +441,13 @@ impl Env {
         self.read(".worker.pid")?.trim().parse().ok()
     }
 
+    /// `supervise`'s state file as JSON (`Null` while absent or invalid).
+    pub fn supervise_state(&self) -> serde_json::Value {
+        self.read(".claude-mem-top.supervise.json")
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(serde_json::Value::Null)
+    }
+
     /// Today's dated log (UTC).
     pub fn log_name() -> String {
         format!("worker-{}.log", chrono::Utc::now().format("%Y-%m-%d"))
@@ -419,11 +493,9 @@ impl Env {
             .collect()
     }
 
-    /// Start a stand-in worker directly (not through `start`): a plain child of the test, in the
-    /// test's own process group. Returns its PID once it answers on `port`, if `wait_listen`.
-    pub fn spawn_worker_directly(&self, port: u16, args: &[&str], wait_listen: bool) -> i32 {
-        // Exactly the configured worker command (so its command line passes the identity
-        // check), plus `args`.
+    /// The configured worker command (so its command line passes the identity check) plus
+    /// `args`, in the clean environment with `port`, stdio on /dev/null; not started yet.
+    pub fn worker_command(&self, port: u16, args: &[&str]) -> Command {
         let cmd = self.worker_cmd();
         let argv: Vec<&str> = cmd.split_whitespace().collect();
         let mut c = Command::new(argv[0]);
@@ -434,13 +506,26 @@ impl Env {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        let child = c.spawn().expect("spawn stand-in worker");
+        c
+    }
+
+    /// Keep a process the test spawned, so that drop kills and reaps it. Returns its PID.
+    pub fn own(&self, child: Child) -> i32 {
         let pid = child.id() as i32;
         self.children.lock().expect("children").push(child);
+        pid
+    }
+
+    /// Start a stand-in worker directly (not through `start`): a plain child of the test, in the
+    /// test's own process group. Returns its PID once it answers on `port`, if `wait_listen`.
+    pub fn spawn_worker_directly(&self, port: u16, args: &[&str], wait_listen: bool) -> i32 {
+        let child = self
+            .worker_command(port, args)
+            .spawn()
+            .expect("spawn stand-in worker");
+        let pid = self.own(child);
         if wait_listen {
-            wait_until(Duration::from_secs(10), "the stand-in to listen", || {
-                TcpStream::connect(("127.0.0.1", port)).is_ok()
-            });
+            wait_listening(port, Duration::from_secs(10));
         }
         pid
     }
@@ -452,9 +537,7 @@ impl Env {
             .stdin(Stdio::null())
             .spawn()
             .expect("spawn sleep");
-        let pid = child.id() as i32;
-        self.children.lock().expect("children").push(child);
-        pid
+        self.own(child)
     }
 
     /// Put an executable shell script into `bin/` (first on PATH).
@@ -494,6 +577,14 @@ impl Drop for Env {
             signal(p, libc::SIGKILL);
         }
     }
+}
+
+/// Wait until something accepts connections on loopback `port`, at most `limit`.
+#[track_caller]
+pub fn wait_listening(port: u16, limit: Duration) {
+    wait_until(limit, &format!("a listener on port {port}"), || {
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
 }
 
 /// Tests run as root (CI too); the other-user cases need it to switch users or chown.

@@ -1,0 +1,223 @@
+//! Doctor checks of the installation: settings.json, bun, and the worker program or script.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Duration;
+
+use super::{fail, ok, Finding};
+use crate::config::{self, Config, ConfigError, PortSource};
+use crate::procman::files;
+use crate::procman::platform::PidFd;
+use crate::procman::spawn;
+
+pub(super) fn check_settings(cfg: &Config, config_error: Option<&ConfigError>) -> Finding {
+    const ID: &str = "settings";
+    const T: &str = "settings.json";
+    let path = cfg.settings_path();
+    if let Some(e) = config_error {
+        return fail(
+            ID,
+            T,
+            e.to_string(),
+            &format!(
+                "fix {} (a JSON object; CLAUDE_MEM_WORKER_PORT an integer from 1024 to 65535)",
+                path.display()
+            ),
+        );
+    }
+    match config::read_settings(&path) {
+        Err(e) => fail(
+            ID,
+            T,
+            e.to_string(),
+            &format!("fix or remove {}", path.display()),
+        ),
+        Ok(None) => ok(
+            ID,
+            T,
+            format!("{} absent or empty: defaults apply", path.display()),
+        ),
+        Ok(Some(v)) => {
+            let flat = v.as_object().map_or(0, |o| o.len());
+            let raw = config::settings_port(&path).ok().flatten();
+            let port_note = match raw {
+                None => "no CLAUDE_MEM_WORKER_PORT".to_string(),
+                Some(p) => match files::parse_port(&p) {
+                    Ok(n) => format!("CLAUDE_MEM_WORKER_PORT {n}"),
+                    Err(_) => {
+                        return fail(
+                            ID,
+                            T,
+                            format!(
+                                "{}: CLAUDE_MEM_WORKER_PORT {p:?} is not a port from 1024 to 65535",
+                                path.display()
+                            ),
+                            &format!(
+                                "set CLAUDE_MEM_WORKER_PORT in {} to e.g. \"37777\"",
+                                path.display()
+                            ),
+                        )
+                    }
+                },
+            };
+            let mut msg = format!(
+                "{} is valid JSON ({flat} keys, {port_note})",
+                path.display()
+            );
+            if cfg.port_source != PortSource::Default
+                && !matches!(cfg.port_source, PortSource::Settings(_))
+            {
+                let _ = write!(msg, "; the port in use comes from {}", cfg.port_source);
+            }
+            ok(ID, T, msg)
+        }
+    }
+}
+
+/// Run `program --version` for at most 3 s.
+fn program_version(program: &Path) -> Option<String> {
+    use std::io::Read;
+    let mut child = std::process::Command::new(program)
+        .arg("--version")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    let exited = PidFd::open(child.id() as i32)
+        .map(|fd| fd.wait_exit(Duration::from_secs(3)))
+        .unwrap_or(false);
+    if !exited {
+        let _ = child.kill();
+        let _ = child.wait();
+        return None;
+    }
+    let mut out = String::new();
+    child
+        .stdout
+        .take()?
+        .take(4096)
+        .read_to_string(&mut out)
+        .ok()?;
+    let _ = child.wait();
+    let v = out.lines().next()?.trim().to_string();
+    (!v.is_empty()).then_some(v)
+}
+
+pub(super) fn check_bun(cfg: &Config) -> Finding {
+    const ID: &str = "bun";
+    const T: &str = "bun";
+    let uses_bun = cfg.worker.script.is_some();
+    let program = if uses_bun {
+        cfg.worker.argv[0].as_str()
+    } else {
+        "bun"
+    };
+    match spawn::which(program) {
+        Some(p) => {
+            let v = program_version(&p)
+                .map(|v| format!("bun {v}"))
+                .unwrap_or_else(|| "bun (its --version did not answer)".into());
+            let note = if uses_bun {
+                ""
+            } else {
+                " (not used: the worker command is custom)"
+            };
+            ok(ID, T, format!("{v} at {}{note}", p.display()))
+        }
+        None if uses_bun => fail(
+            ID,
+            T,
+            "Bun is required but not found in PATH",
+            "install bun (curl -fsSL https://bun.sh/install | bash) and open a new shell",
+        ),
+        None => ok(
+            ID,
+            T,
+            format!(
+                "not on PATH; not needed: the worker command is custom ({})",
+                cfg.worker.display()
+            ),
+        ),
+    }
+}
+
+/// Arguments of a custom command that name a script file.
+fn script_args(argv: &[String]) -> impl Iterator<Item = &String> {
+    argv.iter().skip(1).filter(|a| {
+        !a.starts_with('-')
+            && [".js", ".cjs", ".mjs", ".ts"]
+                .iter()
+                .any(|ext| a.ends_with(ext))
+    })
+}
+
+pub(super) fn check_worker_program(cfg: &Config) -> Finding {
+    const ID: &str = "worker_script";
+    const T: &str = "worker script";
+    let w = &cfg.worker;
+    if let Some(script) = &w.script {
+        return if script.is_file() {
+            let version = crate::release::installed_version(cfg)
+                .map(|v| format!(" (claude-mem {v})"))
+                .unwrap_or_default();
+            ok(ID, T, format!("{}{version}", script.display()))
+        } else {
+            fail(
+                ID,
+                T,
+                format!("Worker script not found at {}", script.display()),
+                "reinstall the claude-mem plugin (in Claude Code: /plugin install claude-mem), or pass --worker-cmd",
+            )
+        };
+    }
+    let Some(program) = spawn::which(&w.argv[0]) else {
+        return fail(
+            ID,
+            T,
+            format!("Worker program not found: {}", w.argv[0]),
+            "fix --worker-cmd / CLAUDE_MEM_TOP_WORKER_CMD (a program on PATH or an absolute path)",
+        );
+    };
+    for s in script_args(&w.argv) {
+        let p = Path::new(s);
+        let p = match (&w.cwd, p.is_relative()) {
+            (Some(cwd), true) => cwd.join(p),
+            _ => p.to_path_buf(),
+        };
+        if !p.is_file() {
+            return fail(
+                ID,
+                T,
+                format!("Worker script not found at {}", p.display()),
+                "fix the script path in --worker-cmd / CLAUDE_MEM_TOP_WORKER_CMD",
+            );
+        }
+    }
+    ok(
+        ID,
+        T,
+        format!(
+            "custom command {} (program {})",
+            w.display(),
+            program.display()
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn script_args_pick_files() {
+        let argv: Vec<String> = ["bun", "--smol", "/x/worker-service.cjs", "9"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            script_args(&argv).collect::<Vec<_>>(),
+            vec!["/x/worker-service.cjs"]
+        );
+    }
+}

@@ -1,0 +1,374 @@
+//! Doctor checks of the running worker and what competes with it: its state, its PID/port files,
+//! the port's holder, PM2 leftovers and the migration marker.
+
+use super::{fail, ok, user_label, warn, Finding};
+use crate::config::Config;
+use crate::procman::files::{self, MARKER_FILE, PORT_FILE};
+use crate::procman::platform;
+use crate::procman::pm2;
+use crate::procman::status::{self, Layout, State, Status};
+
+pub(super) fn check_worker(st: &Status) -> Finding {
+    const ID: &str = "worker";
+    const T: &str = "worker";
+    let reason = st.reason.clone().unwrap_or_default();
+    match st.state {
+        State::Running => {
+            let lat = st
+                .probe
+                .as_ref()
+                .map(|p| format!(", GET /health {:.1} ms", p.latency.as_secs_f64() * 1000.0))
+                .unwrap_or_default();
+            ok(
+                ID,
+                T,
+                format!(
+                    "running and healthy: PID {}, port {}{lat}",
+                    st.pid.unwrap_or(0),
+                    st.port
+                ),
+            )
+        }
+        State::Unhealthy => fail(
+            ID,
+            T,
+            format!(
+                "PID {} runs but is unhealthy: {reason}",
+                st.pid.unwrap_or(0)
+            ),
+            "claude-mem-top restart; then `claude-mem-top logs --level warn` for the cause",
+        ),
+        State::Stopped | State::Stale => warn(
+            ID,
+            T,
+            "not running",
+            "claude-mem-top start (claude-mem's hooks also start it on the next session)",
+        ),
+        State::Unmanaged => warn(
+            ID,
+            T,
+            format!("a worker answers on port {} but no PID file names it", st.port),
+            "stop it and start it with `claude-mem-top start` to manage it, or leave it as is",
+        ),
+        State::Unknown => fail(
+            ID,
+            T,
+            format!("state unknown: {reason}"),
+            "check the owner and type of the files named above (they must be regular files of yours)",
+        ),
+    }
+}
+
+pub(super) fn check_pid_files(cfg: &Config, st: &Status) -> Finding {
+    const ID: &str = "pid_files";
+    const T: &str = "pid/port files";
+    let named = st
+        .pid_file
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "the PID file".into());
+    match st.state {
+        State::Stale => {
+            let port_file = cfg.path(PORT_FILE);
+            let also = if platform::exists(&port_file) {
+                format!(" and {}", port_file.display())
+            } else {
+                String::new()
+            };
+            fail(
+                ID,
+                T,
+                format!(
+                    "stale {named}: {}",
+                    st.reason.as_deref().unwrap_or("it names no live worker")
+                ),
+                &format!("claude-mem-top start (it removes stale files), or delete {named}{also}"),
+            )
+        }
+        State::Unknown => fail(
+            ID,
+            T,
+            st.reason.clone().unwrap_or_else(|| "unreadable".into()),
+            "make the PID file a regular file owned by you, or remove it if no worker runs",
+        ),
+        _ => {
+            if let Some(w) = st
+                .warnings
+                .iter()
+                .find(|w| w.contains(".worker.") || w.contains("worker.pid"))
+            {
+                return warn(
+                    ID,
+                    T,
+                    w.clone(),
+                    "claude-mem-top restart rewrites the PID and port files",
+                );
+            }
+            let port_file = cfg.path(PORT_FILE);
+            if st.pid_file.is_none() && platform::exists(&port_file) {
+                return warn(
+                    ID,
+                    T,
+                    format!("{} exists without a PID file", port_file.display()),
+                    &format!("delete {}", port_file.display()),
+                );
+            }
+            match (&st.pid_file, &st.proven) {
+                (Some(p), Some(w)) => ok(
+                    ID,
+                    T,
+                    format!(
+                        "{} names PID {}, proven to be the worker",
+                        p.display(),
+                        w.pid
+                    ),
+                ),
+                _ => ok(ID, T, "no PID file, and none needed: no worker runs"),
+            }
+        }
+    }
+}
+
+pub(super) fn check_port(cfg: &Config, st: &Status) -> Finding {
+    const ID: &str = "port";
+    const T: &str = "port";
+    let port = st.port;
+    let from = &cfg.port_source;
+    let Some(h) = platform::port_holder(port) else {
+        return if matches!(st.state, State::Running | State::Unhealthy) {
+            warn(
+                ID,
+                T,
+                format!("port {port} ({from}) has no listener, though the worker runs"),
+                "claude-mem-top restart",
+            )
+        } else {
+            ok(ID, T, format!("port {port} ({from}) is free"))
+        };
+    };
+    let worker_pid = st.proven.as_ref().map(|p| p.pid);
+    let family =
+        |pid: i32| worker_pid.is_some_and(|w| w == pid || platform::descendants(w).contains(&pid));
+    if h.pid.is_some_and(family) {
+        return ok(
+            ID,
+            T,
+            format!(
+                "port {port} ({from}) is held by the worker (PID {})",
+                h.pid.unwrap_or(0)
+            ),
+        );
+    }
+    let who = match (h.pid, &h.command) {
+        (Some(pid), Some(cmd)) => format!("PID {pid} ({cmd}), {}", user_label(h.uid)),
+        (Some(pid), None) => format!("PID {pid}, {}", user_label(h.uid)),
+        (None, _) => format!(
+            "a process of {} (its PID is not visible to you)",
+            user_label(h.uid)
+        ),
+    };
+    if st.state == State::Unmanaged {
+        return warn(
+            ID,
+            T,
+            format!("port {port} ({from}) is held by an unmanaged worker: {who}"),
+            "leave it, or stop it and start the worker with `claude-mem-top start`",
+        );
+    }
+    let fix = match h.pid {
+        Some(pid) => format!(
+            "stop PID {pid} (`kill {pid}`) if it is a leftover, or set CLAUDE_MEM_WORKER_PORT in {} to a free port",
+            cfg.settings_path().display()
+        ),
+        None => format!(
+            "ask that user to stop it, or set CLAUDE_MEM_WORKER_PORT in {} to a free port",
+            cfg.settings_path().display()
+        ),
+    };
+    fail(
+        ID,
+        T,
+        format!("port {port} ({from}) is in use by {who}"),
+        &fix,
+    )
+}
+
+/// pm2 daemons seen in /proc (`PM2 vX: God Daemon (HOME)`), whatever their pid file says.
+fn pm2_daemons_in_proc() -> Vec<i32> {
+    platform::all_pids()
+        .into_iter()
+        .filter(|p| *p > 1 && platform::alive(*p))
+        .filter(|p| {
+            platform::cmdline(*p)
+                .is_some_and(|a| a.first().is_some_and(|x| x.contains("God Daemon")))
+        })
+        .collect()
+}
+
+pub(super) fn check_pm2(cfg: &Config) -> Finding {
+    const ID: &str = "pm2";
+    const T: &str = "PM2 leftovers";
+    let fix_delete = "pm2 delete claude-mem-worker && pm2 save (or `claude-mem-top migrate`)";
+    let found = pm2::detect(cfg.home.as_deref());
+    let mut daemons = pm2_daemons_in_proc();
+    if let Some(d) = found.as_ref().and_then(|f| f.daemon_pid) {
+        if !daemons.contains(&d) {
+            daemons.insert(0, d);
+        }
+    }
+    let Some(found) = found else {
+        return if daemons.is_empty() {
+            ok(
+                ID,
+                T,
+                "no PM2 home and no pm2 daemon: nothing left from PM2",
+            )
+        } else {
+            warn(
+                ID,
+                T,
+                format!("a pm2 daemon runs (PID {daemons:?}) with a PM2 home elsewhere"),
+                "pm2 kill, if nothing else of yours uses pm2",
+            )
+        };
+    };
+    let home = found.home.display().to_string();
+    let live: Vec<String> = found
+        .apps
+        .iter()
+        .filter(|a| a.alive)
+        .map(|a| format!("PID {}", a.pid.unwrap_or(0)))
+        .collect();
+    if !live.is_empty() {
+        return fail(
+            ID,
+            T,
+            format!(
+                "pm2 still runs claude-mem-worker ({}) from {home}: it competes for the worker's port",
+                live.join(", ")
+            ),
+            fix_delete,
+        );
+    }
+    let dump = found.home.join("dump.pm2");
+    let in_dump = std::fs::read_to_string(&dump).is_ok_and(|t| t.contains("claude-mem-worker"));
+    if in_dump {
+        return warn(
+            ID,
+            T,
+            format!(
+                "{} lists claude-mem-worker: `pm2 resurrect` (or boot) would start it again",
+                dump.display()
+            ),
+            fix_delete,
+        );
+    }
+    if !daemons.is_empty() {
+        return warn(
+            ID,
+            T,
+            format!(
+                "a pm2 daemon runs (PID {}) but no claude-mem-worker app",
+                daemons
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            "pm2 kill, if nothing else of yours uses pm2",
+        );
+    }
+    if !found.apps.is_empty() {
+        let files: Vec<String> = found
+            .apps
+            .iter()
+            .map(|a| a.pid_file.display().to_string())
+            .collect();
+        return warn(
+            ID,
+            T,
+            format!("dead pm2 PID files: {}", files.join(", ")),
+            &format!("rm {}", files.join(" ")),
+        );
+    }
+    ok(
+        ID,
+        T,
+        format!("{home}: no pm2 daemon, no claude-mem-worker app"),
+    )
+}
+
+pub(super) fn check_marker(cfg: &Config, st: &Status) -> Finding {
+    const ID: &str = "pm2_marker";
+    const T: &str = "migration marker";
+    let path = cfg.path(MARKER_FILE);
+    match files::read_small(&path) {
+        Ok(Some(f)) => match files::parse_marker(&f.text) {
+            Some(t) => {
+                if t > chrono::Utc::now() + chrono::Duration::seconds(60) {
+                    warn(
+                        ID,
+                        T,
+                        format!(
+                            "{} is dated in the future ({})",
+                            path.display(),
+                            files::iso(t)
+                        ),
+                        "check the system clock (see the clock check)",
+                    )
+                } else {
+                    ok(
+                        ID,
+                        T,
+                        format!("{}: PM2 cleanup done {}", path.display(), files::iso(t)),
+                    )
+                }
+            }
+            None => warn(
+                ID,
+                T,
+                format!(
+                    "{} holds {:?}, not an ISO-8601 timestamp",
+                    path.display(),
+                    f.text.trim().chars().take(40).collect::<String>()
+                ),
+                &format!(
+                    "delete {}; `claude-mem-top migrate` writes it again",
+                    path.display()
+                ),
+            ),
+        },
+        Err(p) => warn(
+            ID,
+            T,
+            p.to_string(),
+            &format!(
+                "remove {} if it is not a regular file of yours",
+                path.display()
+            ),
+        ),
+        Ok(None) if st.layout == Layout::V13 || status::has_v13_files(&cfg.data_dir) => {
+            ok(ID, T, "absent; claude-mem 13.x does not use it")
+        }
+        Ok(None) => {
+            let leftovers = pm2::detect(cfg.home.as_deref()).is_some_and(|p| p.active());
+            if leftovers {
+                warn(
+                    ID,
+                    T,
+                    format!("{} absent: the PM2 cleanup never ran", path.display()),
+                    "claude-mem-top migrate",
+                )
+            } else {
+                ok(
+                    ID,
+                    T,
+                    format!(
+                        "{} absent: the next start writes it (no PM2 leftovers)",
+                        path.display()
+                    ),
+                )
+            }
+        }
+    }
+}

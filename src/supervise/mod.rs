@@ -1,0 +1,214 @@
+//! `claude-mem-top supervise`: a foreground restart policy for the worker, like supervisord's.
+//!
+//! It starts the worker through the core (`procman::control`), waits on it (its own child is
+//! reaped by a waiter thread; a worker somebody else started is watched through a pidfd), probes
+//! `/health`, and restarts the worker when it dies or stays unhealthy: exponential backoff from
+//! 1 s doubling to 60 s, reset once the worker has been healthy for `--reset-after`. More than
+//! `--max-restarts` restarts within `--window` is FATAL (exit status 1). A `stop` from the CLI or
+//! the dashboard leaves a note (`procman::stopnote`) and is not a crash. Its state lives in
+//! `.claude-mem-top.supervise.json`, a file of our own.
+//!
+//! This file holds the policy and the state file; `supervisor.rs` holds the run loop.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::parse_duration;
+use crate::procman::control::Opts;
+use crate::procman::{files, platform};
+
+mod supervisor;
+
+pub use supervisor::run;
+
+pub const STATE_FILE: &str = ".claude-mem-top.supervise.json";
+pub const LOCK_FILE: &str = ".claude-mem-top.supervise.lock";
+pub const SCHEMA_VERSION: u32 = 1;
+/// The first backoff; it doubles up to [`BACKOFF_MAX`].
+pub const BACKOFF_START: Duration = Duration::from_secs(1);
+pub const BACKOFF_MAX: Duration = Duration::from_secs(60);
+/// Hidden, for tests only: a shorter first backoff (e.g. `100ms`). The defaults never change.
+const BACKOFF_ENV: &str = "CLAUDE_MEM_TOP_SUPERVISE_BACKOFF";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestartPolicy {
+    /// Restart after a crash (non-zero exit, signal) or a long unhealthy spell; a clean exit
+    /// (code 0) is left alone
+    OnFailure,
+    /// Restart after any exit that was not a `stop`
+    Always,
+    /// Never restart: exit when the worker does (1 if it failed)
+    Never,
+}
+
+impl RestartPolicy {
+    pub fn label(self) -> &'static str {
+        match self {
+            RestartPolicy::OnFailure => "on-failure",
+            RestartPolicy::Always => "always",
+            RestartPolicy::Never => "never",
+        }
+    }
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct SuperviseArgs {
+    /// When to restart the worker
+    #[arg(long, value_enum, default_value = "on-failure")]
+    pub restart: RestartPolicy,
+    /// Give up (FATAL, exit 1) when the worker needs more restarts than this within --window
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub max_restarts: u32,
+    /// The window --max-restarts counts in
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub window: String,
+    /// Healthy this long resets the backoff to 1 s
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub reset_after: String,
+    /// Restart a worker whose GET /health has failed this long
+    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    pub unhealthy_after: String,
+    /// How often to probe GET /health
+    #[arg(long, default_value = "2s", value_name = "DURATION")]
+    pub health_interval: String,
+    /// How long a start may wait for GET /health 200
+    #[arg(long, default_value = "10s", value_name = "DURATION")]
+    pub timeout: String,
+    /// How long a stop waits after SIGTERM before SIGKILL
+    #[arg(long, default_value = "5s", value_name = "DURATION")]
+    pub grace: String,
+}
+
+/// The parsed policy.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub restart: RestartPolicy,
+    pub max_restarts: u32,
+    pub window: Duration,
+    pub reset_after: Duration,
+    pub unhealthy_after: Duration,
+    pub health_interval: Duration,
+    pub backoff_start: Duration,
+    pub opts: Opts,
+}
+
+impl Policy {
+    pub fn from_args(a: &SuperviseArgs) -> Result<Policy, String> {
+        let d = |v: &str, flag: &str| {
+            parse_duration(v)
+                .ok_or_else(|| format!("invalid duration {v:?} for {flag}: use e.g. 500ms, 5s, 1m"))
+        };
+        let backoff_start = std::env::var(BACKOFF_ENV)
+            .ok()
+            .and_then(|v| parse_duration(&v))
+            .filter(|d| !d.is_zero())
+            .unwrap_or(BACKOFF_START);
+        Ok(Policy {
+            restart: a.restart,
+            max_restarts: a.max_restarts,
+            window: d(&a.window, "--window")?,
+            reset_after: d(&a.reset_after, "--reset-after")?,
+            unhealthy_after: d(&a.unhealthy_after, "--unhealthy-after")?,
+            health_interval: d(&a.health_interval, "--health-interval")?
+                .max(Duration::from_millis(50)),
+            backoff_start,
+            opts: Opts {
+                timeout: d(&a.timeout, "--timeout")?,
+                grace: d(&a.grace, "--grace")?,
+                ..Opts::default()
+            },
+        })
+    }
+
+    /// The delay before restart number `n` (1-based) since the last reset: 1 s, 2 s, 4 s … 60 s.
+    pub fn backoff(&self, n: u32) -> Duration {
+        let factor = 2u32.saturating_pow(n.saturating_sub(1).min(16));
+        self.backoff_start
+            .saturating_mul(factor)
+            .min(BACKOFF_MAX.max(self.backoff_start))
+    }
+}
+
+/// What `supervise` writes for the dashboard, `metrics` and the user.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SuperviseState {
+    pub schema_version: u32,
+    pub supervisor_pid: u32,
+    /// `/proc/PID/stat` field 22 of the supervisor, so a reused PID is never taken for it.
+    pub supervisor_start_token: Option<u64>,
+    /// starting, running, backoff, stopped (on purpose), fatal, exited
+    pub state: String,
+    pub policy: String,
+    pub max_restarts: u32,
+    pub window_seconds: f64,
+    /// Restarts since this supervisor started.
+    pub restarts_total: u64,
+    pub failures_in_window: u32,
+    pub backoff_seconds: Option<f64>,
+    pub next_restart_at: Option<String>,
+    pub worker_pid: Option<i32>,
+    pub last_reason: Option<String>,
+    pub started_at: String,
+    pub updated_at: String,
+}
+
+impl SuperviseState {
+    /// True while the supervisor that wrote this still runs.
+    pub fn supervisor_alive(&self) -> bool {
+        let Ok(pid) = i32::try_from(self.supervisor_pid) else {
+            return false;
+        };
+        !matches!(self.state.as_str(), "fatal" | "exited")
+            && platform::proc_stat(pid).is_some_and(|s| {
+                !s.is_zombie() && self.supervisor_start_token.is_none_or(|t| t == s.starttime)
+            })
+    }
+}
+
+/// The state file, if present and valid.
+pub fn read_state(dir: &Path) -> Option<SuperviseState> {
+    let f = files::read_small(&dir.join(STATE_FILE)).ok()??;
+    serde_json::from_str(&f.text).ok()
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> Policy {
+        Policy {
+            restart: RestartPolicy::OnFailure,
+            max_restarts: 5,
+            window: Duration::from_secs(60),
+            reset_after: Duration::from_secs(60),
+            unhealthy_after: Duration::from_secs(30),
+            health_interval: Duration::from_secs(2),
+            backoff_start: BACKOFF_START,
+            opts: Opts::default(),
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_to_a_minute() {
+        let p = policy();
+        let got: Vec<u64> = (1..=9).map(|n| p.backoff(n).as_secs()).collect();
+        assert_eq!(got, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
+        assert_eq!(p.backoff(u32::MAX).as_secs(), 60);
+    }
+
+    #[test]
+    fn state_round_trips() {
+        let s = SuperviseState {
+            schema_version: 1,
+            supervisor_pid: 7,
+            state: "backoff".into(),
+            restarts_total: 3,
+            ..SuperviseState::default()
+        };
+        let text = serde_json::to_string(&s).expect("serializes");
+        let back: SuperviseState = serde_json::from_str(&text).expect("parses");
+        assert_eq!(back, s);
+    }
+}
