@@ -361,26 +361,56 @@ pub fn status(cfg: &Config, opts: StatusOpts) -> Status {
         log_file: crate::logs::newest_log(&cfg.logs_dir()),
         ..Status::new(cfg.port, cfg.port_source.clone(), dir.clone())
     };
-    let mut st = read_layers(cfg, opts, st, &mut warnings);
+    let st = read_layers(cfg, opts, st, &mut warnings);
+    let mut st = finish(st, warnings);
     if opts.extras {
-        st.installed_version = crate::release::installed_version(cfg);
+        Extras::read(cfg, &st).apply(&mut st);
+    }
+    st
+}
+
+/// What `status` shows besides the three layers: the installed release, the worker's API
+/// figures, PM2 leftovers. The dashboard reads them less often than the layers and carries the
+/// last values over.
+#[derive(Debug, Clone, Default)]
+pub struct Extras {
+    pub installed_version: Option<String>,
+    pub api: Option<ApiInfo>,
+    pub pm2: Option<Pm2Leftovers>,
+}
+
+impl Extras {
+    pub fn read(cfg: &Config, st: &Status) -> Extras {
         // Only when /health answered HTTP: a worker that hangs or talks garbage would make each
         // API read wait out its timeout too, and status must stay within one probe's timeout.
         let answered = st.probe.as_ref().is_some_and(|p| p.result.is_ok());
-        if answered
+        let api = (answered
             && matches!(
                 st.state,
                 State::Running | State::Unhealthy | State::Unmanaged
-            )
-        {
-            st.api = Some(super::api::read(cfg.host, st.port));
-        }
-        st.pm2 = pm2::detect(cfg.home.as_deref()).filter(|p| p.active());
-        if let Some(p) = &st.pm2 {
-            warnings.push(p.describe());
+            ))
+        .then(|| super::api::read(cfg.host, st.port));
+        Extras {
+            installed_version: crate::release::installed_version(cfg),
+            api,
+            pm2: pm2::detect(cfg.home.as_deref()).filter(|p| p.active()),
         }
     }
-    finish(st, warnings)
+
+    /// Put these into a status (the API only while a worker answers).
+    pub fn apply(&self, st: &mut Status) {
+        st.installed_version = self.installed_version.clone();
+        if matches!(
+            st.state,
+            State::Running | State::Unhealthy | State::Unmanaged
+        ) {
+            st.api = self.api.clone();
+        }
+        st.pm2 = self.pm2.clone();
+        if let Some(p) = &st.pm2 {
+            st.warnings.push(p.describe());
+        }
+    }
 }
 
 fn read_layers(

@@ -7,12 +7,27 @@ use std::time::Duration;
 use super::send;
 use crate::app::msg::Msg;
 use crate::config::Config;
-use crate::procman::status::{self, StatusOpts};
+use crate::procman::status::{self, Extras, StatusOpts};
+
+/// The API, the installed version and PM2 leftovers are read every this many samples (and when
+/// the state or PID changes); the three layers every sample.
+const EXTRAS_EVERY: u64 = 5;
 
 pub fn run(cfg: Config, interval: Duration, tx: Sender<Msg>, poke: Receiver<()>) {
+    let mut n: u64 = 0;
+    let mut last_key = None;
+    let mut extras = Extras::default();
     loop {
-        let st = status::status(&cfg, StatusOpts::display());
-        let api = st.api.clone();
+        let mut st = status::status(&cfg, StatusOpts::default());
+        let key = (st.state, st.pid);
+        let fresh = n % EXTRAS_EVERY == 0 || last_key != Some(key);
+        if fresh {
+            extras = Extras::read(&cfg, &st);
+        }
+        extras.apply(&mut st);
+        n += 1;
+        last_key = Some(key);
+        let api = if fresh { st.api.clone() } else { None };
         if !send(&tx, Msg::Status(Box::new(st))) {
             return;
         }
