@@ -241,30 +241,40 @@ pub fn logs(cfg: &Config, lines: usize, follow: bool, level: Option<&str>) -> Re
     let mut pass = true;
     loop {
         std::thread::sleep(Duration::from_millis(200));
-        let alive = follower.poll(&mut |ev| match ev {
-            FollowEvent::Reset { path, reason, .. } => {
-                let what = match (reason, &path) {
-                    (LogReset::Truncated, Some(p)) => {
-                        format!("==> {} was truncated <==", p.display())
-                    }
-                    (LogReset::Rotated, Some(p)) => format!("==> {} was rotated <==", p.display()),
-                    (_, Some(p)) => format!("==> {} <==", p.display()),
-                    (_, None) => "==> log removed <==".to_string(),
-                };
-                writeln!(out, "{what}").is_ok()
-            }
-            FollowEvent::Lines(lines) => {
-                for l in lines {
-                    if logs::starts_entry(&l) {
-                        pass =
-                            min.is_none() || logs::line_level(&l).is_none_or(|lv| Some(lv) >= min);
-                    }
-                    if pass && writeln!(out, "{}", clean(&l)).is_err() {
+        let alive = follower.poll(&mut |ev| {
+            let lines = match ev {
+                FollowEvent::Reset {
+                    path,
+                    reason,
+                    lines,
+                } => {
+                    let what = match (reason, &path) {
+                        (LogReset::Truncated, Some(p)) => {
+                            format!("==> {} was truncated <==", p.display())
+                        }
+                        (LogReset::Rotated, Some(p)) => {
+                            format!("==> {} was rotated <==", p.display())
+                        }
+                        (_, Some(p)) => format!("==> {} <==", p.display()),
+                        (_, None) => "==> log removed <==".to_string(),
+                    };
+                    if writeln!(out, "{what}").is_err() {
                         return false;
                     }
+                    // A new file's first lines.
+                    lines
                 }
-                out.flush().is_ok()
+                FollowEvent::Lines(lines) => lines,
+            };
+            for l in lines {
+                if logs::starts_entry(&l) {
+                    pass = min.is_none() || logs::line_level(&l).is_none_or(|lv| Some(lv) >= min);
+                }
+                if pass && writeln!(out, "{}", clean(&l)).is_err() {
+                    return false;
+                }
             }
+            out.flush().is_ok()
         });
         if !alive {
             return Ok(0);

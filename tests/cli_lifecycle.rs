@@ -241,3 +241,75 @@ fn logs_prints_the_tail_and_filters_levels_keeping_entries_whole() {
     );
     env.run(&["logs", "--level", "loud"]).code(2);
 }
+
+/// `logs --follow` keeps printing: appended lines, a truncated file, the next day's file, with
+/// `--level` keeping multi-line entries whole.
+#[test]
+fn logs_follow_survives_truncation_and_follows_the_next_days_file() {
+    use std::io::{BufRead, Write};
+    let env = Env::new();
+    let logs = env.path("logs");
+    std::fs::create_dir_all(&logs).expect("logs dir");
+    let today = logs.join("worker-2026-11-25.log");
+    std::fs::write(
+        &today,
+        "[2026-11-25 10:00:00.000] [WARN ] [SYSTEM] BACKLOG-LINE\n",
+    )
+    .expect("log");
+    let mut child = env
+        .cmd(&["logs", "--follow", "--level", "warn"])
+        .stdout(std::process::Stdio::piped())
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .expect("logs -f");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(l) = line else { return };
+            if tx.send(l).is_err() {
+                return;
+            }
+        }
+    });
+    let expect_line = |want: &str| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(l) if l.contains(want) => return,
+                Ok(l) => assert!(!l.contains("SHOULD-NOT-SHOW"), "filtered line printed: {l}"),
+                Err(_) => panic!("`logs -f` did not print {want:?} within 10 s"),
+            }
+        }
+    };
+    let append = |p: &std::path::Path, text: &str| {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .expect("open");
+        f.write_all(text.as_bytes()).expect("append");
+    };
+    expect_line("BACKLOG-LINE");
+    append(
+        &today,
+        "[2026-11-25 10:00:01.000] [INFO ] [SYSTEM] SHOULD-NOT-SHOW\n\
+         [2026-11-25 10:00:02.000] [ERROR] [SYSTEM] APPENDED-ERROR\n    at CONTINUATION-LINE\n",
+    );
+    expect_line("APPENDED-ERROR");
+    expect_line("CONTINUATION-LINE");
+    std::fs::write(
+        &today,
+        "[2026-11-25 10:00:03.000] [WARN ] [SYSTEM] AFTER-TRUNCATION-LONGER-THAN-BEFORE\n",
+    )
+    .expect("rewrite");
+    expect_line("AFTER-TRUNCATION-LONGER-THAN-BEFORE");
+    append(
+        &logs.join("worker-2026-11-26.log"),
+        "[2026-11-26 00:00:00.000] [ERROR] [SYSTEM] NEXT-DAY-LINE\n",
+    );
+    expect_line("NEXT-DAY-LINE");
+    let _ = child.kill();
+    let _ = child.wait();
+}
