@@ -20,6 +20,9 @@ use std::time::{Duration, Instant, SystemTime};
 pub const BIN: &str = env!("CARGO_BIN_EXE_claude-mem-top");
 
 /// How often a deadline-bounded wait looks again.
+/// The trickling fake server's pause between bytes: the fault being simulated.
+const TRICKLE_GAP: Duration = Duration::from_secs(1);
+
 pub const POLL: Duration = Duration::from_millis(10);
 /// Upper bound for one CLI call that should be quick.
 pub const CALL: Duration = Duration::from_secs(30);
@@ -727,8 +730,8 @@ fn answer(mut conn: TcpStream, reply: &Reply, stop: &AtomicBool) {
                 if stop.load(Ordering::SeqCst) || conn.write_all(&[b]).is_err() {
                     return;
                 }
-                // The fault itself: one byte a second.
-                std::thread::sleep(Duration::from_secs(1));
+                // The fault itself (not a wait): one byte a second.
+                std::thread::sleep(TRICKLE_GAP);
             }
         }
         Reply::Huge => {
