@@ -61,7 +61,13 @@ pub fn run(cfg: &Config, force: bool) -> std::io::Result<Option<MigrateReport>> 
 }
 
 fn pm2_delete(cfg: &Config) -> Pm2Outcome {
-    let Some(pm2) = spawn::which("pm2") else {
+    // CLAUDE_MEM_TOP_PM2 (hidden, for tests) names the pm2 program to use instead of PATH's, so a
+    // test suite run on a machine with a real pm2 never talks to it.
+    let found = match std::env::var_os("CLAUDE_MEM_TOP_PM2") {
+        Some(p) => spawn::which(&p.to_string_lossy()),
+        None => spawn::which("pm2"),
+    };
+    let Some(pm2) = found else {
         return Pm2Outcome::NotInstalled;
     };
     let log: PathBuf = spawn::dated_log(&cfg.logs_dir(), "worker");

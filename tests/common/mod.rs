@@ -385,6 +385,8 @@ impl Env {
         c.env_clear()
             .env("HOME", &self.home)
             .env("PATH", self.path_var())
+            // Only a fake pm2 the test put into bin/, never a real one on the machine.
+            .env("CLAUDE_MEM_TOP_PM2", self.bin.join("pm2"))
             .env("CLAUDE_MEM_DATA_DIR", &self.dir)
             .env("CLAUDE_MEM_WORKER_PORT", self.port.to_string());
         if !self.default_worker {
