@@ -79,6 +79,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
                         format!("health lost: {}", st.reason.as_deref().unwrap_or("?"))
                     }
                     (_, State::Running) => format!("worker running{pid}"),
+                    (None, State::Stopped) => "worker not running".to_string(),
                     (_, State::Stopped) => "worker stopped".to_string(),
                     (_, State::Stale) => {
                         format!("stale PID file: {}", st.reason.as_deref().unwrap_or("?"))
