@@ -1,0 +1,196 @@
+//! The rows that time commands: `--once` / `ensure` (1, 2), `start` / `stop` (3, 4) and
+//! `pm2 jlist` next to `--once` (9).
+
+use std::fs;
+use std::process::{Command, Stdio};
+use std::time::{Duration, SystemTime};
+
+use crate::probe::{file_len, logged_at, ms, round_robin, since, which, Rng};
+use crate::sandbox::{free_port, timed_output, Env};
+use crate::table::Target::{AtLeast, AtMost, Info};
+use crate::table::{median, summary, Row};
+use crate::{Opts, R};
+
+// ---------------------------------------------------------------------------------------------
+// Rows 1 and 2: `--once` (text, json) and `ensure`, interleaved, on a healthy worker
+// ---------------------------------------------------------------------------------------------
+
+pub fn rows_cli(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
+    let env = Env::new(&o.bin, "")?;
+    env.start()?;
+    let variants: [&[&str]; 3] = [&["--once"], &["--once", "--json"], &["ensure"]];
+    // Warm-up: the binary in the page cache, as for a hook that runs on every event.
+    for args in variants {
+        env.run(args)?;
+    }
+    let n = o.pick(60, 3);
+    let [t_text, t_json, t_ensure] = round_robin(n, |v| env.run_ok(variants[v]).map(ms))?;
+    notes.push(format!(
+        "1–2: {n} runs of each command, round-robin with a rotating first; wall time from spawn to exit (stdout piped), healthy stand-in worker"
+    ));
+    let row = |id, figure, times| Row::new(id, figure, "ms", AtMost(5.0)).with(times);
+    Ok(vec![
+        row("1", "`--once` (text), healthy worker", t_text),
+        row("1", "`--once --json`, healthy worker", t_json),
+        row("2", "`ensure`, worker already healthy", t_ensure),
+    ])
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rows 3 and 4: start → healthy, SIGTERM → stop returns (alternating cycles)
+// ---------------------------------------------------------------------------------------------
+
+pub fn rows_start_stop(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
+    let mut env = Env::new(&o.bin, "--log-rate 0")?;
+    let mut rng = Rng::new();
+    let (mut listen, mut start_wall, mut exit, mut stop_wall) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let n = o.pick(20, 2);
+    for _ in 0..n {
+        // A different slow start each cycle, so the worker's listen time falls at every phase of
+        // `start`'s retry schedule.
+        let s = 150 + rng.below(150);
+        env.set_worker(&format!("--log-rate 0 --slow-start {s}"));
+
+        let before = file_len(env.worker_log().as_ref());
+        let d = env.start()?;
+        let returned = SystemTime::now();
+        let pid = env.worker_pid().ok_or("start left no .worker.pid")?;
+        let log = env.worker_log().ok_or("the worker wrote no log")?;
+        let port = env.spec.port;
+        let needle = format!("HTTP server started {{host=127.0.0.1, port={port}, pid={pid}}}");
+        let what = format!("'HTTP server started' line for PID {pid}");
+        listen.push(since(returned, logged_at(&log, before, &needle, &what)?));
+        start_wall.push(ms(d));
+
+        std::thread::sleep(Duration::from_millis(50 + rng.below(100)));
+
+        let before = file_len(Some(&log));
+        let d = env.stop()?;
+        let returned = SystemTime::now();
+        let needle = "Worker shutdown complete";
+        let what = "'Worker shutdown complete' line";
+        exit.push(since(returned, logged_at(&log, before, needle, what)?));
+        stop_wall.push(ms(d));
+    }
+    notes.push(format!(
+        "3: {n} start/stop cycles; stand-in --slow-start 150–300 ms (random per cycle); figure = `start` exits − the worker's \"HTTP server started\" log line (logged right after bind; ms timestamps, so up to +1 ms). `start` wall time, median: {:.1} ms",
+        median(&start_wall)
+    ));
+    notes.push(format!(
+        "4: figure = `stop` exits − the worker's \"Worker shutdown complete\" line (logged just before it exits on SIGTERM). `stop` wall time incl. process start and the SIGTERM, median: {:.1} ms",
+        median(&stop_wall)
+    ));
+    Ok(vec![
+        Row::new(
+            "3",
+            "worker listening → `start` reports healthy",
+            "ms",
+            AtMost(20.0),
+        )
+        .with(listen),
+        Row::new(
+            "4",
+            "worker exits on SIGTERM → `stop` returns",
+            "ms",
+            AtMost(10.0),
+        )
+        .with(exit),
+    ])
+}
+
+// ---------------------------------------------------------------------------------------------
+// Row 9: pm2 jlist vs --once
+// ---------------------------------------------------------------------------------------------
+
+/// Wall time of `cmd` in ms, an error unless it exits 0.
+fn time(cmd: Command) -> R<f64> {
+    let (d, out) = timed_output(cmd).map_err(|e| format!("run: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "exited {}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(ms(d))
+}
+
+pub fn rows_pm2(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
+    let Some(pm2) = which("pm2") else {
+        return Ok(vec![Row::text(
+            "9",
+            "`pm2 jlist` vs `--once`",
+            "pm2 is not installed (not on PATH): not measured",
+        )]);
+    };
+    let env = Env::new(&o.bin, "")?;
+    env.start()?;
+    let pm2_home = env.spec.root.join("pm2-home");
+    fs::create_dir_all(&pm2_home).map_err(|e| format!("mkdir: {e}"))?;
+    let pm2_cmd = |args: &[&str]| {
+        let mut c = Command::new(&pm2);
+        c.args(args)
+            .env("PM2_HOME", &pm2_home)
+            .env("HOME", env.spec.home())
+            .stdin(Stdio::null());
+        c
+    };
+    let port = free_port()?;
+    // One app under pm2: a second stand-in worker on its own port.
+    let st = pm2_cmd(&["start"])
+        .arg(&o.bin)
+        .args([
+            "--name",
+            "bench-app",
+            "--interpreter",
+            "none",
+            "--",
+            "stand-in-worker",
+            "--log-rate",
+            "0",
+            "--port",
+        ])
+        .arg(port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    let result = (|| -> R<Vec<Row>> {
+        if !st.as_ref().is_ok_and(|s| s.success()) {
+            return Err(format!("pm2 start failed: {st:?}"));
+        }
+        // 0: `pm2 jlist`, 1: `--once`.
+        let cmd = |v: usize| {
+            if v == 0 {
+                pm2_cmd(&["jlist"])
+            } else {
+                env.cmd(&["--once"])
+            }
+        };
+        time(cmd(0))?;
+        time(cmd(1))?;
+        let n = o.pick(30, 2);
+        let [p, c] = round_robin(n, |v| time(cmd(v)))?;
+        let ratio = median(&p) / summary(&c).map_or(f64::NAN, |s| s.0);
+        notes.push(format!(
+            "9: {n} interleaved pairs; pm2 {} with a temporary PM2_HOME holding one app (a stand-in), its daemon killed afterwards",
+            pm2.display()
+        ));
+        Ok(vec![
+            Row::new("9", "`pm2 jlist` (one app)", "ms", Info).with(p),
+            Row::new("9", "`--once` in the same runs", "ms", Info).with(c),
+            Row::new(
+                "9",
+                "ratio of medians: pm2 jlist / --once",
+                "×",
+                AtLeast(20.0),
+            )
+            .with(vec![ratio]),
+        ])
+    })();
+    let _ = pm2_cmd(&["kill"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    result
+}
