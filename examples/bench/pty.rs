@@ -3,7 +3,7 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver, Sender};
@@ -13,6 +13,10 @@ use std::time::{Duration, Instant};
 use crate::probe::ms;
 use crate::sandbox::{track_dashboard, untrack_dashboard};
 use crate::R;
+
+#[path = "../../tests/support_pty/open.rs"]
+mod open;
+use open::open_pty;
 
 type Pred = Box<dyn Fn(&str) -> bool + Send>;
 
@@ -30,29 +34,7 @@ pub struct Pty {
 
 impl Pty {
     pub fn open(cols: u16, rows: u16) -> R<Pty> {
-        let mut master: libc::c_int = -1;
-        let mut slave: libc::c_int = -1;
-        let ws = libc::winsize {
-            ws_row: rows,
-            ws_col: cols,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        // SAFETY: openpty writes two fds; the pointers are valid for the call.
-        let r = unsafe {
-            libc::openpty(
-                &mut master,
-                &mut slave,
-                std::ptr::null_mut(),
-                std::ptr::null(),
-                &ws,
-            )
-        };
-        if r != 0 {
-            return Err(format!("openpty: {}", std::io::Error::last_os_error()));
-        }
-        // SAFETY: fresh fds from openpty that nobody else owns.
-        let (master, slave) = unsafe { (File::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+        let (master, slave) = open_pty(cols, rows).map_err(|e| format!("openpty: {e}"))?;
         let nz = |v: u16| std::num::NonZeroU16::new(v).ok_or("zero terminal size");
         let screen = Arc::new(Mutex::new(Screen {
             parser: vt100::Parser::new(nz(rows)?, nz(cols)?, 0),

@@ -3,9 +3,10 @@
 
 #![allow(dead_code)]
 
+pub mod open;
+
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -26,35 +27,7 @@ pub struct Pty {
 impl Pty {
     /// Spawn `cmd` on a new pseudo-terminal of `cols`×`rows`.
     pub fn spawn(mut cmd: Command, cols: u16, rows: u16) -> Pty {
-        let mut master: libc::c_int = -1;
-        let mut slave: libc::c_int = -1;
-        let ws = libc::winsize {
-            ws_row: rows,
-            ws_col: cols,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        // SAFETY: openpty writes two fds; the pointers are valid.
-        let r = unsafe {
-            libc::openpty(
-                &mut master,
-                &mut slave,
-                std::ptr::null_mut(),
-                std::ptr::null(),
-                &ws,
-            )
-        };
-        assert_eq!(r, 0, "openpty failed");
-        // Close-on-exec, so processes other tests spawn meanwhile do not inherit our terminal
-        // (an inherited master would keep it from ever hanging up).
-        // SAFETY: fcntl on fds we own.
-        unsafe {
-            libc::fcntl(master, libc::F_SETFD, libc::FD_CLOEXEC);
-            libc::fcntl(slave, libc::F_SETFD, libc::FD_CLOEXEC);
-        }
-        // SAFETY: fresh fds from openpty that we own.
-        let slave_fd = unsafe { OwnedFd::from_raw_fd(slave) };
-        let master_file = unsafe { File::from_raw_fd(master) };
+        let (master_file, slave_fd) = open::open_pty(cols, rows).expect("openpty");
         let s_in = slave_fd.try_clone().expect("dup");
         let s_out = slave_fd.try_clone().expect("dup");
         cmd.stdin(Stdio::from(s_in))
