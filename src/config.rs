@@ -315,9 +315,9 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
 /// Human form of a duration for messages: `10s`, `500ms`, `1m`.
 pub fn fmt_duration(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 60_000 == 0 && ms >= 60_000 {
+    if ms.is_multiple_of(60_000) && ms >= 60_000 {
         format!("{}m", ms / 60_000)
-    } else if ms % 1000 == 0 {
+    } else if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{ms}ms")

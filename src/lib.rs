@@ -9,6 +9,7 @@ pub mod doctor;
 pub mod logs;
 pub mod metrics;
 pub mod once;
+pub mod platform;
 pub mod procman;
 pub mod release;
 pub mod sources;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::app::msg::DbState;
 use crate::config::Config;
-use crate::procman::platform;
+use crate::platform;
 use crate::procman::status::{self, State, Status, StatusOpts};
 
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -99,17 +99,8 @@ fn worker_pid(st: &Status) -> Option<i32> {
 
 /// CPU seconds and resident bytes of the worker and its descendants.
 fn resources(pid: i32) -> Option<(f64, u64)> {
-    let main = platform::proc_stat(pid).filter(|s| !s.is_zombie())?;
-    let ticks = platform::clock_ticks() as f64;
-    let mut cpu = main.utime + main.stime;
-    let mut rss = platform::rss_bytes(&main);
-    for k in platform::descendants(pid) {
-        if let Some(s) = platform::proc_stat(k).filter(|s| !s.is_zombie()) {
-            cpu += s.utime + s.stime;
-            rss += platform::rss_bytes(&s);
-        }
-    }
-    Some((cpu as f64 / ticks, rss))
+    let u = platform::family_usage(pid, &platform::descendants(pid))?;
+    Some((u.cpu.as_secs_f64(), u.rss_bytes))
 }
 
 /// Everything, read now.

@@ -9,10 +9,12 @@ use claude_mem_top::config::{
     fmt_duration, parse_duration, read_settings, resolve_port, settings_port, PortSource, WorkerCmd,
 };
 use claude_mem_top::logs;
+#[cfg(target_os = "linux")]
+use claude_mem_top::platform::linux::{parse_net_tcp, parse_stat};
+use claude_mem_top::platform::StartToken;
 use claude_mem_top::procman::files::{
     self, parse_json_pid, parse_marker, parse_pid, parse_pid_file, parse_port, parse_port_file,
 };
-use claude_mem_top::procman::platform::{parse_net_tcp, parse_stat};
 use proptest::prelude::*;
 
 const P: &str = "/data/.worker.pid";
@@ -127,7 +129,7 @@ proptest! {
             .expect("valid");
         prop_assert_eq!(j.pid, pid);
         prop_assert_eq!(j.port, Some(port));
-        prop_assert_eq!(j.start_token, Some(token));
+        prop_assert_eq!(j.start_token, Some(StartToken::from_raw(token)));
         prop_assert_eq!(j.started_at.map(files::iso), Some(started));
     }
 
@@ -229,17 +231,6 @@ proptest! {
         }
     }
 
-    // ---- procfs text ----------------------------------------------------------------------
-
-    #[test]
-    fn proc_parsers_never_panic(s in prop_oneof![
-        any::<String>(),
-        "[0-9]{1,7} \\([^\n]{0,20}\\)( [A-Z0-9-]{1,5}){0,30}",
-    ], port in any::<u16>()) {
-        let _ = parse_stat(&s);
-        let _ = parse_net_tcp(&s, port);
-    }
-
     // ---- log lines ------------------------------------------------------------------------
 
     #[test]
@@ -273,5 +264,18 @@ proptest! {
         let got = logs::line_level(&line).map(|l| l.label());
         prop_assert_eq!(got, Some(lvl.trim()));
         prop_assert!(logs::starts_entry(&line));
+    }
+}
+
+// procfs text exists on Linux only.
+#[cfg(target_os = "linux")]
+proptest! {
+    #[test]
+    fn proc_parsers_never_panic(s in prop_oneof![
+        any::<String>(),
+        "[0-9]{1,7} \\([^\n]{0,20}\\)( [A-Z0-9-]{1,5}){0,30}",
+    ], port in any::<u16>()) {
+        let _ = parse_stat(&s);
+        let _ = parse_net_tcp(&s, port);
     }
 }

@@ -126,17 +126,9 @@ pub fn run(cfg: &Config, opts: Options) -> Result<u8, RunError> {
     }
     let (tx, rx) = channel::<Msg>();
     // Signals: restore and exit with 128+N, never touching the worker.
-    if let Ok(mut signals) =
-        signal_hook::iterator::Signals::new([libc::SIGTERM, libc::SIGHUP, libc::SIGINT])
     {
         let tx = tx.clone();
-        spawn_named("signals", move || {
-            for s in signals.forever() {
-                if tx.send(Msg::Signal(s)).is_err() {
-                    return;
-                }
-            }
-        });
+        let _ = crate::platform::shutdown_signals(move |s| tx.send(Msg::Signal(s)).is_ok());
     }
     // The panic hook restores the terminal first, so the message is readable. It writes with
     // errors ignored: after a hang-up stderr is gone, and a panic inside the hook would abort the

@@ -172,9 +172,9 @@ pub struct AutoRestart {
     pub restarts: u32,
     pub next_at: Option<SystemTime>,
     /// The last worker seen alive: (PID, start token).
-    pub last_worker: Option<(i32, u64)>,
+    pub last_worker: Option<(i32, crate::platform::StartToken)>,
     /// The last "stopped on purpose" note: (PID, start token).
-    pub stop_note: Option<(i32, u64)>,
+    pub stop_note: Option<(i32, crate::platform::StartToken)>,
     pub healthy_since: Option<SystemTime>,
 }
 

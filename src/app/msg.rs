@@ -32,12 +32,12 @@ pub enum Msg {
     /// The `supervise` process's state (when one runs) and the last "stopped on purpose" note.
     Supervisor {
         state: Option<Box<crate::supervise::SuperviseState>>,
-        stop_note: Option<(i32, u64)>,
+        stop_note: Option<(i32, crate::platform::StartToken)>,
     },
     /// A free-form event for the timeline.
     Event(String),
     /// SIGTERM / SIGHUP / SIGINT from outside.
-    Signal(i32),
+    Signal(crate::platform::Shutdown),
 }
 
 pub use crate::logs::follow::LogReset;

@@ -45,7 +45,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
         }
         Msg::Resize(w, h) => m.size = (w, h),
         Msg::Key(k) => key(m, k, &mut fx),
-        Msg::Signal(sig) => m.quit = Some(128u8.saturating_add(sig as u8)),
+        Msg::Signal(sig) => m.quit = Some(sig.exit_code()),
         Msg::Event(e) => m.event(e),
         Msg::Status(st) => {
             let prev = m.status.take();
@@ -416,7 +416,7 @@ fn jump_match(m: &mut Model, dir: Dir) {
 /// purpose) and schedule the restart after the backoff.
 fn auto_restart_watch(m: &mut Model, old: Option<State>, st: &crate::procman::status::Status) {
     if let Some(p) = &st.proven {
-        m.auto.last_worker = Some((p.pid, p.stat.starttime));
+        m.auto.last_worker = Some((p.pid, p.token()));
     }
     if st.state == State::Running {
         let since = *m.auto.healthy_since.get_or_insert(m.now);
@@ -458,30 +458,29 @@ fn auto_restart_due(m: &mut Model, fx: &mut Vec<Effect>) {
 mod tests {
     use super::*;
     use crate::config::PortSource;
+    use crate::platform::{ProcInfo, StartToken};
     use crate::procman::identity::Proven;
-    use crate::procman::platform::ProcStat;
     use crate::procman::status::{Layout, Status};
     use std::time::{Duration, SystemTime};
 
     fn status(state: State, pid: Option<i32>) -> Box<Status> {
         let proven = pid.map(|p| Proven {
             pid: p,
-            stat: ProcStat {
+            info: ProcInfo {
                 pid: p,
-                comm: "w".into(),
-                state: 'S',
                 ppid: 1,
-                pgrp: p,
-                session: p,
-                utime: 0,
-                stime: 0,
-                num_threads: 1,
-                starttime: 777,
-                rss_pages: 1,
+                name: "w".into(),
+                start: StartToken::from_raw(777),
+                started: None,
+                cmdline: vec!["w".into()],
+                exe: None,
+                owner: None,
+                rss_bytes: 4096,
+                cpu: Duration::ZERO,
+                threads: Some(1),
+                zombie: false,
+                leads_group: true,
             },
-            argv: vec!["w".into()],
-            started: None,
-            uid: None,
         });
         Box::new(Status {
             state,
@@ -524,7 +523,7 @@ mod tests {
             &mut m,
             Msg::Supervisor {
                 state: None,
-                stop_note: Some((42, 777)),
+                stop_note: Some((42, StartToken::from_raw(777))),
             },
         );
         update(&mut m, Msg::Status(status(State::Stopped, None)));

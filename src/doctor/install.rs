@@ -7,7 +7,6 @@ use std::time::Duration;
 use super::{fail, ok, Finding};
 use crate::config::{self, Config, ConfigError, PortSource};
 use crate::procman::files;
-use crate::procman::platform::PidFd;
 use crate::procman::spawn;
 
 pub(super) fn check_settings(cfg: &Config, config_error: Option<&ConfigError>) -> Finding {
@@ -84,10 +83,7 @@ fn program_version(program: &Path) -> Option<String> {
         .stderr(std::process::Stdio::null())
         .spawn()
         .ok()?;
-    let exited = PidFd::open(child.id() as i32)
-        .map(|fd| fd.wait_exit(Duration::from_secs(3)))
-        .unwrap_or(false);
-    if !exited {
+    if crate::platform::wait_child(&mut child, Duration::from_secs(3)).is_none() {
         let _ = child.kill();
         let _ = child.wait();
         return None;

@@ -189,7 +189,10 @@ pub fn run(cfg: &Config, config_error: Option<&ConfigError>) -> Report {
 }
 
 /// `user (uid N)`, from /etc/passwd when it knows the uid.
-pub fn user_label(uid: u32) -> String {
+pub fn user_label(uid: Option<u32>) -> String {
+    let Some(uid) = uid else {
+        return "another user".into();
+    };
     let name = std::fs::read_to_string("/etc/passwd").ok().and_then(|t| {
         t.lines().find_map(|l| {
             let mut f = l.split(':');
@@ -248,6 +251,6 @@ mod tests {
 
     #[test]
     fn root_has_a_name() {
-        assert!(user_label(0).starts_with("user root"));
+        assert!(user_label(Some(0)).starts_with("user root"));
     }
 }

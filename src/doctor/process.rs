@@ -3,8 +3,8 @@
 
 use super::{fail, ok, user_label, warn, Finding};
 use crate::config::Config;
+use crate::platform;
 use crate::procman::files::{self, MARKER_FILE, PORT_FILE};
-use crate::procman::platform;
 use crate::procman::pm2;
 use crate::procman::status::{self, Layout, State, Status};
 
@@ -193,14 +193,16 @@ pub(super) fn check_port(cfg: &Config, st: &Status) -> Finding {
     )
 }
 
-/// pm2 daemons seen in /proc (`PM2 vX: God Daemon (HOME)`), whatever their pid file says.
+/// pm2 daemons in the process table (`PM2 vX: God Daemon (HOME)`), whatever their pid file says.
 fn pm2_daemons_in_proc() -> Vec<i32> {
-    platform::all_pids()
+    platform::processes()
         .into_iter()
-        .filter(|p| *p > 1 && platform::alive(*p))
+        .map(|(pid, _)| pid)
+        .filter(|p| *p > 1)
         .filter(|p| {
-            platform::cmdline(*p)
-                .is_some_and(|a| a.first().is_some_and(|x| x.contains("God Daemon")))
+            platform::proc_info(*p).is_some_and(|i| {
+                !i.zombie && i.cmdline.first().is_some_and(|x| x.contains("God Daemon"))
+            })
         })
         .collect()
 }

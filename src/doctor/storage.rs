@@ -6,25 +6,14 @@ use std::time::{Duration, SystemTime};
 
 use super::{fail, ok, user_label, warn, Finding, LOGS_WARN_BYTES, WAL_WARN_BYTES};
 use crate::config::{fmt_bytes, Config};
+use crate::platform;
 use crate::procman::files;
-use crate::procman::platform;
 use crate::procman::status;
 
 /// File times further ahead than this mean the clock was set back.
 const FUTURE_SLACK: Duration = Duration::from_secs(60);
 
-fn writable(dir: &Path) -> bool {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    let Ok(c) = CString::new(dir.as_os_str().as_bytes()) else {
-        return false;
-    };
-    // SAFETY: c is a valid NUL-terminated path.
-    unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) == 0 }
-}
-
 pub(super) fn check_data_dir(cfg: &Config) -> Finding {
-    use std::os::unix::fs::MetadataExt;
     const ID: &str = "data_dir";
     const T: &str = "data dir";
     let dir = &cfg.data_dir;
@@ -51,24 +40,24 @@ pub(super) fn check_data_dir(cfg: &Config) -> Finding {
                 dir.display()
             ),
         ),
-        Ok(m) if !writable(dir) => fail(
+        Ok(m) if !platform::dir_writable(dir) => fail(
             ID,
             T,
             format!(
                 "{} is not writable by you ({}); it belongs to {}",
                 dir.display(),
                 user_label(me),
-                user_label(m.uid())
+                user_label(platform::file_owner(&m))
             ),
             &format!("chown -R \"$(id -un)\" {}", dir.display()),
         ),
-        Ok(m) if m.uid() != me => warn(
+        Ok(m) if platform::owned_by_other(&m) => warn(
             ID,
             T,
             format!(
                 "{} belongs to {}, not to you ({}): files you create there will be yours",
                 dir.display(),
-                user_label(m.uid()),
+                user_label(platform::file_owner(&m)),
                 user_label(me)
             ),
             "run claude-mem-top as the owner of the data dir",

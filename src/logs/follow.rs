@@ -4,7 +4,6 @@
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::{newest_log, read_tail, split_lines, LINE_CAP};
@@ -108,7 +107,9 @@ impl Follower {
     }
 
     fn open_file(&mut self, path: PathBuf, reason: LogReset) -> FollowEvent {
-        let ino = std::fs::metadata(&path).map(|m| m.ino()).unwrap_or(0);
+        let ino = std::fs::metadata(&path)
+            .map(|m| crate::platform::file_id(&m))
+            .unwrap_or(0);
         let (lines, end) = if self.backlog > 0 {
             backlog(&path, self.backlog)
         } else {
@@ -165,7 +166,7 @@ impl Follower {
         let Ok(meta) = std::fs::metadata(&t.path) else {
             return true;
         };
-        let reset = if meta.ino() != t.ino {
+        let reset = if crate::platform::file_id(&meta) != t.ino {
             Some(LogReset::Rotated)
         } else if meta.len() < t.offset
             || (!t.fingerprint.is_empty() && fingerprint(&t.path, t.offset) != t.fingerprint)
@@ -178,7 +179,7 @@ impl Follower {
             // Read the new content from its start.
             *t = Tail {
                 path: t.path.clone(),
-                ino: meta.ino(),
+                ino: crate::platform::file_id(&meta),
                 offset: 0,
                 partial: Vec::new(),
                 fingerprint: Vec::new(),

@@ -10,11 +10,11 @@ use super::health;
 use super::identity::{self, Proven};
 use super::lock::Lock;
 use super::migrate::{self, MigrateReport};
-use super::platform::{self, PidFd};
 use super::spawn;
 use super::status::{self, Layout, State, Status, StatusOpts};
 use super::Error;
 use crate::config::{fmt_duration, Config};
+use crate::platform::{self, ProcHandle, StartToken, Stop};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Opts {
@@ -176,8 +176,8 @@ fn check_program(cfg: &Config) -> Result<(), Error> {
 }
 
 fn refuse_foreign(p: &Proven) -> Result<(), Error> {
-    match p.uid {
-        Some(u) if u != platform::current_uid() => Err(Error::Refused {
+    match p.uid() {
+        Some(u) if Some(u) != platform::current_uid() => Err(Error::Refused {
             pid: p.pid,
             reason: format!("the worker belongs to uid {u}, not to you"),
         }),
@@ -239,8 +239,8 @@ fn start_locked(
     let mut child = spawn::spawn_worker(&spawn_cfg, &cfg.worker, &log)
         .map_err(|e| Error::io("cannot start the worker; log", &log, e))?;
     let pid = child.id() as i32;
-    let pidfd = PidFd::open(pid);
-    let token = platform::proc_stat(pid).map(|s| s.starttime);
+    let handle = ProcHandle::open_current(pid);
+    let token = handle.as_ref().map(ProcHandle::token);
 
     // Record it: our identity first (exact start token), then the 7.1.0 files.
     let write = |name: &str, content: String| {
@@ -313,9 +313,9 @@ fn start_locked(
             });
         }
         let nap = backoff.min(deadline.saturating_duration_since(Instant::now()));
-        match &pidfd {
-            Some(fd) => {
-                fd.wait_exit(nap);
+        match &handle {
+            Some(h) => {
+                h.wait_exit(nap);
             }
             None => std::thread::sleep(nap),
         }
@@ -340,17 +340,12 @@ fn release_uses_json_pid(cfg: &Config, layout: Layout) -> bool {
 }
 
 fn describe_exit(s: std::process::ExitStatus) -> String {
-    use std::os::unix::process::ExitStatusExt;
-    match (s.code(), s.signal()) {
-        (Some(c), _) => format!("exit code {c}"),
-        (None, Some(sig)) => format!("killed by signal {sig}"),
-        _ => "exited".into(),
-    }
+    platform::describe_exit(s)
 }
 
 /// Kill a child we spawned (and its group) and reap it.
 fn kill_child(child: &mut Child, pid: i32) {
-    platform::signal_group(pid, libc::SIGKILL);
+    platform::signal_group(pid, Stop::Force);
     let _ = child.kill();
     let _ = child.wait();
 }
@@ -431,13 +426,13 @@ fn stop_locked(cfg: &Config, opts: Opts, _lock: &Lock) -> Result<StopOutcome, Er
             };
             refuse_foreign(&proven)?;
             // Before any signal: a supervisor must see this as a stop, not a crash.
-            super::stopnote::record(&cfg.data_dir, proven.pid, proven.stat.starttime);
+            super::stopnote::record(&cfg.data_dir, proven.pid, proven.token());
             let layout = st.layout;
             if layout == Layout::V13 {
                 // Ask a 13.x worker to shut itself down first: it checkpoints its DB and removes
                 // its own files.
                 let t0 = Instant::now();
-                let fd = PidFd::open(proven.pid);
+                let handle = ProcHandle::open(proven.pid, proven.token());
                 let r = health::request(
                     cfg.host,
                     st.port,
@@ -446,8 +441,8 @@ fn stop_locked(cfg: &Config, opts: Opts, _lock: &Lock) -> Result<StopOutcome, Er
                     health::DEFAULT_TIMEOUT,
                 );
                 if matches!(&r.result, Ok(resp) if resp.status == 200) {
-                    if let Some(fd) = fd {
-                        if fd.wait_exit(opts.grace) {
+                    if let Some(h) = handle {
+                        if h.wait_exit(opts.grace) {
                             clear_spec_files(cfg, Some(proven.pid));
                             return Ok(StopOutcome::Stopped {
                                 pid: proven.pid,
@@ -470,15 +465,18 @@ fn stop_locked(cfg: &Config, opts: Opts, _lock: &Lock) -> Result<StopOutcome, Er
     }
 }
 
-/// SIGTERM the proven worker (its group when it leads one, else it and its descendants), wait up
-/// to `grace` on its pidfd, then SIGKILL. Returns (elapsed, whether SIGKILL was needed).
+/// Ask the proven worker to stop ([`Stop::Graceful`]: its group when it leads one, else it and
+/// its proven descendants), wait up to `grace` for it to exit, then [`Stop::Force`]. Returns
+/// (elapsed, whether force was needed). Where the OS cannot deliver a graceful stop (a detached
+/// Windows process has no console for CTRL_BREAK) it forces at once.
 pub fn terminate(p: &Proven, grace: Duration) -> Result<(Duration, bool), Error> {
     let t0 = Instant::now();
-    // Open the pidfd before the last check: from here on the handle cannot refer to another
-    // process, even if the PID is reused.
-    let fd = PidFd::open(p.pid).ok_or(Error::Refused {
+    // The handle is opened against the proven start token: from here on it cannot refer to
+    // another process, even if the PID is reused (or every signal re-checks the token where the
+    // OS has no such handle).
+    let handle = ProcHandle::open(p.pid, p.token()).ok_or(Error::Refused {
         pid: p.pid,
-        reason: "it exited before it could be signalled".into(),
+        reason: "it is no longer the process that was proven".into(),
     })?;
     if !identity::still_same(p) {
         return Err(Error::Refused {
@@ -492,24 +490,23 @@ pub fn terminate(p: &Proven, grace: Duration) -> Result<(Duration, bool), Error>
     } else {
         proven_descendants(p.pid)
     };
-    let send = |sig| {
+    let send = |how| {
         if group {
-            platform::signal_group(p.pid, sig);
+            platform::signal_group(p.pid, how)
         } else {
-            fd.signal(sig);
+            let sent = handle.signal(how);
             for (k, token) in &kids {
-                if platform::proc_stat(*k).is_some_and(|s| s.starttime == *token) {
-                    platform::signal_pid(*k, sig);
-                }
+                platform::signal_pid(*k, *token, how);
             }
+            sent
         }
     };
-    send(libc::SIGTERM);
     let mut killed = false;
-    if !fd.wait_exit(grace) {
+    let asked = send(Stop::Graceful);
+    if !asked || !handle.wait_exit(grace) {
         killed = true;
-        send(libc::SIGKILL);
-        if !fd.wait_exit(Duration::from_secs(5)) {
+        send(Stop::Force);
+        if !handle.wait_exit(Duration::from_secs(5)) {
             return Err(Error::WouldNotDie { pid: p.pid });
         }
     }
@@ -520,9 +517,7 @@ pub fn terminate(p: &Proven, grace: Duration) -> Result<(Duration, bool), Error>
             platform::group_members(p.pid)
         } else {
             kids.iter()
-                .filter(|(k, t)| {
-                    platform::proc_stat(*k).is_some_and(|s| s.starttime == *t && !s.is_zombie())
-                })
+                .filter(|(k, t)| platform::is_same(*k, *t))
                 .map(|(k, _)| *k)
                 .collect()
         };
@@ -531,7 +526,7 @@ pub fn terminate(p: &Proven, grace: Duration) -> Result<(Duration, bool), Error>
         }
         if Instant::now() >= deadline {
             killed = true;
-            send(libc::SIGKILL);
+            send(Stop::Force);
             break;
         }
         std::thread::sleep(Duration::from_millis(10));
@@ -540,9 +535,9 @@ pub fn terminate(p: &Proven, grace: Duration) -> Result<(Duration, bool), Error>
 }
 
 /// Descendants of a proven worker with their start tokens (re-checked before each signal).
-fn proven_descendants(pid: i32) -> Vec<(i32, u64)> {
+fn proven_descendants(pid: i32) -> Vec<(i32, StartToken)> {
     platform::descendants(pid)
         .into_iter()
-        .filter_map(|k| platform::proc_stat(k).map(|s| (k, s.starttime)))
+        .filter_map(|k| platform::start_token(k).map(|t| (k, t)))
         .collect()
 }

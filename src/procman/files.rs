@@ -2,13 +2,12 @@
 
 use std::fs;
 use std::io::{Read, Write};
-use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use super::platform;
+use crate::platform::{self, StartToken};
 
 pub const PID_FILE: &str = ".worker.pid";
 pub const PORT_FILE: &str = ".worker.port";
@@ -61,19 +60,7 @@ fn untrusted(path: &Path, what: impl Into<String>) -> FileProblem {
 }
 
 fn describe_type(ft: &fs::FileType) -> &'static str {
-    if ft.is_symlink() {
-        "a symlink"
-    } else if ft.is_dir() {
-        "a directory"
-    } else if ft.is_fifo() {
-        "a FIFO"
-    } else if ft.is_socket() {
-        "a socket"
-    } else if ft.is_block_device() || ft.is_char_device() {
-        "a device"
-    } else {
-        "not a regular file"
-    }
+    platform::describe_file_type(ft)
 }
 
 /// Read a small state file. `Ok(None)` if it does not exist.
@@ -89,15 +76,15 @@ pub fn read_small(path: &Path) -> Result<Option<SmallFile>, FileProblem> {
     if platform::owned_by_other(&meta) {
         return Err(untrusted(
             path,
-            format!("owned by another user (uid {})", meta.uid()),
+            match platform::file_owner(&meta) {
+                Some(uid) => format!("owned by another user (uid {uid})"),
+                None => "owned by another user".to_string(),
+            },
         ));
     }
     // O_NOFOLLOW and O_NONBLOCK: if the file was swapped for a symlink or FIFO since lstat, we
     // neither follow it nor hang on it.
-    let file = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
+    let file = platform::open_read_nofollow(path)
         .map_err(|e| untrusted(path, format!("unreadable ({e})")))?;
     let fmeta = file
         .metadata()
@@ -235,8 +222,8 @@ pub fn iso(t: chrono::DateTime<chrono::Utc>) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identity {
     pub pid: i32,
-    /// `/proc/PID/stat` field 22 at spawn.
-    pub start_token: u64,
+    /// The worker's start token at spawn.
+    pub start_token: StartToken,
     pub port: u16,
     pub started_at: String,
     pub argv: Vec<String>,
@@ -252,11 +239,10 @@ fn read_small_capped(path: &Path, cap: u64) -> Option<String> {
     if !meta.file_type().is_file() || platform::owned_by_other(&meta) || meta.len() > cap {
         return None;
     }
-    let file = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-        .ok()?;
+    let file = platform::open_read_nofollow(path).ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
     let mut s = String::new();
     file.take(cap).read_to_string(&mut s).ok()?;
     Some(s)
@@ -268,7 +254,7 @@ pub struct JsonPid {
     pub pid: i32,
     pub port: Option<u16>,
     pub started_at: Option<chrono::DateTime<chrono::Utc>>,
-    pub start_token: Option<u64>,
+    pub start_token: Option<StartToken>,
     pub version: Option<String>,
 }
 
@@ -309,7 +295,8 @@ pub fn parse_json_pid(path: &Path, text: &str) -> Result<JsonPid, FileProblem> {
         Some(serde_json::Value::String(s)) => s.parse().ok(),
         Some(serde_json::Value::Number(n)) => n.as_u64(),
         _ => None,
-    };
+    }
+    .map(StartToken::from_raw);
     let version = v.get("version").and_then(|s| s.as_str()).map(String::from);
     Ok(JsonPid {
         pid,
@@ -344,27 +331,20 @@ pub fn write_atomic(path: &Path, content: &[u8]) -> std::io::Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
-    let result = (|| {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o644)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&tmp)?;
-        f.write_all(content)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)?;
-        if let Ok(d) = fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+    // A fresh, unpredictable name per write (never followed if it exists): two threads or
+    // processes writing the same file never share a temp file. Dropped on error, so no leftover.
+    let prefix = format!(".{name}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    if let Some(perms) = platform::shared_file_permissions() {
+        builder.permissions(perms);
     }
-    result
+    let mut tmp = builder.tempfile_in(dir)?;
+    tmp.write_all(content)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    platform::sync_dir(dir);
+    Ok(())
 }
 
 /// Remove a file only if it is a regular file of ours whose current content satisfies `still`.
@@ -444,7 +424,7 @@ mod tests {
             r#"{"pid": 9354, "port": 37888, "startedAt": "2026-11-24T10:53:24.194Z", "startToken": "1570186"}"#,
         )
         .expect("13.x");
-        assert_eq!(new.start_token, Some(1570186));
+        assert_eq!(new.start_token, Some(StartToken::from_raw(1570186)));
         assert!(parse_json_pid(p, r#"{"pid": -3}"#).is_err());
         assert!(parse_json_pid(p, "not json").is_err());
     }

@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use super::platform::{self, ProcStat};
 use crate::config::WorkerCmd;
+use crate::platform::{self, ProcInfo, StartToken};
 
 /// Clock rounding allowed between a process's start time (whole seconds of `btime`) and its PID
 /// file's mtime.
@@ -19,23 +19,36 @@ pub struct Claim {
     /// When the record was written (file mtime or `startedAt`).
     pub written: SystemTime,
     /// An exact start token, when the record has one.
-    pub start_token: Option<u64>,
+    pub start_token: Option<StartToken>,
 }
 
 /// A process proven to be the worker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Proven {
     pub pid: i32,
-    pub stat: ProcStat,
-    pub argv: Vec<String>,
-    pub started: Option<SystemTime>,
-    pub uid: Option<u32>,
+    pub info: ProcInfo,
 }
 
 impl Proven {
-    /// We started it with setsid: it leads its own session and process group.
+    /// We started it detached: it leads its own session and process group.
     pub fn leads_group(&self) -> bool {
-        self.stat.session == self.pid && self.stat.pgrp == self.pid
+        self.info.leads_group
+    }
+
+    pub fn token(&self) -> StartToken {
+        self.info.start
+    }
+
+    pub fn argv(&self) -> &[String] {
+        &self.info.cmdline
+    }
+
+    pub fn started(&self) -> Option<SystemTime> {
+        self.info.started
+    }
+
+    pub fn uid(&self) -> Option<u32> {
+        self.info.owner
     }
 }
 
@@ -71,18 +84,18 @@ pub fn prove(claim: &Claim, cmd: &WorkerCmd) -> Result<Proven, String> {
     if pid <= 1 {
         return Err(format!("PID {pid} is init, never the worker"));
     }
-    let Some(stat) = platform::proc_stat(pid) else {
+    let Some(info) = platform::proc_info(pid) else {
         return Err(format!("process {pid} is not running"));
     };
-    if stat.is_zombie() {
+    if info.zombie {
         return Err(format!("process {pid} has exited (zombie)"));
     }
-    let started = platform::start_time(&stat);
+    let started = info.started;
     match claim.start_token {
-        Some(token) if token != stat.starttime => {
+        Some(token) if token != info.start => {
             return Err(format!(
                 "PID {pid} now belongs to another process (start token {} ≠ recorded {token})",
-                stat.starttime
+                info.start
             ));
         }
         Some(_) => {}
@@ -96,27 +109,18 @@ pub fn prove(claim: &Claim, cmd: &WorkerCmd) -> Result<Proven, String> {
             }
         }
     }
-    let argv = platform::cmdline(pid).unwrap_or_default();
-    if !matches_worker(&argv, cmd) {
-        let shown = if argv.is_empty() {
-            format!("[{}]", stat.comm)
-        } else {
-            argv.join(" ")
-        };
-        return Err(format!("process {pid} is not the worker ({shown})"));
+    if !matches_worker(&info.cmdline, cmd) {
+        return Err(format!(
+            "process {pid} is not the worker ({})",
+            info.command()
+        ));
     }
-    Ok(Proven {
-        pid,
-        stat,
-        argv,
-        started,
-        uid: platform::proc_uid(pid),
-    })
+    Ok(Proven { pid, info })
 }
 
 /// Check again, right before a signal, that the PID still is the same process.
 pub fn still_same(p: &Proven) -> bool {
-    platform::proc_stat(p.pid).is_some_and(|s| !s.is_zombie() && s.starttime == p.stat.starttime)
+    platform::is_same(p.pid, p.info.start)
 }
 
 #[cfg(test)]

@@ -1,13 +1,12 @@
-//! The data dir's start/stop lock: an exclusive `flock` on a file of our own. The kernel drops it
+//! The data dir's start/stop lock: an exclusive lock (`flock`, `LockFileEx`) on a file of our own. The kernel drops it
 //! if we die, so a crash never leaves the data dir locked.
 
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::OpenOptionsExt;
-use std::os::unix::io::AsRawFd;
+use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::files::LOCK_FILE;
+use crate::platform;
 
 #[derive(Debug)]
 pub struct Lock {
@@ -40,31 +39,18 @@ impl Lock {
     /// A holder's lock is [`LockError::Timeout`]; any other failure is [`LockError::Open`].
     pub fn acquire_file(data_dir: &Path, name: &str, wait: Duration) -> Result<Lock, LockError> {
         let path = data_dir.join(name);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o644)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(&path)
-            .map_err(|source| LockError::Open {
-                path: path.clone(),
-                source,
-            })?;
+        let file = platform::open_lock_file(&path).map_err(|source| LockError::Open {
+            path: path.clone(),
+            source,
+        })?;
         let t0 = Instant::now();
         let mut backoff = Duration::from_millis(1);
         loop {
-            // SAFETY: flock on an fd we own.
-            let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-            if r == 0 {
-                return Ok(Lock { _file: file, path });
-            }
-            let err = std::io::Error::last_os_error();
-            if err.raw_os_error() != Some(libc::EWOULDBLOCK)
-                && err.kind() != std::io::ErrorKind::Interrupted
-            {
-                return Err(LockError::Open { path, source: err });
+            match file.try_lock() {
+                Ok(()) => return Ok(Lock { _file: file, path }),
+                Err(TryLockError::WouldBlock) => {}
+                Err(TryLockError::Error(e)) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(TryLockError::Error(source)) => return Err(LockError::Open { path, source }),
             }
             if t0.elapsed() >= wait {
                 return Err(LockError::Timeout {

@@ -8,7 +8,6 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use super::files::{self, MARKER_FILE};
-use super::platform::PidFd;
 use super::spawn;
 use crate::config::Config;
 
@@ -35,7 +34,7 @@ fn pm2_timeout() -> Duration {
 }
 
 pub fn marker_present(cfg: &Config) -> bool {
-    super::platform::exists(&cfg.path(MARKER_FILE))
+    crate::platform::exists(&cfg.path(MARKER_FILE))
 }
 
 /// Run the cleanup if the marker is missing. `force` runs pm2 even when it exists (`migrate`);
@@ -92,20 +91,12 @@ fn pm2_delete(cfg: &Config) -> Pm2Outcome {
         Ok(c) => c,
         Err(e) => return Pm2Outcome::FailedToRun(e.to_string()),
     };
-    let exited = match PidFd::open(child.id() as i32) {
-        Some(fd) => fd.wait_exit(pm2_timeout()),
-        None => false,
-    };
-    if !exited {
-        if let Ok(Some(st)) = child.try_wait() {
-            return Pm2Outcome::Exited(st.code());
+    match crate::platform::wait_child(&mut child, pm2_timeout()) {
+        Some(st) => Pm2Outcome::Exited(st.code()),
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+            Pm2Outcome::KilledAfterTimeout
         }
-        let _ = child.kill();
-        let _ = child.wait();
-        return Pm2Outcome::KilledAfterTimeout;
-    }
-    match child.wait() {
-        Ok(st) => Pm2Outcome::Exited(st.code()),
-        Err(e) => Pm2Outcome::FailedToRun(e.to_string()),
     }
 }

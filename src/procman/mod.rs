@@ -11,7 +11,6 @@ pub mod health;
 pub mod identity;
 pub mod lock;
 pub mod migrate;
-pub mod platform;
 pub mod pm2;
 pub mod spawn;
 pub mod status;

@@ -1,11 +1,11 @@
-//! PM2 leftovers of pre-7.1.0 installs, found through files and /proc only: running `pm2` would
+//! PM2 leftovers of pre-7.1.0 installs, found through files and the process table only: running `pm2` would
 //! start a daemon just to look.
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::platform;
+use crate::platform;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Pm2App {
@@ -69,8 +69,8 @@ fn read_pid(path: &Path) -> Option<i32> {
 }
 
 fn pm2_like(pid: i32, needle: &str) -> bool {
-    platform::alive(pid)
-        && platform::cmdline(pid).is_some_and(|a| a.iter().any(|x| x.contains(needle)))
+    platform::proc_info(pid)
+        .is_some_and(|p| !p.zombie && p.cmdline.iter().any(|x| x.contains(needle)))
 }
 
 /// Look for PM2 leftovers. `None` when there is no PM2 home at all.

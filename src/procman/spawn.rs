@@ -1,7 +1,6 @@
-//! Detached spawn: a new session, stdin from /dev/null, stdout and stderr appended to the log.
+//! Detached spawn: a new session (a new process group on Windows), stdin from the null device, stdout and stderr appended to the log.
 
 use std::fs::{self, File, OpenOptions};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -22,21 +21,16 @@ pub fn open_append(path: &Path) -> std::io::Result<File> {
     OpenOptions::new().create(true).append(true).open(path)
 }
 
-/// Find a program on PATH (or check it directly if it has a slash).
+/// Find a program on PATH (or check it directly if it is a path), with the OS's rules
+/// (`PATHEXT` on Windows).
 pub fn which(program: &str) -> Option<PathBuf> {
-    if program.contains('/') {
+    if Path::new(program).components().count() > 1 {
         let p = PathBuf::from(program);
-        return is_executable(&p).then_some(p);
+        return fs::metadata(&p)
+            .is_ok_and(|m| crate::platform::is_executable(&m))
+            .then_some(p);
     }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(program))
-        .find(|p| is_executable(p))
-}
-
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    which::which(program).ok()
 }
 
 /// Spawn the worker detached. The child leads a new session and process group, so the whole
@@ -56,15 +50,7 @@ pub fn spawn_worker(cfg: &Config, cmd: &WorkerCmd, log: &Path) -> std::io::Resul
             c.current_dir(cwd);
         }
     }
-    // SAFETY: setsid is async-signal-safe; nothing else runs between fork and exec.
-    unsafe {
-        c.pre_exec(|| {
-            if libc::setsid() < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    crate::platform::detach(&mut c);
     c.spawn()
 }
 

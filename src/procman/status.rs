@@ -10,9 +10,9 @@ use super::api::ApiInfo;
 use super::files::{self, FileProblem, JSON_PID_FILE, MARKER_FILE, PID_FILE, PORT_FILE};
 use super::health::{self, Probe};
 use super::identity::{self, Claim, Proven};
-use super::platform::{self, PortHolder};
 use super::pm2::{self, Pm2Leftovers};
 use crate::config::{Config, PortSource};
+use crate::platform::{self, PortHolder};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -348,9 +348,13 @@ impl StatusOpts {
     }
 }
 
-/// The default port of the 13.x layout.
+/// The default port of the 13.x layout: 37700 + uid % 100 where there are uids, else 37777 (the
+/// 13.x formula is Unix only).
 pub fn v13_default_port() -> u16 {
-    37700 + (platform::current_uid() % 100) as u16
+    match platform::current_uid() {
+        Some(uid) => 37700 + (uid % 100) as u16,
+        None => crate::config::DEFAULT_PORT,
+    }
 }
 
 /// Read the status. Never writes anything.
@@ -531,21 +535,21 @@ fn read_layers(
                 }
                 Ok(proven) => {
                     let now = SystemTime::now();
-                    if let Some(t) = proven.started {
+                    if let Some(t) = proven.started() {
                         st.started_at = Some(to_iso(t));
                         st.uptime_seconds =
                             Some(now.duration_since(t).unwrap_or_default().as_secs());
                     }
-                    st.command = Some(proven.argv.join(" "));
+                    st.command = Some(proven.argv().join(" "));
                     st.checks.push(Check::new(
                         "process",
                         true,
-                        format!("PID {} alive ({})", proven.pid, proven.stat.comm),
+                        format!("PID {} alive ({})", proven.pid, proven.info.name),
                     ));
-                    if proven.uid.is_some_and(|u| u != platform::current_uid()) {
+                    if let Some(uid) = proven.uid().filter(|u| Some(*u) != platform::current_uid())
+                    {
                         warnings.push(format!(
-                            "the worker runs as uid {}, not as you: actions will be refused",
-                            proven.uid.unwrap_or(0)
+                            "the worker runs as uid {uid}, not as you: actions will be refused"
                         ));
                     }
                     let probe = health::get(cfg.host, st.port, "/health", opts.http_timeout);
@@ -596,8 +600,8 @@ fn probe_unmanaged(cfg: &Config, opts: StatusOpts, st: &mut Status) {
         if let Some(h) = &st.port_holder {
             st.pid = h.pid;
             st.command = h.command.clone();
-            if let Some(s) = h.pid.and_then(platform::proc_stat) {
-                if let Some(t) = platform::start_time(&s) {
+            if let Some(info) = h.pid.and_then(platform::proc_info) {
+                if let Some(t) = info.started {
                     st.started_at = Some(to_iso(t));
                     st.uptime_seconds = Some(
                         SystemTime::now()

@@ -7,6 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::files;
+use crate::platform::StartToken;
 
 pub const STOP_NOTE_FILE: &str = ".claude-mem-top.stopped.json";
 
@@ -14,8 +15,8 @@ pub const STOP_NOTE_FILE: &str = ".claude-mem-top.stopped.json";
 pub struct StopNote {
     /// The worker that was stopped on purpose.
     pub pid: i32,
-    /// Its start token (`/proc/PID/stat` field 22): the note never matches a later process.
-    pub start_token: u64,
+    /// Its start token: the note never matches a later process.
+    pub start_token: StartToken,
     /// When the stop began (ISO-8601 UTC).
     pub at: String,
     /// Who stopped it (our PID).
@@ -24,7 +25,7 @@ pub struct StopNote {
 
 /// Record that `pid` (with `start_token`) is being stopped on purpose. Best effort: a failure to
 /// write only means a supervisor would treat the stop as a crash.
-pub fn record(dir: &Path, pid: i32, start_token: u64) {
+pub fn record(dir: &Path, pid: i32, start_token: StartToken) {
     let note = StopNote {
         pid,
         start_token,
@@ -43,6 +44,6 @@ pub fn read(dir: &Path) -> Option<StopNote> {
 }
 
 /// True if the note names exactly this process.
-pub fn names(dir: &Path, pid: i32, start_token: u64) -> bool {
+pub fn names(dir: &Path, pid: i32, start_token: StartToken) -> bool {
     read(dir).is_some_and(|n| n.pid == pid && n.start_token == start_token)
 }

@@ -51,13 +51,7 @@ fn side(db: &Path, suffix: &str) -> PathBuf {
 }
 
 fn dir_writable(dir: &Path) -> bool {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    let Ok(c) = CString::new(dir.as_os_str().as_bytes()) else {
-        return false;
-    };
-    // SAFETY: c is a valid NUL-terminated path.
-    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+    crate::platform::dir_writable(dir)
 }
 
 /// Is the file in WAL mode? Byte 18 of the header is 2 for WAL.

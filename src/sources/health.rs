@@ -20,7 +20,7 @@ pub fn run(cfg: Config, interval: Duration, tx: Sender<Msg>, poke: Receiver<()>)
     loop {
         let mut st = status::status(&cfg, StatusOpts::default());
         let key = (st.state, st.pid);
-        let fresh = n % EXTRAS_EVERY == 0 || last_key != Some(key);
+        let fresh = n.is_multiple_of(EXTRAS_EVERY) || last_key != Some(key);
         if fresh {
             extras = Extras::read(&cfg, &st);
         }

@@ -7,16 +7,15 @@ use std::time::{Duration, Instant};
 
 use super::send;
 use crate::app::msg::{Msg, Sample};
-use crate::procman::platform;
+use crate::platform;
 
 const RESCAN: Duration = Duration::from_secs(5);
 
 pub fn run(interval: Duration, tx: Sender<Msg>, pids: Receiver<Option<i32>>) {
-    let ticks = platform::clock_ticks() as f64;
     let mut worker: Option<i32> = None;
     let mut family: Vec<i32> = Vec::new();
     let mut last_scan = Instant::now() - RESCAN;
-    let mut prev: Option<(Instant, u64)> = None;
+    let mut prev: Option<(Instant, Duration)> = None;
     loop {
         match pids.recv_timeout(super::until_next(interval)) {
             Ok(p) => {
@@ -38,38 +37,26 @@ pub fn run(interval: Duration, tx: Sender<Msg>, pids: Receiver<Option<i32>>) {
             family = platform::descendants(pid);
             last_scan = Instant::now();
         }
-        let Some(main) = platform::proc_stat(pid).filter(|s| !s.is_zombie()) else {
+        let Some(u) = platform::family_usage(pid, &family) else {
             prev = None;
             continue;
         };
-        let mut cpu_ticks = main.utime + main.stime;
-        let mut rss = platform::rss_bytes(&main);
-        let mut threads = main.num_threads;
-        let mut kids = 0;
-        for k in &family {
-            if let Some(s) = platform::proc_stat(*k).filter(|s| !s.is_zombie()) {
-                cpu_ticks += s.utime + s.stime;
-                rss += platform::rss_bytes(&s);
-                threads += s.num_threads;
-                kids += 1;
-            }
-        }
         let now = Instant::now();
         let cpu = prev.map(|(t, c)| {
             let dt = now.duration_since(t).as_secs_f64();
             if dt > 0.0 {
-                (cpu_ticks.saturating_sub(c) as f64 / ticks) / dt * 100.0
+                u.cpu.saturating_sub(c).as_secs_f64() / dt * 100.0
             } else {
                 0.0
             }
         });
-        prev = Some((now, cpu_ticks));
+        prev = Some((now, u.cpu));
         let sample = Sample {
             pid,
             cpu_percent: cpu,
-            rss_bytes: rss,
-            threads,
-            children: kids,
+            rss_bytes: u.rss_bytes,
+            threads: u.threads,
+            children: u.children as _,
         };
         if !send(&tx, Msg::Metrics(sample)) {
             return;

@@ -16,8 +16,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::config::parse_duration;
+use crate::platform::{self, StartToken};
 use crate::procman::control::Opts;
-use crate::procman::{files, platform};
+use crate::procman::files;
 
 mod supervisor;
 
@@ -137,8 +138,8 @@ impl Policy {
 pub struct SuperviseState {
     pub schema_version: u32,
     pub supervisor_pid: u32,
-    /// `/proc/PID/stat` field 22 of the supervisor, so a reused PID is never taken for it.
-    pub supervisor_start_token: Option<u64>,
+    /// The supervisor's start token, so a reused PID is never taken for it.
+    pub supervisor_start_token: Option<StartToken>,
     /// starting, running, backoff, stopped (on purpose), fatal, exited
     pub state: String,
     pub policy: String,
@@ -162,9 +163,8 @@ impl SuperviseState {
             return false;
         };
         !matches!(self.state.as_str(), "fatal" | "exited")
-            && platform::proc_stat(pid).is_some_and(|s| {
-                !s.is_zombie() && self.supervisor_start_token.is_none_or(|t| t == s.starttime)
-            })
+            && platform::start_token(pid)
+                .is_some_and(|s| self.supervisor_start_token.is_none_or(|t| t == s))
     }
 }
 

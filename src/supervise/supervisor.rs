@@ -11,14 +11,14 @@ use std::time::{Duration, Instant};
 use super::{read_state, Policy, RestartPolicy, SuperviseArgs, SuperviseState};
 use super::{LOCK_FILE, SCHEMA_VERSION, STATE_FILE};
 use crate::config::{fmt_duration, Config};
+use crate::platform::{self, ProcHandle, Shutdown, StartToken, Stop};
 use crate::procman::control::{self, StartOutcome};
 use crate::procman::lock::{Lock, LockError};
-use crate::procman::platform::{self, PidFd};
 use crate::procman::status::{self, State, StatusOpts};
 use crate::procman::{files, health, spawn, stopnote, Error};
 
 enum Ev {
-    Signal(i32),
+    Signal(Shutdown),
     Exited {
         pid: i32,
         status: Option<ExitStatus>,
@@ -36,26 +36,28 @@ fn watch_child(mut child: Child, tx: Sender<Ev>) {
         });
 }
 
-/// Watch a worker somebody else started (init reaps it) through a pidfd.
-fn watch_pid(pid: i32, tx: Sender<Ev>) {
+/// Watch a worker somebody else started (init reaps it) through a process handle: an OS exit
+/// notification where there is one, else polling its start token.
+fn watch_pid(pid: i32, token: StartToken, tx: Sender<Ev>) {
     let _ = std::thread::Builder::new()
         .name("supervise-watch".into())
         .spawn(move || {
-            if let Some(fd) = PidFd::open(pid) {
-                while !fd.wait_exit(Duration::from_secs(3600)) {}
+            if let Some(h) = ProcHandle::open(pid, token) {
+                while !h.wait_exit(Duration::from_secs(3600)) {}
             }
             let _ = tx.send(Ev::Exited { pid, status: None });
         });
 }
 
 fn describe_exit(s: Option<ExitStatus>) -> (String, bool) {
-    use std::os::unix::process::ExitStatusExt;
     match s {
-        Some(s) => match (s.code(), s.signal()) {
-            (Some(0), _) => ("exited cleanly (exit code 0)".into(), true),
-            (Some(c), _) => (format!("exited with code {c}"), false),
-            (None, Some(sig)) => (format!("was killed by signal {sig}"), false),
-            _ => ("exited".into(), false),
+        Some(s) if s.success() => ("exited cleanly (exit code 0)".into(), true),
+        Some(s) => match s.code() {
+            Some(c) => (format!("exited with code {c}"), false),
+            None => (
+                platform::describe_exit(s).replace("killed by", "was killed by"),
+                false,
+            ),
         },
         None => ("exited (status unknown: not our child)".into(), false),
     }
@@ -64,7 +66,7 @@ fn describe_exit(s: Option<ExitStatus>) -> (String, bool) {
 struct Worker {
     pid: i32,
     port: u16,
-    token: u64,
+    token: Option<StartToken>,
     /// We spawned it: it leads its own process group.
     ours: bool,
     healthy_since: Option<Instant>,
@@ -126,28 +128,17 @@ pub fn run(cfg: &Config, args: &SuperviseArgs) -> Result<u8, (u8, String)> {
     })?;
     let _lock = take_lock(&cfg.data_dir).map_err(|m| (1, m))?;
     let (tx, rx) = mpsc::channel();
-    let signals = signal_hook::iterator::Signals::new([libc::SIGINT, libc::SIGTERM, libc::SIGHUP])
-        .map_err(|e| (1, format!("cannot install signal handlers: {e}")))?;
-    let handle = signals.handle();
     {
         let tx = tx.clone();
-        let mut signals = signals;
-        let _ = std::thread::Builder::new()
-            .name("supervise-signals".into())
-            .spawn(move || {
-                for s in signals.forever() {
-                    if tx.send(Ev::Signal(s)).is_err() {
-                        break;
-                    }
-                }
-            });
+        platform::shutdown_signals(move |s| tx.send(Ev::Signal(s)).is_ok())
+            .map_err(|e| (1, format!("cannot install signal handlers: {e}")))?;
     }
     let me = std::process::id();
     let now = files::iso_now();
     let state = SuperviseState {
         schema_version: SCHEMA_VERSION,
         supervisor_pid: me,
-        supervisor_start_token: platform::proc_stat(me as i32).map(|s| s.starttime),
+        supervisor_start_token: platform::start_token(me as i32),
         state: "starting".into(),
         policy: p.restart.label().into(),
         max_restarts: p.max_restarts,
@@ -175,9 +166,7 @@ pub fn run(cfg: &Config, args: &SuperviseArgs) -> Result<u8, (u8, String)> {
             fmt_duration(s.p.window)
         ),
     );
-    let code = s.main_loop();
-    handle.close();
-    Ok(code)
+    Ok(s.main_loop())
 }
 
 impl Supervisor<'_> {
@@ -231,11 +220,17 @@ impl Supervisor<'_> {
     }
 
     fn adopt(&mut self, pid: i32, port: u16, ours: Option<Child>) -> Phase {
-        let token = platform::proc_stat(pid).map(|s| s.starttime).unwrap_or(0);
+        let token = platform::start_token(pid);
         let is_ours = ours.is_some();
         match ours {
             Some(child) => watch_child(child, self.tx.clone()),
-            None => watch_pid(pid, self.tx.clone()),
+            None => match token {
+                Some(t) => watch_pid(pid, t, self.tx.clone()),
+                // Already gone: report its exit at once.
+                None => {
+                    let _ = self.tx.send(Ev::Exited { pid, status: None });
+                }
+            },
         }
         self.state.worker_pid = Some(pid);
         self.state.backoff_seconds = None;
@@ -318,13 +313,13 @@ impl Supervisor<'_> {
             return;
         }
         let n = platform::group_members(w.pid).len();
-        platform::signal_group(w.pid, libc::SIGTERM);
+        platform::signal_group(w.pid, Stop::Graceful);
         let deadline = Instant::now() + self.p.opts.grace.min(Duration::from_secs(2));
         while !platform::group_members(w.pid).is_empty() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
         if !platform::group_members(w.pid).is_empty() {
-            platform::signal_group(w.pid, libc::SIGKILL);
+            platform::signal_group(w.pid, Stop::Force);
         }
         self.log(
             "INFO ",
@@ -345,7 +340,9 @@ impl Supervisor<'_> {
                     self.self_stopped = None;
                     return Next::Go(Phase::Starting);
                 }
-                if stopnote::names(&self.cfg.data_dir, pid, w.token) {
+                if w.token
+                    .is_some_and(|t| stopnote::names(&self.cfg.data_dir, pid, t))
+                {
                     self.log(
                         "INFO ",
                         &format!(
@@ -537,12 +534,8 @@ impl Supervisor<'_> {
         }
     }
 
-    fn shutdown(&mut self, sig: i32, w: Option<Worker>) -> Next {
-        let name = match sig {
-            libc::SIGINT => "SIGINT",
-            libc::SIGTERM => "SIGTERM",
-            _ => "SIGHUP",
-        };
+    fn shutdown(&mut self, sig: Shutdown, w: Option<Worker>) -> Next {
+        let name = sig.name();
         match &w {
             Some(w) => {
                 self.log(

@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::procman::{files, platform};
+use crate::platform;
+use crate::procman::files;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct StandInArgs {
@@ -82,10 +83,7 @@ fn emit(out: &Out, text: &str) {
 
 pub fn child_main(ignore_sigterm: bool) -> ! {
     if ignore_sigterm {
-        // SAFETY: setting a signal disposition to SIG_IGN.
-        unsafe {
-            libc::signal(libc::SIGTERM, libc::SIG_IGN);
-        }
+        crate::platform::ignore_terminate();
     }
     loop {
         std::thread::park();
@@ -124,10 +122,7 @@ pub fn main(args: StandInArgs) -> u8 {
     let pid = std::process::id();
 
     if args.ignore_sigterm {
-        // SAFETY: setting a signal disposition to SIG_IGN.
-        unsafe {
-            libc::signal(libc::SIGTERM, libc::SIG_IGN);
-        }
+        crate::platform::ignore_terminate();
     }
     emit(
         &out,
@@ -229,20 +224,10 @@ pub fn main(args: StandInArgs) -> u8 {
     if !args.ignore_sigterm {
         let out2 = out.clone();
         let sh = shared.clone();
-        if let Ok(mut signals) =
-            signal_hook::iterator::Signals::new([libc::SIGTERM, libc::SIGINT, libc::SIGHUP])
-        {
-            std::thread::spawn(move || {
-                if let Some(sig) = signals.forever().next() {
-                    let name = match sig {
-                        libc::SIGTERM => "SIGTERM",
-                        libc::SIGINT => "SIGINT",
-                        _ => "SIGHUP",
-                    };
-                    shutdown(&out2, &sh, &format!("Received {name}, shutting down..."), 0);
-                }
-            });
-        }
+        let _ = crate::platform::shutdown_signals(move |sig| {
+            let name = sig.name();
+            shutdown(&out2, &sh, &format!("Received {name}, shutting down..."), 0)
+        });
     }
     if let Some(ms) = args.die_after {
         let out2 = out.clone();
@@ -295,8 +280,8 @@ fn shutdown(out: &Out, sh: &Shared, msg: &str, code: i32) -> ! {
 
 fn write_v13_files(sh: &Shared) {
     let Some(dir) = &sh.data_dir else { return };
-    let token = platform::proc_stat(sh.pid as i32)
-        .map(|s| s.starttime)
+    let token = platform::start_token(sh.pid as i32)
+        .map(|t| t.raw())
         .unwrap_or(0);
     let now = files::iso_now();
     let pidfile = format!(

@@ -1,0 +1,295 @@
+//! Linux: procfs for process facts and port owners, a pidfd for exact waits and signals.
+
+use std::fs;
+use std::io::Read;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
+use std::sync::OnceLock;
+use std::time::{Duration, UNIX_EPOCH};
+
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use rustix::io::Errno;
+use rustix::process::{self as rp, PidfdFlags};
+
+use super::{unix, Pid, PortHolder, ProcInfo, StartToken, Stop};
+
+/// What `/proc/PID/stat` tells about a process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcStat {
+    pub pid: i32,
+    pub comm: String,
+    pub state: char,
+    pub ppid: i32,
+    pub pgrp: i32,
+    pub session: i32,
+    pub utime: u64,
+    pub stime: u64,
+    pub num_threads: u64,
+    /// Field 22: start time in clock ticks since boot, the start token.
+    pub starttime: u64,
+    pub rss_pages: u64,
+}
+
+impl ProcStat {
+    pub fn is_zombie(&self) -> bool {
+        matches!(self.state, 'Z' | 'X' | 'x')
+    }
+}
+
+/// Parse the content of `/proc/PID/stat`. The command name may hold spaces and parentheses, so
+/// the fields are counted from the last `)`.
+pub fn parse_stat(text: &str) -> Option<ProcStat> {
+    let open = text.find('(')?;
+    let close = text.rfind(')')?;
+    if close < open {
+        return None;
+    }
+    let pid = text[..open].trim().parse().ok()?;
+    let comm = text[open + 1..close].to_string();
+    let rest: Vec<&str> = text[close + 1..].split_whitespace().collect();
+    // rest[0] is field 3 (state); field N is rest[N - 3].
+    let field = |n: usize| rest.get(n - 3).copied();
+    let num = |n: usize| field(n).and_then(|s| s.parse::<u64>().ok());
+    let inum = |n: usize| field(n).and_then(|s| s.parse::<i32>().ok());
+    Some(ProcStat {
+        pid,
+        comm,
+        state: field(3)?.chars().next()?,
+        ppid: inum(4)?,
+        pgrp: inum(5)?,
+        session: inum(6)?,
+        utime: num(14)?,
+        stime: num(15)?,
+        num_threads: num(20)?,
+        starttime: num(22)?,
+        rss_pages: num(24)?,
+    })
+}
+
+fn proc_stat(pid: Pid) -> Option<ProcStat> {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_stat(&text)
+}
+
+/// The process's argv, split on NUL. `None` if it is gone; empty for kernel threads.
+fn cmdline(pid: Pid) -> Option<Vec<String>> {
+    let mut buf = Vec::new();
+    fs::File::open(format!("/proc/{pid}/cmdline"))
+        .ok()?
+        .take(64 * 1024)
+        .read_to_end(&mut buf)
+        .ok()?;
+    Some(
+        buf.split(|b| *b == 0)
+            .filter(|s| !s.is_empty())
+            .map(|s| String::from_utf8_lossy(s).into_owned())
+            .collect(),
+    )
+}
+
+fn sysconf_or(name: libc::c_int, fallback: u64) -> u64 {
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let v = unsafe { libc::sysconf(name) };
+    if v > 0 {
+        v as u64
+    } else {
+        fallback
+    }
+}
+
+fn clock_ticks() -> u64 {
+    static T: OnceLock<u64> = OnceLock::new();
+    *T.get_or_init(|| sysconf_or(libc::_SC_CLK_TCK, 100))
+}
+
+fn page_size() -> u64 {
+    static P: OnceLock<u64> = OnceLock::new();
+    *P.get_or_init(|| sysconf_or(libc::_SC_PAGESIZE, 4096))
+}
+
+/// Boot time in whole seconds since the epoch (`btime` in `/proc/stat`).
+fn boot_time() -> Option<u64> {
+    let text = fs::read_to_string("/proc/stat").ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("btime "))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+fn ticks_to_duration(ticks: u64) -> Duration {
+    Duration::from_micros(ticks.saturating_mul(1_000_000) / clock_ticks())
+}
+
+pub(super) fn proc_info(pid: Pid) -> Option<ProcInfo> {
+    let s = proc_stat(pid)?;
+    let owner = fs::metadata(format!("/proc/{pid}")).ok().map(|m| m.uid());
+    let started =
+        boot_time().map(|b| UNIX_EPOCH + Duration::from_secs(b) + ticks_to_duration(s.starttime));
+    Some(ProcInfo {
+        pid,
+        ppid: s.ppid,
+        start: StartToken(s.starttime),
+        started,
+        cmdline: cmdline(pid).unwrap_or_default(),
+        exe: fs::read_link(format!("/proc/{pid}/exe")).ok(),
+        owner,
+        rss_bytes: s.rss_pages * page_size(),
+        cpu: ticks_to_duration(s.utime + s.stime),
+        threads: Some(s.num_threads),
+        zombie: s.is_zombie(),
+        leads_group: s.session == pid && s.pgrp == pid,
+        name: s.comm,
+    })
+}
+
+pub(super) fn start_token(pid: Pid) -> Option<StartToken> {
+    proc_stat(pid)
+        .filter(|s| !s.is_zombie())
+        .map(|s| StartToken(s.starttime))
+}
+
+pub(super) fn group_members(pgid: Pid) -> Vec<Pid> {
+    let Ok(rd) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    rd.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<Pid>().ok())
+        .filter_map(proc_stat)
+        .filter(|s| s.pgrp == pgid && !s.is_zombie())
+        .map(|s| s.pid)
+        .collect()
+}
+
+/// Parse `/proc/net/tcp{,6}` text: (inode, uid) of sockets listening on `port`.
+pub fn parse_net_tcp(text: &str, port: u16) -> Vec<(u64, u32)> {
+    let mut out = Vec::new();
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() < 10 {
+            continue;
+        }
+        let Some((_, p)) = f[1].rsplit_once(':') else {
+            continue;
+        };
+        if u16::from_str_radix(p, 16).ok() != Some(port) || f[3] != "0A" {
+            continue;
+        }
+        if let (Ok(uid), Ok(inode)) = (f[7].parse::<u32>(), f[9].parse::<u64>()) {
+            out.push((inode, uid));
+        }
+    }
+    out
+}
+
+/// The listener of `port`, through `/proc/net/tcp*` and the fds in `/proc/*/fd`.
+pub(super) fn port_holder(port: u16) -> Option<PortHolder> {
+    let mut sockets = Vec::new();
+    for f in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        if let Ok(text) = fs::read_to_string(f) {
+            sockets.extend(parse_net_tcp(&text, port));
+        }
+    }
+    let &(inode, uid) = sockets.first()?;
+    let want = format!("socket:[{inode}]");
+    let pids = fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<Pid>().ok());
+    for pid in pids {
+        let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            if fs::read_link(fd.path()).is_ok_and(|t| t.as_os_str() == want.as_str()) {
+                let command = cmdline(pid).map(|a| a.join(" ")).filter(|s| !s.is_empty());
+                return Some(PortHolder {
+                    pid: Some(pid),
+                    uid: Some(uid),
+                    command,
+                });
+            }
+        }
+    }
+    Some(PortHolder {
+        pid: None,
+        uid: Some(uid),
+        command: None,
+    })
+}
+
+/// A pidfd: cannot be confused with a later process of the same PID.
+pub(super) struct Handle(OwnedFd);
+
+impl Handle {
+    /// `None` when pidfds are unavailable (kernels before 5.3, gVisor, seccomp: ENOSYS or
+    /// EPERM): the caller then polls the identity.
+    pub(super) fn open(pid: Pid) -> Option<Handle> {
+        let p = rp::Pid::from_raw(pid)?;
+        rp::pidfd_open(p, PidfdFlags::empty()).ok().map(Handle)
+    }
+
+    /// `Some(true)` once the process has exited (zombie or reaped), `Some(false)` if the timeout
+    /// passed or the wait was interrupted, `None` if polling the pidfd failed.
+    pub(super) fn wait(&self, timeout: Duration) -> Option<bool> {
+        let mut fds = [PollFd::new(&self.0, PollFlags::IN)];
+        let ts = Timespec {
+            tv_sec: timeout.as_secs().min(i64::MAX as u64) as i64,
+            tv_nsec: timeout.subsec_nanos().into(),
+        };
+        match poll(&mut fds, Some(&ts)) {
+            Ok(0) => Some(false),
+            Ok(_) => Some(
+                fds[0]
+                    .revents()
+                    .intersects(PollFlags::IN | PollFlags::HUP | PollFlags::ERR),
+            ),
+            Err(Errno::INTR) => Some(false),
+            Err(_) => None,
+        }
+    }
+
+    /// Signal through the pidfd: never reaches a recycled PID.
+    pub(super) fn signal(&self, how: Stop) -> bool {
+        rp::pidfd_send_signal(self.0.as_fd(), unix::signal_of(how)).is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::SystemTime;
+
+    #[test]
+    fn stat_with_parens_in_name() {
+        let line = "42 (a) b) c) S 1 42 42 0 -1 4194560 100 0 0 0 5 6 0 0 20 0 3 0 123456 1000 200 18446744073709551615";
+        let s = parse_stat(line).expect("parses");
+        assert_eq!(s.comm, "a) b) c");
+        assert_eq!(s.state, 'S');
+        assert_eq!(s.ppid, 1);
+        assert_eq!(s.session, 42);
+        assert_eq!(s.utime, 5);
+        assert_eq!(s.num_threads, 3);
+        assert_eq!(s.starttime, 123456);
+        assert_eq!(s.rss_pages, 200);
+    }
+
+    #[test]
+    fn net_tcp_finds_listener() {
+        let text = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 0100007F:9471 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 5551 1\n   1: 0100007F:9471 0100007F:1234 01 00000000:00000000 00:00000000 00000000  1000        0 5552 1\n";
+        assert_eq!(parse_net_tcp(text, 0x9471), vec![(5551, 1000)]);
+        assert!(parse_net_tcp(text, 80).is_empty());
+    }
+
+    #[test]
+    fn start_time_is_close_to_now_for_a_new_child() {
+        let mut c = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .expect("sleep");
+        let info = proc_info(c.id() as Pid).expect("info");
+        let _ = c.kill();
+        let _ = c.wait();
+        let age = SystemTime::now()
+            .duration_since(info.started.expect("started"))
+            .unwrap_or_default();
+        assert!(age < Duration::from_secs(3), "age {age:?}");
+    }
+}

@@ -1,0 +1,468 @@
+//! The platform layer: the only place that knows which OS it runs on.
+//!
+//! Everything else in the crate sees what it needs, not what Linux (or macOS, or Windows) has:
+//! an exact, opaque [`StartToken`], a [`ProcInfo`], a [`ProcHandle`] that waits for a process to
+//! exit and stops it ([`Stop::Graceful`], then [`Stop::Force`]), detached spawn, the owner of a
+//! listening port, file opens that never follow a symlink nor block on a FIFO, and the owner and
+//! permission checks. `cfg(target_os)`, procfs, pidfd, kqueue, Win32 handles and `unsafe` live
+//! here and nowhere else.
+//!
+//! Per OS: `linux.rs` (procfs, pidfd), `macos.rs` (libproc, kqueue), `windows.rs` (Win32), with
+//! `unix.rs` holding what Linux and macOS share (signals, process groups, file modes). The
+//! process table ([`processes`]) is sysinfo's on every OS.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime};
+
+#[cfg(unix)]
+mod unix;
+#[cfg(unix)]
+use unix as os_family;
+
+#[cfg(target_os = "linux")]
+pub mod linux;
+#[cfg(target_os = "linux")]
+use linux as os;
+
+#[cfg(target_os = "macos")]
+mod macos;
+#[cfg(target_os = "macos")]
+use macos as os;
+
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+use windows as os;
+#[cfg(windows)]
+use windows as os_family;
+
+mod table;
+
+pub use os_family::{
+    current_uid, describe_file_type, detach, dir_writable, file_id, file_owner, ignore_terminate,
+    is_executable, is_world_writable, open_create_nofollow, open_lock_file, open_read_nofollow,
+    shared_file_permissions, shutdown_signals, sync_dir,
+};
+pub use table::{descendants, processes};
+
+/// True if a file belongs to another user (root may read anyone's, but we still treat another
+/// user's file as theirs). Always false where files have no numeric owner.
+pub fn owned_by_other(meta: &std::fs::Metadata) -> bool {
+    match (file_owner(meta), current_uid()) {
+        (Some(owner), Some(me)) => owner != me,
+        _ => false,
+    }
+}
+
+/// True if something (a file, a directory, another user's entry) exists at `path`, without
+/// following a symlink.
+pub fn exists(path: &std::path::Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok()
+}
+
+/// A process ID. Signed, as the core has always stored them; every function here treats values
+/// `<= 1` (init, "every process", "our group") as never signallable.
+pub type Pid = i32;
+
+/// The exact identity of a process start, opaque to callers: equal tokens mean the same process,
+/// whatever happened to its PID in between. Linux: `/proc/PID/stat` field 22 (clock ticks since
+/// boot); macOS: the start time in µs since the epoch (`proc_pidinfo`); Windows: the creation
+/// FILETIME (100 ns since 1601). Stored in our own files as a plain number.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct StartToken(u64);
+
+impl StartToken {
+    /// A token read back from one of our files.
+    pub fn from_raw(raw: u64) -> StartToken {
+        StartToken(raw)
+    }
+
+    /// The number to store in a file.
+    pub fn raw(self) -> u64 {
+        self.0
+    }
+}
+
+impl std::fmt::Display for StartToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// What the OS tells about one process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcInfo {
+    pub pid: Pid,
+    pub ppid: Pid,
+    /// The short name (`comm` on Linux, the image name on Windows).
+    pub name: String,
+    pub start: StartToken,
+    /// Wall-clock start time, as exact as the OS allows (about a second on Linux, whose boot time
+    /// is whole seconds).
+    pub started: Option<SystemTime>,
+    /// argv; empty for kernel threads and where the OS would not tell us.
+    pub cmdline: Vec<String>,
+    pub exe: Option<PathBuf>,
+    /// The owner's uid; `None` where the OS has no numeric uid (Windows) or would not say.
+    pub owner: Option<u32>,
+    pub rss_bytes: u64,
+    /// User plus system CPU time so far.
+    pub cpu: Duration,
+    pub threads: Option<u64>,
+    /// It has exited and waits to be reaped: never a live process.
+    pub zombie: bool,
+    /// It leads its own session and process group (we started it detached), so the group can be
+    /// signalled as one. Always false where the OS has no such groups (Windows).
+    pub leads_group: bool,
+}
+
+impl ProcInfo {
+    /// The command line as one string, or `[name]` when argv is empty.
+    pub fn command(&self) -> String {
+        if self.cmdline.is_empty() {
+            format!("[{}]", self.name)
+        } else {
+            self.cmdline.join(" ")
+        }
+    }
+}
+
+/// Everything the OS says about `pid`, or `None` if there is no such process.
+pub fn proc_info(pid: Pid) -> Option<ProcInfo> {
+    if pid <= 0 {
+        return None;
+    }
+    os::proc_info(pid)
+}
+
+/// CPU and memory of a worker and its descendants, summed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub cpu: Duration,
+    pub rss_bytes: u64,
+    pub threads: u64,
+    /// How many of the given descendants are alive.
+    pub children: u32,
+}
+
+/// The summed usage of `pid` and those of `family` still alive; `None` if `pid` has exited.
+pub fn family_usage(pid: Pid, family: &[Pid]) -> Option<Usage> {
+    let main = proc_info(pid).filter(|p| !p.zombie)?;
+    let mut u = Usage {
+        cpu: main.cpu,
+        rss_bytes: main.rss_bytes,
+        threads: main.threads.unwrap_or(1),
+        children: 0,
+    };
+    for k in family {
+        if let Some(p) = proc_info(*k).filter(|p| !p.zombie) {
+            u.cpu += p.cpu;
+            u.rss_bytes += p.rss_bytes;
+            u.threads += p.threads.unwrap_or(1);
+            u.children += 1;
+        }
+    }
+    Some(u)
+}
+
+/// The start token of a live (not zombie) process: the cheap re-check before a signal.
+pub fn start_token(pid: Pid) -> Option<StartToken> {
+    if pid <= 0 {
+        return None;
+    }
+    os::start_token(pid)
+}
+
+/// True if a process with this PID exists and has not exited.
+pub fn alive(pid: Pid) -> bool {
+    start_token(pid).is_some()
+}
+
+/// True if `pid` is alive and still the process that started with `token`.
+pub fn is_same(pid: Pid, token: StartToken) -> bool {
+    start_token(pid) == Some(token)
+}
+
+/// Live members of the process group `pgid` (empty where the OS has no process groups).
+pub fn group_members(pgid: Pid) -> Vec<Pid> {
+    if pgid <= 1 {
+        return Vec::new();
+    }
+    os::group_members(pgid)
+}
+
+/// How to ask a process to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// Let it clean up: SIGTERM on Unix, CTRL_BREAK to its group on Windows.
+    Graceful,
+    /// End it now: SIGKILL on Unix, TerminateProcess on Windows.
+    Force,
+}
+
+/// Send `how` to every member of the group `pgid`. Only for a group we proved the worker leads
+/// ([`ProcInfo::leads_group`]). False if nothing could be sent.
+pub fn signal_group(pgid: Pid, how: Stop) -> bool {
+    if pgid <= 1 {
+        return false;
+    }
+    os_family::signal_group(pgid, how)
+}
+
+/// Send `how` to `pid`, but only if it is still the process with `token` (re-checked right
+/// before). False if it is gone, is another process now, or the OS refused.
+pub fn signal_pid(pid: Pid, token: StartToken, how: Stop) -> bool {
+    match ProcHandle::open(pid, token) {
+        Some(h) => h.signal(how),
+        None => false,
+    }
+}
+
+/// A handle on one proven process. Where the OS has one (a pidfd on Linux, a process HANDLE on
+/// Windows) it can never reach a later process that reuses the PID; elsewhere every signal is
+/// preceded by a start-token re-check. Waits use the OS's exit notification (pidfd, kqueue
+/// `EVFILT_PROC`, `WaitForSingleObject`) and fall back to polling the identity with a deadline
+/// where that is unavailable (pidfd under old kernels, gVisor or a seccomp filter).
+pub struct ProcHandle {
+    pid: Pid,
+    token: StartToken,
+    imp: Option<os::Handle>,
+}
+
+impl std::fmt::Debug for ProcHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProcHandle")
+            .field("pid", &self.pid)
+            .field("token", &self.token)
+            .field("exact", &self.imp.is_some())
+            .finish()
+    }
+}
+
+/// How often a polling wait re-checks the identity.
+const POLL_STEP: Duration = Duration::from_millis(10);
+
+impl ProcHandle {
+    /// A handle on `pid`, only if it is alive and still the process with `token`. The token is
+    /// checked after the OS handle is opened, so the handle refers to the proven process.
+    pub fn open(pid: Pid, token: StartToken) -> Option<ProcHandle> {
+        if pid <= 1 {
+            return None;
+        }
+        let imp = os::Handle::open(pid);
+        if !is_same(pid, token) {
+            return None;
+        }
+        Some(ProcHandle { pid, token, imp })
+    }
+
+    /// A handle on whatever process `pid` is now (for a child we just spawned).
+    pub fn open_current(pid: Pid) -> Option<ProcHandle> {
+        let token = start_token(pid)?;
+        ProcHandle::open(pid, token)
+    }
+
+    pub fn pid(&self) -> Pid {
+        self.pid
+    }
+
+    pub fn token(&self) -> StartToken {
+        self.token
+    }
+
+    /// True when waits and signals go through an OS handle, false when they poll the identity.
+    pub fn exact(&self) -> bool {
+        self.imp.is_some()
+    }
+
+    /// True once the process has exited (a zombie counts as exited).
+    pub fn exited(&self) -> bool {
+        match &self.imp {
+            Some(h) => h
+                .wait(Duration::ZERO)
+                .unwrap_or_else(|| !is_same(self.pid, self.token)),
+            None => !is_same(self.pid, self.token),
+        }
+    }
+
+    /// Wait until the process exits or `timeout` passes; true if it exited. Interrupted waits are
+    /// resumed until the deadline.
+    pub fn wait_exit(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        if let Some(h) = &self.imp {
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match h.wait(left) {
+                    Some(true) => return true,
+                    Some(false) if left.is_zero() => return false,
+                    // Woken early (EINTR): wait the rest.
+                    Some(false) => continue,
+                    // The OS wait failed: fall back to polling.
+                    None => break,
+                }
+            }
+        }
+        loop {
+            if !is_same(self.pid, self.token) {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            std::thread::sleep(left.min(POLL_STEP));
+        }
+    }
+
+    /// Send `how` to this process only. False if it has gone or the OS refused.
+    pub fn signal(&self, how: Stop) -> bool {
+        match &self.imp {
+            Some(h) => h.signal(how),
+            None => is_same(self.pid, self.token) && os_family::signal_pid(self.pid, how),
+        }
+    }
+}
+
+/// Wait at most `timeout` for a child of ours to exit (an OS exit notification where there is
+/// one) and reap it. `None` while it still runs.
+pub fn wait_child(
+    child: &mut std::process::Child,
+    timeout: Duration,
+) -> Option<std::process::ExitStatus> {
+    // `None` here means it has already exited (a zombie has no start token): reap it below.
+    if let Some(h) = ProcHandle::open_current(child.id() as Pid) {
+        h.wait_exit(timeout);
+    }
+    child.try_wait().ok().flatten()
+}
+
+/// Who listens on a TCP port on this machine.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PortHolder {
+    pub pid: Option<Pid>,
+    /// The listening socket's owner, where the OS tells it.
+    pub uid: Option<u32>,
+    pub command: Option<String>,
+}
+
+impl std::fmt::Display for PortHolder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let uid = self.uid.map(|u| format!(", uid {u}")).unwrap_or_default();
+        match (self.pid, &self.command) {
+            (Some(pid), Some(cmd)) => write!(f, "PID {pid} ({cmd}{uid})"),
+            (Some(pid), None) => match self.uid {
+                Some(u) => write!(f, "PID {pid} (uid {u})"),
+                None => write!(f, "PID {pid}"),
+            },
+            (None, _) => match self.uid {
+                Some(u) => write!(f, "a process of uid {u} (its PID is not visible to us)"),
+                None => write!(f, "a process whose PID is not visible to us"),
+            },
+        }
+    }
+}
+
+/// The listener of a TCP port on any local address, `None` if nothing listens there.
+pub fn port_holder(port: u16) -> Option<PortHolder> {
+    os::port_holder(port)
+}
+
+/// How a child we spawned ended, in words: `exit code 3`, `killed by signal 9`.
+pub fn describe_exit(status: std::process::ExitStatus) -> String {
+    match (status.code(), os_family::exit_signal(&status)) {
+        (Some(c), _) => format!("exit code {c}"),
+        (None, Some(sig)) => format!("killed by signal {sig}"),
+        _ => "exited".into(),
+    }
+}
+
+/// A request to shut down that reached this process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shutdown {
+    /// Ctrl-C (SIGINT).
+    Interrupt,
+    /// SIGTERM; CTRL_BREAK, logoff or system shutdown on Windows.
+    Terminate,
+    /// The terminal went away: SIGHUP; the console window closed on Windows.
+    Hangup,
+}
+
+impl Shutdown {
+    /// The conventional exit status: 128 + the Unix signal number.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Shutdown::Interrupt => 130,
+            Shutdown::Terminate => 143,
+            Shutdown::Hangup => 129,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Shutdown::Interrupt => "SIGINT",
+            Shutdown::Terminate => "SIGTERM",
+            Shutdown::Hangup => "SIGHUP",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_process_is_alive_with_a_stable_token() {
+        let me = std::process::id() as Pid;
+        let info = proc_info(me).expect("own info");
+        assert!(!info.zombie);
+        assert_eq!(start_token(me), Some(info.start));
+        assert!(info.started.is_some());
+        assert!(!info.cmdline.is_empty());
+        assert!(info.rss_bytes > 0);
+    }
+
+    #[test]
+    fn never_signals_init_or_groups_below_two() {
+        assert!(!signal_group(0, Stop::Graceful));
+        assert!(!signal_group(1, Stop::Graceful));
+        assert!(ProcHandle::open(1, StartToken::from_raw(0)).is_none());
+        assert!(proc_info(0).is_none());
+    }
+
+    #[test]
+    fn a_wrong_token_opens_no_handle() {
+        let me = std::process::id() as Pid;
+        let token = start_token(me).expect("token");
+        assert!(ProcHandle::open(me, StartToken::from_raw(token.raw() ^ 1)).is_none());
+        let h = ProcHandle::open(me, token).expect("handle");
+        assert!(!h.exited());
+        assert!(!h.wait_exit(Duration::from_millis(20)));
+    }
+
+    #[test]
+    fn wait_sees_a_child_exit() {
+        let mut child = table::tests_support::spawn_short_lived();
+        let pid = child.id() as Pid;
+        let h = ProcHandle::open_current(pid).expect("handle on the child");
+        assert!(h.signal(Stop::Force));
+        let _ = child.wait();
+        assert!(h.wait_exit(Duration::from_secs(10)));
+        assert!(h.exited());
+        assert!(
+            !h.signal(Stop::Force),
+            "a reaped process is never signalled"
+        );
+    }
+
+    #[test]
+    fn port_holder_names_our_listener() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        let h = port_holder(port).expect("a holder");
+        assert_eq!(h.pid, Some(std::process::id() as Pid));
+        drop(l);
+    }
+}

@@ -1,0 +1,182 @@
+//! What Linux and macOS share: signals, process groups, sessions, file modes and owners.
+
+use std::fs::{self, File, OpenOptions};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::process::{Command, ExitStatus};
+
+use rustix::process::{self as rp, Signal};
+
+use super::{Pid, Shutdown, Stop};
+
+fn raw_pid(pid: Pid) -> Option<rp::Pid> {
+    if pid <= 1 {
+        None
+    } else {
+        rp::Pid::from_raw(pid)
+    }
+}
+
+pub(super) fn signal_of(how: Stop) -> Signal {
+    match how {
+        Stop::Graceful => Signal::TERM,
+        Stop::Force => Signal::KILL,
+    }
+}
+
+/// Signal one PID. The caller has just re-checked its identity.
+pub(super) fn signal_pid(pid: Pid, how: Stop) -> bool {
+    raw_pid(pid).is_some_and(|p| rp::kill_process(p, signal_of(how)).is_ok())
+}
+
+/// Signal a process group (the worker leads its own when we started it detached).
+pub(super) fn signal_group(pgid: Pid, how: Stop) -> bool {
+    raw_pid(pgid).is_some_and(|p| rp::kill_process_group(p, signal_of(how)).is_ok())
+}
+
+/// Does `pid` lead its own session and process group?
+#[cfg(target_os = "macos")]
+pub(super) fn leads_group(pid: Pid) -> bool {
+    let Some(p) = raw_pid(pid) else {
+        return false;
+    };
+    rp::getsid(Some(p)).is_ok_and(|s| s == p) && rp::getpgid(Some(p)).is_ok_and(|g| g == p)
+}
+
+pub(super) fn exit_signal(status: &ExitStatus) -> Option<i32> {
+    status.signal()
+}
+
+pub fn current_uid() -> Option<u32> {
+    Some(rp::getuid().as_raw())
+}
+
+/// The uid that owns a file.
+pub fn file_owner(meta: &fs::Metadata) -> Option<u32> {
+    Some(meta.uid())
+}
+
+/// Writable by everyone and not sticky: anyone could swap the file.
+pub fn is_world_writable(meta: &fs::Metadata) -> bool {
+    meta.mode() & 0o002 != 0 && meta.mode() & 0o1000 == 0
+}
+
+/// A number that changes when the file at a path is replaced (its inode).
+pub fn file_id(meta: &fs::Metadata) -> u64 {
+    meta.ino()
+}
+
+pub fn is_executable(meta: &fs::Metadata) -> bool {
+    meta.is_file() && meta.permissions().mode() & 0o111 != 0
+}
+
+/// Can we create and remove files in this directory?
+pub fn dir_writable(dir: &Path) -> bool {
+    rustix::fs::access(
+        dir,
+        rustix::fs::Access::WRITE_OK | rustix::fs::Access::EXEC_OK,
+    )
+    .is_ok()
+}
+
+/// What kind of non-regular file this is, in words.
+pub fn describe_file_type(ft: &fs::FileType) -> &'static str {
+    if ft.is_symlink() {
+        "a symlink"
+    } else if ft.is_dir() {
+        "a directory"
+    } else if ft.is_fifo() {
+        "a FIFO"
+    } else if ft.is_socket() {
+        "a socket"
+    } else if ft.is_block_device() || ft.is_char_device() {
+        "a device"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Open for reading without following a symlink and without blocking on a FIFO, so a file
+/// swapped since it was checked can neither redirect us nor hang us.
+pub fn open_read_nofollow(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+}
+
+/// Create (or truncate) a file of ours for writing, never through a symlink.
+pub fn open_create_nofollow(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+}
+
+/// The permissions of the state files we write (0644: others may read them, as the worker's).
+pub fn shared_file_permissions() -> Option<fs::Permissions> {
+    Some(fs::Permissions::from_mode(0o644))
+}
+
+/// Make a rename in `dir` durable (best effort).
+pub fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// Open (creating it if missing) a lock file of ours, never through a symlink.
+pub fn open_lock_file(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+}
+
+/// Make a command start detached: it leads a new session and process group, so the group can be
+/// signalled as one and it survives our terminal closing.
+pub fn detach(cmd: &mut Command) {
+    // SAFETY: setsid is async-signal-safe, and nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| rp::setsid().map(|_| ()).map_err(std::io::Error::from));
+    }
+}
+
+/// Ignore SIGTERM from now on (the stand-in worker's "ignores stop requests" switch).
+pub fn ignore_terminate() {
+    // SAFETY: installing SIG_IGN has no memory-safety preconditions.
+    unsafe {
+        libc::signal(libc::SIGTERM, libc::SIG_IGN);
+    }
+}
+
+/// Call `f` on a thread of its own for each SIGINT, SIGTERM and SIGHUP, until it returns false.
+pub fn shutdown_signals(
+    mut f: impl FnMut(Shutdown) -> bool + Send + 'static,
+) -> std::io::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            for s in signals.forever() {
+                let s = match s {
+                    SIGINT => Shutdown::Interrupt,
+                    SIGTERM => Shutdown::Terminate,
+                    _ => Shutdown::Hangup,
+                };
+                if !f(s) {
+                    break;
+                }
+            }
+        })?;
+    Ok(())
+}
