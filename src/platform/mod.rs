@@ -43,7 +43,7 @@ pub use os_family::{
     is_executable, is_world_writable, open_create_nofollow, open_lock_file, open_read_nofollow,
     shared_file_permissions, shutdown_signals, sync_dir,
 };
-pub use table::{descendants, processes};
+pub use table::{descendants, environ, processes};
 
 /// True if a file belongs to another user (root may read anyone's, but we still treat another
 /// user's file as theirs). Always false where files have no numeric owner.

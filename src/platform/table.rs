@@ -2,7 +2,9 @@
 //! about one process (its start token, zombie state, group) come from the OS module; the table is
 //! only for walking parent links.
 
-use sysinfo::{ProcessRefreshKind, ProcessStatus, ProcessesToUpdate, System};
+use std::ffi::OsString;
+
+use sysinfo::{ProcessRefreshKind, ProcessStatus, ProcessesToUpdate, System, UpdateKind};
 
 use super::Pid;
 
@@ -23,6 +25,24 @@ pub fn processes() -> Vec<(Pid, Pid)> {
             Some((pid, ppid))
         })
         .collect()
+}
+
+/// The environment of a process (`KEY=value` entries), where the OS lets us read it: empty for
+/// another user's process or one that has gone.
+pub fn environ(pid: Pid) -> Vec<OsString> {
+    let Ok(raw) = u32::try_from(pid) else {
+        return Vec::new();
+    };
+    let spid = sysinfo::Pid::from_u32(raw);
+    let mut sys = System::new();
+    sys.refresh_processes_specifics(
+        ProcessesToUpdate::Some(&[spid]),
+        true,
+        ProcessRefreshKind::nothing().with_environ(UpdateKind::Always),
+    );
+    sys.process(spid)
+        .map(|p| p.environ().to_vec())
+        .unwrap_or_default()
 }
 
 /// Every live descendant of `root` (children, grandchildren…), by walking parent links.

@@ -9,13 +9,15 @@
 use std::ffi::{OsStr, OsString};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::os::unix::ffi::OsStrExt;
+#[cfg(unix)]
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
+
+use claude_mem_top::platform::{self, Stop};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_claude-mem-top");
 
@@ -65,32 +67,19 @@ pub fn holds_within(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     }
 }
 
-/// `/proc/PID/stat` fields after the command name: (state, ppid, pgrp, session).
-pub fn stat(pid: i32) -> Option<(char, i32, i32, i32)> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let (_, rest) = s.rsplit_once(')')?;
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    Some((
-        f.first()?.chars().next()?,
-        f.get(1)?.parse().ok()?,
-        f.get(2)?.parse().ok()?,
-        f.get(3)?.parse().ok()?,
-    ))
+/// (zombie, ppid, leads its own group) of a process, from the crate's platform layer.
+pub fn stat(pid: i32) -> Option<(bool, i32, bool)> {
+    platform::proc_info(pid).map(|i| (i.zombie, i.ppid, i.leads_group))
 }
 
 /// Alive and not a zombie.
 pub fn alive(pid: i32) -> bool {
-    stat(pid).is_some_and(|(state, ..)| !matches!(state, 'Z' | 'X' | 'x'))
+    platform::alive(pid)
 }
 
 pub fn cmdline(pid: i32) -> Vec<String> {
-    std::fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|b| {
-            b.split(|c| *c == 0)
-                .filter(|s| !s.is_empty())
-                .map(|s| String::from_utf8_lossy(s).into_owned())
-                .collect()
-        })
+    platform::proc_info(pid)
+        .map(|i| i.cmdline)
         .unwrap_or_default()
 }
 
@@ -102,27 +91,29 @@ pub fn live_with(needle: &str) -> Vec<i32> {
         .collect()
 }
 
-fn environ_has(pid: i32, needle: &[u8]) -> bool {
-    std::fs::read(format!("/proc/{pid}/environ"))
-        .map(|b| b.split(|c| *c == 0).any(|kv| kv == needle))
-        .unwrap_or(false)
+fn environ_has(pid: i32, needle: &OsStr) -> bool {
+    platform::environ(pid).iter().any(|kv| kv == needle)
 }
 
 fn all_pids() -> Vec<i32> {
-    std::fs::read_dir("/proc")
-        .map(|rd| {
-            rd.flatten()
-                .filter_map(|e| e.file_name().to_str()?.parse().ok())
-                .collect()
-        })
-        .unwrap_or_default()
+    platform::processes().into_iter().map(|(p, _)| p).collect()
 }
 
+/// Send a Unix signal to a process the test started.
+#[cfg(unix)]
 pub fn signal(pid: i32, sig: libc::c_int) {
     assert!(pid > 1, "refusing to signal PID {pid}");
     // SAFETY: plain syscall; pid > 1. Callers only pass processes their test started.
     unsafe {
         libc::kill(pid, sig);
+    }
+}
+
+/// End a process the test started, at once (SIGKILL, TerminateProcess).
+pub fn kill(pid: i32) {
+    assert!(pid > 1, "refusing to signal PID {pid}");
+    if let Some(t) = platform::start_token(pid) {
+        platform::signal_pid(pid, t, Stop::Force);
     }
 }
 
@@ -176,7 +167,10 @@ impl Out {
 }
 
 /// A finished call: raw wait status, stdout, stderr, peak RSS (KiB), elapsed.
+#[cfg(unix)]
 type Done = (i32, Vec<u8>, Vec<u8>, i64, Duration);
+#[cfg(windows)]
+type Done = (Option<ExitStatus>, Vec<u8>, Vec<u8>, i64, Duration);
 
 /// A CLI call running in the background.
 pub struct Running {
@@ -186,6 +180,7 @@ pub struct Running {
 }
 
 /// Reap `pid` and read its peak memory (`wait4`), retrying on EINTR.
+#[cfg(unix)]
 fn wait4(pid: i32) -> (i32, i64) {
     let mut status: libc::c_int = 0;
     // SAFETY: rusage is plain data; zeroed is a valid value.
@@ -215,6 +210,7 @@ pub fn spawn(mut c: Command) -> Running {
     let pid = child.id() as i32;
     let mut so = child.stdout.take().expect("stdout pipe");
     let mut se = child.stderr.take().expect("stderr pipe");
+    #[cfg(unix)]
     drop(child);
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -226,7 +222,11 @@ pub fn spawn(mut c: Command) -> Running {
         let mut out = Vec::new();
         let _ = so.read_to_end(&mut out);
         let err = err.join().unwrap_or_default();
+        #[cfg(unix)]
         let (status, rss) = wait4(pid);
+        // No peak-memory figure on Windows: the status is all we keep.
+        #[cfg(windows)]
+        let (status, rss) = (child.wait().ok(), 0);
         let _ = tx.send((status, out, err, rss, t0.elapsed()));
     });
     Running { pid, rx, what }
@@ -239,7 +239,10 @@ impl Running {
     pub fn wait(self, limit: Duration) -> Out {
         match self.rx.recv_timeout(limit) {
             Ok((raw, out, err, rss, elapsed)) => {
+                #[cfg(unix)]
                 let status = ExitStatus::from_raw(raw);
+                #[cfg(windows)]
+                let status = raw.expect("wait for the child");
                 Out {
                     status,
                     code: status.code().unwrap_or(-1),
@@ -251,7 +254,7 @@ impl Running {
             }
             Err(_) => {
                 if alive(self.pid) {
-                    signal(self.pid, libc::SIGKILL);
+                    kill(self.pid);
                 }
                 panic!(
                     "{} did not finish (or its stdout/stderr stayed open) within {limit:?}",
@@ -360,15 +363,21 @@ impl Env {
         } else {
             " --log-rate 1"
         };
-        format!("{BIN} stand-in-worker{rate} {}", self.worker_args)
+        let bin = shlex::try_quote(BIN).map_or_else(|_| BIN.into(), |q| q.into_owned());
+        format!("{bin} stand-in-worker{rate} {}", self.worker_args)
             .trim_end()
             .to_string()
     }
 
+    /// `bin/` first, then the system's own directories (never the developer's PATH).
     pub fn path_var(&self) -> OsString {
-        let mut p = self.bin.clone().into_os_string();
-        p.push(":/usr/bin:/bin");
-        p
+        #[cfg(unix)]
+        let system: Vec<PathBuf> = vec!["/usr/bin".into(), "/bin".into()];
+        #[cfg(windows)]
+        let system: Vec<PathBuf> = std::env::var_os("PATH")
+            .map(|p| std::env::split_paths(&p).collect())
+            .unwrap_or_default();
+        std::env::join_paths(std::iter::once(self.bin.clone()).chain(system)).expect("PATH entries")
     }
 
     /// A command with a clean environment: HOME, PATH, data dir, port, worker command. No proxy
@@ -468,9 +477,9 @@ impl Env {
             .unwrap_or_default()
     }
 
-    fn env_needle(&self) -> Vec<u8> {
-        let mut n = b"CLAUDE_MEM_DATA_DIR=".to_vec();
-        n.extend_from_slice(self.dir.as_os_str().as_bytes());
+    fn env_needle(&self) -> OsString {
+        let mut n = OsString::from("CLAUDE_MEM_DATA_DIR=");
+        n.push(self.dir.as_os_str());
         n
     }
 
@@ -502,8 +511,8 @@ impl Env {
     /// `args`, in the clean environment with `port`, stdio on /dev/null; not started yet.
     pub fn worker_command(&self, port: u16, args: &[&str]) -> Command {
         let cmd = self.worker_cmd();
-        let argv: Vec<&str> = cmd.split_whitespace().collect();
-        let mut c = Command::new(argv[0]);
+        let argv = shlex::split(&cmd).expect("worker command");
+        let mut c = Command::new(&argv[0]);
         self.setup(&mut c);
         c.env("CLAUDE_MEM_WORKER_PORT", port.to_string())
             .args(&argv[1..])
@@ -535,17 +544,26 @@ impl Env {
         pid
     }
 
-    /// A process unrelated to the worker (`sleep`), owned by the test.
+    /// A process unrelated to the worker (`sleep`; `ping` on Windows), owned by the test.
     pub fn spawn_sleep(&self) -> i32 {
-        let child = Command::new("sleep")
-            .arg("600")
+        #[cfg(unix)]
+        let mut c = Command::new("sleep");
+        #[cfg(unix)]
+        c.arg("600");
+        #[cfg(windows)]
+        let mut c = Command::new("ping");
+        #[cfg(windows)]
+        c.args(["-n", "600", "127.0.0.1"]);
+        let child = c
             .stdin(Stdio::null())
+            .stdout(Stdio::null())
             .spawn()
             .expect("spawn sleep");
         self.own(child)
     }
 
     /// Put an executable shell script into `bin/` (first on PATH).
+    #[cfg(unix)]
     pub fn script(&self, name: &str, body: &str) -> PathBuf {
         use std::os::unix::fs::PermissionsExt;
         let p = self.bin.join(name);
@@ -579,7 +597,7 @@ impl Drop for Env {
         }
         // Last resort: anything still carrying this test's unique data dir was started by it.
         for p in self.ours() {
-            signal(p, libc::SIGKILL);
+            kill(p);
         }
     }
 }
@@ -594,8 +612,7 @@ pub fn wait_listening(port: u16, limit: Duration) {
 
 /// Tests run as root (CI too); the other-user cases need it to switch users or chown.
 pub fn is_root() -> bool {
-    // SAFETY: geteuid cannot fail.
-    unsafe { libc::geteuid() == 0 }
+    platform::current_uid() == Some(0)
 }
 
 /// setpriv is there and we may use it to become uid 65534.
@@ -610,6 +627,7 @@ pub fn setpriv_available() -> bool {
 }
 
 /// Make a path reachable by an unprivileged user (tempdirs are 0700).
+#[cfg(unix)]
 pub fn open_up(p: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).expect("chmod");
