@@ -292,4 +292,49 @@ mod tests {
             .unwrap_or_default();
         assert!(age < Duration::from_secs(3), "age {age:?}");
     }
+
+    #[test]
+    fn a_wait_interrupted_by_signals_lasts_until_its_deadline() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+        // A handled signal makes poll() fail with EINTR on the thread it lands on.
+        let hit = Arc::new(AtomicBool::new(false));
+        signal_hook::flag::register(libc::SIGUSR1, hit.clone()).expect("handler");
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("sleep");
+        let h = super::super::ProcHandle::open_current(child.id() as Pid).expect("handle");
+        assert!(h.exact(), "a pidfd on this kernel");
+        // SAFETY: pthread_self has no preconditions.
+        let me = unsafe { libc::pthread_self() } as usize;
+        let done = Arc::new(AtomicBool::new(false));
+        let d2 = done.clone();
+        let pest = std::thread::spawn(move || {
+            let mut sent = 0;
+            while !d2.load(Ordering::SeqCst) {
+                // SAFETY: `me` is the waiting thread, alive until `done` is set.
+                unsafe { libc::pthread_kill(me as libc::pthread_t, libc::SIGUSR1) };
+                sent += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            sent
+        });
+        let t0 = std::time::Instant::now();
+        let exited = h.wait_exit(Duration::from_millis(400));
+        let waited = t0.elapsed();
+        done.store(true, Ordering::SeqCst);
+        let sent = pest.join().expect("signaller");
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(!exited, "the child still ran");
+        assert!(
+            hit.load(Ordering::SeqCst) && sent > 3,
+            "signals arrived ({sent})"
+        );
+        assert!(
+            waited >= Duration::from_millis(400),
+            "cut short after {waited:?}"
+        );
+    }
 }
