@@ -21,7 +21,7 @@ const ENOSYS: u32 = 38;
 /// Make `c` run under a seccomp filter that fails `pidfd_open` with ENOSYS.
 fn without_pidfd(c: &mut Command) {
     // BPF: load the syscall number; ENOSYS for pidfd_open, allow everything else.
-    const LD_W_ABS: u16 = 0x00 | 0x00 | 0x20; // BPF_LD | BPF_W | BPF_ABS
+    const LD_W_ABS: u16 = 0x20; // BPF_LD (0) | BPF_W (0) | BPF_ABS (0x20)
     const JEQ_K: u16 = 0x05 | 0x10; // BPF_JMP | BPF_JEQ | BPF_K
     const RET_K: u16 = 0x06; // BPF_RET | BPF_K
     const RET_ALLOW: u32 = 0x7fff_0000;
