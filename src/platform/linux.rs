@@ -158,6 +158,38 @@ pub(super) fn group_members(pgid: Pid) -> Vec<Pid> {
         .collect()
 }
 
+/// The threads of `pid` from `/proc/PID/task/*`: schedstat's ns of CPU, status's context switches.
+pub(super) fn threads(pid: Pid) -> Vec<super::ThreadTime> {
+    let Ok(rd) = fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    rd.flatten()
+        .filter_map(|e| {
+            let tid: u64 = e.file_name().to_str()?.parse().ok()?;
+            let dir = e.path();
+            let ns: u64 = fs::read_to_string(dir.join("schedstat"))
+                .ok()?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()?;
+            let wakeups = fs::read_to_string(dir.join("status")).ok().map(|t| {
+                t.lines()
+                    .filter(|l| l.contains("ctxt_switches:"))
+                    .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+                    .sum()
+            });
+            let name = fs::read_to_string(dir.join("comm")).unwrap_or_default();
+            Some(super::ThreadTime {
+                tid,
+                name: name.trim().to_string(),
+                cpu: Duration::from_nanos(ns),
+                wakeups,
+            })
+        })
+        .collect()
+}
+
 /// Parse `/proc/net/tcp{,6}` text: (inode, uid) of sockets listening on `port`.
 pub fn parse_net_tcp(text: &str, port: u16) -> Vec<(u64, u32)> {
     let mut out = Vec::new();

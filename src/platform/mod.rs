@@ -168,6 +168,56 @@ pub fn family_usage(pid: Pid, family: &[Pid]) -> Option<Usage> {
     Some(u)
 }
 
+/// One thread of a process, for profiling (the bench): where its CPU went and how often it woke.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadTime {
+    pub tid: u64,
+    pub name: String,
+    /// CPU time on the CPU so far, as exact as the OS keeps it (ns on Linux).
+    pub cpu: Duration,
+    /// Context switches (voluntary and involuntary), where the OS counts them.
+    pub wakeups: Option<u64>,
+}
+
+/// The threads of `pid` with their CPU time; empty where the OS gives no per-thread figures to
+/// an unprivileged reader (the caller then uses [`ProcInfo::cpu`]).
+pub fn threads(pid: Pid) -> Vec<ThreadTime> {
+    if pid <= 0 {
+        return Vec::new();
+    }
+    os_threads(pid)
+}
+
+#[cfg(target_os = "linux")]
+fn os_threads(pid: Pid) -> Vec<ThreadTime> {
+    linux::threads(pid)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn os_threads(_pid: Pid) -> Vec<ThreadTime> {
+    Vec::new()
+}
+
+/// The machine, in one line for a benchmark table: CPU model, cores, memory, OS and kernel.
+pub fn machine_line() -> String {
+    let mut sys = sysinfo::System::new();
+    sys.refresh_memory();
+    sys.refresh_cpu_list(sysinfo::CpuRefreshKind::nothing());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let model = sys
+        .cpus()
+        .first()
+        .map(|c| c.brand().split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|b| !b.is_empty())
+        .unwrap_or_else(|| "unknown CPU".into());
+    let os = sysinfo::System::long_os_version().unwrap_or_else(|| std::env::consts::OS.into());
+    let kernel = sysinfo::System::kernel_version().unwrap_or_else(|| "?".into());
+    format!(
+        "{cores} cores ({model}), {:.1} GiB RAM, {os}, kernel {kernel}",
+        sys.total_memory() as f64 / 1024.0 / 1024.0 / 1024.0
+    )
+}
+
 /// The start token of a live (not zombie) process: the cheap re-check before a signal.
 pub fn start_token(pid: Pid) -> Option<StartToken> {
     if pid <= 0 {
