@@ -3,12 +3,16 @@
 
 mod common;
 
+#[cfg(unix)]
 use std::ffi::OsStr;
+#[cfg(unix)]
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use claude_mem_top::config::{resolve_port, PortSource, DEFAULT_PORT};
-use common::{open_up, run, Env, CALL};
+#[cfg(unix)]
+use common::open_up;
+use common::{run, Env, CALL};
 
 // ---- case 13 ------------------------------------------------------------------------------
 
@@ -33,6 +37,8 @@ fn case13_missing_data_dir_is_created_by_start_never_by_status() {
     env.run(&["status"]).code(0);
 }
 
+// Non-UTF-8 bytes in a path: Unix paths are bytes, Windows paths are UTF-16.
+#[cfg(unix)]
 #[test]
 fn case13_data_dir_path_with_spaces_and_non_utf8_bytes() {
     let mut env = Env::new();
@@ -49,6 +55,8 @@ fn case13_data_dir_path_with_spaces_and_non_utf8_bytes() {
     env.run(&["status"]).code(3);
 }
 
+// Creating a symlink needs a privilege on Windows.
+#[cfg(unix)]
 #[test]
 fn case13_data_dir_that_is_a_symlink_is_followed() {
     let mut env = Env::new();
@@ -90,6 +98,8 @@ fn case13_data_dir_that_is_a_file_is_unknown_and_start_fails_clearly() {
 }
 
 /// Permission cases run the binary as uid 65534: root ignores file permissions.
+// Unix permissions and uid switching (setpriv).
+#[cfg(unix)]
 #[test]
 fn case13_read_only_and_unreadable_data_dir_as_an_unprivileged_user() {
     let mut env = Env::new();

@@ -2,9 +2,11 @@
 //! real SQLite files and the real binary in a pseudo-terminal.
 
 mod common;
+#[cfg(unix)]
 mod support_pty;
 
 use std::io::Write;
+#[cfg(unix)]
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,7 +14,10 @@ use std::time::Duration;
 
 use claude_mem_top::app::msg::DbState;
 use claude_mem_top::sources::db;
-use common::{setpriv_available, wait_listening, Env, BIN};
+#[cfg(unix)]
+use common::setpriv_available;
+use common::{wait_listening, Env, BIN};
+#[cfg(unix)]
 use support_pty::Pty;
 
 const T: Duration = Duration::from_secs(15);
@@ -137,6 +142,8 @@ fn db_wal_with_live_writer_counts_read() {
     assert_eq!(listing(d.path()), before);
 }
 
+// Unix directory permissions.
+#[cfg(unix)]
 #[test]
 fn db_wal_without_side_files_in_a_read_only_dir_is_read_immutable_and_untouched() {
     let d = tempfile::tempdir().expect("tmp");
@@ -159,6 +166,8 @@ fn db_wal_without_side_files_in_a_read_only_dir_is_read_immutable_and_untouched(
     assert_eq!(std::fs::read(&p).expect("read"), bytes, "byte-identical");
 }
 
+// Drives the dashboard in a pseudo-terminal (Unix).
+#[cfg(unix)]
 #[test]
 fn dashboard_leaves_the_db_byte_identical() {
     let env = new_env();
@@ -180,6 +189,8 @@ fn logs_dir(d: &Path) -> PathBuf {
     l
 }
 
+// Drives the dashboard in a pseudo-terminal (Unix).
+#[cfg(unix)]
 #[test]
 fn hostile_log_content_never_reaches_the_terminal() {
     let env = new_env();
@@ -232,6 +243,8 @@ fn append(p: &Path, line: &str) {
     writeln!(f, "{line}").expect("append");
 }
 
+// Drives the dashboard in a pseudo-terminal (Unix).
+#[cfg(unix)]
 #[test]
 fn log_truncation_rotation_new_day_and_recreated_logs_dir() {
     let env = new_env();
@@ -285,14 +298,8 @@ fn log_truncation_rotation_new_day_and_recreated_logs_dir() {
     assert_eq!(pty.wait_exit(T).code(), Some(0));
 }
 
-fn vm_hwm_kb(pid: u32) -> u64 {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
-    s.lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM")
-}
-
+// Drives the dashboard in a pseudo-terminal (Unix).
+#[cfg(unix)]
 #[test]
 fn a_1_gib_log_is_read_from_its_end() {
     let env = new_env();
@@ -318,7 +325,8 @@ fn a_1_gib_log_is_read_from_its_end() {
     pty.wait_for("the last line of the 1 GiB log", T, |s| {
         s.contains("big-log line 4999")
     });
-    let hwm = vm_hwm_kb(pty.child.id());
+    let hwm =
+        claude_mem_top::platform::peak_rss_bytes(pty.child.id() as i32).expect("peak RSS") / 1024;
     assert!(
         hwm < 100 * 1024,
         "peak RSS {hwm} kB: the log must be read from its end, not whole"
@@ -350,6 +358,8 @@ fn non_loopback_host_in_settings_is_refused() {
     assert_eq!(env.run(&["status"]).status.code(), Some(3));
 }
 
+// Unix permissions, and the dashboard in a pseudo-terminal.
+#[cfg(unix)]
 #[test]
 fn world_writable_data_dir_and_pid_file_warn() {
     // A plain tempdir as the data dir: the header names it twice and must still show the whole
@@ -380,6 +390,8 @@ fn world_writable_data_dir_and_pid_file_warn() {
     env.run(&["stop"]).code(0);
 }
 
+// Unix uids (setpriv, chown).
+#[cfg(unix)]
 #[test]
 fn another_users_pid_file_and_worker_are_shown_and_actions_refused() {
     if !setpriv_available() {

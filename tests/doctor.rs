@@ -4,6 +4,7 @@
 mod common;
 mod support_schema;
 
+#[cfg(unix)]
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
@@ -23,9 +24,13 @@ fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
 
 /// A PID that certainly names no process: a child of ours that has exited and been reaped.
 fn dead_pid() -> i32 {
-    let mut c = Command::new("true").spawn().expect("spawn true");
+    let mut c = Command::new(common::BIN)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn claude-mem-top --version");
     let pid = c.id() as i32;
-    c.wait().expect("reap true");
+    c.wait().expect("reap it");
     pid
 }
 
@@ -106,6 +111,8 @@ fn healthy_setup_exits_zero() {
     }
 }
 
+// A fake pm2 daemon renamed through argv[0] (CommandExt::arg0): Unix only.
+#[cfg(unix)]
 #[test]
 fn broken_settings_pm2_leftovers_and_big_logs_are_reported() {
     let env = Env::stand_in("");

@@ -4,7 +4,6 @@
 mod common;
 mod support_schema;
 
-use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::time::Duration;
 
@@ -24,13 +23,7 @@ fn new_env(mode: &str) -> Env {
 /// session of its own.
 fn spawn_worker(env: &Env) -> i32 {
     let mut c = env.worker_command(env.port, &[]);
-    // SAFETY: setsid is async-signal-safe.
-    unsafe {
-        c.pre_exec(|| {
-            libc::setsid();
-            Ok(())
-        });
-    }
+    claude_mem_top::platform::detach(&mut c);
     let pid = env.own(c.spawn().expect("spawn stand-in"));
     wait_listening(env.port, T);
     pid
@@ -203,6 +196,8 @@ fn claude_mem_log_filters_multi_line_entries_whole() {
     );
 }
 
+// argv[0] renaming (CommandExt::arg0) is Unix only.
+#[cfg(unix)]
 #[test]
 fn pm2_era_host_is_reported_with_the_fix() {
     let env = new_env("spec");
@@ -226,10 +221,7 @@ fn pm2_era_host_is_reported_with_the_fix() {
         app.id().to_string(),
     )
     .expect("app pid");
-    let has_argv0 = |pid: u32, what: &str| {
-        std::fs::read(format!("/proc/{pid}/cmdline"))
-            .is_ok_and(|c| String::from_utf8_lossy(&c).contains(what))
-    };
+    let has_argv0 = |pid: u32, what: &str| common::cmdline(pid as i32).join(" ").contains(what);
     wait_until(T, "argv[0] set", || {
         has_argv0(daemon.id(), "God Daemon") && has_argv0(app.id(), "worker-service")
     });

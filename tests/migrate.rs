@@ -3,12 +3,13 @@
 
 mod common;
 
-use std::os::unix::fs::MetadataExt;
 use std::time::Duration;
 
 use common::{alive, wait_until, Env};
 
 /// A fake pm2 that appends its arguments to `pm2-calls` in the test root, then runs `then`.
+// The fake pm2 is a shell script.
+#[cfg(unix)]
 fn fake_pm2(env: &Env, then: &str) -> std::path::PathBuf {
     let calls = env.root.path().join("pm2-calls");
     env.script(
@@ -18,6 +19,8 @@ fn fake_pm2(env: &Env, then: &str) -> std::path::PathBuf {
     calls
 }
 
+// The fake pm2 is a shell script.
+#[cfg(unix)]
 fn calls(path: &std::path::Path) -> Vec<String> {
     std::fs::read_to_string(path)
         .map(|s| s.lines().map(String::from).collect())
@@ -33,6 +36,8 @@ fn assert_marker(env: &Env) -> String {
     m
 }
 
+// The fake pm2 is a shell script.
+#[cfg(unix)]
 #[test]
 fn case15_fake_pm2_is_called_exactly_once_over_two_starts() {
     let env = Env::new();
@@ -68,6 +73,8 @@ fn case15_without_pm2_the_marker_is_still_written() {
     assert_eq!(env.read(".pm2-migrated"), before);
 }
 
+// The fake pm2 is a shell script.
+#[cfg(unix)]
 #[test]
 fn case15_pm2_failing_with_exit_1_is_ignored() {
     let env = Env::new();
@@ -86,6 +93,8 @@ fn case15_pm2_failing_with_exit_1_is_ignored() {
     env.run(&["status"]).code(0);
 }
 
+// The fake pm2 is a shell script.
+#[cfg(unix)]
 #[test]
 fn case15_pm2_hanging_is_killed_after_the_limit_and_the_marker_still_written() {
     let mut env = Env::new();
@@ -121,6 +130,8 @@ fn case15_pm2_hanging_is_killed_after_the_limit_and_the_marker_still_written() {
     env.run(&["status"]).code(0);
 }
 
+// The fake pm2 is a shell script.
+#[cfg(unix)]
 #[test]
 fn case15_marker_present_means_pm2_is_never_called() {
     let env = Env::new();
@@ -149,11 +160,15 @@ fn case15_marker_and_pid_files_are_replaced_atomically() {
     // reader holding the old file keeps seeing the old, complete content.
     env.write(".worker.port", "41000\n999999");
     let old = std::fs::File::open(env.path(".worker.port")).expect("open old");
-    let old_ino = old.metadata().expect("meta").ino();
+    let old_ino = claude_mem_top::platform::file_id(&old.metadata().expect("meta"));
     env.run(&["start"]).code(0);
     let pid = env.pid().expect("pid");
     let new = std::fs::metadata(env.path(".worker.port")).expect("new");
-    assert_ne!(new.ino(), old_ino, ".worker.port was rewritten in place");
+    assert_ne!(
+        claude_mem_top::platform::file_id(&new),
+        old_ino,
+        ".worker.port was rewritten in place"
+    );
     let mut seen = String::new();
     std::io::Read::read_to_string(&mut &old, &mut seen).expect("read old");
     assert_eq!(seen, "41000\n999999");

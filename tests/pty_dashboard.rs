@@ -1,5 +1,9 @@
 //! The real binary in a real pseudo-terminal with the stand-in worker under management.
 
+// Pseudo-terminal tests: openpty, a controlling terminal and Unix signals. Windows consoles
+// (ConPTY) are not driven by these tests.
+#![cfg(unix)]
+
 mod common;
 mod support_pty;
 

@@ -289,6 +289,8 @@ fn case09_invalid_ports_from_flag_env_and_settings_fail_with_exit_2() {
 
 // ---- case 10 ------------------------------------------------------------------------------
 
+// The fake bun is a shell script.
+#[cfg(unix)]
 #[test]
 fn case10_bun_missing_and_worker_script_missing_exit_5_with_the_spec_messages() {
     let env = Env::new();

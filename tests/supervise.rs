@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{alive, live_with, signal, stat, wait_until, Env, POLL};
+#[cfg(unix)]
+use common::signal;
+use common::{alive, live_with, stat, wait_until, Env, POLL};
 
 /// The longest any single wait may take.
 const LIMIT: Duration = Duration::from_secs(30);
@@ -162,6 +164,8 @@ fn crashing_worker_is_restarted_with_growing_delays_then_fatal() {
     );
 }
 
+// Ends the supervisor with SIGINT/SIGTERM: Unix signals.
+#[cfg(unix)]
 #[test]
 fn sigint_stops_the_supervisor_and_its_worker() {
     let env = Env::stand_in("");
@@ -189,6 +193,8 @@ fn sigint_stops_the_supervisor_and_its_worker() {
     assert!(!log.contains("restart 1/"), "{log}");
 }
 
+// Ends the supervisor with SIGINT/SIGTERM: Unix signals.
+#[cfg(unix)]
 #[test]
 fn a_stop_is_not_a_crash_and_one_supervisor_per_data_dir() {
     let env = Env::stand_in("");

@@ -158,6 +158,20 @@ pub(super) fn group_members(pgid: Pid) -> Vec<Pid> {
         .collect()
 }
 
+/// VmHWM of `/proc/PID/status`.
+pub(super) fn peak_rss_bytes(pid: Pid) -> Option<u64> {
+    let s = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: u64 = s
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
+}
+
 /// The threads of `pid` from `/proc/PID/task/*`: schedstat's ns of CPU, status's context switches.
 pub(super) fn threads(pid: Pid) -> Vec<super::ThreadTime> {
     let Ok(rd) = fs::read_dir(format!("/proc/{pid}/task")) else {

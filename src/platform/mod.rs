@@ -188,6 +188,17 @@ pub fn threads(pid: Pid) -> Vec<ThreadTime> {
     os_threads(pid)
 }
 
+/// The most resident memory the process has used so far, where the OS tracks it.
+pub fn peak_rss_bytes(pid: Pid) -> Option<u64> {
+    #[cfg(target_os = "linux")]
+    return linux::peak_rss_bytes(pid);
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = pid;
+        None
+    }
+}
+
 #[cfg(target_os = "linux")]
 fn os_threads(pid: Pid) -> Vec<ThreadTime> {
     linux::threads(pid)
