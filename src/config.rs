@@ -19,7 +19,9 @@ pub enum ConfigError {
     Settings { path: PathBuf, reason: String },
     #[error("CLAUDE_MEM_WORKER_HOST {value:?} (from {origin}) is not a loopback address: claude-mem-top only probes 127.0.0.1 or ::1")]
     NonLoopbackHost { value: String, origin: String },
-    #[error("cannot find the home directory: set HOME or pass --data-dir")]
+    #[error(
+        "cannot find the home directory: set HOME (USERPROFILE on Windows) or pass --data-dir"
+    )]
     NoHome,
     #[error("invalid worker command {value:?} (from {origin}): {reason}")]
     WorkerCmd {
@@ -120,9 +122,7 @@ fn env(name: &str) -> Option<String> {
 }
 
 pub fn home_dir() -> Option<PathBuf> {
-    std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .map(PathBuf::from)
+    crate::platform::home_dir()
 }
 
 /// Expand a leading `~/` or a lone `~`.
@@ -257,6 +257,15 @@ pub fn read_settings(path: &Path) -> Result<Option<serde_json::Value>, ConfigErr
         path: path.to_path_buf(),
         reason,
     };
+    // A FIFO, socket or device would block the open or the read: refuse it before opening.
+    if let Ok(m) = std::fs::metadata(path) {
+        if !m.is_file() && !m.is_dir() {
+            return Err(err(format!(
+                "is {}, not a regular file",
+                crate::platform::describe_file_type(&m.file_type())
+            )));
+        }
+    }
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

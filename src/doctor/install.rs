@@ -109,7 +109,7 @@ pub(super) fn check_bun(cfg: &Config) -> Finding {
     } else {
         "bun"
     };
-    match spawn::which(program) {
+    match spawn::find_program(program, cfg.home.as_deref()) {
         Some(p) => {
             let v = program_version(&p)
                 .map(|v| format!("bun {v}"))
@@ -167,7 +167,7 @@ pub(super) fn check_worker_program(cfg: &Config) -> Finding {
             )
         };
     }
-    let Some(program) = spawn::which(&w.argv[0]) else {
+    let Some(program) = spawn::find_program(&w.argv[0], cfg.home.as_deref()) else {
         return fail(
             ID,
             T,

@@ -45,6 +45,30 @@ pub use os_family::{
 };
 pub use table::{descendants, environ, processes};
 
+/// The user's home: `HOME` on Unix; `USERPROFILE` on Windows (where claude-mem keeps
+/// `.claude-mem` and `.claude`), else `HOME`.
+pub fn home_dir() -> Option<PathBuf> {
+    let var = |name: &str| std::env::var_os(name).filter(|h| !h.is_empty());
+    #[cfg(windows)]
+    let found = var("USERPROFILE").or_else(|| var("HOME"));
+    #[cfg(not(windows))]
+    let found = var("HOME");
+    found.map(PathBuf::from)
+}
+
+/// Where programs are installed besides PATH, in the order claude-mem's runner looks.
+pub fn program_dirs() -> Vec<PathBuf> {
+    #[cfg(target_os = "macos")]
+    let dirs: Vec<PathBuf> = vec!["/opt/homebrew/bin".into(), "/usr/local/bin".into()];
+    #[cfg(all(unix, not(target_os = "macos")))]
+    let dirs: Vec<PathBuf> = vec!["/usr/local/bin".into(), "/usr/bin".into()];
+    #[cfg(windows)]
+    let dirs: Vec<PathBuf> = std::env::var_os("LOCALAPPDATA")
+        .map(|l| vec![PathBuf::from(l).join("bun").join("bin")])
+        .unwrap_or_default();
+    dirs
+}
+
 /// True if a file belongs to another user (root may read anyone's, but we still treat another
 /// user's file as theirs). Always false where files have no numeric owner.
 pub fn owned_by_other(meta: &std::fs::Metadata) -> bool {

@@ -82,7 +82,18 @@ fn ensure_dir(cfg: &Config) -> Result<(), Error> {
         .map_err(|e| Error::io("cannot create data dir", &cfg.data_dir, e))
 }
 
+/// Preconditions before any side effect: a start that cannot happen (the worker's program is
+/// missing) writes nothing, not even the data dir.
+fn precheck(cfg: &Config) -> Result<(), Error> {
+    let st = status::status(cfg, StatusOpts::default());
+    if matches!(st.state, State::Running | State::Unhealthy) {
+        return Ok(());
+    }
+    check_program(cfg)
+}
+
 pub fn start(cfg: &Config, opts: Opts) -> Result<StartOutcome, Error> {
+    precheck(cfg)?;
     ensure_dir(cfg)?;
     let lock = Lock::acquire(&cfg.data_dir, opts.lock_wait)?;
     let mut notes = Vec::new();
@@ -105,6 +116,7 @@ pub fn ensure(cfg: &Config, opts: Opts) -> Result<StartOutcome, Error> {
 }
 
 pub fn restart(cfg: &Config, opts: Opts) -> Result<(StopOutcome, StartOutcome), Error> {
+    check_program(cfg)?;
     ensure_dir(cfg)?;
     let lock = Lock::acquire(&cfg.data_dir, opts.lock_wait)?;
     let stopped = stop_locked(cfg, opts, &lock)?;
@@ -163,13 +175,13 @@ fn clear_json_pid(cfg: &Config, pid: i32) {
 fn check_program(cfg: &Config) -> Result<(), Error> {
     let w = &cfg.worker;
     if let Some(script) = &w.script {
-        if spawn::which(&w.argv[0]).is_none() {
+        if spawn::find_program(&w.argv[0], cfg.home.as_deref()).is_none() {
             return Err(Error::BunMissing);
         }
         if !script.is_file() {
             return Err(Error::ScriptMissing(script.clone()));
         }
-    } else if spawn::which(&w.argv[0]).is_none() {
+    } else if spawn::find_program(&w.argv[0], cfg.home.as_deref()).is_none() {
         return Err(Error::ProgramMissing(w.argv[0].clone()));
     }
     Ok(())

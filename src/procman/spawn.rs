@@ -33,12 +33,39 @@ pub fn which(program: &str) -> Option<PathBuf> {
     which::which(program).ok()
 }
 
+/// Find the worker's program as claude-mem's own runner does: PATH first; for `bun`, then the bun
+/// installer's `~/.bun/bin` and the usual install places of the OS (a systemd unit or a GUI
+/// launch has a bare PATH).
+pub fn find_program(program: &str, home: Option<&Path>) -> Option<PathBuf> {
+    if let Some(p) = which(program) {
+        return Some(p);
+    }
+    if program != "bun" {
+        return None;
+    }
+    let exe = format!("bun{}", std::env::consts::EXE_SUFFIX);
+    let mut places: Vec<PathBuf> = Vec::new();
+    if let Some(h) = home {
+        places.push(h.join(".bun").join("bin"));
+    }
+    if let Some(i) = std::env::var_os("BUN_INSTALL").filter(|v| !v.is_empty()) {
+        places.push(PathBuf::from(i).join("bin"));
+    }
+    places.extend(crate::platform::program_dirs());
+    places
+        .into_iter()
+        .map(|d| d.join(&exe))
+        .find(|p| fs::metadata(p).is_ok_and(|m| crate::platform::is_executable(&m)))
+}
+
 /// Spawn the worker detached. The child leads a new session and process group, so the whole
 /// group can be signalled and it survives our terminal closing.
 pub fn spawn_worker(cfg: &Config, cmd: &WorkerCmd, log: &Path) -> std::io::Result<Child> {
     let out = open_append(log)?;
     let err = out.try_clone()?;
-    let mut c = Command::new(&cmd.argv[0]);
+    let program = find_program(&cmd.argv[0], cfg.home.as_deref())
+        .unwrap_or_else(|| PathBuf::from(&cmd.argv[0]));
+    let mut c = Command::new(program);
     c.args(&cmd.argv[1..])
         .stdin(Stdio::null())
         .stdout(Stdio::from(out))

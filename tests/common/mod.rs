@@ -391,8 +391,17 @@ impl Env {
 
     /// The clean environment of [`Env::cmd`] on any command.
     pub fn setup(&self, c: &mut Command) {
-        c.env_clear()
-            .env("HOME", &self.home)
+        c.env_clear();
+        // Windows cannot start sockets or processes without these; the home is USERPROFILE.
+        #[cfg(windows)]
+        for k in ["SYSTEMROOT", "WINDIR", "TEMP", "TMP", "PATHEXT", "COMSPEC"] {
+            if let Some(v) = std::env::var_os(k) {
+                c.env(k, v);
+            }
+        }
+        #[cfg(windows)]
+        c.env("USERPROFILE", &self.home);
+        c.env("HOME", &self.home)
             .env("PATH", self.path_var())
             // Only a fake pm2 the test put into bin/, never a real one on the machine.
             .env("CLAUDE_MEM_TOP_PM2", self.bin.join("pm2"))

@@ -1,0 +1,114 @@
+//! Defects found by trying claude-mem-top as a user would on a real 13.x install (issue 15), one
+//! regression test each, named after the defect's number.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{run, Env};
+
+/// A bound for a call that must not hang (not a timing assertion: it only stops a hung test).
+const HANG: Duration = Duration::from_secs(10);
+
+/// claude-mem's default worker script under the temp HOME, created so only bun can be missing.
+fn plugin_script(env: &Env) -> std::path::PathBuf {
+    let dir = env
+        .home
+        .join(".claude/plugins/marketplaces/thedotmack/plugin/scripts");
+    std::fs::create_dir_all(&dir).expect("plugin dir");
+    let script = dir.join("worker-service.cjs");
+    std::fs::write(&script, "// stand-in for the real worker script\n").expect("script");
+    script
+}
+
+// A fake bun is a shell script.
+#[cfg(unix)]
+#[test]
+fn defect07_bun_in_the_bun_installers_dir_is_found_without_it_on_path() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut env = Env::default_worker();
+    env.stop_on_drop = true;
+    plugin_script(&env);
+    // Where the bun installer puts it; PATH (bin/, /usr/bin, /bin) does not have it.
+    let bun_dir = env.home.join(".bun/bin");
+    std::fs::create_dir_all(&bun_dir).expect("bun dir");
+    let bun = bun_dir.join("bun");
+    // It runs the stand-in worker with the script path in its argv, as bun would carry it.
+    std::fs::write(
+        &bun,
+        format!(
+            "#!/bin/sh\nexec '{}' stand-in-worker --log-rate 1 --version \"$1\"\n",
+            common::BIN
+        ),
+    )
+    .expect("fake bun");
+    std::fs::set_permissions(&bun, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let start = env.run(&["start"]);
+    start.code(0);
+    assert!(
+        !start.text().contains("Bun is required"),
+        "{}",
+        start.both()
+    );
+    env.run(&["status"]).code(0);
+    let doctor = env.run(&["doctor", "--json"]).json();
+    let bun_check = doctor["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|x| x["id"] == "bun"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(bun_check["status"], "ok", "{bun_check:#}");
+    env.run(&["stop", "--grace", "2s"]).code(0);
+    env.run(&["status"]).code(3);
+}
+
+// mkfifo: a Unix file type.
+#[cfg(unix)]
+#[test]
+fn defect08_a_fifo_settings_json_is_refused_at_once_naming_the_file() {
+    let env = Env::new();
+    env.make_dir();
+    let fifo = env.path("settings.json");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    for args in [&["status"][..], &["doctor"][..]] {
+        let out = run(env.cmd(args), HANG);
+        if args[0] == "status" {
+            out.code(2);
+            let line = out.stderr.trim();
+            assert_eq!(line.lines().count(), 1, "{}", out.both());
+            assert!(
+                line.contains("settings.json") && line.contains("FIFO"),
+                "{}",
+                out.both()
+            );
+        } else {
+            assert!(out.text().contains("FIFO"), "{}", out.both());
+        }
+    }
+}
+
+#[test]
+fn defect09_a_start_that_cannot_run_the_worker_leaves_no_trace() {
+    // claude-mem's default command with neither bun nor the script under the temp HOME.
+    let env = Env::default_worker();
+    for args in [&["start"][..], &["ensure"][..], &["restart"][..]] {
+        let out = env.run(args);
+        out.code(5);
+        assert!(
+            !env.dir.exists(),
+            "`{}` created {} though it could not start anything",
+            args[0],
+            env.dir.display()
+        );
+    }
+    // Also with the script present and only bun missing.
+    plugin_script(&env);
+    let out = env.run(&["start"]);
+    out.code(5);
+    assert!(out.stderr.contains("Bun is required"), "{}", out.both());
+    assert!(!env.dir.exists());
+}
