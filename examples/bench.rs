@@ -12,19 +12,28 @@
 //! binary on a temporary data dir and a free loopback port, with the built-in stand-in worker as
 //! the process under management; the dashboard runs in a real pseudo-terminal read by a vt100
 //! parser. Runs of different commands are interleaved. Every worker started here is stopped with
-//! `claude-mem-top stop`; the only processes signalled directly are the dashboards spawned here.//!
+//! `claude-mem-top stop`; the only processes signalled directly are the dashboards spawned here.
+//!
 //! Layout: this file holds the options, the build of the binary under test and the run of the
 //! sections; `bench/` holds the parts: `sandbox.rs` (data dir, port, worker commands, cleanup),
-//! `pty.rs` (the pseudo-terminal), `probe.rs` (/proc readings, log files, timing helpers),
-//! `table.rs` (rows and the printed table), `commands.rs` (rows 1–4 and 9) and `dashboard.rs`
-//! (rows 5–8).
+//! `pty.rs` (the pseudo-terminal), `probe.rs` (process readings through the crate's platform
+//! layer, log files, timing helpers), `table.rs` (rows and the printed table), `commands.rs`
+//! (rows 1–4 and 9) and `dashboard.rs` (rows 5–8).
+//!
+//! Platforms: everything runs on Linux and macOS. Rows 5–8 drive the dashboard in a pseudo-
+//! terminal (openpty, TIOCSCTTY), which only Unix has, so on Windows they are skipped with a
+//! line saying so and rows 1–4 and 9 run alone. Per-thread CPU and wake-ups are exact on Linux
+//! only; elsewhere the dashboard's CPU is the process total and its wake-ups read "n/a".
 
 #[path = "bench/commands.rs"]
 mod commands;
+// Rows 5–8: the dashboard in a pseudo-terminal, which needs Unix (see pty.rs).
+#[cfg(unix)]
 #[path = "bench/dashboard.rs"]
 mod dashboard;
 #[path = "bench/probe.rs"]
 mod probe;
+#[cfg(unix)]
 #[path = "bench/pty.rs"]
 mod pty;
 #[path = "bench/sandbox.rs"]
@@ -145,7 +154,9 @@ fn newest_mtime(path: &Path, newest: &mut SystemTime) {
 fn release_binary(build: bool) -> R<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let target = target_dir()?;
-    let bin = target.join("release").join("claude-mem-top");
+    let bin = target
+        .join("release")
+        .join(format!("claude-mem-top{}", std::env::consts::EXE_SUFFIX));
     let mut newest = UNIX_EPOCH;
     for p in ["src", "Cargo.toml", "Cargo.lock", "build.rs"] {
         newest_mtime(&root.join(p), &mut newest);
@@ -192,6 +203,7 @@ fn release_binary(build: bool) -> R<PathBuf> {
 /// One section of the table: the rows it yields, its name, and the function that measures them.
 type Section = fn(&Opts, &mut Vec<String>) -> R<Vec<Row>>;
 
+#[cfg(unix)]
 const SECTIONS: [(&[u32], &str, Section); 7] = [
     (&[1, 2], "--once / ensure", commands::rows_cli),
     (&[3, 4], "start / stop", commands::rows_start_stop),
@@ -202,6 +214,24 @@ const SECTIONS: [(&[u32], &str, Section); 7] = [
     (&[9], "pm2", commands::rows_pm2),
 ];
 
+/// Without Unix there is no pseudo-terminal here (openpty, a controlling terminal via
+/// TIOCSCTTY), so the rows that watch the dashboard on one (5–8) are not in the table.
+#[cfg(not(unix))]
+const SECTIONS: [(&[u32], &str, Section); 3] = [
+    (&[1, 2], "--once / ensure", commands::rows_cli),
+    (&[3, 4], "start / stop", commands::rows_start_stop),
+    (&[9], "pm2", commands::rows_pm2),
+];
+
+/// The rows this OS cannot run, and why: printed, never skipped silently.
+#[cfg(not(unix))]
+const SKIPPED: Option<(&[u32], &str)> = Some((
+    &[5, 6, 7, 8],
+    "they watch the dashboard in a pseudo-terminal (openpty/TIOCSCTTY), which this harness has on Linux and macOS only",
+));
+#[cfg(unix)]
+const SKIPPED: Option<(&[u32], &str)> = None;
+
 fn exit_with(code: i32, e: &str) -> ! {
     eprintln!("bench: {e}");
     std::process::exit(code);
@@ -209,12 +239,24 @@ fn exit_with(code: i32, e: &str) -> ! {
 
 fn main() {
     let mut o = parse_args().unwrap_or_else(|e| exit_with(2, &e));
+    let mut notes = Vec::new();
+    // Said first (and again under the table), before anything can fail.
+    if let Some((ids, why)) = SKIPPED {
+        let skipped: Vec<u32> = ids.iter().copied().filter(|r| o.wants(*r)).collect();
+        if !skipped.is_empty() {
+            let line = format!(
+                "rows {skipped:?} skipped on {}: {why}",
+                std::env::consts::OS
+            );
+            eprintln!("bench: {line}");
+            notes.push(line);
+        }
+    }
     o.bin = release_binary(o.build).unwrap_or_else(|e| exit_with(1, &e));
     sandbox::install_cleanup();
     let started = Instant::now();
     eprintln!("bench: {} run of {}", o.kind(), o.bin.display());
     let mut rows = Vec::new();
-    let mut notes = Vec::new();
     let mut failures = Vec::new();
     for (ids, name, f) in SECTIONS {
         if !ids.iter().any(|r| o.wants(*r)) {

@@ -1,9 +1,10 @@
 //! The rows that watch the dashboard on a pty: idle (5), a 1 GiB log (6), a file change → screen
-//! (7) and log ingest at 50,000 lines/s (8).
+//! (7) and log ingest at 50,000 lines/s (8). Unix only, for the pty (see pty.rs).
 
 use std::fmt::Write as _;
 use std::fs::{self, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
+#[cfg(target_os = "linux")]
 use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -26,7 +27,8 @@ struct Sampled {
     cpu: Vec<f64>,
     rss: Vec<f64>,
     mean_cpu: f64,
-    wakeups_per_s: f64,
+    /// `None` where the OS does not count context switches per thread.
+    wakeups_per_s: Option<f64>,
     threads: String,
 }
 
@@ -45,7 +47,9 @@ fn sample(pid: i32, total: Duration, step: Duration) -> R<Sampled> {
         k += 1;
         let now = Instant::now();
         let c = cpu_ns(pid).ok_or("the dashboard exited")?;
-        cpu.push((c - prev_c) as f64 / now.duration_since(prev_t).as_nanos() as f64 * 100.0);
+        cpu.push(
+            c.saturating_sub(prev_c) as f64 / now.duration_since(prev_t).as_nanos() as f64 * 100.0,
+        );
         rss_v.push(mb(rss(pid).unwrap_or(0)));
         (prev_t, prev_c) = (now, c);
     }
@@ -53,11 +57,20 @@ fn sample(pid: i32, total: Duration, step: Duration) -> R<Sampled> {
     Ok(Sampled {
         cpu,
         rss: rss_v,
-        mean_cpu: (prev_c - c0) as f64 / wall * 100.0,
-        wakeups_per_s: (wakeups(pid) - w0) as f64 / (wall / 1e9),
+        mean_cpu: prev_c.saturating_sub(c0) as f64 / wall * 100.0,
+        wakeups_per_s: w0
+            .zip(wakeups(pid))
+            .map(|(w0, w1)| w1.saturating_sub(w0) as f64 / (wall / 1e9)),
         threads: by_thread(&th0, &thread_cpu(pid), wall),
     })
 }
+
+/// Where the dashboard's CPU figures come from, for the notes.
+const CPU_SOURCE: &str = if cfg!(target_os = "linux") {
+    "the platform layer's per-thread CPU (schedstat on Linux)"
+} else {
+    "the platform layer's process CPU time (user + system; no per-thread figures on this OS)"
+};
 
 /// How long the dashboard may take to show a running worker.
 const READY: Duration = Duration::from_secs(10);
@@ -121,15 +134,20 @@ pub fn rows_idle(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
     let quiet = idle_run(o, "--log-rate 0", secs)?;
     let chatty_secs = o.pick(30, 2);
     let chatty = idle_run(o, "--log-rate 2", chatty_secs)?;
+    let quiet_wakeups = quiet
+        .wakeups_per_s
+        .map_or_else(|| "n/a".to_string(), |w| format!("{w:.1}/s"));
+    let chatty_wakeups = chatty.wakeups_per_s.map_or_else(
+        || "wake-ups n/a".to_string(),
+        |w| format!("{w:.1} wake-ups/s"),
+    );
     notes.push(format!(
-        "5: 120×40 pty, --interval 1s, CPU of all dashboard threads from /proc/PID/task/*/schedstat, sampled each second for {secs} s after a settle; judged on the {secs} s mean ({:.3} %) and the RSS peak ({:.1} MB). Wake-ups: {:.1}/s; by thread: {}. With a worker logging 2 lines/s ({chatty_secs} s): mean {:.3} %, RSS peak {:.1} MB, {:.1} wake-ups/s",
+        "5: 120×40 pty, --interval 1s, CPU of all dashboard threads from {CPU_SOURCE}, sampled each second for {secs} s after a settle; judged on the {secs} s mean ({:.3} %) and the RSS peak ({:.1} MB). Wake-ups: {quiet_wakeups}; by thread: {}. With a worker logging 2 lines/s ({chatty_secs} s): mean {:.3} %, RSS peak {:.1} MB, {chatty_wakeups}",
         quiet.mean_cpu,
         peak(&quiet.rss),
-        quiet.wakeups_per_s,
         quiet.threads,
         chatty.mean_cpu,
         peak(&chatty.rss),
-        chatty.wakeups_per_s
     ));
     let quiet_figure = format!("dashboard idle: CPU over {secs} s (quiet worker)");
     let chatty_figure = format!("dashboard idle: CPU over {chatty_secs} s (worker logs 2 lines/s)");
@@ -152,9 +170,16 @@ pub fn rows_idle(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
 
 const GIB: u64 = 1 << 30;
 
+/// What became of the logs' pages before the dashboard opened them (see [`write_log`]).
+const PAGE_CACHE: &str = if cfg!(target_os = "linux") {
+    "both dropped from the page cache first"
+} else {
+    "both still in the page cache (no posix_fadvise page drop on this OS)"
+};
+
 /// A dated log of `size` bytes whose last `real` bytes are log lines (the rest is a hole: sparse,
-/// no disk used), ending in a line with `marker`. Flushed and dropped from the page cache, so
-/// the dashboard reads it cold.
+/// no disk used), ending in a line with `marker`. Flushed and, on Linux, dropped from the page
+/// cache, so the dashboard reads it cold.
 fn write_log(path: &Path, size: u64, real: u64, marker: &str) -> R<()> {
     let mut text = String::with_capacity(real as usize + 256);
     let stamp = chrono::Local::now().format(STAMP);
@@ -182,8 +207,14 @@ fn write_log(path: &Path, size: u64, real: u64, marker: &str) -> R<()> {
     f.write_all(text.as_bytes())
         .map_err(|e| format!("write log: {e}"))?;
     f.sync_data().map_err(|e| format!("sync: {e}"))?;
+    // Linux only: posix_fadvise(DONTNEED) drops a file's clean pages for anyone; macOS has no
+    // posix_fadvise and no unprivileged way to evict a file's pages (`purge` needs root), so
+    // there the log stays cached (the row-6 note says so).
     // SAFETY: plain syscall on an fd we own.
-    unsafe { libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+    #[cfg(target_os = "linux")]
+    unsafe {
+        libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED)
+    };
     Ok(())
 }
 
@@ -237,7 +268,7 @@ pub fn rows_big_log(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
     let (big_rss, small_rss) = (col(&big, |r| r.rss_mb), col(&small, |r| r.rss_mb));
     let diff = big_rss.iter().zip(&small_rss).map(|(b, s)| b - s).collect();
     notes.push(format!(
-        "6: sparse 1 GiB log ({:.1} MB real lines at its end, {:.1} MB on disk) vs a 1 MB log, both dropped from the page cache first; time from spawn to the frame that shows the state and the log's last line; RSS 1.5 s later, median {:.1} MB (1 GiB) vs {:.1} MB (1 MB); {n} interleaved pairs",
+        "6: sparse 1 GiB log ({:.1} MB real lines at its end, {:.1} MB on disk) vs a 1 MB log, {PAGE_CACHE}; time from spawn to the frame that shows the state and the log's last line; RSS 1.5 s later, median {:.1} MB (1 GiB) vs {:.1} MB (1 MB); {n} interleaved pairs",
         real as f64 / 1e6,
         disk as f64 / 1e6,
         median(&big_rss),

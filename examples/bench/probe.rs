@@ -1,6 +1,6 @@
-//! /proc readings, the worker's log files, and small timing helpers.
+//! Process readings (through the crate's platform layer), the worker's log files, and small
+//! timing helpers.
 
-use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -9,52 +9,52 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::R;
 
 // ---------------------------------------------------------------------------------------------
-// /proc
+// Process readings: CPU, threads, wake-ups, RSS. Only the dashboard rows (5–8) read them, and
+// those need a pseudo-terminal, so they are compiled on Unix only (see bench.rs).
 // ---------------------------------------------------------------------------------------------
 
-/// The thread directories of `pid` (`/proc/PID/task/*`).
-fn tasks(pid: i32) -> Option<impl Iterator<Item = PathBuf>> {
-    let rd = fs::read_dir(format!("/proc/{pid}/task")).ok()?;
-    Some(rd.flatten().map(|e| e.path()))
+#[cfg(unix)]
+use claude_mem_top::platform;
+
+#[cfg(unix)]
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// CPU time of one thread in nanoseconds (its schedstat: ns precision).
-fn task_ns(task: &Path) -> Option<u64> {
-    fs::read_to_string(task.join("schedstat"))
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
-}
-
-/// CPU time of all threads of `pid` in nanoseconds.
+/// CPU time of `pid` in nanoseconds: the sum over its threads where the platform layer has
+/// per-thread figures (schedstat's ns on Linux), else the process's user + system time. `None`
+/// once it has exited.
+#[cfg(unix)]
 pub fn cpu_ns(pid: i32) -> Option<u64> {
-    let ns: Vec<u64> = tasks(pid)?.filter_map(|t| task_ns(&t)).collect();
-    (!ns.is_empty()).then(|| ns.iter().sum())
-}
-
-pub type ThreadCpu = HashMap<u32, (String, u64)>;
-
-/// CPU nanoseconds per thread, keyed by thread id, with the thread's name.
-pub fn thread_cpu(pid: i32) -> ThreadCpu {
-    let mut out = HashMap::new();
-    for t in tasks(pid).into_iter().flatten() {
-        let Some(tid) = t
-            .file_name()
-            .and_then(|n| n.to_str())
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let comm = fs::read_to_string(t.join("comm")).unwrap_or_default();
-        out.insert(tid, (comm.trim().to_string(), task_ns(&t).unwrap_or(0)));
+    let threads = platform::threads(pid);
+    if threads.is_empty() {
+        return platform::proc_info(pid)
+            .filter(|p| !p.zombie)
+            .map(|p| nanos(p.cpu));
     }
-    out
+    Some(threads.iter().map(|t| nanos(t.cpu)).sum())
 }
 
-/// "main 0.20 %, health 0.10 %, …": where the CPU went between two snapshots, by thread name.
+#[cfg(unix)]
+pub type ThreadCpu = std::collections::HashMap<u64, (String, u64)>;
+
+/// CPU nanoseconds per thread, keyed by thread id, with the thread's name (empty where the
+/// platform layer has no per-thread figures).
+#[cfg(unix)]
+pub fn thread_cpu(pid: i32) -> ThreadCpu {
+    platform::threads(pid)
+        .into_iter()
+        .map(|t| (t.tid, (t.name, nanos(t.cpu))))
+        .collect()
+}
+
+/// "main 0.20 %, health 0.10 %, …": where the CPU went between two snapshots, by thread name;
+/// "n/a" without per-thread figures.
+#[cfg(unix)]
 pub fn by_thread(a: &ThreadCpu, b: &ThreadCpu, wall_ns: f64) -> String {
+    if b.is_empty() {
+        return "n/a (no per-thread CPU on this OS)".into();
+    }
     let mut sums: Vec<(String, u64)> = Vec::new();
     for (tid, (name, ns)) in b {
         let before = a.get(tid).map_or(0, |x| x.1);
@@ -74,32 +74,20 @@ pub fn by_thread(a: &ThreadCpu, b: &ThreadCpu, wall_ns: f64) -> String {
 }
 
 /// Context switches (voluntary + involuntary) of all threads: how often the process woke.
-pub fn wakeups(pid: i32) -> u64 {
-    let Some(tasks) = tasks(pid) else {
-        return 0;
-    };
-    tasks
-        .filter_map(|t| fs::read_to_string(t.join("status")).ok())
-        .map(|t| {
-            t.lines()
-                .filter(|l| l.contains("ctxt_switches:"))
-                .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-                .sum::<u64>()
-        })
-        .sum()
+/// `None` where the OS does not count them per thread.
+#[cfg(unix)]
+pub fn wakeups(pid: i32) -> Option<u64> {
+    let counts: Vec<u64> = platform::threads(pid)
+        .iter()
+        .filter_map(|t| t.wakeups)
+        .collect();
+    (!counts.is_empty()).then(|| counts.iter().sum())
 }
 
-/// Resident set size in bytes (VmRSS).
+/// Resident set size in bytes.
+#[cfg(unix)]
 pub fn rss(pid: i32) -> Option<u64> {
-    let t = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kb: u64 = t
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()?;
-    Some(kb * 1024)
+    platform::proc_info(pid).map(|p| p.rss_bytes)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -110,11 +98,13 @@ pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+#[cfg(unix)] // rows 5–8 only
 pub fn mb(bytes: u64) -> f64 {
     bytes as f64 / 1e6
 }
 
 /// The largest value, 0 for none.
+#[cfg(unix)] // rows 5–8 only
 pub fn peak(v: &[f64]) -> f64 {
     v.iter().copied().fold(0.0, f64::max)
 }
@@ -154,6 +144,7 @@ impl Rng {
         self.0 % n.max(1)
     }
     /// Sleep 200–1000 ms: never in phase with the dashboard's 1 s health tick.
+    #[cfg(unix)] // rows 5–8 only
     pub fn pause(&mut self) {
         std::thread::sleep(Duration::from_millis(200 + self.below(800)));
     }
@@ -212,6 +203,7 @@ pub fn since(later: SystemTime, earlier: SystemTime) -> f64 {
 }
 
 /// The largest `seq=N` in a text (the stand-in stamps every 12th log line with its count).
+#[cfg(unix)] // rows 5–8 only
 pub fn max_seq(text: &str) -> Option<u64> {
     text.match_indices("seq=")
         .filter_map(|(i, _)| {
@@ -225,14 +217,25 @@ pub fn max_seq(text: &str) -> Option<u64> {
 }
 
 /// The last `seq=N` of a log file (reading only its last 256 KiB).
+#[cfg(unix)] // rows 5–8 only
 pub fn file_seq(path: &Path) -> Option<u64> {
     let len = fs::metadata(path).ok()?.len();
     max_seq(&read_from(path, len.saturating_sub(256 * 1024)))
 }
 
+/// `program` on PATH; on Windows `program.exe` or `program.cmd` (npm's shim, as for pm2: the
+/// extensionless file npm puts next to it is a shell script Windows cannot start).
 pub fn which(program: &str) -> Option<PathBuf> {
+    let names: Vec<String> = if cfg!(windows) {
+        [".exe", ".cmd"]
+            .iter()
+            .map(|ext| format!("{program}{ext}"))
+            .collect()
+    } else {
+        vec![program.to_string()]
+    };
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
-        .map(|d| d.join(program))
+        .flat_map(|d| names.iter().map(move |n| d.join(n)))
         .find(|p| p.is_file())
 }

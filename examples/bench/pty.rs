@@ -1,5 +1,9 @@
 //! A real pseudo-terminal read into a vt100 screen; waiters are checked on every chunk read, so a
 //! "visible on screen" time is the moment the bytes arrived, not the next poll.
+//!
+//! Unix only (bench.rs compiles this module under `cfg(unix)`): it needs openpty, a new session
+//! (setsid) and the slave as controlling terminal (TIOCSCTTY) for the dashboard, none of which
+//! Windows has; its pseudo-console (ConPTY) is a different API this harness does not drive.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -87,6 +91,8 @@ impl Pty {
         cmd.stdin(Stdio::from(dup(&slave)?))
             .stdout(Stdio::from(dup(&slave)?))
             .stderr(Stdio::from(slave));
+        // The dashboard leads a session of its own with the pty as its controlling terminal, as
+        // in a real terminal (so it gets SIGHUP / SIGWINCH from it).
         // SAFETY: setsid and ioctl are async-signal-safe.
         unsafe {
             cmd.pre_exec(|| {

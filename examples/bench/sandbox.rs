@@ -1,5 +1,5 @@
 //! A temporary data dir + free port + stand-in worker command, and the cleanup on Ctrl-C: stop
-//! the workers we started, end the dashboards we spawned.
+//! the workers we started, end the dashboards we spawned (both through the platform layer).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -8,6 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use claude_mem_top::platform::{self, Shutdown, StartToken, Stop};
+
+#[cfg(unix)]
 use crate::pty::Pty;
 use crate::R;
 
@@ -20,49 +23,52 @@ pub struct EnvSpec {
 }
 
 static ENVS: Mutex<Vec<(u64, EnvSpec)>> = Mutex::new(Vec::new());
-static DASHBOARDS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+/// The dashboards we spawned and have not reaped, with their start tokens.
+static DASHBOARDS: Mutex<Vec<(platform::Pid, StartToken)>> = Mutex::new(Vec::new());
 
 /// A dashboard we spawned and have not reaped: Ctrl-C ends it.
+#[cfg(unix)]
 pub fn track_dashboard(pid: u32) {
-    if let Ok(mut d) = DASHBOARDS.lock() {
-        d.push(pid as i32);
+    let pid = pid as platform::Pid;
+    // Just spawned and not reaped, so it is there to read (a dashboard that died at once has
+    // nothing to end).
+    if let (Some(token), Ok(mut d)) = (platform::start_token(pid), DASHBOARDS.lock()) {
+        d.push((pid, token));
     }
 }
 
 /// The dashboard `pid` has been reaped.
+#[cfg(unix)]
 pub fn untrack_dashboard(pid: u32) {
     if let Ok(mut d) = DASHBOARDS.lock() {
-        d.retain(|p| *p != pid as i32);
+        d.retain(|(p, _)| *p != pid as platform::Pid);
     }
 }
 
+/// On SIGINT, SIGTERM or SIGHUP (Ctrl-C or a closed console on Windows): end the dashboards we
+/// spawned, stop the workers we started, remove their data dirs and exit 128 + the signal.
 pub fn install_cleanup() {
-    let Ok(mut signals) =
-        signal_hook::iterator::Signals::new([libc::SIGINT, libc::SIGTERM, libc::SIGHUP])
-    else {
-        return;
-    };
-    std::thread::spawn(move || {
-        if let Some(sig) = signals.forever().next() {
-            eprintln!("\nbench: interrupted; stopping the workers it started");
-            if let Ok(d) = DASHBOARDS.lock() {
-                for pid in d.iter() {
-                    // Our own unreaped children: the PID cannot have been reused.
-                    // SAFETY: plain syscall on a PID we spawned and have not reaped.
-                    unsafe { libc::kill(*pid, libc::SIGTERM) };
-                }
+    let installed = platform::shutdown_signals(|s: Shutdown| {
+        eprintln!("\nbench: interrupted; stopping the workers it started");
+        if let Ok(d) = DASHBOARDS.lock() {
+            for (pid, token) in d.iter() {
+                // Only the process we spawned: the token is re-checked right before the signal.
+                platform::signal_pid(*pid, *token, Stop::Graceful);
             }
-            let envs: Vec<EnvSpec> = ENVS
-                .lock()
-                .map(|e| e.iter().map(|(_, s)| s.clone()).collect())
-                .unwrap_or_default();
-            for e in envs {
-                let _ = e.cmd(&["stop", "--grace", "2s"]).output();
-                let _ = fs::remove_dir_all(&e.root);
-            }
-            std::process::exit(128 + sig);
         }
+        let envs: Vec<EnvSpec> = ENVS
+            .lock()
+            .map(|e| e.iter().map(|(_, s)| s.clone()).collect())
+            .unwrap_or_default();
+        for e in envs {
+            let _ = e.cmd(&["stop", "--grace", "2s"]).output();
+            let _ = fs::remove_dir_all(&e.root);
+        }
+        std::process::exit(i32::from(s.exit_code()));
     });
+    if let Err(e) = installed {
+        eprintln!("bench: note: no cleanup on Ctrl-C ({e}): stop leftover workers by hand");
+    }
 }
 
 impl EnvSpec {
@@ -222,16 +228,19 @@ impl Env {
     }
 
     /// [`Env::worker_pid`] of a worker that must be running.
+    #[cfg(unix)] // rows 5–8 only
     pub fn pid(&self) -> R<i32> {
         self.worker_pid().ok_or_else(|| "no worker PID".into())
     }
 
     /// [`Env::worker_log`] of a worker that must have logged.
+    #[cfg(unix)] // rows 5–8 only
     pub fn log(&self) -> R<PathBuf> {
         self.worker_log().ok_or_else(|| "no worker log".into())
     }
 
     /// Start the dashboard (`--interval 1s`) on `pty`; returns the instant just before the spawn.
+    #[cfg(unix)]
     pub fn dashboard(&self, pty: &mut Pty) -> R<Instant> {
         pty.spawn(self.cmd(&["--interval", "1s"]))
     }

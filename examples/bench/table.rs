@@ -1,7 +1,6 @@
 //! The rows and the printed table, with the machine line under it.
 
 use std::fmt::Write as _;
-use std::fs;
 use std::process::{Command, Output, Stdio};
 
 #[derive(Clone, Copy)]
@@ -44,6 +43,7 @@ impl Row {
         self.samples = samples;
         self
     }
+    #[cfg(unix)] // rows 5–8 only
     pub fn judged_on(mut self, v: f64, what: &'static str) -> Row {
         self.judged = Some((v, what));
         self
@@ -215,37 +215,13 @@ pub fn print_table(rows: &[Row], smoke: bool) {
     }
 }
 
+/// `machine: <cores, CPU, RAM, OS, kernel>, <date>, claude-mem-top <version> (<rev>)`; the
+/// machine part is the platform layer's.
 pub fn machine_line() -> String {
-    let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let cores = cpuinfo
-        .lines()
-        .filter(|l| l.starts_with("processor"))
-        .count()
-        .max(std::thread::available_parallelism().map_or(0, |n| n.get()));
-    let model = cpuinfo
-        .lines()
-        .find_map(|l| l.strip_prefix("model name"))
-        .and_then(|l| l.split_once(':'))
-        .map(|(_, v)| v.split_whitespace().collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|| "unknown CPU".into());
-    let kernel = fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| "?".into());
-    let mem = fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find_map(|l| l.strip_prefix("MemTotal:"))?
-                .split_whitespace()
-                .next()?
-                .parse::<u64>()
-                .ok()
-        })
-        .map(|kb| format!(", {:.1} GiB RAM", kb as f64 / 1024.0 / 1024.0))
-        .unwrap_or_default();
     let date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC");
     format!(
-        "machine: {cores} cores, {model}{mem}, Linux {kernel}, {date}, claude-mem-top {}{}",
+        "machine: {}, {date}, claude-mem-top {}{}",
+        claude_mem_top::platform::machine_line(),
         env!("CARGO_PKG_VERSION"),
         git_rev().map(|r| format!(" ({r})")).unwrap_or_default()
     )
