@@ -112,3 +112,41 @@ fn defect09_a_start_that_cannot_run_the_worker_leaves_no_trace() {
     assert!(out.stderr.contains("Bun is required"), "{}", out.both());
     assert!(!env.dir.exists());
 }
+
+#[test]
+fn defect01_a_data_dir_with_umlauts_kana_and_emoji_reads_the_database() {
+    for name in ["qa-jürgen", "データ", "emoji-🦀", "mix ü#?%"] {
+        let mut env = Env::new();
+        env.dir = env.root.path().join(name).join(".claude-mem");
+        env.make_dir();
+        let db = env.path("claude-mem.db");
+        let c = rusqlite::Connection::open(&db).expect("create the test DB");
+        c.execute_batch(
+            "CREATE TABLE observations (id INTEGER PRIMARY KEY);
+             INSERT INTO observations DEFAULT VALUES; INSERT INTO observations DEFAULT VALUES;",
+        )
+        .expect("schema");
+        drop(c);
+        let doctor = env.run(&["doctor", "--json"]).json();
+        let check = doctor["checks"]
+            .as_array()
+            .and_then(|c| c.iter().find(|x| x["id"] == "database"))
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(check["status"], "ok", "{name}: {check:#}");
+        assert!(
+            check["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("2 observations"),
+            "{name}: {check:#}"
+        );
+        // The metric agrees.
+        let metrics = env.run(&["--once", "--format", "prometheus"]);
+        assert!(
+            metrics.stdout.contains("claude_mem_db_readable 1"),
+            "{name}: {}",
+            metrics.both()
+        );
+    }
+}

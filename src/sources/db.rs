@@ -64,6 +64,20 @@ fn is_wal(db: &Path) -> bool {
         .unwrap_or(false)
 }
 
+/// A path for a SQLite `file:` URI: `?`, `#`, `%`, control bytes and every non-ASCII byte
+/// percent-encoded, so SQLite decodes them back to the same bytes (UTF-8 stays UTF-8).
+pub fn uri_path(db: &Path) -> String {
+    let mut out = String::new();
+    for &b in db.as_os_str().as_encoded_bytes() {
+        if b.is_ascii() && !b.is_ascii_control() && !matches!(b, b'?' | b'#' | b'%') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// Open read-only, immutable when SQLite would otherwise need to create files.
 pub fn open(db: &Path) -> rusqlite::Result<Connection> {
     let wal = side(db, "-wal");
@@ -71,12 +85,7 @@ pub fn open(db: &Path) -> rusqlite::Result<Connection> {
     let dir = db.parent().unwrap_or(Path::new("."));
     let immutable = (is_wal(db) && !(wal.exists() && shm.exists())) || !dir_writable(dir);
     let mut uri = String::from("file:");
-    for b in db.as_os_str().as_encoded_bytes() {
-        match b {
-            b'?' | b'#' | b'%' => uri.push_str(&format!("%{b:02X}")),
-            _ => uri.push(*b as char),
-        }
-    }
+    uri.push_str(&uri_path(db));
     uri.push_str(if immutable {
         "?mode=ro&immutable=1"
     } else {
