@@ -20,6 +20,7 @@ pub enum Format {
     version,
     about = "A live dashboard and process manager for the claude-mem worker",
     long_about = "A live dashboard and process manager for the claude-mem worker.\n\nWithout a command it opens the dashboard; `--once` prints one status snapshot instead.",
+    args_conflicts_with_subcommands = true,
     after_help = "Examples:\n  claude-mem-top                     open the dashboard\n  claude-mem-top demo                try it with a built-in stand-in worker\n  claude-mem-top --once --json       one status snapshot for scripts\n  claude-mem-top start               start the worker (no-op if healthy)\n  claude-mem-top logs -f --level warn"
 )]
 pub struct Cli {
@@ -33,8 +34,11 @@ pub struct Cli {
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
     /// Short for --format json
-    #[arg(long)]
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    /// Dashboard sampling interval for health and resources
+    #[arg(long, value_name = "DURATION", default_value = "1s")]
+    pub interval: String,
 
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -55,9 +59,6 @@ pub struct Global {
     /// Monochrome output (also when NO_COLOR is set)
     #[arg(long, global = true)]
     pub no_color: bool,
-    /// Dashboard sampling interval for health and resources
-    #[arg(long, global = true, value_name = "DURATION", default_value = "1s")]
-    pub interval: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -79,8 +80,10 @@ pub enum Command {
     /// Stop then start, holding the lock throughout
     #[command(after_help = "Example:\n  claude-mem-top restart")]
     Restart {
+        /// How long the new worker may take to answer GET /health 200
         #[arg(long, default_value = "10s", value_name = "DURATION")]
         timeout: String,
+        /// How long to wait after SIGTERM before SIGKILL when stopping the old worker
         #[arg(long, default_value = "5s", value_name = "DURATION")]
         grace: String,
     },
@@ -92,7 +95,7 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
         /// Short for --format json
-        #[arg(long)]
+        #[arg(long, conflicts_with = "format")]
         json: bool,
     },
     /// Print the newest dated log
@@ -115,6 +118,7 @@ pub enum Command {
         after_help = "Example (a hook):\n  claude-mem-top ensure || echo 'worker unavailable' >&2"
     )]
     Ensure {
+        /// How long a started worker may take to answer GET /health 200
         #[arg(long, default_value = "10s", value_name = "DURATION")]
         timeout: String,
     },
@@ -165,11 +169,16 @@ pub enum Command {
         dir: Option<PathBuf>,
     },
     /// The dashboard on a temporary data dir with a built-in stand-in worker
-    #[command(after_help = "Example:\n  claude-mem-top demo")]
+    #[command(
+        after_help = "The demo makes its own temporary data dir and picks a free port: --data-dir,\n--port and --worker-cmd are refused here (use `claude-mem-top --data-dir DIR` for the\ndashboard on a real data dir).\n\nExample:\n  claude-mem-top demo"
+    )]
     Demo {
         /// Keep the temporary data dir afterwards
         #[arg(long)]
         keep: bool,
+        /// Dashboard sampling interval for health and resources
+        #[arg(long, value_name = "DURATION", default_value = "1s")]
+        interval: String,
     },
     /// The built-in stand-in worker (for tests and the demo)
     #[command(hide = true)]

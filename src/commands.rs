@@ -222,6 +222,15 @@ pub fn logs(cfg: &Config, lines: usize, follow: bool, level: Option<&str>) -> Re
                 msg: format!("no worker log in {} yet", logs_dir.display()),
             });
         }
+        if path.is_none() {
+            // On stderr: stdout stays the log's own lines for pipes.
+            let _ = writeln!(
+                std::io::stderr(),
+                "claude-mem-top: no worker log in {} yet; waiting for worker-*.log or claude-mem-*.log \
+                 to appear (Ctrl-C to stop)",
+                logs_dir.display()
+            );
+        }
         let entries = logs::group(all);
         let mut shown: Vec<&str> = entries
             .iter()

@@ -60,8 +60,19 @@ fn run(cli: Cli) -> Res {
         }) => commands::serve_metrics(&cfg()?, listen, *allow_remote),
         Some(Command::Completions { shell }) => commands::completions(*shell),
         Some(Command::Man { dir }) => commands::man(dir.as_deref()),
-        Some(Command::Demo { keep }) => {
-            let opts = dash_opts(&cli)?;
+        Some(Command::Demo { keep, interval }) => {
+            let g = &cli.global;
+            if g.data_dir.is_some() || g.port.is_some() || g.worker_cmd.is_some() {
+                return Err(Fail {
+                    code: 2,
+                    msg:
+                        "demo makes its own temporary data dir, port and worker: drop --data-dir, \
+                          --port and --worker-cmd (or run `claude-mem-top --data-dir DIR` for the \
+                          dashboard on a real data dir)"
+                            .into(),
+                });
+            }
+            let opts = dash_opts(&cli, interval)?;
             claude_mem_top::demo::run(*keep, opts).map_err(|msg| Fail {
                 code: if msg.starts_with("not a terminal") {
                     2
@@ -75,8 +86,8 @@ fn run(cli: Cli) -> Res {
     }
 }
 
-fn dash_opts(cli: &Cli) -> Result<app::Options, Fail> {
-    let interval = duration(&cli.global.interval, "--interval")?;
+fn dash_opts(cli: &Cli, interval: &str) -> Result<app::Options, Fail> {
+    let interval = duration(interval, "--interval")?;
     let no_color =
         cli.global.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     Ok(app::Options {
@@ -88,7 +99,7 @@ fn dash_opts(cli: &Cli) -> Result<app::Options, Fail> {
 }
 
 fn dashboard(cfg: &claude_mem_top::config::Config, cli: &Cli) -> Res {
-    let opts = dash_opts(cli)?;
+    let opts = dash_opts(cli, &cli.interval)?;
     app::run(cfg, opts).map_err(|e| Fail {
         code: match e {
             app::RunError::NotATerminal => 2,

@@ -150,3 +150,76 @@ fn defect01_a_data_dir_with_umlauts_kana_and_emoji_reads_the_database() {
         );
     }
 }
+
+#[test]
+fn defect10_logs_follow_with_no_log_says_what_it_waits_for() {
+    let env = Env::new();
+    env.make_dir();
+    let mut c = env.cmd(&["logs", "-f", "-n", "0"]);
+    c.stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().expect("logs -f");
+    let mut err = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(&mut err).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(HANG);
+    let _ = child.kill();
+    let _ = child.wait();
+    let line = line.expect("a line on stderr");
+    assert!(
+        line.contains("waiting for") && line.contains("logs"),
+        "{line:?}"
+    );
+}
+
+#[test]
+fn defect12_options_a_command_does_not_use_are_refused() {
+    let env = Env::new();
+    env.run(&["--once", "--json", "--format", "text"]).code(2);
+    env.run(&["status", "--json", "--format", "text"]).code(2);
+    let demo = env.run(&["demo", "--data-dir", "/tmp/somewhere"]);
+    demo.code(2);
+    assert!(
+        demo.stderr.contains("demo makes its own"),
+        "{}",
+        demo.both()
+    );
+    env.run(&["demo", "--port", "40000"]).code(2);
+    env.run(&["--interval", "2s", "status"]).code(2);
+}
+
+#[test]
+fn defect13_every_option_has_help_and_interval_only_where_it_is_used() {
+    let env = Env::new();
+    for (cmd, opts) in [
+        ("restart", &["--timeout", "--grace"][..]),
+        ("ensure", &["--timeout"][..]),
+    ] {
+        let help = env.run(&[cmd, "--help"]).code(0).stdout.clone();
+        for o in opts {
+            let line = help
+                .lines()
+                .find(|l| l.trim_start().starts_with(o))
+                .unwrap_or_else(|| panic!("{cmd} {o} missing:\n{help}"));
+            let described = line.split_once('>').map_or("", |(_, d)| d.trim());
+            assert!(
+                described.len() > 12,
+                "{cmd} {o} has no description: {line:?}"
+            );
+        }
+    }
+    for cmd in ["status", "start", "stop", "logs", "doctor"] {
+        let help = env.run(&[cmd, "--help"]).code(0).stdout.clone();
+        assert!(
+            !help.contains("--interval"),
+            "{cmd} lists --interval:\n{help}"
+        );
+    }
+    assert!(env.run(&["--help"]).stdout.contains("--interval"));
+    assert!(env.run(&["demo", "--help"]).stdout.contains("--interval"));
+}
