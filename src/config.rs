@@ -143,12 +143,34 @@ impl Config {
         let data_dir = match (&o.data_dir, std::env::var_os("CLAUDE_MEM_DATA_DIR")) {
             (Some(d), _) => expand_tilde(d, home.as_deref())?,
             (None, Some(d)) if !d.is_empty() => expand_tilde(Path::new(&d), home.as_deref())?,
-            _ => home
-                .as_ref()
-                .ok_or(ConfigError::NoHome)?
-                .join(".claude-mem"),
+            _ => {
+                let default = home
+                    .as_ref()
+                    .ok_or(ConfigError::NoHome)?
+                    .join(".claude-mem");
+                // claude-mem 13.x honours CLAUDE_MEM_DATA_DIR in ~/.claude-mem/settings.json: its
+                // worker then keeps every file there, so we must look there too.
+                match settings_value(&default.join("settings.json"), "CLAUDE_MEM_DATA_DIR")? {
+                    Some(d) if !d.trim().is_empty() => {
+                        expand_tilde(Path::new(d.trim()), home.as_deref())?
+                    }
+                    _ => default,
+                }
+            }
         };
-        let (port, port_source) = resolve_port(o.port.as_deref(), &data_dir)?;
+        let (mut port, port_source) = resolve_port(o.port.as_deref(), &data_dir)?;
+        // A 13.x install (its files in the data dir, or the installed release) has its own
+        // default: 37700 + uid % 100, which its worker then writes into settings.json.
+        if port_source == PortSource::Default
+            && (crate::procman::status::has_v13_files(&data_dir)
+                || home
+                    .as_deref()
+                    .and_then(crate::release::installed_version_in)
+                    .and_then(|v| crate::release::major(&v))
+                    .is_some_and(|m| m >= 13))
+        {
+            port = crate::procman::status::v13_default_port();
+        }
         let worker = match (&o.worker_cmd, env("CLAUDE_MEM_TOP_WORKER_CMD")) {
             (Some(c), _) => WorkerCmd::parse(c, "--worker-cmd")?,
             (None, Some(c)) if !c.is_empty() => WorkerCmd::parse(&c, "CLAUDE_MEM_TOP_WORKER_CMD")?,

@@ -9,6 +9,8 @@ use common::{run, Env};
 
 /// A bound for a call that must not hang (not a timing assertion: it only stops a hung test).
 const HANG: Duration = Duration::from_secs(10);
+/// A bound for a start or stop.
+const CALL_LIMIT: Duration = common::CALL;
 
 /// claude-mem's default worker script under the temp HOME, created so only bun can be missing.
 fn plugin_script(env: &Env) -> std::path::PathBuf {
@@ -222,4 +224,68 @@ fn defect13_every_option_has_help_and_interval_only_where_it_is_used() {
     }
     assert!(env.run(&["--help"]).stdout.contains("--interval"));
     assert!(env.run(&["demo", "--help"]).stdout.contains("--interval"));
+}
+
+/// A command without the port variable (and, with `no_dir`, without the data dir variable), as a
+/// user's shell has them.
+fn bare(env: &Env, args: &[&str], no_dir: bool) -> std::process::Command {
+    let mut c = env.cmd(args);
+    c.env_remove("CLAUDE_MEM_WORKER_PORT");
+    if no_dir {
+        c.env_remove("CLAUDE_MEM_DATA_DIR");
+    }
+    c
+}
+
+#[test]
+fn defect02_a_fresh_13x_install_uses_the_13x_default_port() {
+    let env = Env::new();
+    let plugin = env
+        .home
+        .join(".claude/plugins/marketplaces/thedotmack/plugin");
+    std::fs::create_dir_all(&plugin).expect("plugin dir");
+    std::fs::write(plugin.join("package.json"), r#"{"version":"13.25.3"}"#).expect("package");
+    let uid = claude_mem_top::platform::current_uid();
+    let want = uid.map_or(37777, |u| 37700 + (u % 100) as u16);
+    let json = run(bare(&env, &["status", "--json"], false), HANG).json();
+    assert_eq!(json["port"], want, "{json:#}");
+    // `start` gives the worker that port (when it is free on this machine). Never 37777 (the
+    // user's own worker): that is the answer where the 13.x formula does not apply (Windows).
+    if want == 37777 {
+        eprintln!("SKIPPED start part: no uid-based 13.x port on this OS");
+        return;
+    }
+    if std::net::TcpListener::bind(("127.0.0.1", want)).is_err() {
+        eprintln!("SKIPPED start part: port {want} is in use on this machine");
+        return;
+    }
+    run(bare(&env, &["start"], false), CALL_LIMIT).code(0);
+    let st = run(bare(&env, &["status", "--json"], false), HANG);
+    st.code(0);
+    assert_eq!(st.json()["port"], want);
+    assert_eq!(
+        env.read(".worker.port")
+            .map(|p| p.lines().next().map(String::from)),
+        Some(Some(want.to_string()))
+    );
+    run(bare(&env, &["stop", "--grace", "2s"], false), CALL_LIMIT).code(0);
+}
+
+#[test]
+fn defect06_the_data_dir_named_in_the_default_settings_is_followed() {
+    let env = Env::new();
+    let default = env.home.join(".claude-mem");
+    std::fs::create_dir_all(&default).expect("default dir");
+    let elsewhere = env.root.path().join("elsewhere");
+    std::fs::write(
+        default.join("settings.json"),
+        serde_json::json!({ "CLAUDE_MEM_DATA_DIR": elsewhere }).to_string(),
+    )
+    .expect("settings");
+    let json = run(bare(&env, &["status", "--json"], true), HANG).json();
+    assert_eq!(
+        json["data_dir"].as_str().map(std::path::PathBuf::from),
+        Some(elsewhere.clone()),
+        "{json:#}"
+    );
 }
