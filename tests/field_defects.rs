@@ -289,3 +289,36 @@ fn defect06_the_data_dir_named_in_the_default_settings_is_followed() {
         "{json:#}"
     );
 }
+
+// A zombie: a Unix process that exited and waits for its parent to reap it.
+#[cfg(unix)]
+#[test]
+fn defect05_a_start_right_after_a_kill_waits_for_the_zombie_to_be_reaped() {
+    let env = Env::new().with_args("--mode 13x --log-rate 5 --exit-if-pid-alive");
+    env.make_dir();
+    // Worker A, as claude-mem's hooks start it: it writes its own worker.pid.
+    let mut a = env
+        .worker_command(env.port, &[])
+        .spawn()
+        .expect("spawn worker A");
+    let a_pid = a.id() as i32;
+    common::wait_listening(env.port, CALL_LIMIT);
+    common::wait_until(CALL_LIMIT, "A's worker.pid", || env.exists("worker.pid"));
+    // kill -9; its parent (this test, standing in for init) reaps it a second late.
+    a.kill().expect("kill A");
+    common::wait_until(CALL_LIMIT, "A a zombie", || {
+        common::stat(a_pid).is_some_and(|s| s.0)
+    });
+    let reaper = std::thread::spawn(move || {
+        // The fault itself (not a wait for a condition): reaping that lags, as init's does.
+        std::thread::sleep(Duration::from_secs(1));
+        a.wait().expect("reap A")
+    });
+    let start = env.run(&["start"]);
+    let _ = reaper.join();
+    start.code(0);
+    let b = env.pid().expect("worker B");
+    assert_ne!(b, a_pid);
+    assert!(common::alive(b), "{}", start.both());
+    env.run(&["status"]).code(0);
+}

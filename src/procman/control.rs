@@ -224,6 +224,14 @@ fn start_locked(
         }
         State::Stale => {
             let pid = st.record.as_ref().map(|r| r.claim.pid);
+            if let Some(p) = pid {
+                // A worker killed a moment ago can still be a zombie that its parent has not
+                // reaped: claude-mem's own worker takes that for a live worker and exits. Wait
+                // (bounded) until it is really gone.
+                if wait_reaped(p, REAP_WAIT) {
+                    notes.push(format!("waited for the exited worker {p} to be reaped"));
+                }
+            }
             let removed = clear_spec_files(cfg, pid);
             if !removed.is_empty() {
                 notes.push(format!(
@@ -335,6 +343,26 @@ fn start_locked(
         // a few ms of the worker listening (a 50 ms cap cost 25 ms on average; bench row 3).
         backoff = (backoff * 2).min(Duration::from_millis(5));
     }
+}
+
+/// How long `start` waits for an exited worker's zombie to be reaped (init reaps orphans within
+/// 1–2 s on some machines).
+const REAP_WAIT: Duration = Duration::from_secs(5);
+
+/// If `pid` is a zombie, wait at most `limit` until its entry is gone (reaped, or the PID now
+/// names another process). True if there was a zombie to wait for.
+pub fn wait_reaped(pid: i32, limit: Duration) -> bool {
+    let Some(token) = platform::proc_info(pid)
+        .filter(|i| i.zombie)
+        .map(|i| i.start)
+    else {
+        return false;
+    };
+    let deadline = Instant::now() + limit;
+    while platform::proc_info(pid).is_some_and(|i| i.start == token) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    true
 }
 
 /// When the installed claude-mem is a 7.x–12.x release, its own tools read `worker.pid` JSON:

@@ -50,6 +50,10 @@ pub struct StandInArgs {
     /// Version reported by /api/health and /api/version
     #[arg(long, default_value = "13.25.3")]
     pub version: String,
+    /// Exit 0 at once when `worker.pid` names a process that still exists (a zombie counts), as
+    /// claude-mem's own worker does
+    #[arg(long)]
+    pub exit_if_pid_alive: bool,
 }
 
 fn ts() -> String {
@@ -120,6 +124,19 @@ pub fn main(args: StandInArgs) -> u8 {
         ))))
     };
     let pid = std::process::id();
+    if args.exit_if_pid_alive {
+        if let Some(other) = recorded_pid_exists(data_dir.as_deref(), pid) {
+            emit(
+                &out,
+                &line(
+                    "INFO",
+                    "SYSTEM",
+                    &format!("Worker already running (PID {other})"),
+                ),
+            );
+            return 0;
+        }
+    }
 
     if args.ignore_sigterm {
         crate::platform::ignore_terminate();
@@ -276,6 +293,15 @@ fn shutdown(out: &Out, sh: &Shared, msg: &str, code: i32) -> ! {
     }
     emit(out, &line("INFO", "SHUTDOWN", "Worker shutdown complete"));
     std::process::exit(code)
+}
+
+/// The PID in the data dir's `worker.pid` JSON when a process of that PID exists (even a zombie,
+/// as `kill(pid, 0)` sees it) and is not us.
+fn recorded_pid_exists(dir: Option<&std::path::Path>, me: u32) -> Option<i32> {
+    let path = dir?.join(files::JSON_PID_FILE);
+    let text = std::fs::read_to_string(&path).ok()?;
+    let j = files::parse_json_pid(&path, &text).ok()?;
+    (j.pid as u32 != me && platform::proc_info(j.pid).is_some()).then_some(j.pid)
 }
 
 fn write_v13_files(sh: &Shared) {
