@@ -322,3 +322,34 @@ fn defect05_a_start_right_after_a_kill_waits_for_the_zombie_to_be_reaped() {
     assert!(common::alive(b), "{}", start.both());
     env.run(&["status"]).code(0);
 }
+
+#[test]
+fn defect04_after_an_outside_restart_and_our_stop_the_status_is_stopped() {
+    let env = Env::stand_in("--mode 13x");
+    env.run(&["start"]).code(0);
+    let a = env.pid().expect("worker A");
+    // claude-mem restarts its worker by itself: A goes, B (started by its hooks) takes over and
+    // writes its own worker.pid; our .worker.pid still names A.
+    common::kill(a);
+    common::wait_until(CALL_LIMIT, "A gone", || !common::alive(a));
+    let b = env.spawn_worker_directly(env.port, &[], true);
+    common::wait_until(CALL_LIMIT, "B's worker.pid", || {
+        env.read("worker.pid")
+            .is_some_and(|t| t.contains(&b.to_string()))
+    });
+    let stop = env.run(&["stop", "--grace", "2s"]);
+    stop.code(0);
+    assert!(stop.stdout.contains(&b.to_string()), "{}", stop.both());
+    common::wait_until(CALL_LIMIT, "B gone", || !common::alive(b));
+    let st = env.run(&["status"]);
+    st.code(3);
+    let doctor = env.run(&["doctor", "--json"]).json();
+    let fails: Vec<_> = doctor["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["status"] == "fail")
+        .filter(|c| c["id"].as_str().is_some_and(|i| i.contains("pid")))
+        .collect();
+    assert!(fails.is_empty(), "{fails:#?}");
+}

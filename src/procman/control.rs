@@ -164,6 +164,19 @@ fn clear_spec_files(cfg: &Config, pid: Option<i32>) -> Vec<String> {
     removed
 }
 
+/// Remove our 7.1.0 files once the status proves them stale (they name a process that is gone or
+/// is not the worker), e.g. after claude-mem restarted its worker by itself. Returns what was
+/// removed.
+pub fn clear_if_stale(cfg: &Config) -> Vec<String> {
+    let st = status::status(cfg, StatusOpts::default());
+    match (&st.state, &st.record) {
+        (State::Stale, Some(r)) if r.layout == Layout::Spec => {
+            clear_spec_files(cfg, Some(r.claim.pid))
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// Also remove a 7.x `worker.pid` JSON that names the worker we just stopped and that we wrote.
 fn clear_json_pid(cfg: &Config, pid: i32) {
     let path = cfg.path(files::JSON_PID_FILE);
@@ -484,6 +497,7 @@ fn stop_locked(cfg: &Config, opts: Opts, _lock: &Lock) -> Result<StopOutcome, Er
                     if let Some(h) = handle {
                         if h.wait_exit(opts.grace) {
                             clear_spec_files(cfg, Some(proven.pid));
+                            clear_if_stale(cfg);
                             return Ok(StopOutcome::Stopped {
                                 pid: proven.pid,
                                 elapsed: t0.elapsed(),
@@ -496,6 +510,8 @@ fn stop_locked(cfg: &Config, opts: Opts, _lock: &Lock) -> Result<StopOutcome, Er
             let (elapsed, killed) = terminate(&proven, opts.grace)?;
             clear_spec_files(cfg, Some(proven.pid));
             clear_json_pid(cfg, proven.pid);
+            // Ours may name an earlier worker that claude-mem replaced by itself.
+            clear_if_stale(cfg);
             Ok(StopOutcome::Stopped {
                 pid: proven.pid,
                 elapsed,

@@ -336,6 +336,11 @@ impl Supervisor<'_> {
             Ok(Ev::Exited { pid, status }) if pid == w.pid => {
                 self.state.worker_pid = None;
                 self.reap_group(&w);
+                // Files of ours naming the worker that just exited are stale now.
+                control::wait_reaped(pid, Duration::from_secs(2));
+                for f in control::clear_if_stale(self.cfg) {
+                    self.log("INFO ", &format!("removed stale {f} {{pid={pid}}}"));
+                }
                 if self.self_stopped == Some(pid) {
                     self.self_stopped = None;
                     return Next::Go(Phase::Starting);
