@@ -239,7 +239,8 @@ fn bare(env: &Env, args: &[&str], no_dir: bool) -> std::process::Command {
 
 #[test]
 fn defect02_a_fresh_13x_install_uses_the_13x_default_port() {
-    let env = Env::new();
+    // The worker writes its own 13.x worker.pid, as the real one does.
+    let env = Env::new().with_args("--mode 13x");
     let plugin = env
         .home
         .join(".claude/plugins/marketplaces/thedotmack/plugin");
@@ -263,11 +264,7 @@ fn defect02_a_fresh_13x_install_uses_the_13x_default_port() {
     let st = run(bare(&env, &["status", "--json"], false), HANG);
     st.code(0);
     assert_eq!(st.json()["port"], want);
-    assert_eq!(
-        env.read(".worker.port")
-            .map(|p| p.lines().next().map(String::from)),
-        Some(Some(want.to_string()))
-    );
+    assert!(std::net::TcpStream::connect(("127.0.0.1", want)).is_ok());
     run(bare(&env, &["stop", "--grace", "2s"], false), CALL_LIMIT).code(0);
 }
 
@@ -317,7 +314,9 @@ fn defect05_a_start_right_after_a_kill_waits_for_the_zombie_to_be_reaped() {
     let start = env.run(&["start"]);
     let _ = reaper.join();
     start.code(0);
-    let b = env.pid().expect("worker B");
+    let b = env.run(&["status", "--json"]).code(0).json()["pid"]
+        .as_i64()
+        .expect("worker B") as i32;
     assert_ne!(b, a_pid);
     assert!(common::alive(b), "{}", start.both());
     env.run(&["status"]).code(0);
@@ -352,4 +351,24 @@ fn defect04_after_an_outside_restart_and_our_stop_the_status_is_stopped() {
         .filter(|c| c["id"].as_str().is_some_and(|i| i.contains("pid")))
         .collect();
     assert!(fails.is_empty(), "{fails:#?}");
+}
+
+#[test]
+fn defect09_a_13x_data_dir_gets_none_of_the_7_1_0_files() {
+    let env = Env::stand_in("--mode 13x");
+    // A 13.x data dir: its supervisor.json is there.
+    env.write("supervisor.json", r#"{"processes":{}}"#);
+    env.run(&["start"]).code(0);
+    for f in [".pm2-migrated", ".worker.pid", ".worker.port"] {
+        assert!(!env.exists(f), "{f} written into a 13.x data dir");
+    }
+    assert!(
+        !env.log_path().exists(),
+        "logs/worker-*.log created beside the worker's own log"
+    );
+    let st = env.run(&["status", "--json"]);
+    st.code(0);
+    assert_eq!(st.json()["layout"], "13.x", "{}", st.both());
+    env.run(&["stop", "--grace", "2s"]).code(0);
+    env.run(&["status"]).code(3);
 }

@@ -97,10 +97,28 @@ pub fn start(cfg: &Config, opts: Opts) -> Result<StartOutcome, Error> {
     ensure_dir(cfg)?;
     let lock = Lock::acquire(&cfg.data_dir, opts.lock_wait)?;
     let mut notes = Vec::new();
+    pm2_cleanup(cfg, &mut notes)?;
+    start_locked(cfg, opts, &lock, notes)
+}
+
+/// A 13.x install (its files in the data dir, or the installed release): it keeps its own files
+/// and log, and never used PM2, so we write none of the 7.1.0 files.
+pub fn is_v13_install(cfg: &Config) -> bool {
+    status::has_v13_files(&cfg.data_dir)
+        || crate::release::installed_version(cfg)
+            .and_then(|v| crate::release::major(&v))
+            .is_some_and(|m| m >= 13)
+}
+
+/// The one-time PM2 cleanup of the 7.1.0 spec; never on a 13.x install.
+fn pm2_cleanup(cfg: &Config, notes: &mut Vec<String>) -> Result<(), Error> {
+    if is_v13_install(cfg) {
+        return Ok(());
+    }
     let m = migrate::run(cfg, false)
         .map_err(|e| Error::io("cannot write the PM2 marker in", &cfg.data_dir, e))?;
-    migrate_notes(m, &mut notes);
-    start_locked(cfg, opts, &lock, notes)
+    migrate_notes(m, notes);
+    Ok(())
 }
 
 /// `ensure`: fast path without the lock when the worker is healthy; else start.
@@ -121,9 +139,7 @@ pub fn restart(cfg: &Config, opts: Opts) -> Result<(StopOutcome, StartOutcome), 
     let lock = Lock::acquire(&cfg.data_dir, opts.lock_wait)?;
     let stopped = stop_locked(cfg, opts, &lock)?;
     let mut notes = Vec::new();
-    let m = migrate::run(cfg, false)
-        .map_err(|e| Error::io("cannot write the PM2 marker in", &cfg.data_dir, e))?;
-    migrate_notes(m, &mut notes);
+    pm2_cleanup(cfg, &mut notes)?;
     let started = start_locked(cfg, opts, &lock, notes)?;
     Ok((stopped, started))
 }
@@ -265,7 +281,9 @@ fn start_locked(
         });
     }
 
-    let log = spawn::dated_log(&cfg.logs_dir(), "worker");
+    let v13 = is_v13_install(cfg);
+    // On 13.x the worker's own dated log is the one log: its stdout and stderr go there too.
+    let log = spawn::dated_log(&cfg.logs_dir(), if v13 { "claude-mem" } else { "worker" });
     let t0 = Instant::now();
     let mut spawn_cfg = cfg.clone();
     spawn_cfg.port = port;
@@ -294,8 +312,10 @@ fn start_locked(
                 serde_json::to_string(&id).unwrap_or_default(),
             )?;
         }
-        write(PID_FILE, pid.to_string())?;
-        write(PORT_FILE, format!("{port}\n{pid}"))?;
+        if !v13 {
+            write(PID_FILE, pid.to_string())?;
+            write(PORT_FILE, format!("{port}\n{pid}"))?;
+        }
         if release_uses_json_pid(cfg, st.layout) {
             write(
                 files::JSON_PID_FILE,
