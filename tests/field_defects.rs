@@ -372,3 +372,87 @@ fn defect09_a_13x_data_dir_gets_none_of_the_7_1_0_files() {
     env.run(&["stop", "--grace", "2s"]).code(0);
     env.run(&["status"]).code(3);
 }
+
+#[test]
+fn defect03_logs_follow_stays_on_one_file_and_prints_each_line_once() {
+    let env = Env::new();
+    env.write("supervisor.json", r#"{"processes":{}}"#);
+    let logs = env.path("logs");
+    std::fs::create_dir_all(&logs).expect("logs");
+    let day = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let ours = logs.join(format!("claude-mem-{day}.log"));
+    let other = logs.join(format!("worker-{day}.log"));
+    let append = |p: &std::path::Path, l: &str| {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .expect("open log");
+        writeln!(f, "{l}").expect("append");
+    };
+    append(&ours, "[2026-12-01 10:00:00.000] [INFO ] [SYSTEM] old line");
+    append(
+        &other,
+        "[2026-12-01 10:00:00.000] [INFO ] [SUPERVISOR] old supervisor line",
+    );
+    let mut c = env.cmd(&["logs", "-f", "-n", "0"]);
+    c.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let mut child = c.spawn().expect("logs -f");
+    let out = child.stdout.take().expect("stdout");
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let l2 = lines.clone();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for l in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            l2.lock().expect("lines").push(l);
+        }
+    });
+    // Until it follows: lines written before it opened the file are backlog (-n 0 shows none).
+    common::wait_until(CALL_LIMIT, "logs -f following", || {
+        append(&ours, "[2026-12-01 10:00:00.000] [INFO ] [SYSTEM] ready");
+        std::thread::sleep(common::POLL);
+        !lines.lock().expect("lines").is_empty()
+    });
+    let count = |lines: &std::sync::Mutex<Vec<String>>| {
+        lines
+            .lock()
+            .expect("lines")
+            .iter()
+            .filter(|l| !l.ends_with("ready"))
+            .count()
+    };
+    // Each write makes the other file the newer one by modification time.
+    for i in 0..3 {
+        append(
+            &other,
+            &format!("[2026-12-01 10:00:0{i}.000] [INFO ] [SUPERVISOR] sup {i}"),
+        );
+        // The fault's own timing (not a wait for a condition): the worker writes its next line a
+        // little after the supervisor, so a follower polling in between sees the other file as
+        // the newer one.
+        std::thread::sleep(Duration::from_millis(300));
+        append(
+            &ours,
+            &format!("[2026-12-01 10:00:0{i}.000] [INFO ] [SYSTEM] new {i}"),
+        );
+        common::wait_until(CALL_LIMIT, "the new line", || count(&lines) > i);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let got: Vec<String> = lines
+        .lock()
+        .expect("lines")
+        .iter()
+        .filter(|l| !l.ends_with("ready"))
+        .cloned()
+        .collect();
+    assert_eq!(
+        got,
+        (0..3)
+            .map(|i| format!("[2026-12-01 10:00:0{i}.000] [INFO ] [SYSTEM] new {i}"))
+            .collect::<Vec<_>>(),
+        "logs -f printed old lines again or switched files"
+    );
+}

@@ -56,7 +56,9 @@ pub fn log_date(name: &str) -> Option<&str> {
 /// to the later modification time).
 pub fn newest_log(logs_dir: &Path) -> Option<PathBuf> {
     let rd = std::fs::read_dir(logs_dir).ok()?;
-    let mut best: Option<(String, std::time::SystemTime, PathBuf)> = None;
+    // (date, claude-mem's own log, mtime): a tie on the date never flips between the two files
+    // as each is written (the Events panel and `logs -f` would jump back and forth).
+    let mut best: Option<((String, bool, std::time::SystemTime), PathBuf)> = None;
     for e in rd.flatten() {
         let name = e.file_name();
         let Some(name) = name.to_str() else { continue };
@@ -66,16 +68,12 @@ pub fn newest_log(logs_dir: &Path) -> Option<PathBuf> {
             continue;
         }
         let mtime = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
-        let key = date.to_string();
-        let better = match &best {
-            None => true,
-            Some((d, m, _)) => (&key, mtime) > (d, *m),
-        };
-        if better {
-            best = Some((key, mtime, e.path()));
+        let key = (date.to_string(), name.starts_with("claude-mem-"), mtime);
+        if best.as_ref().is_none_or(|(k, _)| key > *k) {
+            best = Some((key, e.path()));
         }
     }
-    best.map(|(_, _, p)| p)
+    best.map(|(_, p)| p)
 }
 
 /// Read at most `max_bytes` from the end of a file, starting at a line boundary.

@@ -177,7 +177,13 @@ impl Supervisor<'_> {
             chrono::Local::now().format("%Y-%m-%d %H:%M:%S%.3f")
         );
         eprintln!("{line}");
-        let path = spawn::dated_log(&self.cfg.logs_dir(), "worker");
+        // On 13.x the worker's own log is the one log: supervisor lines go there too.
+        let prefix = if control::is_v13_install(self.cfg) {
+            "claude-mem"
+        } else {
+            "worker"
+        };
+        let path = spawn::dated_log(&self.cfg.logs_dir(), prefix);
         if let Ok(mut f) = spawn::open_append(&path) {
             // One write call per line: O_APPEND keeps it whole among the worker's own lines.
             let _ = f.write_all(format!("{line}\n").as_bytes());
