@@ -141,6 +141,9 @@ pub struct Model {
     /// Recent /health latencies in microseconds (0 = failed).
     pub latencies: VecDeque<u64>,
     pub consecutive_failures: u32,
+    /// The state the Events panel last announced (a starting worker's first refused probes are
+    /// not announced as "unhealthy").
+    pub announced: Option<State>,
     pub metrics: Option<Sample>,
     pub cpu_hist: VecDeque<u64>,
     pub rss_hist: VecDeque<u64>,
@@ -197,6 +200,7 @@ impl Model {
             installed_version: None,
             latencies: VecDeque::new(),
             consecutive_failures: 0,
+            announced: None,
             metrics: None,
             cpu_hist: VecDeque::new(),
             rss_hist: VecDeque::new(),

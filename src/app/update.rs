@@ -8,6 +8,10 @@ use super::msg::{Action, LogReset, Msg};
 use crate::logs::Level;
 use crate::procman::status::State;
 
+/// A worker younger than this that does not answer yet is starting (start's default health
+/// timeout), not unhealthy.
+const START_GRACE_SECS: u64 = 10;
+
 /// Work for the runtime: actions off the UI thread, and notes to sources.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
@@ -71,9 +75,15 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
             } else {
                 m.consecutive_failures = 0;
             }
-            if old_state != Some(new_state) {
+            // A worker that started moments ago and does not answer yet is starting, not
+            // unhealthy: announce it only if the spell outlasts a start's health timeout.
+            let starting = new_state == State::Unhealthy
+                && st.uptime_seconds.is_some_and(|u| u < START_GRACE_SECS);
+            let announced = m.announced;
+            if announced != Some(new_state) && !starting {
+                m.announced = Some(new_state);
                 let pid = st.pid.map(|p| format!(" (PID {p})")).unwrap_or_default();
-                let text = match (old_state, new_state) {
+                let text = match (announced, new_state) {
                     (Some(State::Unhealthy), State::Running) => format!("health regained{pid}"),
                     (Some(State::Running), State::Unhealthy) => {
                         format!("health lost: {}", st.reason.as_deref().unwrap_or("?"))
@@ -94,7 +104,11 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
                     }
                 };
                 m.event(text);
-            } else if old_pid != st.pid && st.pid.is_some() && new_state == State::Running {
+            } else if old_state == Some(new_state)
+                && old_pid != st.pid
+                && st.pid.is_some()
+                && new_state == State::Running
+            {
                 m.event(format!("worker PID changed to {}", st.pid.unwrap_or(0)));
             }
             let watch = match new_state {
@@ -542,5 +556,33 @@ mod tests {
             .map(|n| super::super::model::AutoRestart::backoff(n).as_secs())
             .collect();
         assert_eq!(secs, [1, 2, 4, 8, 16, 32, 60, 60]);
+    }
+
+    #[test]
+    fn defect11_a_starting_worker_is_not_announced_unhealthy_unless_it_stays_so() {
+        let mut m = model();
+        update(&mut m, Msg::Status(status(State::Stopped, None)));
+        let mut starting = status(State::Unhealthy, Some(42));
+        starting.uptime_seconds = Some(0);
+        starting.reason = Some("GET /health: connection refused".into());
+        update(&mut m, Msg::Status(starting.clone()));
+        let mut running = status(State::Running, Some(42));
+        running.uptime_seconds = Some(1);
+        update(&mut m, Msg::Status(running));
+        let texts: Vec<&str> = m.events.iter().map(|(_, e)| e.as_str()).collect();
+        assert!(!texts.iter().any(|e| e.contains("unhealthy")), "{texts:?}");
+        assert!(
+            texts.iter().any(|e| e.contains("worker running (PID 42)")),
+            "{texts:?}"
+        );
+        // A spell that outlasts a start is announced.
+        let mut stuck = starting;
+        stuck.uptime_seconds = Some(START_GRACE_SECS + 1);
+        update(&mut m, Msg::Status(stuck));
+        assert!(
+            m.events.iter().any(|(_, e)| e.contains("health lost")),
+            "{:?}",
+            m.events
+        );
     }
 }
