@@ -2,6 +2,9 @@
 //! start → status → stop → status, the files exactly as specified, a detached worker, restart,
 //! ensure's silence, logs.
 
+// Helpers and imports used only by this file's Unix-only tests.
+#![cfg_attr(windows, allow(unused_imports, dead_code))]
+
 mod common;
 
 use std::time::Duration;

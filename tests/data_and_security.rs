@@ -1,6 +1,9 @@
 //! Fault suite, files and data (database, logs) and security cases, against the real reader code,
 //! real SQLite files and the real binary in a pseudo-terminal.
 
+// Helpers and imports used only by this file's Unix-only tests.
+#![cfg_attr(windows, allow(unused_imports, dead_code))]
+
 mod common;
 #[cfg(unix)]
 mod support_pty;

@@ -1,6 +1,9 @@
 //! Monitoring the layouts users actually run: the released 7.x `worker.pid` JSON, the 13.x files
 //! and API, and PM2-era hosts; plus the status JSON schema.
 
+// Helpers and imports used only by this file's Unix-only tests.
+#![cfg_attr(windows, allow(unused_imports, dead_code))]
+
 mod common;
 mod support_schema;
 

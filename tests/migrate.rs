@@ -1,6 +1,9 @@
 //! Issue 6, case 15 (and issue 3's PM2 lines): the one-time PM2 cleanup. A fake `pm2` first on
 //! PATH records each call; `CLAUDE_MEM_TOP_PM2_TIMEOUT` shortens the 10 s limit for the hang.
 
+// Helpers and imports used only by this file's Unix-only tests.
+#![cfg_attr(windows, allow(unused_imports, dead_code))]
+
 mod common;
 
 use std::time::Duration;

@@ -1,6 +1,9 @@
 //! `claude-mem-top supervise`, black-box with the stand-in worker: backoff and FATAL, never two
 //! workers, its children reaped, `stop` is not a crash, Ctrl-C stops everything cleanly.
 
+// Helpers and imports used only by this file's Unix-only tests.
+#![cfg_attr(windows, allow(unused_imports, dead_code))]
+
 mod common;
 
 use std::process::{Child, ExitStatus, Stdio};
