@@ -163,12 +163,11 @@ fn case15_marker_and_pid_files_are_replaced_atomically() {
     // reader holding the old file keeps seeing the old, complete content.
     env.write(".worker.port", "41000\n999999");
     let old = std::fs::File::open(env.path(".worker.port")).expect("open old");
-    let old_ino = claude_mem_top::platform::file_id(&old.metadata().expect("meta"));
+    let old_ino = claude_mem_top::platform::file_id(&env.path(".worker.port")).expect("id");
     env.run(&["start"]).code(0);
     let pid = env.pid().expect("pid");
-    let new = std::fs::metadata(env.path(".worker.port")).expect("new");
     assert_ne!(
-        claude_mem_top::platform::file_id(&new),
+        claude_mem_top::platform::file_id(&env.path(".worker.port")).expect("new id"),
         old_ino,
         ".worker.port was rewritten in place"
     );

@@ -107,9 +107,7 @@ impl Follower {
     }
 
     fn open_file(&mut self, path: PathBuf, reason: LogReset) -> FollowEvent {
-        let ino = std::fs::metadata(&path)
-            .map(|m| crate::platform::file_id(&m))
-            .unwrap_or(0);
+        let ino = crate::platform::file_id(&path).unwrap_or(0);
         let (lines, end) = if self.backlog > 0 {
             backlog(&path, self.backlog)
         } else {
@@ -166,7 +164,7 @@ impl Follower {
         let Ok(meta) = std::fs::metadata(&t.path) else {
             return true;
         };
-        let reset = if crate::platform::file_id(&meta) != t.ino {
+        let reset = if crate::platform::file_id(&t.path).unwrap_or(0) != t.ino {
             Some(LogReset::Rotated)
         } else if meta.len() < t.offset
             || (!t.fingerprint.is_empty() && fingerprint(&t.path, t.offset) != t.fingerprint)
@@ -179,7 +177,7 @@ impl Follower {
             // Read the new content from its start.
             *t = Tail {
                 path: t.path.clone(),
-                ino: crate::platform::file_id(&meta),
+                ino: crate::platform::file_id(&t.path).unwrap_or(0),
                 offset: 0,
                 partial: Vec::new(),
                 fingerprint: Vec::new(),

@@ -62,9 +62,11 @@ pub fn is_world_writable(meta: &fs::Metadata) -> bool {
     meta.mode() & 0o002 != 0 && meta.mode() & 0o1000 == 0
 }
 
-/// A number that changes when the file at a path is replaced (its inode).
-pub fn file_id(meta: &fs::Metadata) -> u64 {
-    meta.ino()
+/// A number that changes when the file at a path is replaced (its device and inode). `None` if
+/// there is no such file.
+pub fn file_id(path: &Path) -> Option<u64> {
+    let meta = fs::metadata(path).ok()?;
+    Some(meta.ino() ^ meta.dev().rotate_left(48))
 }
 
 pub fn is_executable(meta: &fs::Metadata) -> bool {

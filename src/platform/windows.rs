@@ -26,8 +26,9 @@ use windows_sys::Win32::Foundation::{
     FALSE, FILETIME, STILL_ACTIVE, TRUE, UNICODE_STRING, WAIT_OBJECT_0, WAIT_TIMEOUT,
 };
 use windows_sys::Win32::Storage::FileSystem::{
-    FILE_ADD_FILE, FILE_FLAG_BACKUP_SEMANTICS, FILE_FLAG_OPEN_REPARSE_POINT, FILE_SHARE_DELETE,
-    FILE_SHARE_READ, FILE_SHARE_WRITE,
+    GetFileInformationByHandle, BY_HANDLE_FILE_INFORMATION, FILE_ADD_FILE,
+    FILE_FLAG_BACKUP_SEMANTICS, FILE_FLAG_OPEN_REPARSE_POINT, FILE_SHARE_DELETE, FILE_SHARE_READ,
+    FILE_SHARE_WRITE,
 };
 use windows_sys::Win32::System::Console::{
     GenerateConsoleCtrlEvent, GetConsoleProcessList, SetConsoleCtrlHandler, CTRL_BREAK_EVENT,
@@ -554,11 +555,25 @@ pub fn is_world_writable(_meta: &fs::Metadata) -> bool {
     false
 }
 
-/// A number that changes when the file at a path is replaced: its creation time. (NTFS "tunnels"
-/// the creation time of a name deleted and recreated within 15 s, so a quick replace can keep
-/// it.)
-pub fn file_id(meta: &fs::Metadata) -> u64 {
-    meta.creation_time()
+/// A number that changes when the file at a path is replaced: its volume serial and file index
+/// (`GetFileInformationByHandle`), the inode of NTFS. `None` if it cannot be opened.
+pub fn file_id(path: &Path) -> Option<u64> {
+    // Attributes only, every share mode: never in the way of the writer.
+    let f = OpenOptions::new()
+        .access_mode(0)
+        .share_mode(FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE)
+        .custom_flags(FILE_FLAG_BACKUP_SEMANTICS)
+        .open(path)
+        .ok()?;
+    // SAFETY: an all-zero BY_HANDLE_FILE_INFORMATION is valid plain data.
+    let mut info: BY_HANDLE_FILE_INFORMATION = unsafe { std::mem::zeroed() };
+    // SAFETY: the handle is open for the call; `info` is a valid out pointer.
+    let ok = unsafe { GetFileInformationByHandle(f.as_raw_handle(), &mut info) };
+    if ok == 0 {
+        return None;
+    }
+    let index = (u64::from(info.nFileIndexHigh) << 32) | u64::from(info.nFileIndexLow);
+    Some(index ^ (u64::from(info.dwVolumeSerialNumber) << 48))
 }
 
 /// Any regular file; which extensions run is PATHEXT's business (the `which` crate).
