@@ -9,7 +9,8 @@
 //!
 //! Per OS: `linux.rs` (procfs, pidfd), `macos.rs` (libproc, kqueue), `windows.rs` (Win32), with
 //! `unix.rs` holding what Linux and macOS share (signals, process groups, file modes). The
-//! process table ([`processes`]) is sysinfo's on every OS.
+//! process table ([`processes`]) is sysinfo's on Linux and Windows and libproc's on macOS (sysinfo
+//! links CoreFoundation and IOKit there, which a build without Apple's SDK cannot link).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
@@ -36,14 +37,40 @@ use windows as os;
 #[cfg(windows)]
 use windows as os_family;
 
+#[cfg(not(target_os = "macos"))]
 mod table;
 
+#[cfg(target_os = "macos")]
+pub use macos::{environ, processes};
 pub use os_family::{
     current_uid, describe_file_type, detach, dir_writable, file_id, file_owner, ignore_terminate,
     is_executable, is_world_writable, open_create_nofollow, open_lock_file, open_read_nofollow,
     shared_file_permissions, shutdown_signals, sync_dir,
 };
-pub use table::{descendants, environ, processes};
+#[cfg(not(target_os = "macos"))]
+pub use table::{environ, processes};
+
+/// Every live descendant of `root` (children, grandchildren…), by walking parent links.
+pub fn descendants(root: Pid) -> Vec<Pid> {
+    descendants_in(&processes(), root)
+}
+
+/// The descendants of `root` in a table of (pid, ppid) pairs, breadth first.
+pub fn descendants_in(table: &[(Pid, Pid)], root: Pid) -> Vec<Pid> {
+    let mut found = vec![root];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        for &(pid, ppid) in table {
+            if ppid == parent && pid != parent && !found.contains(&pid) {
+                found.push(pid);
+            }
+        }
+        i += 1;
+    }
+    found.remove(0);
+    found
+}
 
 /// The user's home: `HOME` on Unix; `USERPROFILE` on Windows (where claude-mem keeps
 /// `.claude-mem` and `.claude`), else `HOME`.
@@ -234,6 +261,13 @@ fn os_threads(_pid: Pid) -> Vec<ThreadTime> {
 }
 
 /// The machine, in one line for a benchmark table: CPU model, cores, memory, OS and kernel.
+#[cfg(target_os = "macos")]
+pub fn machine_line() -> String {
+    macos::machine_line()
+}
+
+/// The machine, in one line for a benchmark table: CPU model, cores, memory, OS and kernel.
+#[cfg(not(target_os = "macos"))]
 pub fn machine_line() -> String {
     let mut sys = sysinfo::System::new();
     sys.refresh_memory();
@@ -494,6 +528,22 @@ impl Shutdown {
     }
 }
 
+/// A child that lives until it is killed (or 30 s pass), for tests.
+#[cfg(test)]
+pub(crate) fn spawn_short_lived() -> std::process::Child {
+    #[cfg(unix)]
+    let mut c = std::process::Command::new("sleep");
+    #[cfg(unix)]
+    c.arg("30");
+    #[cfg(windows)]
+    let mut c = std::process::Command::new("ping");
+    #[cfg(windows)]
+    c.args(["-n", "30", "127.0.0.1"]);
+    c.stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn a child")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -529,7 +579,7 @@ mod tests {
 
     #[test]
     fn wait_sees_a_child_exit() {
-        let mut child = table::tests_support::spawn_short_lived();
+        let mut child = spawn_short_lived();
         let pid = child.id() as Pid;
         let h = ProcHandle::open_current(pid).expect("handle on the child");
         assert!(h.signal(Stop::Force));
@@ -540,6 +590,26 @@ mod tests {
             !h.signal(Stop::Force),
             "a reaped process is never signalled"
         );
+    }
+
+    #[test]
+    fn walks_parent_links_and_ignores_cycles() {
+        let t = [(2, 1), (3, 2), (4, 3), (5, 1), (6, 6), (7, 4)];
+        assert_eq!(descendants_in(&t, 2), vec![3, 4, 7]);
+        assert_eq!(descendants_in(&t, 6), Vec::<Pid>::new());
+        assert!(descendants_in(&t, 99).is_empty());
+    }
+
+    #[test]
+    fn finds_a_child_of_ours() {
+        let mut child = spawn_short_lived();
+        let me = std::process::id() as Pid;
+        let kid = child.id() as Pid;
+        let found = descendants(me).contains(&kid);
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(found, "child {kid} among our descendants");
+        assert!(processes().iter().any(|&(p, _)| p == me));
     }
 
     #[test]

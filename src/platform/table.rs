@@ -1,4 +1,4 @@
-//! The process table on every OS, from sysinfo: who exists and who is whose parent. Exact facts
+//! The process table on Linux and Windows, from sysinfo: who exists and who is whose parent. Exact facts
 //! about one process (its start token, zombie state, group) come from the OS module; the table is
 //! only for walking parent links.
 
@@ -43,69 +43,4 @@ pub fn environ(pid: Pid) -> Vec<OsString> {
     sys.process(spid)
         .map(|p| p.environ().to_vec())
         .unwrap_or_default()
-}
-
-/// Every live descendant of `root` (children, grandchildren…), by walking parent links.
-pub fn descendants(root: Pid) -> Vec<Pid> {
-    descendants_in(&processes(), root)
-}
-
-/// The descendants of `root` in a table of (pid, ppid) pairs, breadth first.
-pub fn descendants_in(table: &[(Pid, Pid)], root: Pid) -> Vec<Pid> {
-    let mut found = vec![root];
-    let mut i = 0;
-    while i < found.len() {
-        let parent = found[i];
-        for &(pid, ppid) in table {
-            if ppid == parent && pid != parent && !found.contains(&pid) {
-                found.push(pid);
-            }
-        }
-        i += 1;
-    }
-    found.remove(0);
-    found
-}
-
-#[cfg(test)]
-pub(crate) mod tests_support {
-    /// A child that lives until it is killed (or 30 s pass).
-    pub fn spawn_short_lived() -> std::process::Child {
-        #[cfg(unix)]
-        let mut c = std::process::Command::new("sleep");
-        #[cfg(unix)]
-        c.arg("30");
-        #[cfg(windows)]
-        let mut c = std::process::Command::new("ping");
-        #[cfg(windows)]
-        c.args(["-n", "30", "127.0.0.1"]);
-        c.stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("spawn a child")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn walks_parent_links_and_ignores_cycles() {
-        let t = [(2, 1), (3, 2), (4, 3), (5, 1), (6, 6), (7, 4)];
-        assert_eq!(descendants_in(&t, 2), vec![3, 4, 7]);
-        assert_eq!(descendants_in(&t, 6), Vec::<Pid>::new());
-        assert!(descendants_in(&t, 99).is_empty());
-    }
-
-    #[test]
-    fn finds_a_child_of_ours() {
-        let mut child = tests_support::spawn_short_lived();
-        let me = std::process::id() as Pid;
-        let kid = child.id() as Pid;
-        let found = descendants(me).contains(&kid);
-        let _ = child.kill();
-        let _ = child.wait();
-        assert!(found, "child {kid} among our descendants");
-        assert!(processes().iter().any(|&(p, _)| p == me));
-    }
 }

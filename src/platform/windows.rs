@@ -10,7 +10,7 @@ use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::os::windows::ffi::OsStringExt;
-use std::os::windows::fs::{MetadataExt, OpenOptionsExt};
+use std::os::windows::fs::OpenOptionsExt;
 use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
 use std::os::windows::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -765,7 +765,7 @@ mod tests {
 
     #[test]
     fn a_childs_command_line_is_read() {
-        let mut child = super::super::table::tests_support::spawn_short_lived();
+        let mut child = super::super::spawn_short_lived();
         let info = proc_info(child.id() as Pid);
         let _ = child.kill();
         let _ = child.wait();
@@ -791,7 +791,7 @@ mod tests {
 
     #[test]
     fn an_exited_child_is_a_zombie_while_its_handle_is_open() {
-        let mut child = super::super::table::tests_support::spawn_short_lived();
+        let mut child = super::super::spawn_short_lived();
         let pid = child.id() as Pid;
         let before = proc_info(pid).expect("child info");
         assert!(!before.zombie);

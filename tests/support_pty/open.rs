@@ -10,7 +10,7 @@ use std::os::fd::{FromRawFd, OwnedFd};
 pub fn open_pty(cols: u16, rows: u16) -> std::io::Result<(File, OwnedFd)> {
     let mut master: libc::c_int = -1;
     let mut slave: libc::c_int = -1;
-    let ws = libc::winsize {
+    let mut ws = libc::winsize {
         ws_row: rows,
         ws_col: cols,
         ws_xpixel: 0,
@@ -22,8 +22,8 @@ pub fn open_pty(cols: u16, rows: u16) -> std::io::Result<(File, OwnedFd)> {
             &mut master,
             &mut slave,
             std::ptr::null_mut(),
-            std::ptr::null(),
-            &ws,
+            std::ptr::null_mut(),
+            std::ptr::addr_of_mut!(ws),
         )
     };
     if r != 0 {
