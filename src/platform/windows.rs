@@ -23,7 +23,8 @@ use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
 use windows_sys::core::BOOL;
 use windows_sys::Wdk::System::Threading::{NtQueryInformationProcess, ProcessBasicInformation};
 use windows_sys::Win32::Foundation::{
-    FALSE, FILETIME, STILL_ACTIVE, TRUE, UNICODE_STRING, WAIT_OBJECT_0, WAIT_TIMEOUT,
+    SetHandleInformation, FALSE, FILETIME, HANDLE_FLAG_INHERIT, INVALID_HANDLE_VALUE, STILL_ACTIVE,
+    TRUE, UNICODE_STRING, WAIT_OBJECT_0, WAIT_TIMEOUT,
 };
 use windows_sys::Win32::Storage::FileSystem::{
     GetFileInformationByHandle, BY_HANDLE_FILE_INFORMATION, FILE_ADD_FILE,
@@ -31,8 +32,9 @@ use windows_sys::Win32::Storage::FileSystem::{
     FILE_SHARE_WRITE,
 };
 use windows_sys::Win32::System::Console::{
-    GenerateConsoleCtrlEvent, GetConsoleProcessList, SetConsoleCtrlHandler, CTRL_BREAK_EVENT,
-    CTRL_CLOSE_EVENT, CTRL_C_EVENT, CTRL_LOGOFF_EVENT, CTRL_SHUTDOWN_EVENT,
+    GenerateConsoleCtrlEvent, GetConsoleProcessList, GetStdHandle, SetConsoleCtrlHandler,
+    CTRL_BREAK_EVENT, CTRL_CLOSE_EVENT, CTRL_C_EVENT, CTRL_LOGOFF_EVENT, CTRL_SHUTDOWN_EVENT,
+    STD_ERROR_HANDLE, STD_INPUT_HANDLE, STD_OUTPUT_HANDLE,
 };
 use windows_sys::Win32::System::Diagnostics::Debug::ReadProcessMemory;
 use windows_sys::Win32::System::Threading::{
@@ -647,7 +649,22 @@ pub fn open_lock_file(path: &Path) -> io::Result<File> {
 /// Make a command start detached: a new process group with no console, so it survives our
 /// console closing. (Without a console it cannot receive CTRL_BREAK: stop it over HTTP, then
 /// TerminateProcess.)
+///
+/// Our own standard handles are made non-inheritable first: CreateProcess hands every inheritable
+/// handle to the child, and a worker holding the caller's stdout pipe would keep a script's
+/// `$(claude-mem-top start)` (or a test) waiting for end-of-file as long as the worker lives. The
+/// child's own stdio (the log) is duplicated for it by std and is unaffected.
 pub fn detach(cmd: &mut Command) {
+    for id in [STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, STD_ERROR_HANDLE] {
+        // SAFETY: GetStdHandle has no preconditions; SetHandleInformation only changes the flag
+        // of a handle we own (or fails harmlessly on an invalid one).
+        unsafe {
+            let h = GetStdHandle(id);
+            if !h.is_null() && h != INVALID_HANDLE_VALUE {
+                SetHandleInformation(h, HANDLE_FLAG_INHERIT, 0);
+            }
+        }
+    }
     cmd.creation_flags(CREATE_NEW_PROCESS_GROUP | DETACHED_PROCESS | CREATE_NO_WINDOW);
 }
 
