@@ -117,7 +117,13 @@ fn defect09_a_start_that_cannot_run_the_worker_leaves_no_trace() {
 
 #[test]
 fn defect01_a_data_dir_with_umlauts_kana_and_emoji_reads_the_database() {
-    for name in ["qa-jürgen", "データ", "emoji-🦀", "mix ü#?%"] {
+    // `?` cannot be in a Windows file name.
+    let odd = if cfg!(windows) {
+        "mix ü#%"
+    } else {
+        "mix ü#?%"
+    };
+    for name in ["qa-jürgen", "データ", "emoji-🦀", odd] {
         let mut env = Env::new();
         env.dir = env.root.path().join(name).join(".claude-mem");
         env.make_dir();

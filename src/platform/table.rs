@@ -40,7 +40,14 @@ pub fn environ(pid: Pid) -> Vec<OsString> {
         true,
         ProcessRefreshKind::nothing().with_environ(UpdateKind::Always),
     );
-    sys.process(spid)
+    let found = sys
+        .process(spid)
         .map(|p| p.environ().to_vec())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    // Wine answers sysinfo's query with nothing: read the PEB instead.
+    #[cfg(windows)]
+    if found.is_empty() {
+        return super::windows::peb_environ(pid);
+    }
+    found
 }

@@ -249,6 +249,79 @@ fn peb_command_line(pid: Pid) -> Option<Vec<u16>> {
     (ok != FALSE && n == units * 2).then_some(buf)
 }
 
+/// The environment block from the process's PEB (`RTL_USER_PROCESS_PARAMETERS.Environment` and
+/// `EnvironmentSize`, at their x64 offsets, which windows-sys does not name): the fallback where
+/// sysinfo cannot read it (Wine). `KEY=value` entries; empty when it cannot be read.
+#[cfg(target_pointer_width = "64")]
+pub(super) fn peb_environ(pid: Pid) -> Vec<OsString> {
+    const ENVIRONMENT: usize = 0x80;
+    const ENVIRONMENT_SIZE: usize = 0x3F0;
+    const CAP: usize = 256 * 1024;
+    let read = || -> Option<Vec<OsString>> {
+        let h = open_process(pid, PROCESS_QUERY_INFORMATION | PROCESS_VM_READ)?;
+        // SAFETY: PROCESS_BASIC_INFORMATION is integers and a raw pointer: all zeroes is valid.
+        let mut pbi: PROCESS_BASIC_INFORMATION = unsafe { std::mem::zeroed() };
+        let mut len = 0u32;
+        // SAFETY: as in `peb_command_line`.
+        let status = unsafe {
+            NtQueryInformationProcess(
+                h.as_raw_handle(),
+                ProcessBasicInformation,
+                (&raw mut pbi).cast(),
+                u32::try_from(size_of::<PROCESS_BASIC_INFORMATION>()).ok()?,
+                &mut len,
+            )
+        };
+        if status < 0 || pbi.PebBaseAddress.is_null() {
+            return None;
+        }
+        let peb = pbi.PebBaseAddress as usize;
+        // SAFETY: pointers and integers accept any bits; the addresses are only read through
+        // ReadProcessMemory, which fails on a bad one.
+        let params: usize =
+            unsafe { read_remote(&h, peb + std::mem::offset_of!(PEB, ProcessParameters))? };
+        if params == 0 {
+            return None;
+        }
+        // SAFETY: as above.
+        let env: usize = unsafe { read_remote(&h, params + ENVIRONMENT)? };
+        // SAFETY: as above.
+        let size: usize = unsafe { read_remote(&h, params + ENVIRONMENT_SIZE)? };
+        if env == 0 {
+            return None;
+        }
+        let bytes = if size == 0 { 32 * 1024 } else { size.min(CAP) } & !1;
+        let mut buf = vec![0u16; bytes / 2];
+        let mut n = 0usize;
+        // SAFETY: `buf` has room for `bytes` bytes and `n` outlives the call.
+        let ok = unsafe {
+            ReadProcessMemory(
+                h.as_raw_handle(),
+                env as *const core::ffi::c_void,
+                buf.as_mut_ptr().cast(),
+                bytes,
+                &mut n,
+            )
+        };
+        if ok == FALSE {
+            return None;
+        }
+        buf.truncate(n / 2);
+        Some(
+            buf.split(|u| *u == 0)
+                .take_while(|s| !s.is_empty())
+                .map(OsString::from_wide)
+                .collect(),
+        )
+    };
+    read().unwrap_or_default()
+}
+
+#[cfg(not(target_pointer_width = "64"))]
+pub(super) fn peb_environ(_pid: Pid) -> Vec<OsString> {
+    Vec::new()
+}
+
 /// Split a Windows command line into arguments by the rules of the Microsoft C runtime (as
 /// `std::env::args` does): argv[0] ends at the first space or tab outside quotes, with no
 /// escapes; then 2n backslashes before a quote are n backslashes and the quote toggles quoting,
