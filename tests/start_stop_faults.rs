@@ -168,6 +168,9 @@ fn case08_worker_ignoring_sigterm_is_killed_after_the_grace_period_with_its_chil
         "{}",
         out.both()
     );
+    // The grace period is waited out where a graceful stop can be delivered (SIGTERM); a detached
+    // Windows worker has no console for CTRL_BREAK, so it is terminated at once.
+    #[cfg(unix)]
     assert!(
         out.elapsed >= Duration::from_millis(500),
         "{:?}",

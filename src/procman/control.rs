@@ -416,9 +416,16 @@ fn describe_exit(s: std::process::ExitStatus) -> String {
     platform::describe_exit(s)
 }
 
-/// Kill a child we spawned (and its group) and reap it.
+/// Kill a child we spawned (its group, or where there is no group to signal, it and its
+/// descendants) and reap it.
 fn kill_child(child: &mut Child, pid: i32) {
-    platform::signal_group(pid, Stop::Force);
+    if !platform::signal_group(pid, Stop::Force) {
+        let kids = proven_descendants(pid);
+        let _ = child.kill();
+        for (k, token) in kids {
+            platform::signal_pid(k, token, Stop::Force);
+        }
+    }
     let _ = child.kill();
     let _ = child.wait();
 }
