@@ -182,7 +182,7 @@ const PAGE_CACHE: &str = if cfg!(target_os = "linux") {
 /// cache, so the dashboard reads it cold.
 fn write_log(path: &Path, size: u64, real: u64, marker: &str) -> R<()> {
     let mut text = String::with_capacity(real as usize + 256);
-    let stamp = chrono::Local::now().format(STAMP);
+    let stamp = claude_mem_top::platform::local_now().format(STAMP);
     let mut i = 0u64;
     let last = format!("[{stamp}] [INFO ] [BENCH ] last line of the log {marker}\n");
     while (text.len() + last.len()) as u64 + 120 < real {
@@ -324,7 +324,7 @@ pub fn rows_file_change(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
 
         rng.pause();
         let marker = format!("BENCH-APPENDED-{i}-{}", rng.below(1 << 30));
-        let stamp = chrono::Local::now().format(STAMP);
+        let stamp = claude_mem_top::platform::local_now().format(STAMP);
         let line = format!("[{stamp}] [INFO ] [BENCH ] {marker}\n");
         let mut f = OpenOptions::new()
             .append(true)

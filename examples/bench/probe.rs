@@ -178,7 +178,8 @@ pub fn file_len(path: Option<&PathBuf>) -> u64 {
 fn line_time(line: &str) -> Option<SystemTime> {
     let ts = line.strip_prefix('[')?.get(..23)?;
     let naive = chrono::NaiveDateTime::parse_from_str(ts, STAMP).ok()?;
-    let local = naive.and_local_timezone(chrono::Local).single()?;
+    let offset = *claude_mem_top::platform::local_now().offset();
+    let local = naive.and_local_timezone(offset).single()?;
     let ms = u64::try_from(local.timestamp_millis()).ok()?;
     Some(UNIX_EPOCH + Duration::from_millis(ms))
 }

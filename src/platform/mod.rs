@@ -72,6 +72,23 @@ pub fn descendants_in(table: &[(Pid, Pid)], root: Pid) -> Vec<Pid> {
     found
 }
 
+/// The local time now, with the local UTC offset (as claude-mem's logger writes its times).
+pub fn local_now() -> chrono::DateTime<chrono::FixedOffset> {
+    to_local(chrono::Utc::now())
+}
+
+/// A UTC time in the local time zone.
+pub fn to_local(t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::FixedOffset> {
+    #[cfg(not(target_os = "macos"))]
+    return t.with_timezone(&chrono::Local).fixed_offset();
+    #[cfg(target_os = "macos")]
+    {
+        let offset = chrono::FixedOffset::east_opt(unix::utc_offset_secs(t.timestamp()))
+            .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset"));
+        t.with_timezone(&offset)
+    }
+}
+
 /// The user's home: `HOME` on Unix; `USERPROFILE` on Windows (where claude-mem keeps
 /// `.claude-mem` and `.claude`), else `HOME`.
 pub fn home_dir() -> Option<PathBuf> {

@@ -160,6 +160,20 @@ pub fn ignore_terminate() {
     }
 }
 
+/// The local UTC offset in seconds at `at` (seconds since the epoch), from `localtime_r`.
+#[cfg(target_os = "macos")]
+pub(super) fn utc_offset_secs(at: i64) -> i32 {
+    let t: libc::time_t = at;
+    // SAFETY: an all-zero tm is valid plain data; localtime_r writes into it and reads `t`.
+    unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&t, &mut tm).is_null() {
+            return 0;
+        }
+        i32::try_from(tm.tm_gmtoff).unwrap_or(0)
+    }
+}
+
 /// Call `f` on a thread of its own for each SIGINT, SIGTERM and SIGHUP, until it returns false.
 pub fn shutdown_signals(
     mut f: impl FnMut(Shutdown) -> bool + Send + 'static,

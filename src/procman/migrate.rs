@@ -78,7 +78,7 @@ fn pm2_delete(cfg: &Config) -> Pm2Outcome {
         let _ = writeln!(
             f,
             "[{}] [INFO ] [SYSTEM] claude-mem-top: running `pm2 delete claude-mem-worker` (one-time PM2 cleanup)",
-            chrono::Local::now().format("%Y-%m-%d %H:%M:%S%.3f")
+            crate::platform::local_now().format("%Y-%m-%d %H:%M:%S%.3f")
         );
     }
     let mut child = match Command::new(pm2)

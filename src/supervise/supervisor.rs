@@ -174,7 +174,7 @@ impl Supervisor<'_> {
     fn log(&mut self, level: &str, msg: &str) {
         let line = format!(
             "[{}] [{level}] [SUPERVISOR] {msg}",
-            chrono::Local::now().format("%Y-%m-%d %H:%M:%S%.3f")
+            platform::local_now().format("%Y-%m-%d %H:%M:%S%.3f")
         );
         eprintln!("{line}");
         // On 13.x the worker's own log is the one log: supervisor lines go there too.

@@ -14,7 +14,7 @@ use crate::config::fmt_bytes;
 use crate::procman::status::fmt_uptime;
 
 pub fn clock(t: std::time::SystemTime) -> String {
-    chrono::DateTime::<chrono::Local>::from(t)
+    crate::platform::to_local(chrono::DateTime::<chrono::Utc>::from(t))
         .format("%H:%M:%S")
         .to_string()
 }

@@ -57,7 +57,7 @@ pub struct StandInArgs {
 }
 
 fn ts() -> String {
-    chrono::Local::now()
+    platform::local_now()
         .format("%Y-%m-%d %H:%M:%S%.3f")
         .to_string()
 }
