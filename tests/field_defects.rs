@@ -9,8 +9,22 @@ use common::{run, Env};
 
 /// A bound for a call that must not hang (not a timing assertion: it only stops a hung test).
 const HANG: Duration = Duration::from_secs(10);
+/// The faults' own timing (not waits for a condition): how late init reaps an orphan here, and
+/// how long after the supervisor's line the worker writes its next one.
+const LATE_REAP: Duration = Duration::from_secs(1);
+const WRITER_GAP: Duration = Duration::from_millis(300);
 /// A bound for a start or stop.
 const CALL_LIMIT: Duration = common::CALL;
+
+/// One check of `doctor --json` by its id (`Null` when absent).
+fn doctor_check(env: &Env, id: &str) -> serde_json::Value {
+    let doctor = env.run(&["doctor", "--json"]).json();
+    doctor["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|x| x["id"] == id))
+        .cloned()
+        .unwrap_or_default()
+}
 
 /// claude-mem's default worker script under the temp HOME, created so only bun can be missing.
 fn plugin_script(env: &Env) -> std::path::PathBuf {
@@ -53,12 +67,7 @@ fn defect07_bun_in_the_bun_installers_dir_is_found_without_it_on_path() {
         start.both()
     );
     env.run(&["status"]).code(0);
-    let doctor = env.run(&["doctor", "--json"]).json();
-    let bun_check = doctor["checks"]
-        .as_array()
-        .and_then(|c| c.iter().find(|x| x["id"] == "bun"))
-        .cloned()
-        .unwrap_or_default();
+    let bun_check = doctor_check(&env, "bun");
     assert_eq!(bun_check["status"], "ok", "{bun_check:#}");
     env.run(&["stop", "--grace", "2s"]).code(0);
     env.run(&["status"]).code(3);
@@ -135,12 +144,7 @@ fn defect01_a_data_dir_with_umlauts_kana_and_emoji_reads_the_database() {
         )
         .expect("schema");
         drop(c);
-        let doctor = env.run(&["doctor", "--json"]).json();
-        let check = doctor["checks"]
-            .as_array()
-            .and_then(|c| c.iter().find(|x| x["id"] == "database"))
-            .cloned()
-            .unwrap_or_default();
+        let check = doctor_check(&env, "database");
         assert_eq!(check["status"], "ok", "{name}: {check:#}");
         assert!(
             check["message"]
@@ -314,7 +318,7 @@ fn defect05_a_start_right_after_a_kill_waits_for_the_zombie_to_be_reaped() {
     });
     let reaper = std::thread::spawn(move || {
         // The fault itself (not a wait for a condition): reaping that lags, as init's does.
-        std::thread::sleep(Duration::from_secs(1));
+        std::thread::sleep(LATE_REAP);
         a.wait().expect("reap A")
     });
     let start = env.run(&["start"]);
@@ -438,7 +442,7 @@ fn defect03_logs_follow_stays_on_one_file_and_prints_each_line_once() {
         // The fault's own timing (not a wait for a condition): the worker writes its next line a
         // little after the supervisor, so a follower polling in between sees the other file as
         // the newer one.
-        std::thread::sleep(Duration::from_millis(300));
+        std::thread::sleep(WRITER_GAP);
         append(
             &ours,
             &format!("[2026-12-01 10:00:0{i}.000] [INFO ] [SYSTEM] new {i}"),
