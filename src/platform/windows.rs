@@ -192,10 +192,9 @@ unsafe fn read_remote<T: Copy>(h: &OwnedHandle, addr: usize) -> Option<T> {
     Some(unsafe { v.assume_init() })
 }
 
-/// The command line from the process's PEB (`RTL_USER_PROCESS_PARAMETERS.CommandLine`): the
-/// fallback where sysinfo's `ProcessCommandLineInformation` query is unavailable (Wine; Windows
-/// before 8.1). Needs PROCESS_VM_READ, so not for elevated or protected processes.
-fn peb_command_line(pid: Pid) -> Option<Vec<u16>> {
+/// A handle on `pid` that may read its memory, and the address of its
+/// `RTL_USER_PROCESS_PARAMETERS` (from the PEB): where its command line and environment live.
+fn process_parameters(pid: Pid) -> Option<(OwnedHandle, *mut RTL_USER_PROCESS_PARAMETERS)> {
     let h = open_process(pid, PROCESS_QUERY_INFORMATION | PROCESS_VM_READ)?;
     // SAFETY: PROCESS_BASIC_INFORMATION is integers and a raw pointer: all zeroes is valid.
     let mut pbi: PROCESS_BASIC_INFORMATION = unsafe { std::mem::zeroed() };
@@ -215,13 +214,18 @@ fn peb_command_line(pid: Pid) -> Option<Vec<u16>> {
         return None;
     }
     let peb = pbi.PebBaseAddress as usize;
-    // SAFETY: raw pointers and UNICODE_STRING (integers and a pointer) accept any bits; the
-    // addresses are the other process's, only dereferenced through ReadProcessMemory.
+    // SAFETY: a raw pointer accepts any bits; the address is the other process's, only read
+    // through ReadProcessMemory, which fails on a bad one.
     let params: *mut RTL_USER_PROCESS_PARAMETERS =
         unsafe { read_remote(&h, peb + std::mem::offset_of!(PEB, ProcessParameters))? };
-    if params.is_null() {
-        return None;
-    }
+    (!params.is_null()).then_some((h, params))
+}
+
+/// The command line from the process's PEB (`RTL_USER_PROCESS_PARAMETERS.CommandLine`): the
+/// fallback where sysinfo's `ProcessCommandLineInformation` query is unavailable (Wine; Windows
+/// before 8.1). Needs PROCESS_VM_READ, so not for elevated or protected processes.
+fn peb_command_line(pid: Pid) -> Option<Vec<u16>> {
+    let (h, params) = process_parameters(pid)?;
     // SAFETY: as above.
     let cmd: UNICODE_STRING = unsafe {
         read_remote(
@@ -258,31 +262,8 @@ pub(super) fn peb_environ(pid: Pid) -> Vec<OsString> {
     const ENVIRONMENT_SIZE: usize = 0x3F0;
     const CAP: usize = 256 * 1024;
     let read = || -> Option<Vec<OsString>> {
-        let h = open_process(pid, PROCESS_QUERY_INFORMATION | PROCESS_VM_READ)?;
-        // SAFETY: PROCESS_BASIC_INFORMATION is integers and a raw pointer: all zeroes is valid.
-        let mut pbi: PROCESS_BASIC_INFORMATION = unsafe { std::mem::zeroed() };
-        let mut len = 0u32;
-        // SAFETY: as in `peb_command_line`.
-        let status = unsafe {
-            NtQueryInformationProcess(
-                h.as_raw_handle(),
-                ProcessBasicInformation,
-                (&raw mut pbi).cast(),
-                u32::try_from(size_of::<PROCESS_BASIC_INFORMATION>()).ok()?,
-                &mut len,
-            )
-        };
-        if status < 0 || pbi.PebBaseAddress.is_null() {
-            return None;
-        }
-        let peb = pbi.PebBaseAddress as usize;
-        // SAFETY: pointers and integers accept any bits; the addresses are only read through
-        // ReadProcessMemory, which fails on a bad one.
-        let params: usize =
-            unsafe { read_remote(&h, peb + std::mem::offset_of!(PEB, ProcessParameters))? };
-        if params == 0 {
-            return None;
-        }
+        let (h, params) = process_parameters(pid)?;
+        let params = params as usize;
         // SAFETY: as above.
         let env: usize = unsafe { read_remote(&h, params + ENVIRONMENT)? };
         // SAFETY: as above.
