@@ -541,14 +541,29 @@ impl Env {
 
     /// Start a stand-in worker directly (not through `start`): a plain child of the test, in the
     /// test's own process group. Returns its PID once it answers on `port`, if `wait_listen`.
+    /// With `wait_listen`, a port still held by a worker the test just killed (Wine lets go of a
+    /// killed process's socket a moment late) is first waited free, so the new worker can bind.
     pub fn spawn_worker_directly(&self, port: u16, args: &[&str], wait_listen: bool) -> i32 {
+        if wait_listen {
+            wait_port_free(port, Duration::from_secs(10));
+        }
         let child = self
             .worker_command(port, args)
             .spawn()
             .expect("spawn stand-in worker");
         let pid = self.own(child);
         if wait_listen {
-            wait_listening(port, Duration::from_secs(10));
+            wait_until(
+                Duration::from_secs(10),
+                &format!("PID {pid} listening on {port}"),
+                || {
+                    assert!(
+                        alive(pid),
+                        "the stand-in worker {pid} exited before it listened"
+                    );
+                    TcpStream::connect(("127.0.0.1", port)).is_ok()
+                },
+            );
         }
         pid
     }
@@ -616,6 +631,13 @@ impl Drop for Env {
 pub fn wait_listening(port: u16, limit: Duration) {
     wait_until(limit, &format!("a listener on port {port}"), || {
         TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+}
+
+/// Wait until nothing listens on `port` (a bind on it succeeds).
+pub fn wait_port_free(port: u16, limit: Duration) {
+    wait_until(limit, &format!("port {port} free"), || {
+        TcpListener::bind(("127.0.0.1", port)).is_ok()
     });
 }
 
