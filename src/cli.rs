@@ -180,6 +180,44 @@ pub enum Command {
         #[arg(long, value_name = "DURATION", default_value = "1s")]
         interval: String,
     },
+    /// List every claude-mem process: workers (also unmanaged, other versions, duplicates,
+    /// wedged), their helpers and orphaned helpers, like `pm2 ls`
+    #[command(
+        after_help = "Classes: worker (named by the PID file), unmanaged (answers the port, no valid PID file),
+other-version, duplicate (a second worker for the data dir), wedged (accepts TCP, no HTTP
+answer), other-data-dir (--all), helper, orphaned (its worker is gone).
+
+Examples:
+  claude-mem-top ps
+  claude-mem-top ps --all --json"
+    )]
+    Ps {
+        /// JSON output
+        #[arg(long)]
+        json: bool,
+        /// Every data dir on the host, not only this one
+        #[arg(long)]
+        all: bool,
+    },
+    /// Record the claude-mem worker that answers the port when the PID file is missing or
+    /// stale, so hooks and `stop` see it again
+    Adopt,
+    /// End this data dir's orphaned helpers (proven by command line, start time and their tie
+    /// to the data dir); never a worker, never another user's process
+    #[command(after_help = "Examples:
+  claude-mem-top reap --dry-run
+  claude-mem-top reap")]
+    Reap {
+        /// List what would be ended, signal nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// How long each helper gets after SIGTERM before SIGKILL
+        #[arg(long, value_name = "DURATION", default_value = "3s")]
+        grace: String,
+        /// JSON output
+        #[arg(long)]
+        json: bool,
+    },
     /// The built-in stand-in worker (for tests and the demo)
     #[command(hide = true)]
     StandInWorker(StandInArgs),
@@ -188,6 +226,12 @@ pub enum Command {
     StandInChild {
         #[arg(long)]
         ignore_sigterm: bool,
+    },
+    /// A helper of the stand-in worker, shaped like claude-mem's (its arguments only show)
+    #[command(hide = true)]
+    StandInHelper {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        shape: Vec<String>,
     },
 }
 

@@ -363,3 +363,70 @@ pub fn man(dir: Option<&std::path::Path>) -> Res {
         .map_err(fail)?;
     Ok(0)
 }
+
+/// `ps`: the census as a table (or JSON).
+pub fn ps(cfg: &Config, json: bool, all: bool) -> Res {
+    use crate::procman::census::{self, Scope};
+    let named = status::status(
+        cfg,
+        StatusOpts {
+            http_timeout: Duration::from_millis(300),
+            extras: false,
+        },
+    )
+    .proven
+    .map(|p| p.pid);
+    let scope = if all { Scope::All } else { Scope::DataDir };
+    let c = census::take(cfg, scope, named);
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&c).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+        );
+    } else {
+        print!("{}", crate::procs::table(&c, cfg.home.as_deref()));
+    }
+    Ok(0)
+}
+
+/// `adopt`: point the PID file at the worker that answers the port.
+pub fn adopt(cfg: &Config) -> Res {
+    let a = crate::procman::adopt::adopt(cfg)?;
+    let files: Vec<String> = a.files.iter().map(|f| f.display().to_string()).collect();
+    println!(
+        "Adopted the worker PID {} on port {} (was: {}); wrote {}",
+        a.pid,
+        a.port,
+        a.was,
+        files.join(", ")
+    );
+    Ok(0)
+}
+
+/// `reap`: end the proven orphaned helpers of this data dir.
+pub fn reap(cfg: &Config, dry_run: bool, grace: Duration, json: bool) -> Res {
+    use crate::procman::census::{self, ReapOutcome, Scope};
+    let c = census::take(cfg, Scope::DataDir, None);
+    let targets = census::reapable(&c, cfg);
+    let refs: Vec<&census::Member> = targets.iter().collect();
+    let done = census::end(&refs, grace, dry_run);
+    let failed = done
+        .iter()
+        .filter(|r| {
+            !matches!(
+                r.outcome,
+                ReapOutcome::Listed | ReapOutcome::Ended | ReapOutcome::Killed
+            )
+        })
+        .count();
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&done)
+                .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+        );
+    } else {
+        print!("{}", crate::procs::reap_text(&done, dry_run));
+    }
+    Ok(if failed > 0 { 1 } else { 0 })
+}

@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod once;
 pub mod platform;
 pub mod procman;
+pub mod procs;
 pub mod release;
 pub mod sources;
 pub mod supervise;

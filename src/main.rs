@@ -15,6 +15,9 @@ fn main() -> ExitCode {
     if let Some(Command::StandInChild { ignore_sigterm }) = &cli.command {
         claude_mem_top::worker::child_main(*ignore_sigterm);
     }
+    if let Some(Command::StandInHelper { .. }) = &cli.command {
+        claude_mem_top::worker::child_main(false);
+    }
     let _ = color_eyre::install();
     match run(cli) {
         Ok(code) => ExitCode::from(code),
@@ -82,7 +85,16 @@ fn run(cli: Cli) -> Res {
                 msg,
             })
         }
-        Some(Command::StandInWorker(_)) | Some(Command::StandInChild { .. }) => Ok(0),
+        Some(Command::Ps { json, all }) => commands::ps(&cfg()?, *json, *all),
+        Some(Command::Adopt) => commands::adopt(&cfg()?),
+        Some(Command::Reap {
+            dry_run,
+            grace,
+            json,
+        }) => commands::reap(&cfg()?, *dry_run, duration(grace, "--grace")?, *json),
+        Some(Command::StandInWorker(_))
+        | Some(Command::StandInChild { .. })
+        | Some(Command::StandInHelper { .. }) => Ok(0),
     }
 }
 

@@ -7,6 +7,25 @@ use crate::procman::status::{fmt_uptime, State, Status};
 pub fn text(st: &Status) -> String {
     let mut s = String::new();
     match st.state {
+        State::Unhealthy if st.proven.is_none() => {
+            let _ = writeln!(
+                s,
+                "Worker is wedged: port {} {}",
+                st.port,
+                crate::procman::status::WEDGED
+            );
+            if let Some(pid) = st.pid {
+                match &st.command {
+                    Some(cmd) => {
+                        let _ = writeln!(s, "  PID: {pid} ({cmd})");
+                    }
+                    None => {
+                        let _ = writeln!(s, "  PID: {pid}");
+                    }
+                }
+            }
+            let _ = writeln!(s, "  Port: {}", st.port);
+        }
         State::Running | State::Unhealthy => {
             let _ = writeln!(s, "Worker is running");
             if let Some(pid) = st.pid {
@@ -18,7 +37,12 @@ pub fn text(st: &Status) -> String {
             }
         }
         State::Unmanaged => {
-            let _ = writeln!(s, "Worker is running, but unmanaged (no PID file)");
+            let why = if st.record.is_some() {
+                "stale PID file"
+            } else {
+                "no PID file"
+            };
+            let _ = writeln!(s, "Worker is running, but unmanaged ({why})");
             match (st.pid, &st.command) {
                 (Some(pid), Some(cmd)) => {
                     let _ = writeln!(s, "  PID: {pid} ({cmd})");

@@ -21,7 +21,7 @@ pub fn installed_version_in(home: &Path) -> Option<String> {
     .find_map(|p| version_of(p))
 }
 
-fn version_of(path: &Path) -> Option<String> {
+pub fn version_of(path: &Path) -> Option<String> {
     let meta = std::fs::metadata(path).ok()?;
     if !meta.is_file() || meta.len() > 1024 * 1024 {
         return None;
@@ -41,4 +41,56 @@ pub fn major(version: &str) -> Option<u32> {
         .trim_start_matches('v')
         .parse()
         .ok()
+}
+
+/// The plugin dir claude-mem's hooks run the worker from: the highest version under
+/// `~/.claude/plugins/cache/thedotmack/claude-mem/` without an `.orphaned_at` file (its
+/// `plugin/` subdir where there is one), with its version.
+pub fn hooks_plugin(home: &Path) -> Option<(std::path::PathBuf, String)> {
+    let cache = home.join(".claude/plugins/cache/thedotmack/claude-mem");
+    type Key = (u64, u64, u64, bool);
+    let mut found: Vec<(Key, std::path::PathBuf, String)> = std::fs::read_dir(&cache)
+        .ok()?
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_str()?.to_string();
+            if !name.starts_with(|c: char| c.is_ascii_digit()) || !e.path().is_dir() {
+                return None;
+            }
+            if crate::platform::exists(&e.path().join(".orphaned_at")) {
+                return None;
+            }
+            let (core, pre) = match name.split_once('-') {
+                Some((c, _)) => (c, true),
+                None => (name.as_str(), false),
+            };
+            let mut n = core.split('.').map(|p| {
+                p.chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect::<String>()
+                    .parse::<u64>()
+                    .unwrap_or(0)
+            });
+            let key = (
+                n.next().unwrap_or(0),
+                n.next().unwrap_or(0),
+                n.next().unwrap_or(0),
+                !pre,
+            );
+            let dir = if e.path().join("plugin/scripts").is_dir() {
+                e.path().join("plugin")
+            } else {
+                e.path()
+            };
+            Some((key, dir, name))
+        })
+        .collect();
+    found.sort_by_key(|f| std::cmp::Reverse(f.0));
+    let (_, dir, name) = found.into_iter().next()?;
+    Some((dir, name))
+}
+
+/// The version claude-mem's hooks would run ([`hooks_plugin`]).
+pub fn hooks_version(cfg: &Config) -> Option<String> {
+    hooks_plugin(cfg.home.as_deref()?).map(|(_, v)| v)
 }

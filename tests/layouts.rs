@@ -84,12 +84,14 @@ fn v13_wrong_start_token_is_stale_and_never_signalled() {
     assert_ne!(forged, original);
     std::fs::write(&f, forged).expect("write");
 
+    // The file is stale, but the worker still answers: unmanaged (issue 12), never "not running".
     let out = env.run(&["status"]);
-    assert_eq!(out.status.code(), Some(1), "{}", out.text());
+    assert_eq!(out.status.code(), Some(151), "{}", out.text());
     assert!(out.text().contains("start token"), "{}", out.text());
+    assert!(out.text().contains("stale PID file"), "{}", out.text());
     let out = env.run(&["stop", "--grace", "1s"]);
-    assert!(out.status.success(), "{}", out.text());
-    assert!(out.text().contains("not signalled"), "{}", out.text());
+    assert_eq!(out.status.code(), Some(1), "{}", out.text());
+    assert!(out.text().contains("refusing to signal"), "{}", out.text());
     assert!(
         alive(pid),
         "a worker whose token does not match is never signalled"
@@ -159,10 +161,11 @@ fn v7_started_at_long_before_the_process_is_stale() {
     let env = new_env("spec");
     let pid = spawn_worker(&env);
     write_v7(&env, pid, "2020-01-01T00:00:00.000Z");
+    // Stale, while the worker answers: unmanaged (issue 12).
     let out = env.run(&["status"]);
-    assert_eq!(out.status.code(), Some(1), "{}", out.text());
+    assert_eq!(out.status.code(), Some(151), "{}", out.text());
     assert!(out.text().contains("reused"), "{}", out.text());
-    assert!(env.run(&["stop"]).status.success());
+    assert_eq!(env.run(&["stop"]).status.code(), Some(1));
     assert!(alive(pid), "never signalled");
 }
 

@@ -16,6 +16,7 @@ use crate::procman::status::{self, StatusOpts};
 
 mod install;
 mod process;
+mod procs;
 mod storage;
 
 pub use storage::logs_bytes;
@@ -165,6 +166,11 @@ pub fn run(cfg: &Config, config_error: Option<&ConfigError>) -> Report {
         process::check_port(cfg, &st),
         process::check_pm2(cfg),
         process::check_marker(cfg, &st),
+        procs::check_unmanaged(&st),
+        procs::check_other_workers(&st),
+        procs::check_duplicates(&st),
+        procs::check_wedged(&st),
+        procs::check_orphans(&st),
         storage::check_database(cfg),
         storage::check_logs(cfg),
         storage::check_clock(cfg),

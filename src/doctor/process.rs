@@ -29,6 +29,12 @@ pub(super) fn check_worker(st: &Status) -> Finding {
                 ),
             )
         }
+        State::Unhealthy if st.proven.is_none() => fail(
+            ID,
+            T,
+            format!("no proven worker; {reason}"),
+            "stop whatever holds the port (`claude-mem-top ps` shows it if it is a claude-mem worker), then claude-mem-top start",
+        ),
         State::Unhealthy => fail(
             ID,
             T,
@@ -47,8 +53,12 @@ pub(super) fn check_worker(st: &Status) -> Finding {
         State::Unmanaged => warn(
             ID,
             T,
-            format!("a worker answers on port {} but no PID file names it", st.port),
-            "stop it and start it with `claude-mem-top start` to manage it, or leave it as is",
+            format!(
+                "a worker (PID {}) answers on port {}: {reason}",
+                st.pid.map_or_else(|| "?".into(), |p| p.to_string()),
+                st.port
+            ),
+            "claude-mem-top adopt (records it in the PID file), or leave it as is",
         ),
         State::Unknown => fail(
             ID,
@@ -67,8 +77,11 @@ pub(super) fn check_pid_files(cfg: &Config, st: &Status) -> Finding {
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "the PID file".into());
+    // A record no live worker proves is stale, whatever answers the port meanwhile.
+    let stale = st.state == State::Stale
+        || (st.record.is_some() && st.proven.is_none() && st.state != State::Unknown);
     match st.state {
-        State::Stale => {
+        _ if stale => {
             let port_file = cfg.path(PORT_FILE);
             let also = if platform::exists(&port_file) {
                 format!(" and {}", port_file.display())
@@ -80,7 +93,12 @@ pub(super) fn check_pid_files(cfg: &Config, st: &Status) -> Finding {
                 T,
                 format!(
                     "stale {named}: {}",
-                    st.reason.as_deref().unwrap_or("it names no live worker")
+                    st.checks
+                        .iter()
+                        .find(|c| c.name == "process" && !c.ok)
+                        .map(|c| c.detail.as_str())
+                        .or(st.reason.as_deref())
+                        .unwrap_or("it names no live worker")
                 ),
                 &format!("claude-mem-top start (it removes stale files), or delete {named}{also}"),
             )
@@ -167,12 +185,34 @@ pub(super) fn check_port(cfg: &Config, st: &Status) -> Finding {
             user_label(h.uid)
         ),
     };
+    // A claude-mem worker on the port is named as one: never "kill it if it is a leftover".
+    if let Some(m) = h.pid.and_then(|pid| {
+        st.processes
+            .iter()
+            .find(|m| m.pid == pid && m.class.is_worker())
+    }) {
+        let version = m
+            .version
+            .as_deref()
+            .map(|v| format!(" v{v}"))
+            .unwrap_or_default();
+        return warn(
+            ID,
+            T,
+            format!(
+                "port {port} ({from}) is held by the claude-mem worker PID {}{version} ({}): {who}",
+                m.pid,
+                m.class.label()
+            ),
+            "claude-mem-top adopt records it if the PID file is missing or stale; `claude-mem-top ps` shows every worker",
+        );
+    }
     if st.state == State::Unmanaged {
         return warn(
             ID,
             T,
             format!("port {port} ({from}) is held by an unmanaged worker: {who}"),
-            "leave it, or stop it and start the worker with `claude-mem-top start`",
+            "claude-mem-top adopt records it, or leave it as is",
         );
     }
     let fix = match h.pid {

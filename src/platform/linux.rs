@@ -225,6 +225,68 @@ pub fn parse_net_tcp(text: &str, port: u16) -> Vec<(u64, u32)> {
     out
 }
 
+/// Every listening TCP socket in `/proc/net/tcp{,6}` text: (inode, port).
+pub fn parse_net_listeners(text: &str) -> Vec<(u64, u16)> {
+    text.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() < 10 || f[3] != "0A" {
+                return None;
+            }
+            let (_, p) = f[1].rsplit_once(':')?;
+            Some((f[9].parse().ok()?, u16::from_str_radix(p, 16).ok()?))
+        })
+        .collect()
+}
+
+/// The socket inodes among `pid`'s open fds.
+fn socket_inodes(pid: Pid) -> Vec<u64> {
+    let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return Vec::new();
+    };
+    fds.flatten()
+        .filter_map(|fd| {
+            let link = fs::read_link(fd.path()).ok()?;
+            let s = link.to_str()?;
+            s.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok()
+        })
+        .collect()
+}
+
+pub(super) fn listening_ports(pid: Pid) -> Vec<u16> {
+    let inodes = socket_inodes(pid);
+    if inodes.is_empty() {
+        return Vec::new();
+    }
+    let mut ports = Vec::new();
+    for f in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        if let Ok(text) = fs::read_to_string(f) {
+            ports.extend(
+                parse_net_listeners(&text)
+                    .into_iter()
+                    .filter(|(inode, _)| inodes.contains(inode))
+                    .map(|(_, port)| port),
+            );
+        }
+    }
+    ports
+}
+
+/// One read per process: `/proc/PID/cmdline`.
+pub(super) fn command_lines() -> Vec<(Pid, Vec<String>)> {
+    fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<Pid>().ok())
+        .filter_map(|pid| Some((pid, cmdline(pid).filter(|a| !a.is_empty())?)))
+        .collect()
+}
+
+pub(super) fn cwd(pid: Pid) -> Option<std::path::PathBuf> {
+    fs::read_link(format!("/proc/{pid}/cwd")).ok()
+}
+
 /// The listener of `port`, through `/proc/net/tcp*` and the fds in `/proc/*/fd`.
 pub(super) fn port_holder(port: u16) -> Option<PortHolder> {
     let mut sockets = Vec::new();

@@ -503,9 +503,12 @@ fn socket_fds(pid: Pid) -> Vec<c_int> {
 
 /// Is fd `fd` of `pid` a TCP socket (IPv4 or IPv6) listening on local port `port`?
 fn listens_on(pid: Pid, fd: c_int, port: u16, buf: &mut [u8]) -> bool {
-    let Ok(size) = c_int::try_from(buf.len()) else {
-        return false;
-    };
+    listening_port(pid, fd, buf) == Some(port)
+}
+
+/// The port of a listening TCP socket fd of `pid`; `None` for any other fd.
+fn listening_port(pid: Pid, fd: c_int, buf: &mut [u8]) -> Option<u16> {
+    let size = c_int::try_from(buf.len()).ok()?;
     buf.fill(0);
     // SAFETY: `buf` is `size` writable bytes; the kernel writes one `socket_fdinfo` (no more
     // than `size` bytes, or it refuses).
@@ -513,7 +516,7 @@ fn listens_on(pid: Pid, fd: c_int, port: u16, buf: &mut [u8]) -> bool {
         libc::proc_pidfdinfo(pid, fd, PROC_PIDFDSOCKETINFO, buf.as_mut_ptr().cast(), size)
     };
     if !matches!(usize::try_from(got), Ok(n) if n >= SOCKET_FDINFO_SIZE) {
-        return false;
+        return None;
     }
     let int_at = |off: usize| {
         buf.get(off..off + 4)
@@ -522,11 +525,49 @@ fn listens_on(pid: Pid, fd: c_int, port: u16, buf: &mut [u8]) -> bool {
     };
     let family = int_at(SOI_FAMILY);
     // The TCP part of the union is only filled when the kind says so.
-    (family == Some(libc::AF_INET) || family == Some(libc::AF_INET6))
+    let listening = (family == Some(libc::AF_INET) || family == Some(libc::AF_INET6))
         && int_at(SOI_PROTOCOL) == Some(libc::IPPROTO_TCP)
         && int_at(SOI_KIND) == Some(SOCKINFO_TCP)
-        && int_at(TCPSI_STATE) == Some(TSI_S_LISTEN)
-        && int_at(INSI_LPORT).is_some_and(|p| u16::from_be((p & 0xffff) as u16) == port)
+        && int_at(TCPSI_STATE) == Some(TSI_S_LISTEN);
+    listening
+        .then(|| int_at(INSI_LPORT))
+        .flatten()
+        .map(|p| u16::from_be((p & 0xffff) as u16))
+}
+
+pub(super) fn listening_ports(pid: Pid) -> Vec<u16> {
+    let mut buf = vec![0u8; SOCKET_FDINFO_BUF];
+    socket_fds(pid)
+        .into_iter()
+        .filter_map(|fd| listening_port(pid, fd, &mut buf))
+        .collect()
+}
+
+/// argv of every process we may read (libproc's list, then `KERN_PROCARGS2` each).
+pub(super) fn command_lines() -> Vec<(Pid, Vec<String>)> {
+    list_pids(PROC_ALL_PIDS, 0)
+        .into_iter()
+        .filter(|&pid| pid > 0)
+        .map(|pid| (pid, argv_of(pid)))
+        .filter(|(_, argv)| !argv.is_empty())
+        .collect()
+}
+
+// SAFETY: two `vnode_info_path`s: integers and byte arrays, valid for any bits.
+unsafe impl PlainData for libc::proc_vnodepathinfo {}
+
+/// The current directory, from `PROC_PIDVNODEPATHINFO` (ours to read only).
+pub(super) fn cwd(pid: Pid) -> Option<PathBuf> {
+    let info: libc::proc_vnodepathinfo = pidinfo(pid, libc::PROC_PIDVNODEPATHINFO, 0)?;
+    let bytes: Vec<u8> = info
+        .pvi_cdir
+        .vip_path
+        .iter()
+        .flatten()
+        .map(|&c| c as u8)
+        .take_while(|&b| b != 0)
+        .collect();
+    (!bytes.is_empty()).then(|| PathBuf::from(OsString::from_vec(bytes)))
 }
 
 /// Does something accept TCP connections on the loopback address at `port`?

@@ -506,6 +506,33 @@ pub fn port_holder(port: u16) -> Option<PortHolder> {
     os::port_holder(port)
 }
 
+/// The TCP ports `pid` listens on (any local address), sorted, each once. Empty where the OS
+/// does not show us its sockets (another user's process).
+pub fn listening_ports(pid: Pid) -> Vec<u16> {
+    if pid <= 0 {
+        return Vec::new();
+    }
+    let mut ports = os::listening_ports(pid);
+    ports.sort_unstable();
+    ports.dedup();
+    ports
+}
+
+/// argv of every live process whose command line the OS shows us, in one pass over the process
+/// table (the census's first, cheap filter: exact facts come from [`proc_info`] afterwards).
+/// Kernel threads and processes that hide their argv are left out.
+pub fn command_lines() -> Vec<(Pid, Vec<String>)> {
+    os::command_lines()
+}
+
+/// The working directory of `pid`, where the OS lets us read it.
+pub fn cwd(pid: Pid) -> Option<PathBuf> {
+    if pid <= 0 {
+        return None;
+    }
+    os::cwd(pid)
+}
+
 /// How a child we spawned ended, in words: `exit code 3`, `killed by signal 9`.
 pub fn describe_exit(status: std::process::ExitStatus) -> String {
     match (status.code(), os_family::exit_signal(&status)) {

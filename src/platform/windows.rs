@@ -226,13 +226,40 @@ fn process_parameters(pid: Pid) -> Option<(OwnedHandle, *mut RTL_USER_PROCESS_PA
 /// before 8.1). Needs PROCESS_VM_READ, so not for elevated or protected processes.
 fn peb_command_line(pid: Pid) -> Option<Vec<u16>> {
     let (h, params) = process_parameters(pid)?;
-    // SAFETY: as above.
-    let cmd: UNICODE_STRING = unsafe {
-        read_remote(
-            &h,
-            params as usize + std::mem::offset_of!(RTL_USER_PROCESS_PARAMETERS, CommandLine),
-        )?
+    read_unicode_string(
+        &h,
+        params as usize + std::mem::offset_of!(RTL_USER_PROCESS_PARAMETERS, CommandLine),
+    )
+}
+
+/// The current directory from the process's PEB (`CurrentDirectory.DosPath`, at its x64
+/// offset, which windows-sys does not name).
+#[cfg(target_pointer_width = "64")]
+pub(super) fn cwd(pid: Pid) -> Option<PathBuf> {
+    const CURRENT_DIRECTORY: usize = 0x38;
+    let (h, params) = process_parameters(pid)?;
+    let units = read_unicode_string(&h, params as usize + CURRENT_DIRECTORY)?;
+    let text = String::from_utf16(&units).ok()?;
+    let trimmed = text.trim_end_matches('\\');
+    // `C:\` keeps its backslash.
+    let dir = if trimmed.ends_with(':') {
+        text.as_str()
+    } else {
+        trimmed
     };
+    (!dir.is_empty()).then(|| PathBuf::from(dir))
+}
+
+#[cfg(not(target_pointer_width = "64"))]
+pub(super) fn cwd(_pid: Pid) -> Option<PathBuf> {
+    None
+}
+
+/// A `UNICODE_STRING` at `addr` in another process, and the UTF-16 text it points to.
+fn read_unicode_string(h: &OwnedHandle, addr: usize) -> Option<Vec<u16>> {
+    // SAFETY: UNICODE_STRING is integers and a raw pointer, valid for any bits; the address is
+    // the other process's, only read through ReadProcessMemory, which fails on a bad one.
+    let cmd: UNICODE_STRING = unsafe { read_remote(h, addr)? };
     let units = usize::from(cmd.Length) / 2;
     if units == 0 || cmd.Buffer.is_null() {
         return None;
@@ -452,6 +479,40 @@ pub(super) fn start_token(pid: Pid) -> Option<StartToken> {
 /// Windows has no process groups to list.
 pub(super) fn group_members(_pgid: Pid) -> Vec<Pid> {
     Vec::new()
+}
+
+/// argv of every process whose command line we may read.
+pub(super) fn command_lines() -> Vec<(Pid, Vec<String>)> {
+    super::processes()
+        .into_iter()
+        .filter(|&(pid, _)| pid > 0)
+        .filter_map(|(pid, _)| {
+            let argv = proc_info(pid)?.cmdline;
+            (!argv.is_empty()).then_some((pid, argv))
+        })
+        .collect()
+}
+
+/// The TCP ports `pid` listens on, from the TCP table.
+pub(super) fn listening_ports(pid: Pid) -> Vec<u16> {
+    use netstat2::{AddressFamilyFlags, ProtocolFlags, ProtocolSocketInfo, TcpState};
+    let Ok(want) = u32::try_from(pid) else {
+        return Vec::new();
+    };
+    let Ok(sockets) = netstat2::iterate_sockets_info(
+        AddressFamilyFlags::IPV4 | AddressFamilyFlags::IPV6,
+        ProtocolFlags::TCP,
+    ) else {
+        return Vec::new();
+    };
+    sockets
+        .filter_map(Result::ok)
+        .filter(|s| s.associated_pids.contains(&want))
+        .filter_map(|s| match s.protocol_socket_info {
+            ProtocolSocketInfo::Tcp(t) if t.state == TcpState::Listen => Some(t.local_port),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The listener of `port` on any local address (IPv4 or IPv6), from the TCP table.

@@ -240,6 +240,16 @@ fn start_locked(
                 port: st.port,
             })
         }
+        // A wedged listener no PID file proves: not ours to wait for or to replace.
+        State::Unhealthy if st.proven.is_none() => {
+            return Err(Error::PortInUse {
+                port: st.port,
+                holder: match &st.port_holder {
+                    Some(h) => format!("{h}, which {}", status::WEDGED),
+                    None => format!("a listener that {}", status::WEDGED),
+                },
+            })
+        }
         State::Unhealthy => return wait_unhealthy(cfg, opts, st),
         State::Unknown => return Err(Error::Unknown(st.reason.unwrap_or_default())),
         State::Unmanaged => {
@@ -496,8 +506,16 @@ fn stop_locked(cfg: &Config, opts: Opts, _lock: &Lock) -> Result<StopOutcome, Er
         State::Unmanaged => Err(Error::Refused {
             pid: st.pid.unwrap_or(0),
             reason: format!(
-                "it answers on port {} but no PID file proves it is the worker",
+                "it answers on port {} but no PID file proves it is the worker                  (`claude-mem-top adopt` records it, if it is yours)",
                 st.port
+            ),
+        }),
+        State::Unhealthy if st.proven.is_none() => Err(Error::Refused {
+            pid: st.pid.unwrap_or(0),
+            reason: format!(
+                "port {} {} and no PID file proves it is the worker",
+                st.port,
+                status::WEDGED
             ),
         }),
         State::Running | State::Unhealthy => {

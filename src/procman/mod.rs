@@ -4,7 +4,9 @@
 //! `restart` and `ensure` act on them under the data dir's lock. Nothing here signals a PID whose
 //! identity has not been proven (see [`identity`]).
 
+pub mod adopt;
 pub mod api;
+pub mod census;
 pub mod control;
 pub mod files;
 pub mod health;
@@ -43,6 +45,8 @@ pub enum Error {
     Unknown(String),
     #[error("refusing to signal PID {pid}: {reason}")]
     Refused { pid: i32, reason: String },
+    #[error("not adopting: {0}")]
+    AdoptRefused(String),
     #[error("Worker (PID {pid}) did not exit after SIGKILL")]
     WouldNotDie { pid: i32 },
     #[error(transparent)]

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use super::api::ApiInfo;
+use super::census::{self, Member};
 use super::files::{self, FileProblem, JSON_PID_FILE, MARKER_FILE, PID_FILE, PORT_FILE};
 use super::health::{self, Probe};
 use super::identity::{self, Claim, Proven};
@@ -140,6 +141,10 @@ pub struct Status {
     pub api: Option<ApiInfo>,
     /// A live pm2 daemon or claude-mem-worker app from before 7.1.0.
     pub pm2: Option<Pm2Leftovers>,
+    /// This data dir's claude-mem processes (workers and their helpers), from the census.
+    pub processes: Vec<Member>,
+    /// Its orphaned helpers (also in `processes`).
+    pub orphans: Vec<Member>,
     #[serde(skip)]
     pub proven: Option<Proven>,
     #[serde(skip)]
@@ -173,6 +178,8 @@ impl Status {
             installed_version: None,
             api: None,
             pm2: None,
+            processes: Vec::new(),
+            orphans: Vec::new(),
             proven: None,
             record: None,
             probe: None,
@@ -381,6 +388,7 @@ pub struct Extras {
     pub installed_version: Option<String>,
     pub api: Option<ApiInfo>,
     pub pm2: Option<Pm2Leftovers>,
+    pub census: census::Census,
 }
 
 impl Extras {
@@ -398,6 +406,11 @@ impl Extras {
             installed_version: crate::release::installed_version(cfg),
             api,
             pm2: pm2::detect(cfg.home.as_deref()).filter(|p| p.active()),
+            census: census::take(
+                cfg,
+                census::Scope::DataDir,
+                st.proven.as_ref().map(|p| p.pid),
+            ),
         }
     }
 
@@ -413,6 +426,37 @@ impl Extras {
         st.pm2 = self.pm2.clone();
         if let Some(p) = &st.pm2 {
             st.warnings.push(p.describe());
+        }
+        st.processes = self.census.members.clone();
+        st.orphans = self.census.orphans().cloned().collect();
+        if !st.orphans.is_empty() {
+            st.warnings.push(format!(
+                "{} orphaned helper(s) using {}: `claude-mem-top reap` ends them",
+                st.orphans.len(),
+                crate::config::fmt_bytes(self.census.orphan_rss())
+            ));
+        }
+        let others: Vec<String> = self
+            .census
+            .workers()
+            .filter(|m| Some(m.pid) != st.pid)
+            .map(|m| {
+                format!(
+                    "PID {} ({}{})",
+                    m.pid,
+                    m.class.label(),
+                    m.version
+                        .as_deref()
+                        .map(|v| format!(" {v}"))
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
+        if !others.is_empty() {
+            st.warnings.push(format!(
+                "other claude-mem workers: {} (`claude-mem-top ps` lists them)",
+                others.join(", ")
+            ));
         }
     }
 }
@@ -532,6 +576,10 @@ fn read_layers(
                     st.state = State::Stale;
                     st.checks.push(Check::new("process", false, reason.clone()));
                     st.reason = Some(reason);
+                    st.record = Some(rec);
+                    // The file is stale, but is a worker answering on the port anyway?
+                    probe_unmanaged(cfg, opts, &mut st);
+                    return st;
                 }
                 Ok(proven) => {
                     let now = SystemTime::now();
@@ -559,7 +607,11 @@ fn read_layers(
                         st.state = State::Running;
                     } else {
                         st.state = State::Unhealthy;
-                        st.reason = Some(format!("GET /health: {}", probe.detail()));
+                        st.reason = Some(if wedged(&probe) {
+                            wedged_reason(&probe, st.port)
+                        } else {
+                            format!("GET /health: {}", probe.detail())
+                        });
                     }
                     st.probe = Some(probe);
                     st.proven = Some(proven);
@@ -586,15 +638,40 @@ fn http_check(probe: &Probe) -> Check {
     }
 }
 
-/// No PID file: is a worker answering on the port anyway?
+/// What a wedged listener does.
+pub const WEDGED: &str = "accepts connections but does not answer HTTP";
+
+/// `GET /health: no answer within 1000 ms: port N accepts connections but does not answer
+/// HTTP (wedged)`.
+fn wedged_reason(probe: &Probe, port: u16) -> String {
+    format!(
+        "GET /health: {}: port {port} {WEDGED} (wedged)",
+        probe.detail()
+    )
+}
+
+/// Connected, and then no answer in time.
+fn wedged(probe: &Probe) -> bool {
+    matches!(probe.result, Err(health::ProbeError::ReadTimeout(_)))
+}
+
+/// No PID file, or a stale one: is a worker answering on the port anyway? "Not running" only
+/// when nothing answers.
 fn probe_unmanaged(cfg: &Config, opts: StatusOpts, st: &mut Status) {
-    let _ = cfg;
     let probe = health::get(cfg.host, st.port, "/health", opts.http_timeout);
     let connected = !matches!(probe.result, Err(health::ProbeError::Refused));
     if connected {
         st.port_holder = platform::port_holder(st.port);
     }
-    if probe.healthy() {
+    let stale = (st.state == State::Stale)
+        .then(|| st.reason.clone())
+        .flatten();
+    if wedged(&probe) {
+        st.state = State::Unhealthy;
+        st.pid = st.port_holder.as_ref().and_then(|h| h.pid).or(st.pid);
+        st.command = st.port_holder.as_ref().and_then(|h| h.command.clone());
+        st.reason = Some(wedged_reason(&probe, st.port));
+    } else if probe.healthy() {
         st.state = State::Unmanaged;
         st.healthy = true;
         if let Some(h) = &st.port_holder {
@@ -612,11 +689,17 @@ fn probe_unmanaged(cfg: &Config, opts: StatusOpts, st: &mut Status) {
                 }
             }
         }
-        st.reason = Some(format!(
-            "a worker answers on port {} but no PID file names it",
-            st.port
-        ));
-    } else {
+        st.reason = Some(match stale {
+            Some(why) => format!(
+                "a worker answers on port {} but the PID file is stale ({why})",
+                st.port
+            ),
+            None => format!(
+                "a worker answers on port {} but no PID file names it",
+                st.port
+            ),
+        });
+    } else if stale.is_none() {
         st.state = State::Stopped;
     }
     st.checks.push(http_check(&probe));

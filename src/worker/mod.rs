@@ -47,9 +47,22 @@ pub struct StandInArgs {
     /// Log lines per second
     #[arg(long, default_value_t = 2.0)]
     pub log_rate: f64,
-    /// Version reported by /api/health and /api/version
-    #[arg(long, default_value = "13.25.3")]
-    pub version: String,
+    /// Version reported by /api/health and /api/version [default: from --script's path, else
+    /// 13.25.3]
+    #[arg(long)]
+    pub version: Option<String>,
+    /// Run "from" this worker script path (an argument only, for the census to see, as in
+    /// `bun …/claude-mem/12.4.7/scripts/worker-service.cjs`)
+    #[arg(long, value_name = "PATH")]
+    pub script: Option<PathBuf>,
+    /// Spawn helpers shaped like claude-mem's (the observer's `claude … --output-format
+    /// stream-json` in <data dir>/observer-sessions/1, `chroma-mcp --data-dir <data
+    /// dir>/vector-db`, `mcp-server.cjs`), which outlive the worker when it is killed
+    #[arg(long)]
+    pub spawn_helpers: bool,
+    /// Accept TCP connections and never answer (a wedged listener)
+    #[arg(long)]
+    pub wedged: bool,
     /// Exit 0 at once when `worker.pid` names a process that still exists (a zombie counts), as
     /// claude-mem's own worker does
     #[arg(long)]
@@ -69,6 +82,7 @@ pub fn line(level: &str, component: &str, msg: &str) -> String {
 
 struct Shared {
     start: Instant,
+    version: String,
     requests: AtomicU64,
     args: StandInArgs,
     port: u16,
@@ -183,6 +197,11 @@ pub fn main(args: StandInArgs) -> u8 {
     } else {
         None
     };
+    let _helpers = if args.spawn_helpers {
+        spawn_helpers(&out, data_dir.as_deref())
+    } else {
+        Vec::new()
+    };
     if args.slow_start > 0 {
         std::thread::sleep(Duration::from_millis(args.slow_start));
     }
@@ -218,6 +237,14 @@ pub fn main(args: StandInArgs) -> u8 {
     };
     let shared = Arc::new(Shared {
         start: Instant::now(),
+        version: args
+            .version
+            .clone()
+            .or_else(|| {
+                let script = args.script.as_ref()?.to_string_lossy().into_owned();
+                crate::procman::census::version_from_path(&[script])
+            })
+            .unwrap_or_else(|| "13.25.3".into()),
         requests: AtomicU64::new(0),
         args: args.clone(),
         port,
@@ -376,7 +403,81 @@ fn log_loop(out: &Out, rate: f64, port: u16, stop: &AtomicBool) {
     }
 }
 
+/// Start the three helpers; each logs its PID. They are plain children: a SIGKILL of the worker
+/// leaves them running (orphaned), as claude-mem's leak.
+fn spawn_helpers(out: &Out, data_dir: Option<&std::path::Path>) -> Vec<std::process::Child> {
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("claude-mem-top"));
+    let dir = data_dir.map_or_else(|| PathBuf::from("."), PathBuf::from);
+    let observer = dir.join("observer-sessions").join("1");
+    let _ = std::fs::create_dir_all(&observer);
+    let vector = dir.join("vector-db").to_string_lossy().into_owned();
+    let shapes: [(&str, Vec<&str>, Option<&PathBuf>); 3] = [
+        (
+            "claude",
+            vec![
+                "claude",
+                "--output-format",
+                "stream-json",
+                "--verbose",
+                "--input-format",
+                "stream-json",
+            ],
+            Some(&observer),
+        ),
+        (
+            "chroma-mcp",
+            vec![
+                "chroma-mcp",
+                "--client-type",
+                "persistent",
+                "--data-dir",
+                &vector,
+            ],
+            None,
+        ),
+        ("mcp-server", vec!["mcp-server.cjs"], None),
+    ];
+    let mut kids = Vec::new();
+    for (name, argv, cwd) in shapes {
+        let mut c = std::process::Command::new(&exe);
+        c.arg("stand-in-helper").args(&argv);
+        if let Some(d) = cwd {
+            c.current_dir(d);
+        }
+        match c
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+        {
+            Ok(ch) => {
+                emit(
+                    out,
+                    &line(
+                        "INFO",
+                        "WORKER",
+                        &format!("{name} helper started {{pid={}}}", ch.id()),
+                    ),
+                );
+                kids.push(ch);
+            }
+            Err(e) => emit(
+                out,
+                &line("ERROR", "WORKER", &format!("cannot start {name}: {e}")),
+            ),
+        }
+    }
+    kids
+}
+
 fn handle(mut conn: TcpStream, sh: &Shared, out: &Out) {
+    if sh.args.wedged {
+        // Hold the connection open and never answer.
+        let _keep = conn;
+        loop {
+            std::thread::park();
+        }
+    }
     let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
     let mut buf = Vec::new();
     let mut chunk = [0u8; 2048];
@@ -427,11 +528,11 @@ fn handle(mut conn: TcpStream, sh: &Shared, out: &Out) {
             200,
             format!(
                 r#"{{"status":"ok","version":"{}","uptime":{up},"pid":{},"initialized":true,"mcpReady":true}}"#,
-                sh.args.version, sh.pid
+                sh.version, sh.pid
             ),
         ),
         ("GET", "/api/readiness") => (200, r#"{"status":"ready"}"#.into()),
-        ("GET", "/api/version") => (200, format!(r#"{{"version":"{}"}}"#, sh.args.version)),
+        ("GET", "/api/version") => (200, format!(r#"{{"version":"{}"}}"#, sh.version)),
         ("GET", "/api/stats") => {
             let db = sh.data_dir.as_ref().map(|d| d.join("claude-mem.db"));
             let size = db
@@ -442,7 +543,7 @@ fn handle(mut conn: TcpStream, sh: &Shared, out: &Out) {
                 200,
                 format!(
                     r#"{{"worker":{{"version":"{}","uptime":{up},"activeSessions":1,"sseClients":0,"port":{}}},"database":{{"path":{},"size":{size},"observations":1842,"sessions":97,"summaries":88,"firstObservationAt":"2026-01-04T09:12:00.000Z"}}}}"#,
-                    sh.args.version,
+                    sh.version,
                     sh.port,
                     serde_json::to_string(&db.map(|p| p.display().to_string()).unwrap_or_default())
                         .unwrap_or_default()

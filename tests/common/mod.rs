@@ -502,8 +502,9 @@ impl Env {
             .filter(|p| *p != me && alive(*p) && environ_has(*p, &needle))
             .filter(|p| {
                 let a = cmdline(*p);
-                a.get(1)
-                    .is_some_and(|s| s == "stand-in-worker" || s == "stand-in-child")
+                a.get(1).is_some_and(|s| {
+                    s == "stand-in-worker" || s == "stand-in-child" || s == "stand-in-helper"
+                })
             })
             .collect()
     }

@@ -73,9 +73,29 @@ pub fn validate(schema: &Value, v: &Value, path: &str, errors: &mut Vec<String>)
     }
 }
 
+/// Replace each `{"$ref": "#/$defs/NAME"}` with that definition (ours are not recursive).
+fn inline_refs(node: &Value, defs: &Value) -> Value {
+    match node {
+        Value::Object(map) => {
+            if let Some(Value::String(r)) = map.get("$ref") {
+                let name = r.strip_prefix("#/$defs/").expect("local $ref");
+                return inline_refs(&defs[name], defs);
+            }
+            Value::Object(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), inline_refs(v, defs)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(|v| inline_refs(v, defs)).collect()),
+        other => other.clone(),
+    }
+}
+
 pub fn check(schema_path: &str, v: &Value) {
     let text = std::fs::read_to_string(schema_path).expect("schema file");
-    let schema: Value = serde_json::from_str(&text).expect("schema is JSON");
+    let raw: Value = serde_json::from_str(&text).expect("schema is JSON");
+    let schema = inline_refs(&raw, &raw["$defs"]);
     let mut errors = Vec::new();
     validate(&schema, v, "$", &mut errors);
     assert!(

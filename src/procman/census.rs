@@ -1,0 +1,834 @@
+//! The census: every claude-mem process on the machine, not only the one a PID file names.
+//!
+//! Workers are recognised by their command line (`worker-service.cjs` of a marketplace, cache
+//! or npm install, or the configured worker command) and, where they answer, by `/api/health`
+//! (its version, and its PID). Helpers (`claude … --output-format stream-json`, `chroma-mcp`,
+//! `mcp-server.cjs`) count as claude-mem's only with a tie beyond their name:
+//! - they descend from a live worker (parent links, each parent started before its child);
+//! - their working directory is inside a data dir (the observer runs in
+//!   `<data dir>/observer-sessions/<id>`);
+//! - an argument is a path inside a data dir (`chroma-mcp --data-dir <data dir>/…`);
+//! - their environment sets `CLAUDE_MEM_DATA_DIR` to a data dir.
+//!
+//! A helper with no live worker above it is orphaned (an `mcp-server.cjs`, which Claude Code
+//! starts, only once its parent is gone too). The census only reads; [`reap`] signals, and
+//! only what it proves again right before the signal.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+use super::files;
+use super::health;
+use super::identity;
+use crate::config::{Config, WorkerCmd};
+use crate::platform::{self, Pid, ProcInfo, StartToken, Stop};
+
+/// How long a worker's port may take to answer before it counts as wedged.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// What a claude-mem process is to this data dir.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Class {
+    /// Proven, and named by the data dir's PID file.
+    Worker,
+    /// Answers the configured port, but no PID file names it (or the file is stale).
+    Unmanaged,
+    /// A worker of another plugin version than the installed one (or the named worker's).
+    OtherVersion,
+    /// A second worker for one data dir.
+    Duplicate,
+    /// Accepts TCP on its port, but `/health` gives no answer within the probe timeout.
+    Wedged,
+    /// A worker of another data dir (listed with `--all`).
+    Foreign,
+    /// A helper whose worker is alive.
+    Helper,
+    /// A helper whose worker is gone.
+    OrphanedHelper,
+}
+
+impl Class {
+    pub const WORKERS: [Class; 6] = [
+        Class::Worker,
+        Class::Unmanaged,
+        Class::OtherVersion,
+        Class::Duplicate,
+        Class::Wedged,
+        Class::Foreign,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Class::Worker => "worker",
+            Class::Unmanaged => "unmanaged",
+            Class::OtherVersion => "other-version",
+            Class::Duplicate => "duplicate",
+            Class::Wedged => "wedged",
+            Class::Foreign => "other-data-dir",
+            Class::Helper => "helper",
+            Class::OrphanedHelper => "orphaned",
+        }
+    }
+
+    pub fn is_worker(self) -> bool {
+        !matches!(self, Class::Helper | Class::OrphanedHelper)
+    }
+}
+
+/// Which of claude-mem's helper programs a process is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HelperKind {
+    /// The Claude Agent SDK's `claude … --output-format stream-json` (the observer).
+    Claude,
+    /// `chroma-mcp`, run through `uvx`.
+    Chroma,
+    /// claude-mem's `mcp-server.cjs`.
+    McpServer,
+}
+
+impl HelperKind {
+    pub const ALL: [HelperKind; 3] = [
+        HelperKind::Claude,
+        HelperKind::Chroma,
+        HelperKind::McpServer,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            HelperKind::Claude => "claude",
+            HelperKind::Chroma => "chroma-mcp",
+            HelperKind::McpServer => "mcp-server",
+        }
+    }
+
+    /// The kind an argv shows, by its shape alone (never proof).
+    pub fn of(argv: &[String]) -> Option<HelperKind> {
+        let stream_json = argv
+            .windows(2)
+            .any(|w| w[0] == "--output-format" && w[1] == "stream-json")
+            || argv.iter().any(|a| a == "--output-format=stream-json");
+        if stream_json {
+            return Some(HelperKind::Claude);
+        }
+        let names = |want: &str| argv.iter().any(|a| file_stem_is(a, want));
+        if names("chroma-mcp") {
+            Some(HelperKind::Chroma)
+        } else if argv.iter().any(|a| base(a) == "mcp-server.cjs") {
+            Some(HelperKind::McpServer)
+        } else {
+            None
+        }
+    }
+}
+
+/// Why a helper is claude-mem's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "by", content = "detail")]
+pub enum Tie {
+    /// It descends from this worker.
+    Descendant(Pid),
+    /// Its working directory is inside the data dir.
+    WorkingDir(String),
+    /// An argument points inside the data dir.
+    Argument(String),
+    /// `CLAUDE_MEM_DATA_DIR` in its environment.
+    Environment,
+}
+
+impl std::fmt::Display for Tie {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Tie::Descendant(pid) => write!(f, "child of worker {pid}"),
+            Tie::WorkingDir(d) => write!(f, "runs in {d}"),
+            Tie::Argument(a) => write!(f, "argument {a}"),
+            Tie::Environment => write!(f, "CLAUDE_MEM_DATA_DIR in its environment"),
+        }
+    }
+}
+
+/// What a worker's port said.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Answer {
+    /// `/health` answered 200.
+    Healthy,
+    /// It answered, but not 200 (the status code).
+    Failing(u16),
+    /// It accepts connections but does not answer HTTP.
+    Wedged,
+    /// It listens on no port we could see.
+    NoPort,
+    /// Connection refused or another error.
+    Unreachable(String),
+}
+
+/// One claude-mem process.
+#[derive(Debug, Clone, Serialize)]
+pub struct Member {
+    pub pid: Pid,
+    pub ppid: Pid,
+    pub class: Class,
+    /// Helpers only.
+    pub kind: Option<HelperKind>,
+    pub version: Option<String>,
+    #[serde(serialize_with = "files::ser_opt_path")]
+    pub data_dir: Option<PathBuf>,
+    pub ports: Vec<u16>,
+    pub started_at: Option<String>,
+    pub age_seconds: Option<u64>,
+    pub owner: Option<u32>,
+    /// Average CPU over its lifetime, percent of one core (as `ps` shows it).
+    pub cpu_percent: f64,
+    pub cpu_seconds: f64,
+    pub rss_bytes: u64,
+    pub command: String,
+    /// Helpers: the worker they belong to, while it lives.
+    pub worker: Option<Pid>,
+    /// Helpers: why they are claude-mem's.
+    pub tie: Option<Tie>,
+    /// Workers: how many helpers descend from them.
+    pub helpers: u32,
+    /// Workers: what its port said.
+    pub answer: Option<Answer>,
+    /// The start token, so a later signal can prove it is still the same process.
+    #[serde(skip)]
+    pub start: StartToken,
+}
+
+impl Member {
+    /// Still the process the census saw (same PID, same start)?
+    pub fn still_same(&self) -> bool {
+        platform::is_same(self.pid, self.start)
+    }
+
+    /// Ours to signal: our own user's (where the OS has numeric owners).
+    pub fn is_ours(&self) -> bool {
+        match (self.owner, platform::current_uid()) {
+            (Some(o), Some(me)) => o == me,
+            _ => true,
+        }
+    }
+
+    pub fn what(&self) -> String {
+        match self.kind {
+            Some(k) => format!("{} helper", k.label()),
+            None => format!("{} worker", self.class.label()),
+        }
+    }
+}
+
+/// The census of one moment.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Census {
+    pub members: Vec<Member>,
+}
+
+impl Census {
+    pub fn workers(&self) -> impl Iterator<Item = &Member> {
+        self.members.iter().filter(|m| m.class.is_worker())
+    }
+
+    pub fn orphans(&self) -> impl Iterator<Item = &Member> {
+        self.members
+            .iter()
+            .filter(|m| m.class == Class::OrphanedHelper)
+    }
+
+    pub fn of_class(&self, class: Class) -> impl Iterator<Item = &Member> {
+        self.members.iter().filter(move |m| m.class == class)
+    }
+
+    pub fn count(&self, class: Class) -> usize {
+        self.of_class(class).count()
+    }
+
+    pub fn get(&self, pid: Pid) -> Option<&Member> {
+        self.members.iter().find(|m| m.pid == pid)
+    }
+
+    /// Workers other than the named one: another version, a duplicate, an unmanaged one.
+    pub fn other_workers(&self) -> usize {
+        self.workers()
+            .filter(|m| matches!(m.class, Class::OtherVersion | Class::Foreign))
+            .count()
+    }
+
+    /// Helpers of a worker, or orphans, for the tree view.
+    pub fn helpers_of(&self, worker: Pid) -> impl Iterator<Item = &Member> {
+        self.members
+            .iter()
+            .filter(move |m| m.kind.is_some() && m.worker == Some(worker))
+    }
+
+    /// Resident memory of the orphaned helpers.
+    pub fn orphan_rss(&self) -> u64 {
+        self.orphans().map(|m| m.rss_bytes).sum()
+    }
+}
+
+/// What to take a census of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// This data dir's processes, and whatever answers its port.
+    DataDir,
+    /// Every claude-mem process on the host.
+    All,
+}
+
+fn base(s: &str) -> &str {
+    s.rsplit(['/', '\\']).next().unwrap_or(s)
+}
+
+fn file_stem_is(arg: &str, want: &str) -> bool {
+    let b = base(arg);
+    b == want || b.strip_suffix(".exe") == Some(want)
+}
+
+/// Is this argv a claude-mem worker (not a hook or CLI call of the same script)?
+pub fn is_worker_argv(argv: &[String], configured: &WorkerCmd) -> bool {
+    if let Some(i) = argv.iter().position(|a| base(a) == "worker-service.cjs") {
+        // `worker-service.cjs` alone (7.x) or with options (`--daemon`, 13.x); a bare word
+        // after it (`start`, `hook …`, `stop`) is one of the hooks' short-lived calls.
+        return argv.get(i + 1).is_none_or(|a| a.starts_with('-'));
+    }
+    identity::matches_worker(argv, configured)
+}
+
+/// The plugin version in a worker's script path: `…/claude-mem/<version>/scripts/…`, else the
+/// `package.json` beside its `scripts/` dir.
+pub fn version_from_path(argv: &[String]) -> Option<String> {
+    let script = argv.iter().find(|a| base(a) == "worker-service.cjs")?;
+    let parts: Vec<&str> = script.split(['/', '\\']).collect();
+    if let Some(i) = parts.iter().position(|p| *p == "claude-mem") {
+        if let Some(v) = parts
+            .get(i + 1)
+            .filter(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+        {
+            return Some((*v).to_string());
+        }
+    }
+    let scripts = Path::new(script).parent()?;
+    let plugin = scripts.parent()?;
+    [
+        plugin.join("package.json"),
+        plugin.parent()?.join("package.json"),
+    ]
+    .iter()
+    .find_map(|p| crate::release::version_of(p))
+}
+
+/// The data dir a process works on: `CLAUDE_MEM_DATA_DIR` in its environment, else its
+/// `HOME`'s (`USERPROFILE`'s) `.claude-mem`. `None` when its environment is not ours to read.
+fn data_dir_from_env(env: &[OsString]) -> Option<PathBuf> {
+    let get = |key: &str| {
+        env.iter().find_map(|e| {
+            let s = e.to_str()?;
+            let (k, v) = s.split_once('=')?;
+            (k == key && !v.is_empty()).then(|| v.to_string())
+        })
+    };
+    if let Some(d) = get("CLAUDE_MEM_DATA_DIR") {
+        return Some(PathBuf::from(d));
+    }
+    let home = get("HOME").or_else(|| get("USERPROFILE"))?;
+    Some(Path::new(&home).join(".claude-mem"))
+}
+
+/// Compare paths as the OS would resolve them.
+fn norm(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+fn inside(path: &Path, dir: &Path) -> bool {
+    path == dir || path.starts_with(dir)
+}
+
+/// A path argument (`X`, or the value of `--opt=X`) inside `dir`.
+fn arg_inside(argv: &[String], dir: &Path) -> Option<String> {
+    argv.iter().skip(1).find_map(|a| {
+        let value = a.split_once('=').map_or(a.as_str(), |(_, v)| v);
+        let p = Path::new(value);
+        (p.is_absolute() && inside(&norm(p), dir)).then(|| a.clone())
+    })
+}
+
+fn env_names_dir(env: &[OsString], dir: &Path) -> bool {
+    env.iter().any(|e| {
+        e.to_str()
+            .and_then(|s| s.strip_prefix("CLAUDE_MEM_DATA_DIR="))
+            .is_some_and(|v| norm(Path::new(v)) == dir)
+    })
+}
+
+struct Candidate {
+    info: ProcInfo,
+    kind: Option<HelperKind>,
+}
+
+fn seconds(d: Duration) -> f64 {
+    (d.as_secs_f64() * 100.0).round() / 100.0
+}
+
+fn member(info: &ProcInfo, class: Class, kind: Option<HelperKind>) -> Member {
+    let age = info
+        .started
+        .and_then(|t| SystemTime::now().duration_since(t).ok());
+    let cpu_percent = match age {
+        Some(a) if a.as_secs_f64() > 0.0 => {
+            ((info.cpu.as_secs_f64() / a.as_secs_f64()) * 1000.0).round() / 10.0
+        }
+        _ => 0.0,
+    };
+    Member {
+        pid: info.pid,
+        ppid: info.ppid,
+        class,
+        kind,
+        version: None,
+        data_dir: None,
+        ports: Vec::new(),
+        started_at: info
+            .started
+            .map(|t| files::iso(chrono::DateTime::<chrono::Utc>::from(t))),
+        age_seconds: age.map(|a| a.as_secs()),
+        owner: info.owner,
+        cpu_percent,
+        cpu_seconds: seconds(info.cpu),
+        rss_bytes: info.rss_bytes,
+        command: info.command(),
+        worker: None,
+        tie: None,
+        helpers: 0,
+        answer: None,
+        start: info.start,
+    }
+}
+
+/// `/api/health` (version and PID), else `/health`, on `port`.
+fn probe(host: IpAddr, port: u16, timeout: Duration) -> (Answer, Option<String>, Option<Pid>) {
+    let p = health::get(host, port, "/api/health", timeout);
+    let from_json = |r: &health::Response| {
+        let v = r.json();
+        let version = v.as_ref().and_then(|v| {
+            v.get("version")?
+                .as_str()
+                .map(|s| s.chars().take(40).collect())
+        });
+        let pid = v
+            .as_ref()
+            .and_then(|v| v.get("pid")?.as_i64())
+            .and_then(|p| Pid::try_from(p).ok());
+        (version, pid)
+    };
+    match &p.result {
+        Ok(r) if r.status == 200 => {
+            let (version, pid) = from_json(r);
+            return (Answer::Healthy, version, pid);
+        }
+        Err(health::ProbeError::ReadTimeout(_)) | Err(health::ProbeError::ConnectTimeout(_)) => {
+            return (Answer::Wedged, None, None)
+        }
+        _ => {}
+    }
+    let h = health::get(host, port, "/health", timeout);
+    match &h.result {
+        Ok(r) if r.status == 200 => {
+            let (_, pid) = from_json(r);
+            (Answer::Healthy, None, pid)
+        }
+        Ok(r) => (Answer::Failing(r.status), None, None),
+        Err(health::ProbeError::ReadTimeout(_)) | Err(health::ProbeError::ConnectTimeout(_)) => {
+            (Answer::Wedged, None, None)
+        }
+        Err(e) => (Answer::Unreachable(e.to_string()), None, None),
+    }
+}
+
+/// The named worker of a data dir, if its PID file's process is proven.
+pub fn named_worker(cfg: &Config) -> Option<Pid> {
+    let st = super::status::status(
+        cfg,
+        super::status::StatusOpts {
+            http_timeout: Duration::from_millis(1),
+            extras: false,
+        },
+    );
+    st.proven.map(|p| p.pid)
+}
+
+/// Take the census. `named` is the PID the data dir's PID file proves (from a status read).
+pub fn take(cfg: &Config, scope: Scope, named: Option<Pid>) -> Census {
+    let me = std::process::id() as Pid;
+    let mut candidates: Vec<Candidate> = Vec::new();
+    for (pid, argv) in platform::command_lines() {
+        if pid == me {
+            continue;
+        }
+        let worker = is_worker_argv(&argv, &cfg.worker);
+        let kind = if worker { None } else { HelperKind::of(&argv) };
+        if !worker && kind.is_none() {
+            continue;
+        }
+        let Some(info) = platform::proc_info(pid).filter(|i| !i.zombie) else {
+            continue;
+        };
+        candidates.push(Candidate { info, kind });
+    }
+    classify(cfg, scope, named, candidates)
+}
+
+fn classify(cfg: &Config, scope: Scope, named: Option<Pid>, candidates: Vec<Candidate>) -> Census {
+    let here = norm(&cfg.data_dir);
+    let reference =
+        crate::release::hooks_version(cfg).or_else(|| crate::release::installed_version(cfg));
+
+    // Workers: data dir, ports, and what their port says (probed in parallel: a wedged one
+    // costs one timeout, not one per worker).
+    let mut workers: Vec<Member> = candidates
+        .iter()
+        .filter(|c| c.kind.is_none())
+        .map(|c| {
+            let mut m = member(&c.info, Class::Worker, None);
+            m.data_dir = data_dir_from_env(&platform::environ(c.info.pid)).map(|d| norm(&d));
+            m.ports = platform::listening_ports(c.info.pid);
+            m.version = version_from_path(&c.info.cmdline);
+            m
+        })
+        .collect();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = workers
+            .iter()
+            .map(|w| {
+                let port = w
+                    .ports
+                    .iter()
+                    .copied()
+                    .find(|p| *p == cfg.port)
+                    .or(w.ports.first().copied());
+                s.spawn(move || port.map(|p| probe(cfg.host, p, PROBE_TIMEOUT)))
+            })
+            .collect();
+        for (w, h) in workers.iter_mut().zip(handles) {
+            match h.join().ok().flatten() {
+                Some((answer, version, _pid)) => {
+                    if version.is_some() {
+                        w.version = version;
+                    }
+                    w.answer = Some(answer);
+                }
+                None => w.answer = Some(Answer::NoPort),
+            }
+        }
+    });
+    let named_version = named
+        .and_then(|n| workers.iter().find(|w| w.pid == n))
+        .and_then(|w| w.version.clone());
+    let reference = reference.or(named_version);
+    // Which worker of this data dir counts as the one (the named one, else the one on the
+    // configured port, else the oldest): the others are duplicates.
+    let primary = named
+        .filter(|n| workers.iter().any(|w| w.pid == *n))
+        .or_else(|| {
+            workers
+                .iter()
+                .filter(|w| w.ports.contains(&cfg.port))
+                .map(|w| w.pid)
+                .next()
+        });
+    for w in &mut workers {
+        let mine = w.data_dir.as_deref() == Some(here.as_path()) || w.ports.contains(&cfg.port);
+        let other_version = matches!((&w.version, &reference), (Some(v), Some(r)) if v != r);
+        w.class = if w.answer == Some(Answer::Wedged) && mine {
+            Class::Wedged
+        } else if other_version {
+            Class::OtherVersion
+        } else if !mine {
+            Class::Foreign
+        } else if Some(w.pid) == named {
+            Class::Worker
+        } else if Some(w.pid) == primary {
+            Class::Unmanaged
+        } else {
+            Class::Duplicate
+        };
+    }
+
+    // Helpers: tie each to a worker (by descent) or to a data dir.
+    let worker_pids: HashMap<Pid, usize> = workers
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (w.pid, i))
+        .collect();
+    let mut dirs: Vec<PathBuf> = vec![here.clone()];
+    for w in &workers {
+        if let Some(d) = &w.data_dir {
+            if !dirs.contains(d) {
+                dirs.push(d.clone());
+            }
+        }
+    }
+    let mut parents: HashMap<Pid, Option<(Pid, StartToken)>> = HashMap::new();
+    let mut helpers = Vec::new();
+    for c in candidates.iter().filter(|c| c.kind.is_some()) {
+        let kind = c.kind;
+        let mut m = member(&c.info, Class::Helper, kind);
+        let ancestor = live_worker_ancestor(&c.info, &worker_pids, &mut parents);
+        if let Some(wp) = ancestor {
+            let w = &workers[worker_pids[&wp]];
+            m.worker = Some(wp);
+            m.tie = Some(Tie::Descendant(wp));
+            m.data_dir = w.data_dir.clone();
+        } else {
+            let env = platform::environ(c.info.pid);
+            let cwd = platform::cwd(c.info.pid).map(|p| norm(&p));
+            let found = dirs.iter().find_map(|d| {
+                if let Some(cwd) = cwd.as_ref().filter(|p| inside(p, d)) {
+                    return Some((d.clone(), Tie::WorkingDir(cwd.display().to_string())));
+                }
+                if let Some(a) = arg_inside(&c.info.cmdline, d) {
+                    return Some((d.clone(), Tie::Argument(a)));
+                }
+                env_names_dir(&env, d).then(|| (d.clone(), Tie::Environment))
+            });
+            let Some((dir, tie)) = found else {
+                // A name alone is never proof.
+                continue;
+            };
+            m.data_dir = Some(dir);
+            m.tie = Some(tie);
+            let parent_gone = c.info.ppid <= 1 || !platform::alive(c.info.ppid);
+            m.class = if kind == Some(HelperKind::McpServer) && !parent_gone {
+                Class::Helper
+            } else {
+                Class::OrphanedHelper
+            };
+        }
+        helpers.push(m);
+    }
+    for h in &helpers {
+        if let Some(w) = h.worker.and_then(|w| worker_pids.get(&w)) {
+            workers[*w].helpers += 1;
+        }
+    }
+    let mut members = workers;
+    members.extend(helpers);
+    if scope == Scope::DataDir {
+        // This data dir's processes, and any worker on its port; workers of other data dirs go.
+        members.retain(|m| {
+            m.data_dir.as_deref() == Some(here.as_path())
+                || (m.class.is_worker() && m.ports.contains(&cfg.port))
+        });
+    }
+    members.sort_by_key(|m| {
+        (
+            !m.class.is_worker(),
+            m.worker.unwrap_or(m.pid),
+            m.kind.is_some(),
+            m.pid,
+        )
+    });
+    Census { members }
+}
+
+/// The nearest live worker above `info`, following parent links only where each parent
+/// started no later than its child (a reused parent PID is not a parent).
+fn live_worker_ancestor(
+    info: &ProcInfo,
+    workers: &HashMap<Pid, usize>,
+    cache: &mut HashMap<Pid, Option<(Pid, StartToken)>>,
+) -> Option<Pid> {
+    let mut pid = info.ppid;
+    let mut child_start = info.start;
+    for _ in 0..64 {
+        if pid <= 1 {
+            return None;
+        }
+        let entry = *cache.entry(pid).or_insert_with(|| {
+            platform::proc_info(pid)
+                .filter(|p| !p.zombie)
+                .map(|p| (p.ppid, p.start))
+        });
+        let (ppid, start) = entry?;
+        if start > child_start {
+            return None;
+        }
+        if workers.contains_key(&pid) {
+            return Some(pid);
+        }
+        child_start = start;
+        pid = ppid;
+    }
+    None
+}
+
+/// What `reap` did with one orphan.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reaped {
+    pub pid: Pid,
+    pub kind: Option<HelperKind>,
+    pub command: String,
+    pub rss_bytes: u64,
+    pub outcome: ReapOutcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReapOutcome {
+    /// Listed only (`--dry-run`).
+    Listed,
+    /// Ended by SIGTERM (Windows: terminated).
+    Ended,
+    /// Ended by SIGKILL after the grace period.
+    Killed,
+    /// Not signalled: it is no longer the process the census saw.
+    Changed,
+    /// Not signalled: another user's.
+    NotOurs,
+    /// Signalled but still alive after the grace period and SIGKILL.
+    Survived,
+}
+
+/// End these census members, each proven again (same PID, same start, ours) right before its
+/// signal: SIGTERM, then SIGKILL after `grace`.
+pub fn end(members: &[&Member], grace: Duration, dry_run: bool) -> Vec<Reaped> {
+    members
+        .iter()
+        .map(|m| {
+            let outcome = if dry_run {
+                ReapOutcome::Listed
+            } else if !m.is_ours() {
+                ReapOutcome::NotOurs
+            } else {
+                end_one(m, grace)
+            };
+            Reaped {
+                pid: m.pid,
+                kind: m.kind,
+                command: m.command.clone(),
+                rss_bytes: m.rss_bytes,
+                outcome,
+            }
+        })
+        .collect()
+}
+
+fn end_one(m: &Member, grace: Duration) -> ReapOutcome {
+    let Some(handle) = platform::ProcHandle::open(m.pid, m.start) else {
+        return ReapOutcome::Changed;
+    };
+    if !m.still_same() || !handle.signal(Stop::Graceful) {
+        return ReapOutcome::Changed;
+    }
+    if handle.wait_exit(grace) {
+        return ReapOutcome::Ended;
+    }
+    if handle.signal(Stop::Force) && handle.wait_exit(Duration::from_secs(2)) {
+        ReapOutcome::Killed
+    } else {
+        ReapOutcome::Survived
+    }
+}
+
+/// The proven orphaned helpers of this data dir.
+pub fn reapable(census: &Census, cfg: &Config) -> Vec<Member> {
+    let here = norm(&cfg.data_dir);
+    census
+        .orphans()
+        .filter(|m| m.data_dir.as_deref() == Some(here.as_path()) && m.tie.is_some())
+        .cloned()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(s: &[&str]) -> Vec<String> {
+        s.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn helper_kinds_by_shape() {
+        assert_eq!(
+            HelperKind::of(&v(&[
+                "claude",
+                "--output-format",
+                "stream-json",
+                "--verbose"
+            ])),
+            Some(HelperKind::Claude)
+        );
+        assert_eq!(
+            HelperKind::of(&v(&[
+                "/home/u/.local/bin/uvx",
+                "chroma-mcp",
+                "--client-type",
+                "persistent"
+            ])),
+            Some(HelperKind::Chroma)
+        );
+        assert_eq!(
+            HelperKind::of(&v(&["bun", "/x/plugin/scripts/mcp-server.cjs"])),
+            Some(HelperKind::McpServer)
+        );
+        assert_eq!(HelperKind::of(&v(&["claude", "--print"])), None);
+        assert_eq!(HelperKind::of(&v(&["chroma-mcp-fork"])), None);
+    }
+
+    #[test]
+    fn workers_not_hooks() {
+        let cfg = WorkerCmd::parse("/nonexistent/w", "t").expect("cmd");
+        let script =
+            "/h/.claude/plugins/cache/thedotmack/claude-mem/12.4.7/scripts/worker-service.cjs";
+        assert!(is_worker_argv(&v(&["bun", script, "--daemon"]), &cfg));
+        assert!(is_worker_argv(&v(&["bun", script]), &cfg));
+        assert!(!is_worker_argv(
+            &v(&["bun", script, "hook", "claude-code", "context"]),
+            &cfg
+        ));
+        assert!(!is_worker_argv(
+            &v(&["node", "bun-runner.js", script, "start"]),
+            &cfg
+        ));
+        assert_eq!(
+            version_from_path(&v(&["bun", script])).as_deref(),
+            Some("12.4.7")
+        );
+        assert!(!is_worker_argv(&v(&["sleep", "1"]), &cfg));
+    }
+
+    #[test]
+    fn data_dir_from_the_environment() {
+        let env: Vec<OsString> = vec!["HOME=/home/u".into(), "PATH=/bin".into()];
+        assert_eq!(
+            data_dir_from_env(&env),
+            Some(PathBuf::from("/home/u/.claude-mem"))
+        );
+        let env: Vec<OsString> = vec!["HOME=/home/u".into(), "CLAUDE_MEM_DATA_DIR=/d".into()];
+        assert_eq!(data_dir_from_env(&env), Some(PathBuf::from("/d")));
+        assert_eq!(data_dir_from_env(&[]), None);
+    }
+
+    #[test]
+    fn path_arguments_inside_a_dir() {
+        let dir = std::env::temp_dir();
+        let dir = norm(&dir);
+        let inner = dir.join("vector-db").display().to_string();
+        assert_eq!(
+            arg_inside(&v(&["chroma-mcp", "--data-dir", &inner]), &dir),
+            Some(inner.clone())
+        );
+        assert!(arg_inside(&v(&["chroma-mcp", &format!("--data-dir={inner}")]), &dir).is_some());
+        assert_eq!(
+            arg_inside(&v(&["chroma-mcp", "--data-dir", "relative"]), &dir),
+            None
+        );
+    }
+}
