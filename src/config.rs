@@ -66,12 +66,28 @@ pub struct WorkerCmd {
 }
 
 impl WorkerCmd {
+    /// claude-mem's own worker, from the script its hooks run: `CLAUDE_MEM_WORKER_SCRIPT_PATH`
+    /// if set; else on 13.x the highest plugin version in the cache without an `.orphaned_at`
+    /// (a manager that launches another script than the hooks do would fight their version
+    /// check); else the marketplace's script (7.x).
     pub fn default_for(home: &Path) -> WorkerCmd {
         let market = home.join(".claude/plugins/marketplaces/thedotmack");
-        let script = market.join("plugin/scripts/worker-service.cjs");
+        let (script, cwd) = match std::env::var_os("CLAUDE_MEM_WORKER_SCRIPT_PATH")
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from)
+        {
+            Some(p) => (p, market.clone()),
+            None => match crate::release::hooks_plugin(home) {
+                Some((plugin, _)) => (plugin.join("scripts/worker-service.cjs"), plugin),
+                None => (
+                    market.join("plugin/scripts/worker-service.cjs"),
+                    market.clone(),
+                ),
+            },
+        };
         WorkerCmd {
             argv: vec!["bun".into(), script.to_string_lossy().into_owned()],
-            cwd: Some(market),
+            cwd: Some(cwd),
             script: Some(script),
         }
     }

@@ -103,6 +103,63 @@ fn resources(pid: i32) -> Option<(f64, u64)> {
     Some((u.cpu.as_secs_f64(), u.rss_bytes))
 }
 
+/// The census: workers by class, helpers by kind and whether orphaned, and their memory.
+fn census(o: &mut Out, st: &Status) {
+    use crate::procman::census::{Class, HelperKind};
+    o.family(
+        "claude_mem_worker_processes",
+        "gauge",
+        "claude-mem worker processes of this data dir (and on its port), by class.",
+    );
+    for class in Class::WORKERS.into_iter().filter(|c| *c != Class::Foreign) {
+        let n = st.processes.iter().filter(|m| m.class == class).count();
+        o.sample(
+            "claude_mem_worker_processes",
+            &[("class", class.label())],
+            n as f64,
+        );
+    }
+    let helpers = |kind: HelperKind, orphaned: bool| {
+        st.processes
+            .iter()
+            .filter(move |m| m.kind == Some(kind) && (m.class == Class::OrphanedHelper) == orphaned)
+    };
+    o.family(
+        "claude_mem_helper_processes",
+        "gauge",
+        "claude-mem helper processes (claude stream-json, chroma-mcp, mcp-server), by kind and whether their worker is gone.",
+    );
+    for kind in HelperKind::ALL {
+        for orphaned in [false, true] {
+            o.sample(
+                "claude_mem_helper_processes",
+                &[
+                    ("kind", kind.label()),
+                    ("orphaned", if orphaned { "true" } else { "false" }),
+                ],
+                helpers(kind, orphaned).count() as f64,
+            );
+        }
+    }
+    o.family(
+        "claude_mem_helper_resident_memory_bytes",
+        "gauge",
+        "Resident memory of the helper processes, by kind and whether orphaned.",
+    );
+    for kind in HelperKind::ALL {
+        for orphaned in [false, true] {
+            o.sample(
+                "claude_mem_helper_resident_memory_bytes",
+                &[
+                    ("kind", kind.label()),
+                    ("orphaned", if orphaned { "true" } else { "false" }),
+                ],
+                helpers(kind, orphaned).map(|m| m.rss_bytes).sum::<u64>() as f64,
+            );
+        }
+    }
+}
+
 /// Everything, read now.
 pub fn collect(cfg: &Config) -> String {
     let t0 = Instant::now();
@@ -189,6 +246,8 @@ pub fn render(cfg: &Config, st: &Status, t0: Instant) -> String {
             rss as f64,
         );
     }
+
+    census(&mut o, st);
 
     let sup = crate::supervise::read_state(&cfg.data_dir);
     let sup_up = sup.as_ref().is_some_and(|s| s.supervisor_alive());

@@ -94,3 +94,34 @@ pub fn hooks_plugin(home: &Path) -> Option<(std::path::PathBuf, String)> {
 pub fn hooks_version(cfg: &Config) -> Option<String> {
     hooks_plugin(cfg.home.as_deref()?).map(|(_, v)| v)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hooks_plugin_is_the_highest_version_not_orphaned() {
+        let home = tempfile::tempdir().expect("tempdir");
+        let cache = home
+            .path()
+            .join(".claude/plugins/cache/thedotmack/claude-mem");
+        assert_eq!(hooks_plugin(home.path()), None);
+        for v in ["9.0.0", "13.25.3", "13.30.0", "13.26.0-beta.1", "notes"] {
+            std::fs::create_dir_all(cache.join(v).join("scripts")).expect("mkdir");
+        }
+        std::fs::write(cache.join("13.30.0/.orphaned_at"), "2026-11-30").expect("orphan");
+        let (dir, v) = hooks_plugin(home.path()).expect("found");
+        // Versions compare as the hooks' shell does: numbers, a release above its pre-release.
+        assert_eq!(v, "13.26.0-beta.1");
+        assert_eq!(dir, cache.join("13.26.0-beta.1"));
+        std::fs::remove_dir_all(cache.join("13.26.0-beta.1")).expect("rm");
+        let (dir, v) = hooks_plugin(home.path()).expect("found");
+        assert_eq!((dir, v.as_str()), (cache.join("13.25.3"), "13.25.3"));
+        // A `plugin/` subdir is where the scripts are, when there is one.
+        std::fs::create_dir_all(cache.join("13.25.3/plugin/scripts")).expect("mkdir");
+        assert_eq!(
+            hooks_plugin(home.path()).map(|p| p.0),
+            Some(cache.join("13.25.3/plugin"))
+        );
+    }
+}

@@ -227,6 +227,30 @@ fn orphaned_helpers_are_reaped_exactly_and_the_decoy_and_worker_live_on() {
         let v = env.run(&["ps", "--json"]).code(0).json();
         pids_of_class(&v, "orphaned_helper") == helpers
     });
+    // The metrics count them, by kind, and B's own three helpers as live ones.
+    let prom = env
+        .run(&["status", "--format", "prometheus"])
+        .code(0)
+        .stdout
+        .clone();
+    for kind in ["claude", "chroma-mcp", "mcp-server"] {
+        for (orphaned, n) in [("true", 1), ("false", 1)] {
+            let line = format!(
+                "claude_mem_helper_processes{{kind=\"{kind}\",orphaned=\"{orphaned}\"}} {n}\n"
+            );
+            assert!(prom.contains(&line), "no {line:?} in:\n{prom}");
+        }
+    }
+    assert!(
+        prom.contains("claude_mem_worker_processes{class=\"worker\"} 1\n"),
+        "{prom}"
+    );
+    assert!(
+        prom.contains(
+            "claude_mem_helper_resident_memory_bytes{kind=\"claude\",orphaned=\"true\"} "
+        ),
+        "{prom}"
+    );
     // B's own helpers (it spawns them too) are not orphans.
     let dry = env.run(&["reap", "--dry-run", "--json"]).code(0).json();
     let mut listed: Vec<i32> = dry
@@ -282,4 +306,21 @@ fn a_listener_that_accepts_and_never_answers_is_wedged() {
     env.run(&["start", "--timeout", "2s"]).code(1);
     env.run(&["stop"]).code(1);
     assert!(alive(pid));
+}
+
+#[test]
+fn on_a_13x_install_the_worker_runs_from_the_script_the_hooks_use() {
+    let env = Env::default_worker();
+    env.make_dir();
+    let cache = env.home.join(".claude/plugins/cache/thedotmack/claude-mem");
+    for v in ["13.24.0", "13.25.3", "13.26.1"] {
+        std::fs::create_dir_all(cache.join(v).join("scripts")).expect("mkdir");
+        std::fs::write(cache.join(v).join("scripts/worker-service.cjs"), "//").expect("script");
+    }
+    // The newest was orphaned by an update that was rolled back: the hooks skip it.
+    std::fs::write(cache.join("13.26.1/.orphaned_at"), "2026-11-30T00:00:00Z").expect("orphan");
+    let report = env.run(&["doctor", "--json"]).json();
+    let cmd = report["worker_command"].as_str().unwrap_or("");
+    let want = cache.join("13.25.3/scripts/worker-service.cjs");
+    assert!(cmd.contains(&*want.to_string_lossy()), "{cmd}");
 }

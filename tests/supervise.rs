@@ -290,3 +290,74 @@ fn a_worker_that_stays_unhealthy_is_stopped_and_restarted() {
         "an unhealthy worker was left running"
     );
 }
+
+#[test]
+fn a_wedged_worker_is_restarted_like_an_unhealthy_one() {
+    // Healthy at first, then it accepts connections and never answers.
+    let env = Env::stand_in("--wedged-after 400");
+    let census = Census::start(env.marker());
+    let mut sup = env
+        .cmd(&[
+            "supervise",
+            "--unhealthy-after",
+            "300ms",
+            "--health-interval",
+            "50ms",
+            "--max-restarts",
+            "1",
+        ])
+        .env("CLAUDE_MEM_TOP_SUPERVISE_BACKOFF", "100ms")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn supervise");
+    let st = wait_exit(&mut sup);
+    let most = census.finish();
+    assert_eq!(st.code(), Some(1), "FATAL after the second wedged spell");
+    assert!(most <= 1, "{most} workers ran at once");
+    let log = env.log();
+    let spells = log
+        .matches(
+            "worker wedged for 300ms: it accepts connections but does not answer HTTP \
+             (GET /health: no answer within 1000 ms): stopping it",
+        )
+        .count();
+    assert_eq!(spells, 2, "{log}");
+    assert!(log.contains("restart 1/1 in 100ms"), "{log}");
+    assert!(
+        live_with(&env.marker()).is_empty(),
+        "a wedged worker was left running"
+    );
+}
+
+#[test]
+fn an_unmanaged_worker_on_the_port_is_named_and_never_killed() {
+    let env = Env::stand_in("");
+    env.make_dir();
+    // Started by hand: no PID file names it.
+    let unmanaged = env.spawn_worker_directly(env.port, &[], true);
+    let mut sup = env
+        .cmd(&["supervise", "--max-restarts", "1"])
+        .env("CLAUDE_MEM_TOP_SUPERVISE_BACKOFF", "100ms")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn supervise");
+    let st = wait_exit(&mut sup);
+    assert_eq!(
+        st.code(),
+        Some(1),
+        "FATAL: it cannot start a worker of its own"
+    );
+    let log = env.log();
+    assert!(
+        log.contains(&format!(
+            "the claude-mem worker PID {unmanaged} (unmanaged, vtest-{}) holds port {}",
+            env.port, env.port
+        )),
+        "{log}"
+    );
+    assert!(alive(unmanaged), "supervise killed the unmanaged worker");
+}

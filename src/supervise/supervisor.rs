@@ -304,6 +304,27 @@ impl Supervisor<'_> {
                 self.fatal(&format!("cannot start the worker: {msg}"));
                 Next::Exit(e.exit_code())
             }
+            Err(Error::PortInUse { port, holder }) => {
+                // Someone else's worker (unmanaged, another version) is never ours to kill.
+                let census = crate::procman::census::take(
+                    self.cfg,
+                    crate::procman::census::Scope::DataDir,
+                    None,
+                );
+                let what = census
+                    .workers()
+                    .find(|m| m.ports.contains(&port))
+                    .map(|m| {
+                        format!(
+                            "the claude-mem worker PID {} ({}{}) holds port {port}; not ours to stop                              (`claude-mem-top adopt` records it, `claude-mem-top ps` lists it)",
+                            m.pid,
+                            m.class.label(),
+                            m.version.as_deref().map(|v| format!(", v{v}")).unwrap_or_default()
+                        )
+                    })
+                    .unwrap_or_else(|| format!("port {port} is held by {holder}"));
+                self.failed(None, &format!("start failed: {what}"))
+            }
             Err(e) => {
                 let first = e.to_string().lines().next().unwrap_or("").to_string();
                 self.failed(None, &format!("start failed: {first}"))
@@ -425,11 +446,20 @@ impl Supervisor<'_> {
                 {
                     return Next::Go(Phase::Watching(w));
                 }
-                let why = format!(
-                    "worker unhealthy for {} (GET /health: {})",
-                    fmt_duration(self.p.unhealthy_after),
-                    probe.detail()
-                );
+                let why = if matches!(probe.result, Err(health::ProbeError::ReadTimeout(_))) {
+                    format!(
+                        "worker wedged for {}: it {} (GET /health: {})",
+                        fmt_duration(self.p.unhealthy_after),
+                        status::WEDGED,
+                        probe.detail()
+                    )
+                } else {
+                    format!(
+                        "worker unhealthy for {} (GET /health: {})",
+                        fmt_duration(self.p.unhealthy_after),
+                        probe.detail()
+                    )
+                };
                 self.log("WARN ", &format!("{why}: stopping it {{pid={}}}", w.pid));
                 self.self_stopped = Some(w.pid);
                 if let Err(e) = control::stop(self.cfg, self.p.opts) {

@@ -63,6 +63,9 @@ pub struct StandInArgs {
     /// Accept TCP connections and never answer (a wedged listener)
     #[arg(long)]
     pub wedged: bool,
+    /// Become wedged this many milliseconds after listening (healthy before)
+    #[arg(long, value_name = "MS")]
+    pub wedged_after: Option<u64>,
     /// Exit 0 at once when `worker.pid` names a process that still exists (a zombie counts), as
     /// claude-mem's own worker does
     #[arg(long)]
@@ -471,7 +474,11 @@ fn spawn_helpers(out: &Out, data_dir: Option<&std::path::Path>) -> Vec<std::proc
 }
 
 fn handle(mut conn: TcpStream, sh: &Shared, out: &Out) {
-    if sh.args.wedged {
+    let wedged_now = sh
+        .args
+        .wedged_after
+        .is_some_and(|ms| sh.start.elapsed() >= Duration::from_millis(ms));
+    if sh.args.wedged || wedged_now {
         // Hold the connection open and never answer.
         let _keep = conn;
         loop {
