@@ -80,7 +80,7 @@ pub fn run(keep: bool, mut opts: Options) -> Result<u8, String> {
                 "stand-in-worker".into(),
                 "--log-rate".into(),
                 "4".into(),
-                "--spawn-child".into(),
+                "--spawn-helpers".into(),
             ],
             cwd: None,
             script: None,

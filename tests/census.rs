@@ -324,3 +324,68 @@ fn on_a_13x_install_the_worker_runs_from_the_script_the_hooks_use() {
     let want = cache.join("13.25.3/scripts/worker-service.cjs");
     assert!(cmd.contains(&*want.to_string_lossy()), "{cmd}");
 }
+
+/// The last-moment proof: a census member whose process is not the one seen (same PID, another
+/// start: the PID was reused) is never signalled, by `reap`, `K` or `X` alike (they all end
+/// through `census::end`).
+#[test]
+fn a_member_whose_pid_now_names_another_process_is_never_signalled() {
+    use claude_mem_top::platform::{self, StartToken};
+    use claude_mem_top::procman::census::{self, Class, HelperKind, Member, ReapOutcome};
+    let env = Env::new();
+    let other = env.spawn_sleep();
+    let real = platform::start_token(other).expect("token");
+    let seen = Member {
+        pid: other,
+        ppid: 1,
+        class: Class::OrphanedHelper,
+        kind: Some(HelperKind::Claude),
+        version: None,
+        data_dir: Some(env.dir.clone()),
+        ports: Vec::new(),
+        started_at: None,
+        age_seconds: None,
+        owner: platform::current_uid(),
+        cpu_percent: 0.0,
+        cpu_seconds: 0.0,
+        rss_bytes: 0,
+        command: "claude --output-format stream-json".into(),
+        worker: None,
+        tie: Some(census::Tie::Environment),
+        helpers: 0,
+        answer: None,
+        // What the census saw: an earlier process of this PID.
+        start: StartToken::from_raw(real.raw().wrapping_sub(1)),
+    };
+    let done = census::end(&[&seen], std::time::Duration::from_millis(200), false);
+    assert_eq!(done[0].outcome, ReapOutcome::Changed, "{done:?}");
+    assert!(alive(other), "a reused PID was signalled");
+    // The same member with the right token is ended: the check is what stopped it above.
+    let right = Member {
+        start: real,
+        ..seen
+    };
+    let done = census::end(&[&right], std::time::Duration::from_secs(2), false);
+    assert!(
+        matches!(done[0].outcome, ReapOutcome::Ended | ReapOutcome::Killed),
+        "{done:?}"
+    );
+    wait_until(CALL, "the sleep ended", || !alive(other));
+}
+
+#[test]
+fn adopt_refuses_a_worker_of_another_data_dir() {
+    let env = Env::stand_in("");
+    env.make_dir();
+    let elsewhere = env.root.path().join("other-data");
+    std::fs::create_dir_all(&elsewhere).expect("dir");
+    let mut c = env.worker_command(env.port, &[]);
+    c.env("CLAUDE_MEM_DATA_DIR", &elsewhere);
+    let pid = env.own(c.spawn().expect("spawn"));
+    common::wait_listening(env.port, CALL);
+    let adopt = env.run(&["adopt"]);
+    adopt.code(1);
+    assert!(adopt.stderr.contains("works on data dir"), "{}", adopt.both());
+    assert!(!env.exists(".worker.pid"));
+    assert!(alive(pid));
+}

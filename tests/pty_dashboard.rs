@@ -262,3 +262,131 @@ fn auto_restart_key_restarts_a_dead_worker() {
     pty.send(b"q");
     assert_eq!(pty.wait_exit(T).code(), Some(0));
 }
+
+/// Issue 12 through the keys: the header counts orphans, `X` lists exactly the orphans and ends
+/// them (the decoy, the worker and its own helpers live on), `K` on a selected helper asks with
+/// its PID, and `A` adopts an unmanaged worker.
+#[test]
+fn processes_panel_keys_reap_kill_and_adopt_only_what_they_list() {
+    let env = Env::new().with_args("--log-rate 2 --spawn-helpers");
+    env.make_dir();
+    env.run(&["start", "--timeout", "5s"]).code(0);
+    let a = env.pid().expect("worker A");
+    let ps = |env: &Env| env.run(&["ps", "--json"]).code(0).json();
+    let pids = |v: &serde_json::Value, class: &str| -> Vec<i32> {
+        let mut p: Vec<i32> = v["members"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| m["class"] == class)
+            .filter_map(|m| m["pid"].as_i64().map(|p| p as i32))
+            .collect();
+        p.sort_unstable();
+        p
+    };
+    let mut orphans = Vec::new();
+    wait_until(T, "A's helpers", || {
+        orphans = pids(&ps(&env), "helper");
+        orphans.len() == 3
+    });
+    // A decoy with a helper's shape but no tie: another environment, another directory.
+    let decoy = {
+        let dir = env.root.path().join("elsewhere");
+        std::fs::create_dir_all(&dir).expect("dir");
+        let child = Command::new(BIN)
+            .env_clear()
+            .env("HOME", &env.home)
+            .current_dir(&dir)
+            .args([
+                "stand-in-helper",
+                "claude",
+                "--output-format",
+                "stream-json",
+            ])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("decoy");
+        env.own(child)
+    };
+    common::kill(a);
+    wait_until(T, "A gone", || !alive(a));
+    env.run(&["start", "--timeout", "5s"]).code(0);
+    let b = env.pid().expect("worker B");
+
+    let mut pty = Pty::spawn(env.cmd(&["--interval", "200ms"]), 120, 40);
+    pty.wait_for("the header counting 3 orphans", T, |s| {
+        s.lines().next().is_some_and(|h| h.contains("3 orphans"))
+    });
+    pty.send(b"X");
+    let s = pty.wait_for("the reap confirmation", T, |s| {
+        s.contains("End these 3 orphaned helpers")
+    });
+    for p in &orphans {
+        assert!(s.contains(&format!("PID {p} ")), "{p} not listed:\n{s}");
+    }
+    assert!(
+        !s.contains(&format!("PID {decoy} ")),
+        "the decoy is listed:\n{s}"
+    );
+    pty.send(b"y");
+    for p in &orphans {
+        wait_until(T, "an orphan ended", || !alive(*p));
+    }
+    pty.wait_for("the reap result", T, |s| s.contains("reap: ended PID"));
+    assert!(alive(decoy), "X signalled the decoy");
+    assert!(alive(b), "X signalled the worker");
+
+    // K on a selected helper of B: Tab to Processes (Logs → Events → Processes), down to it.
+    let helpers_b = pids(&ps(&env), "helper");
+    assert_eq!(helpers_b.len(), 3, "B's own helpers");
+    pty.send(b"\t");
+    pty.send(b"\t");
+    pty.wait_for("Processes focused", T, |s| s.contains("[Processes"));
+    pty.send(b"j");
+    pty.send(b"K");
+    let s = pty.wait_for("K's confirmation", T, |s| s.contains("Stop this process"));
+    let chosen = helpers_b
+        .iter()
+        .copied()
+        .find(|p| s.contains(&format!("PID {p} ")))
+        .unwrap_or_else(|| panic!("K does not name one of B's helpers {helpers_b:?}:\n{s}"));
+    pty.send(b"n");
+    pty.wait_for("the question gone", T, |s| !s.contains("Stop this process"));
+    assert!(alive(chosen), "n still signalled");
+    pty.send(b"K");
+    pty.wait_for("K's confirmation again", T, |s| {
+        s.contains("Stop this process")
+    });
+    pty.send(b"y");
+    wait_until(T, "the chosen helper ended", || !alive(chosen));
+    for p in helpers_b.iter().filter(|p| **p != chosen) {
+        assert!(alive(*p), "K ended {p} too");
+    }
+    assert!(alive(b) && alive(decoy));
+
+    // A: the PID file goes stale (a dead PID) while B answers; A adopts B again.
+    let mut gone = Command::new(BIN)
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let dead = gone.id() as i32;
+    gone.wait().expect("reap");
+    env.write(".worker.pid", dead.to_string());
+    pty.wait_for("UNMANAGED with B's PID", T, |s| {
+        s.lines()
+            .next()
+            .is_some_and(|h| h.contains("UNMANAGED") && h.contains(&format!("PID {b}")))
+    });
+    pty.send(b"A");
+    pty.wait_for("A's confirmation", T, |s| s.contains("Record this worker"));
+    pty.send(b"y");
+    pty.wait_for("RUNNING again", T, |s| {
+        s.lines().next().is_some_and(|h| h.contains("RUNNING"))
+    });
+    assert_eq!(env.pid(), Some(b));
+    pty.send(b"q");
+    assert_eq!(pty.wait_exit(T).code(), Some(0));
+}

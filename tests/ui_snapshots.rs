@@ -9,6 +9,8 @@ use claude_mem_top::app::msg::Msg;
 use claude_mem_top::app::msg::{Action, ApiInfo, DbState, DbStats, FileInfo, Sample};
 use claude_mem_top::app::update::update;
 use claude_mem_top::config::PortSource;
+use claude_mem_top::platform::StartToken;
+use claude_mem_top::procman::census::{Census, Class, HelperKind, Member, Tie};
 use claude_mem_top::procman::status::{Check, Layout, State, Status};
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -107,11 +109,59 @@ const LOG: &[&str] = &[
     "\u{1b}]0;evil title\u{7} escape sequences stay visible \u{1b}[2J",
 ];
 
+/// A census member, fixed for snapshots.
+fn member(pid: i32, class: Class, kind: Option<HelperKind>, worker: Option<i32>) -> Member {
+    Member {
+        pid,
+        ppid: worker.unwrap_or(1),
+        class,
+        kind,
+        version: kind.is_none().then(|| "7.1.0".to_string()),
+        data_dir: Some(PathBuf::from("/home/dev/.claude-mem")),
+        ports: if kind.is_none() {
+            vec![37777]
+        } else {
+            Vec::new()
+        },
+        started_at: None,
+        age_seconds: Some(8100),
+        owner: claude_mem_top::platform::current_uid(),
+        cpu_percent: 0.1,
+        cpu_seconds: 8.0,
+        rss_bytes: if kind.is_none() {
+            98_000_000
+        } else {
+            41_000_000
+        },
+        command: "bun worker-service.cjs".into(),
+        worker,
+        tie: worker.map(Tie::Descendant),
+        helpers: if kind.is_none() { 2 } else { 0 },
+        answer: None,
+        start: StartToken::from_raw(pid as u64),
+    }
+}
+
+/// The worker 4242 with two helpers, and an orphaned chroma-mcp whose worker is gone.
+fn census() -> Census {
+    Census {
+        members: vec![
+            member(4242, Class::Worker, None, None),
+            member(4250, Class::Helper, Some(HelperKind::Claude), Some(4242)),
+            member(4251, Class::Helper, Some(HelperKind::Chroma), Some(4242)),
+            member(3999, Class::OrphanedHelper, Some(HelperKind::Chroma), None),
+        ],
+    }
+}
+
 fn model(state: State) -> Model {
     let t = now();
     let mut m = Model::new(PathBuf::from("/home/dev/.claude-mem"), t);
     m.installed_version = Some("7.1.0".into());
     update(&mut m, Msg::Status(Box::new(status(state))));
+    if state == State::Running {
+        update(&mut m, Msg::Census(Box::new(census())));
+    }
     m.events.clear();
     let ev = [
         (-300, "watching /home/dev/.claude-mem"),
@@ -291,6 +341,35 @@ fn stop_confirmation() {
     key(&mut m, KeyCode::Esc);
     assert_eq!(m.confirm, None);
     assert!(m.action.is_none(), "Esc cancels without acting");
+}
+
+#[test]
+fn processes_panel_and_the_reap_question() {
+    let mut m = model(State::Running);
+    let screen = render(&m, 120, 40);
+    assert!(screen.contains("Processes (1 orphaned)"), "{screen}");
+    assert!(
+        screen.contains("└ claude") && screen.contains("orphan chroma-mcp"),
+        "{screen}"
+    );
+    assert!(
+        screen
+            .lines()
+            .next()
+            .is_some_and(|h| h.contains("1 orphan")),
+        "{screen}"
+    );
+    key(&mut m, KeyCode::Char('X'));
+    assert!(m.confirm_proc.is_some());
+    snap("confirm_reap", &m);
+    let screen = render(&m, 80, 24);
+    assert!(screen.contains("End this orphaned helper"), "{screen}");
+    assert!(screen.contains("PID 3999 chroma-mcp helper"), "{screen}");
+    key(&mut m, KeyCode::Esc);
+    assert!(
+        m.confirm_proc.is_none() && !m.proc_busy,
+        "Esc cancels without acting"
+    );
 }
 
 #[test]

@@ -3,7 +3,7 @@
 use std::sync::mpsc::Sender;
 use std::time::Instant;
 
-use super::msg::{Action, Msg};
+use super::msg::{Action, Msg, ProcJob};
 use crate::config::Config;
 use crate::procman::control::{self, Opts, StartOutcome, StopOutcome};
 use crate::procman::spawn;
@@ -48,5 +48,52 @@ pub fn run_action(cfg: Config, opts: Opts, action: Action, tx: Sender<Msg>) {
                 result,
                 elapsed: t0.elapsed(),
             });
+        });
+}
+
+/// How long each process gets after SIGTERM before SIGKILL (K and X).
+const PROC_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// What `census::end` did, in one line.
+fn describe_ended(done: &[crate::procman::census::Reaped]) -> Result<String, String> {
+    use crate::procman::census::ReapOutcome;
+    let mut ended = Vec::new();
+    let mut left = Vec::new();
+    for r in done {
+        match r.outcome {
+            ReapOutcome::Ended | ReapOutcome::Killed | ReapOutcome::Listed => {
+                ended.push(r.pid.to_string())
+            }
+            ReapOutcome::Changed => left.push(format!("{} (no longer the same process)", r.pid)),
+            ReapOutcome::NotOurs => left.push(format!("{} (another user's)", r.pid)),
+            ReapOutcome::Survived => left.push(format!("{} (still alive)", r.pid)),
+        }
+    }
+    let mut text = format!("ended PID {}", ended.join(", "));
+    if ended.is_empty() {
+        text = "ended nothing".into();
+    }
+    if left.is_empty() {
+        Ok(text)
+    } else {
+        Err(format!("{text}; left alone PID {}", left.join(", ")))
+    }
+}
+
+pub fn run_proc(cfg: Config, job: ProcJob, tx: Sender<Msg>) {
+    let _ = std::thread::Builder::new()
+        .name("proc-job".into())
+        .spawn(move || {
+            use crate::procman::census;
+            let result = match &job {
+                ProcJob::End(ms) | ProcJob::Reap(ms) => {
+                    let refs: Vec<&census::Member> = ms.iter().collect();
+                    describe_ended(&census::end(&refs, PROC_GRACE, false))
+                }
+                ProcJob::Adopt(_) => crate::procman::adopt::adopt(&cfg)
+                    .map(|a| format!("PID {} recorded in the PID file", a.pid))
+                    .map_err(|e| e.to_string()),
+            };
+            let _ = tx.send(Msg::ProcDone { job, result });
         });
 }

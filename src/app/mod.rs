@@ -48,7 +48,11 @@ const GATHER: Duration = Duration::from_millis(16);
 fn urgent(m: &Msg) -> bool {
     matches!(
         m,
-        Msg::Key(_) | Msg::Resize(..) | Msg::ActionDone { .. } | Msg::Signal(_)
+        Msg::Key(_)
+            | Msg::Resize(..)
+            | Msg::ActionDone { .. }
+            | Msg::ProcDone { .. }
+            | Msg::Signal(_)
     )
 }
 
@@ -77,6 +81,7 @@ fn spawn_named(name: &str, f: impl FnOnce() + Send + 'static) {
 struct Sources {
     health_poke: Sender<()>,
     pid_watch: Sender<Option<i32>>,
+    census: Sender<sources::census::Note>,
 }
 
 fn start_sources(cfg: &Config, interval: Duration, tx: &Sender<Msg>) -> Sources {
@@ -84,6 +89,13 @@ fn start_sources(cfg: &Config, interval: Duration, tx: &Sender<Msg>) -> Sources 
     let (logs_poke, logs_rx) = channel();
     let (db_poke, db_rx) = channel();
     let (pid_watch, pid_rx) = channel();
+    let (census, census_rx) = channel();
+    {
+        let (cfg, tx) = (cfg.clone(), tx.clone());
+        spawn_named("census", move || {
+            sources::census::run(cfg, interval, tx, census_rx)
+        });
+    }
     {
         let (cfg, tx) = (cfg.clone(), tx.clone());
         spawn_named("health", move || {
@@ -116,6 +128,7 @@ fn start_sources(cfg: &Config, interval: Duration, tx: &Sender<Msg>) -> Sources 
     Sources {
         health_poke,
         pid_watch,
+        census,
     }
 }
 
@@ -244,6 +257,13 @@ pub fn run(cfg: &Config, opts: Options) -> Result<u8, RunError> {
                     }
                     Effect::PokeHealth => {
                         let _ = src.health_poke.send(());
+                    }
+                    Effect::RunProc(job) => effect::run_proc(cfg.clone(), job, tx.clone()),
+                    Effect::CensusNamed(p) => {
+                        let _ = src.census.send(sources::census::Note::Named(p));
+                    }
+                    Effect::PokeCensus => {
+                        let _ = src.census.send(sources::census::Note::Poke);
                     }
                 }
             }

@@ -4,8 +4,9 @@ use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use super::msg::{Action, ApiInfo, DbState, FileInfo, Sample};
+use super::msg::{Action, ApiInfo, DbState, FileInfo, ProcJob, Sample};
 use crate::logs::Level;
+use crate::procman::census::{Census, Member};
 use crate::procman::status::{State, Status};
 
 pub const LOG_CAP: usize = 20_000;
@@ -16,6 +17,7 @@ pub const EVENTS_CAP: usize = 200;
 pub enum Focus {
     Logs,
     Events,
+    Processes,
     Health,
     Resources,
     Files,
@@ -23,9 +25,10 @@ pub enum Focus {
 }
 
 impl Focus {
-    pub const ORDER: [Focus; 6] = [
+    pub const ORDER: [Focus; 7] = [
         Focus::Logs,
         Focus::Events,
+        Focus::Processes,
         Focus::Health,
         Focus::Resources,
         Focus::Files,
@@ -165,6 +168,14 @@ pub struct Model {
     /// A running `claude-mem-top supervise` for this data dir.
     pub supervisor: Option<crate::supervise::SuperviseState>,
     pub auto: AutoRestart,
+    /// The last census (every claude-mem process of this data dir).
+    pub census: Option<Census>,
+    /// The selected row of the Processes panel.
+    pub procs_sel: usize,
+    /// A process job waiting for y/n.
+    pub confirm_proc: Option<ProcJob>,
+    /// A process job running.
+    pub proc_busy: bool,
 }
 
 /// The dashboard's own restart policy (`a`; off by default): restart a worker that died, with
@@ -220,7 +231,36 @@ impl Model {
             watched_pid: None,
             supervisor: None,
             auto: AutoRestart::default(),
+            census: None,
+            procs_sel: 0,
+            confirm_proc: None,
+            proc_busy: false,
         }
+    }
+
+    /// The Processes panel's rows in display order: each worker with its helpers under it,
+    /// then helpers of no live worker (orphans).
+    pub fn proc_rows(&self) -> Vec<&Member> {
+        let Some(c) = &self.census else {
+            return Vec::new();
+        };
+        let mut rows = Vec::new();
+        for w in c.workers() {
+            rows.push(w);
+            rows.extend(c.helpers_of(w.pid));
+        }
+        rows.extend(
+            c.members
+                .iter()
+                .filter(|m| !m.class.is_worker() && m.worker.is_none()),
+        );
+        rows
+    }
+
+    pub fn selected_proc(&self) -> Option<&Member> {
+        let rows = self.proc_rows();
+        rows.get(self.procs_sel.min(rows.len().saturating_sub(1)))
+            .copied()
     }
 
     pub fn state(&self) -> Option<State> {

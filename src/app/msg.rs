@@ -34,6 +34,13 @@ pub enum Msg {
         state: Option<Box<crate::supervise::SuperviseState>>,
         stop_note: Option<(i32, crate::platform::StartToken)>,
     },
+    /// The census: every claude-mem process of this data dir.
+    Census(Box<crate::procman::census::Census>),
+    /// A process job (K, X, A) finished.
+    ProcDone {
+        job: ProcJob,
+        result: Result<String, String>,
+    },
     /// A free-form event for the timeline.
     Event(String),
     /// SIGTERM / SIGHUP / SIGINT from outside.
@@ -61,6 +68,27 @@ impl Action {
 }
 
 pub use crate::procman::api::ApiInfo;
+
+/// What the Processes panel's keys do, with exactly the processes each will touch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProcJob {
+    /// `K`: end these processes (each proven again right before its signal).
+    End(Vec<crate::procman::census::Member>),
+    /// `X`: end the orphaned helpers.
+    Reap(Vec<crate::procman::census::Member>),
+    /// `A`: record this worker in the PID file (signals nothing).
+    Adopt(Box<crate::procman::census::Member>),
+}
+
+impl ProcJob {
+    pub fn verb(&self) -> &'static str {
+        match self {
+            ProcJob::End(_) => "stop process",
+            ProcJob::Reap(_) => "reap",
+            ProcJob::Adopt(_) => "adopt",
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileInfo {

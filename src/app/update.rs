@@ -4,8 +4,9 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::keymap::{self, Command};
 use super::model::{Focus, Model, HISTORY};
-use super::msg::{Action, LogReset, Msg};
+use super::msg::{Action, LogReset, Msg, ProcJob};
 use crate::logs::Level;
+use crate::procman::census::Class;
 use crate::procman::status::State;
 
 /// A worker younger than this that does not answer yet is starting (start's default health
@@ -13,11 +14,17 @@ use crate::procman::status::State;
 const START_GRACE_SECS: u64 = 10;
 
 /// Work for the runtime: actions off the UI thread, and notes to sources.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Run(Action),
     WatchPid(Option<i32>),
     PokeHealth,
+    /// Run a process job (K, X, A) off the UI thread.
+    RunProc(ProcJob),
+    /// The census source's note of the worker the PID file proves.
+    CensusNamed(Option<i32>),
+    /// Take the census again now.
+    PokeCensus,
 }
 
 fn push_capped<T>(q: &mut std::collections::VecDeque<T>, v: T) {
@@ -129,6 +136,10 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
             ) {
                 m.api = None;
             }
+            let named = st.proven.as_ref().map(|p| p.pid);
+            if named != prev.as_ref().and_then(|p| p.proven.as_ref()).map(|p| p.pid) {
+                fx.push(Effect::CensusNamed(named));
+            }
             auto_restart_watch(m, old_state, &st);
             m.status = Some(*st);
         }
@@ -198,6 +209,27 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::Db(d) => m.db = *d,
+        Msg::Census(c) => {
+            let before = m.census.as_ref().map(|c| c.orphans().count());
+            let now = c.orphans().count();
+            if before.is_some_and(|b| b < now) {
+                m.event(format!("{now} orphaned helper(s): X ends them"));
+            }
+            m.census = Some(*c);
+            let n = m.proc_rows().len();
+            m.procs_sel = m.procs_sel.min(n.saturating_sub(1));
+        }
+        Msg::ProcDone { job, result } => {
+            m.proc_busy = false;
+            let (text, ok) = match result {
+                Ok(t) => (format!("{}: {t}", job.verb()), true),
+                Err(e) => (format!("{} failed: {e}", job.verb()), false),
+            };
+            m.event(text.clone());
+            m.result = Some((m.now, text, ok));
+            fx.push(Effect::PokeCensus);
+            fx.push(Effect::PokeHealth);
+        }
         Msg::ActionDone {
             action,
             result,
@@ -241,6 +273,18 @@ fn key(m: &mut Model, k: KeyEvent, fx: &mut Vec<Effect>) {
         }
         return;
     }
+    if let Some(job) = m.confirm_proc.take() {
+        match k.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
+                m.proc_busy = true;
+                m.event(format!("{} requested", job.verb()));
+                fx.push(Effect::RunProc(job));
+            }
+            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q') => {}
+            _ => m.confirm_proc = Some(job),
+        }
+        return;
+    }
     if m.log.searching {
         match k.code {
             KeyCode::Esc => {
@@ -280,6 +324,9 @@ fn key(m: &mut Model, k: KeyEvent, fx: &mut Vec<Effect>) {
         Command::Quit => m.quit = Some(0),
         Command::Start => run(m, Action::Start, fx),
         Command::Stop => m.confirm = Some(Action::Stop),
+        Command::KillProcess => ask_proc(m, ProcKey::Kill),
+        Command::ReapOrphans => ask_proc(m, ProcKey::Reap),
+        Command::Adopt => ask_proc(m, ProcKey::Adopt),
         Command::Restart => m.confirm = Some(Action::Restart),
         Command::AutoRestart => {
             if let Some(s) = &m.supervisor {
@@ -366,7 +413,89 @@ fn run(m: &mut Model, a: Action, fx: &mut Vec<Effect>) {
     fx.push(Effect::Run(a));
 }
 
+#[derive(Clone, Copy)]
+enum ProcKey {
+    Kill,
+    Reap,
+    Adopt,
+}
+
+/// K, X and A: find exactly what the key would touch and ask first (or say why not).
+fn ask_proc(m: &mut Model, key: ProcKey) {
+    let refuse = |m: &mut Model, why: String| m.result = Some((m.now, why, false));
+    if m.proc_busy || m.action.is_some() {
+        return refuse(m, "an action is still running; wait for it".into());
+    }
+    let Some(census) = &m.census else {
+        return refuse(m, "no process census yet".into());
+    };
+    match key {
+        ProcKey::Kill => {
+            if m.focus != Focus::Processes {
+                return refuse(
+                    m,
+                    "K stops the process selected in Processes: Tab there first".into(),
+                );
+            }
+            let Some(sel) = m.selected_proc().cloned() else {
+                return refuse(m, "no process selected".into());
+            };
+            if sel.class == Class::Worker {
+                // The named worker stops through the core, as `x` does (its whole group).
+                m.confirm = Some(Action::Stop);
+                return;
+            }
+            if !sel.is_ours() {
+                return refuse(
+                    m,
+                    format!("PID {} is another user's: not ours to signal", sel.pid),
+                );
+            }
+            m.confirm_proc = Some(ProcJob::End(vec![sel]));
+        }
+        ProcKey::Reap => {
+            let here = std::fs::canonicalize(&m.data_dir).unwrap_or_else(|_| m.data_dir.clone());
+            let orphans: Vec<_> = census
+                .orphans()
+                .filter(|o| o.data_dir.as_deref() == Some(here.as_path()) && o.is_ours())
+                .cloned()
+                .collect();
+            if orphans.is_empty() {
+                return refuse(m, "no orphaned helpers".into());
+            }
+            m.confirm_proc = Some(ProcJob::Reap(orphans));
+        }
+        ProcKey::Adopt => {
+            // The status says unmanaged and names the port's listener; the census knows it as a
+            // claude-mem worker (the census may be a moment older than the status).
+            let unmanaged = m
+                .status
+                .as_ref()
+                .filter(|s| s.state == State::Unmanaged)
+                .and_then(|s| {
+                    census
+                        .workers()
+                        .find(|w| Some(w.pid) == s.pid && w.ports.contains(&s.port))
+                })
+                .cloned();
+            match unmanaged {
+                Some(w) => m.confirm_proc = Some(ProcJob::Adopt(Box::new(w))),
+                None => refuse(m, "no unmanaged worker on the port to adopt".into()),
+            }
+        }
+    }
+}
+
 fn scroll(m: &mut Model, n: usize, up: bool) {
+    if m.focus == Focus::Processes {
+        let last = m.proc_rows().len().saturating_sub(1);
+        m.procs_sel = if up {
+            m.procs_sel.saturating_sub(n)
+        } else {
+            m.procs_sel.saturating_add(n).min(last)
+        };
+        return;
+    }
     if m.focus == Focus::Events {
         let max = m.events.len().saturating_sub(1);
         m.events_scroll = if up {

@@ -170,7 +170,7 @@ pub enum Answer {
 }
 
 /// One claude-mem process.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Member {
     pub pid: Pid,
     pub ppid: Pid,
@@ -225,7 +225,7 @@ impl Member {
 }
 
 /// The census of one moment.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Census {
     pub members: Vec<Member>,
 }

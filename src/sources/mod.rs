@@ -1,6 +1,7 @@
 //! Background producers. Each runs on its own thread and only SENDS messages; none touches the
 //! model. Pokes (a unit message on a source's own channel) wake a source early.
 
+pub mod census;
 pub mod db;
 pub mod fswatch;
 pub mod health;

@@ -85,9 +85,15 @@ pub fn draw(f: &mut Frame, m: &Model) {
         panels::health(f, h, m, &t);
         panels::resources(f, r, m, &t);
         panels::files(f, fl, m, &t);
-        let [db, ev] =
-            Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(mid);
+        // Events keeps the widest third: its lines are sentences.
+        let [db, pr, ev] = Layout::horizontal([
+            Constraint::Percentage(30),
+            Constraint::Percentage(28),
+            Constraint::Percentage(42),
+        ])
+        .areas(mid);
         panels::database(f, db, m, &t);
+        panels::processes(f, pr, m, &t);
         panels::events(f, ev, m, &t);
     }
     logs::draw(f, logs_area, m, &t);
@@ -96,6 +102,8 @@ pub fn draw(f: &mut Frame, m: &Model) {
         popup::help(f, area, &t);
     } else if let Some(a) = m.confirm {
         popup::confirm(f, area, m, a, &t);
+    } else if let Some(job) = &m.confirm_proc {
+        popup::confirm_proc(f, area, job, &t);
     }
 }
 

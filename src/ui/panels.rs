@@ -116,6 +116,28 @@ pub fn header(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
             t.label(),
         ));
     }
+    if let Some(c) = &m.census {
+        let orphans = c.orphans().count();
+        let others = c
+            .workers()
+            .filter(|w| m.status.as_ref().and_then(|s| s.pid) != Some(w.pid))
+            .count();
+        if others > 0 {
+            l1.push(Span::styled(
+                format!(
+                    "  {others} other worker{}",
+                    if others == 1 { "" } else { "s" }
+                ),
+                t.warn(),
+            ));
+        }
+        if orphans > 0 {
+            l1.push(Span::styled(
+                format!("  {orphans} orphan{}", if orphans == 1 { "" } else { "s" }),
+                t.bad(),
+            ));
+        }
+    }
     if let Some((a, _)) = m.action {
         l1.push(Span::styled(
             format!("  {} {}…", spinner(m.spinner), a.verb()),
@@ -391,4 +413,78 @@ pub fn events(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
     } else {
         f.render_widget(Paragraph::new(lines), inner);
     }
+}
+
+/// Every claude-mem process of this data dir: workers with their helpers under them, then
+/// orphans; the selected row (while focused) is what `K` stops.
+pub fn processes(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
+    use crate::procman::census::Class;
+    let title = match &m.census {
+        Some(c) if c.orphans().next().is_some() => {
+            format!("Processes ({} orphaned)", c.orphans().count())
+        }
+        _ => "Processes".to_string(),
+    };
+    let inner = panel(f, area, &title, m, Focus::Processes, t);
+    let rows = m.proc_rows();
+    if rows.is_empty() {
+        let text = if m.census.is_none() {
+            "looking…"
+        } else {
+            "no claude-mem process"
+        };
+        f.render_widget(Paragraph::new(Line::styled(text, t.dim())), inner);
+        return;
+    }
+    let h = inner.height as usize;
+    let sel = m.procs_sel.min(rows.len() - 1);
+    // Keep the selection in view.
+    let start = sel.saturating_sub(h.saturating_sub(1));
+    let focused = m.focus == Focus::Processes;
+    let pid_w = rows
+        .iter()
+        .map(|p| p.pid.to_string().len())
+        .max()
+        .unwrap_or(5);
+    let lines: Vec<Line> = rows
+        .iter()
+        .enumerate()
+        .skip(start)
+        .take(h)
+        .map(|(i, p)| {
+            let (label, style) = match (p.class, p.kind) {
+                (Class::Worker, _) => ("worker".to_string(), t.ok()),
+                (Class::Helper, Some(k)) if p.worker.is_some() => {
+                    (format!("└ {}", k.label()), ratatui::style::Style::default())
+                }
+                (Class::Helper, Some(k)) => {
+                    (k.label().to_string(), ratatui::style::Style::default())
+                }
+                (Class::OrphanedHelper, Some(k)) => (format!("orphan {}", k.label()), t.bad()),
+                (c, _) => (c.label().to_string(), t.warn()),
+            };
+            // PID, what, RSS, age; on a narrow panel the age goes first, then the RSS.
+            let w = inner.width as usize;
+            let age = p.age_seconds.map(fmt_uptime).unwrap_or_default();
+            let with_rss = w >= pid_w + 1 + 8 + 1 + 7;
+            let with_age = w >= pid_w + 1 + 17 + 1 + 7 + 1 + 7;
+            let fixed = pid_w + 1 + if with_rss { 8 } else { 0 } + if with_age { 8 } else { 0 };
+            let lw = w.saturating_sub(fixed).max(6);
+            let label: String = label.chars().take(lw).collect();
+            let mut text = format!("{:<pid_w$} {label:<lw$}", p.pid);
+            if with_rss {
+                text.push_str(&format!(" {:>7}", fmt_bytes(p.rss_bytes)));
+            }
+            if with_age {
+                text.push_str(&format!(" {age:>7}"));
+            }
+            let style = if focused && i == sel {
+                style.add_modifier(Modifier::REVERSED)
+            } else {
+                style
+            };
+            Line::styled(text, style)
+        })
+        .collect();
+    f.render_widget(Paragraph::new(lines), inner);
 }

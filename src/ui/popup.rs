@@ -8,7 +8,7 @@ use ratatui::Frame;
 use super::theme::Theme;
 use crate::app::keymap::BINDINGS;
 use crate::app::model::Model;
-use crate::app::msg::Action;
+use crate::app::msg::{Action, ProcJob};
 
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
@@ -58,6 +58,59 @@ pub fn confirm(f: &mut Frame, area: Rect, m: &Model, a: Action, t: &Theme) {
     ];
     let b = Block::bordered().title(" Confirm ").border_style(t.warn());
     f.render_widget(Paragraph::new(lines).block(b).wrap(Wrap { trim: true }), r);
+}
+
+/// The question for a process job: exactly what it will signal (or write), one line each.
+pub fn confirm_proc(f: &mut Frame, area: Rect, job: &ProcJob, t: &Theme) {
+    let row = |p: &crate::procman::census::Member| {
+        Line::raw(format!(
+            "  PID {} {} ({})",
+            p.pid,
+            p.what(),
+            crate::config::fmt_bytes(p.rss_bytes)
+        ))
+    };
+    let mut lines = Vec::new();
+    match job {
+        ProcJob::End(ps) => {
+            lines.push(Line::raw("Stop this process (SIGTERM, SIGKILL after 3 s)?"));
+            lines.extend(ps.iter().map(row));
+        }
+        ProcJob::Reap(ps) => {
+            lines.push(Line::raw(match ps.len() {
+                1 => "End this orphaned helper (SIGTERM, SIGKILL after 3 s)?".to_string(),
+                n => format!("End these {n} orphaned helpers (SIGTERM, SIGKILL after 3 s)?"),
+            }));
+            lines.extend(ps.iter().take(8).map(row));
+            if ps.len() > 8 {
+                lines.push(Line::styled(
+                    format!("  … and {} more", ps.len() - 8),
+                    t.dim(),
+                ));
+            }
+        }
+        ProcJob::Adopt(p) => {
+            lines.push(Line::raw(
+                "Record this worker in the PID file (nothing is signalled)?",
+            ));
+            lines.push(row(p));
+        }
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::from(vec![
+        Span::styled("y", t.key()),
+        Span::raw("/"),
+        Span::styled("Enter", t.key()),
+        Span::raw(" yes    "),
+        Span::styled("n", t.key()),
+        Span::raw("/"),
+        Span::styled("Esc", t.key()),
+        Span::raw(" no"),
+    ]));
+    let r = centered(area, 64, lines.len() as u16 + 2);
+    f.render_widget(Clear, r);
+    let b = Block::bordered().title(" Confirm ").border_style(t.warn());
+    f.render_widget(Paragraph::new(lines).block(b).wrap(Wrap { trim: false }), r);
 }
 
 pub fn help(f: &mut Frame, area: Rect, t: &Theme) {
