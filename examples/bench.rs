@@ -25,6 +25,10 @@
 //! line saying so and rows 1–4 and 9 run alone. Per-thread CPU and wake-ups are exact on Linux
 //! only; elsewhere the dashboard's CPU is the process total and its wake-ups read "n/a".
 
+// Row 10: the census with 1,000 extra processes (`sleep`) and the idle dashboard: Unix.
+#[cfg(unix)]
+#[path = "bench/census.rs"]
+mod census;
 #[path = "bench/commands.rs"]
 mod commands;
 // Rows 5–8: the dashboard in a pseudo-terminal, which needs Unix (see pty.rs).
@@ -204,7 +208,7 @@ fn release_binary(build: bool) -> R<PathBuf> {
 type Section = fn(&Opts, &mut Vec<String>) -> R<Vec<Row>>;
 
 #[cfg(unix)]
-const SECTIONS: [(&[u32], &str, Section); 7] = [
+const SECTIONS: [(&[u32], &str, Section); 8] = [
     (&[1, 2], "--once / ensure", commands::rows_cli),
     (&[3, 4], "start / stop", commands::rows_start_stop),
     (&[5], "idle dashboard", dashboard::rows_idle),
@@ -212,6 +216,7 @@ const SECTIONS: [(&[u32], &str, Section); 7] = [
     (&[7], "file change → screen", dashboard::rows_file_change),
     (&[8], "log ingest", dashboard::rows_ingest),
     (&[9], "pm2", commands::rows_pm2),
+    (&[10], "census, 1,000 extra processes", census::rows_census),
 ];
 
 /// Without Unix there is no pseudo-terminal here (openpty, a controlling terminal via
@@ -226,7 +231,7 @@ const SECTIONS: [(&[u32], &str, Section); 3] = [
 /// The rows this OS cannot run, and why: printed, never skipped silently.
 #[cfg(not(unix))]
 const SKIPPED: Option<(&[u32], &str)> = Some((
-    &[5, 6, 7, 8],
+    &[5, 6, 7, 8, 10],
     "they watch the dashboard in a pseudo-terminal (openpty/TIOCSCTTY), which this harness has on Linux and macOS only",
 ));
 #[cfg(unix)]

@@ -385,7 +385,11 @@ fn adopt_refuses_a_worker_of_another_data_dir() {
     common::wait_listening(env.port, CALL);
     let adopt = env.run(&["adopt"]);
     adopt.code(1);
-    assert!(adopt.stderr.contains("works on data dir"), "{}", adopt.both());
+    assert!(
+        adopt.stderr.contains("works on data dir"),
+        "{}",
+        adopt.both()
+    );
     assert!(!env.exists(".worker.pid"));
     assert!(alive(pid));
 }

@@ -23,10 +23,10 @@ use crate::{Opts, R};
 // A worker with a dashboard watching it, and the dashboard's CPU and RSS over time
 // ---------------------------------------------------------------------------------------------
 
-struct Sampled {
-    cpu: Vec<f64>,
+pub struct Sampled {
+    pub cpu: Vec<f64>,
     rss: Vec<f64>,
-    mean_cpu: f64,
+    pub mean_cpu: f64,
     /// `None` where the OS does not count context switches per thread.
     wakeups_per_s: Option<f64>,
     threads: String,
@@ -119,7 +119,7 @@ fn has_seq(s: &str) -> bool {
 // Row 5: the idle dashboard
 // ---------------------------------------------------------------------------------------------
 
-fn idle_run(o: &Opts, worker: &str, secs: u64) -> R<Sampled> {
+pub fn idle_run(o: &Opts, worker: &str, secs: u64) -> R<Sampled> {
     let mut dash = Session::start(o, worker, 120)?;
     let pid = dash.env.pid()?;
     dash.wait_running("RUNNING", move |t| t.contains(&format!("PID {pid}")))?;

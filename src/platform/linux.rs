@@ -273,12 +273,21 @@ pub(super) fn listening_ports(pid: Pid) -> Vec<u16> {
     ports
 }
 
-/// `/proc/PID/cmdline` of every process: one open, usually one read (a second only for an
-/// argv longer than the buffer), one close each: the census's cost on a busy machine.
-pub(super) fn command_lines() -> Vec<(Pid, Vec<String>)> {
+/// Every PID in `/proc`.
+pub(super) fn pids() -> Vec<Pid> {
+    fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<Pid>().ok())
+        .collect()
+}
+
+/// `/proc/PID/cmdline` of each PID: one open (relative to one /proc fd: no walk from the root for
+/// each of a thousand processes), usually one read (a second only for an argv longer than the
+/// buffer), one close. The census's cost on a busy machine.
+pub(super) fn command_lines_of(pids: &[Pid]) -> Vec<(Pid, Vec<String>)> {
     let mut buf = vec![0u8; 8 * 1024];
     let mut out = Vec::new();
-    // Opened relative to one /proc fd: no walk from the root for each of a thousand processes.
     let Ok(proc_dir) = rustix::fs::open(
         "/proc",
         rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
@@ -286,11 +295,7 @@ pub(super) fn command_lines() -> Vec<(Pid, Vec<String>)> {
     ) else {
         return out;
     };
-    for pid in fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<Pid>().ok())
-    {
+    for &pid in pids {
         let Ok(fd) = rustix::fs::openat(
             &proc_dir,
             format!("{pid}/cmdline"),

@@ -543,12 +543,18 @@ pub(super) fn listening_ports(pid: Pid) -> Vec<u16> {
         .collect()
 }
 
-/// argv of every process we may read (libproc's list, then `KERN_PROCARGS2` each).
-pub(super) fn command_lines() -> Vec<(Pid, Vec<String>)> {
+/// Every PID, from libproc's list.
+pub(super) fn pids() -> Vec<Pid> {
     list_pids(PROC_ALL_PIDS, 0)
         .into_iter()
         .filter(|&pid| pid > 0)
-        .map(|pid| (pid, argv_of(pid)))
+        .collect()
+}
+
+/// argv of each PID we may read (`KERN_PROCARGS2`).
+pub(super) fn command_lines_of(pids: &[Pid]) -> Vec<(Pid, Vec<String>)> {
+    pids.iter()
+        .map(|&pid| (pid, argv_of(pid)))
         .filter(|(_, argv)| !argv.is_empty())
         .collect()
 }

@@ -522,7 +522,17 @@ pub fn listening_ports(pid: Pid) -> Vec<u16> {
 /// table (the census's first, cheap filter: exact facts come from [`proc_info`] afterwards).
 /// Kernel threads and processes that hide their argv are left out.
 pub fn command_lines() -> Vec<(Pid, Vec<String>)> {
-    os::command_lines()
+    command_lines_of(&pids())
+}
+
+/// argv of these processes (those that still exist and show one), in one pass.
+pub fn command_lines_of(pids: &[Pid]) -> Vec<(Pid, Vec<String>)> {
+    os::command_lines_of(pids)
+}
+
+/// Every live process's PID (one directory listing on Linux: no per-process read).
+pub fn pids() -> Vec<Pid> {
+    os::pids()
 }
 
 /// The working directory of `pid`, where the OS lets us read it.

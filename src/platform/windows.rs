@@ -481,12 +481,19 @@ pub(super) fn group_members(_pgid: Pid) -> Vec<Pid> {
     Vec::new()
 }
 
-/// argv of every process whose command line we may read.
-pub(super) fn command_lines() -> Vec<(Pid, Vec<String>)> {
+/// Every PID, from the process table.
+pub(super) fn pids() -> Vec<Pid> {
     super::processes()
         .into_iter()
-        .filter(|&(pid, _)| pid > 0)
-        .filter_map(|(pid, _)| {
+        .map(|(pid, _)| pid)
+        .filter(|&pid| pid > 0)
+        .collect()
+}
+
+/// argv of each PID whose command line we may read.
+pub(super) fn command_lines_of(pids: &[Pid]) -> Vec<(Pid, Vec<String>)> {
+    pids.iter()
+        .filter_map(|&pid| {
             let argv = proc_info(pid)?.cmdline;
             (!argv.is_empty()).then_some((pid, argv))
         })

@@ -465,23 +465,58 @@ pub fn named_worker(cfg: &Config) -> Option<Pid> {
 
 /// Take the census. `named` is the PID the data dir's PID file proves (from a status read).
 pub fn take(cfg: &Config, scope: Scope, named: Option<Pid>) -> Census {
-    let me = std::process::id() as Pid;
-    let mut candidates: Vec<Candidate> = Vec::new();
-    for (pid, argv) in platform::command_lines() {
-        if pid == me {
-            continue;
+    Scanner::default().take(cfg, scope, named)
+}
+
+/// How often a long-lived [`Scanner`] reads every process's command line again (in between it
+/// reads only those of new PIDs).
+pub const FULL_SCAN: Duration = Duration::from_secs(30);
+
+/// The census for a long-lived caller (the dashboard): the command line of a process that was
+/// no candidate is not read again until the next full scan, so a census every few seconds costs
+/// one directory listing plus the new PIDs. A PID reused by a new process is seen at the next
+/// full scan at the latest.
+#[derive(Debug, Default)]
+pub struct Scanner {
+    not_ours: std::collections::HashSet<Pid>,
+    full_at: Option<std::time::Instant>,
+}
+
+impl Scanner {
+    pub fn take(&mut self, cfg: &Config, scope: Scope, named: Option<Pid>) -> Census {
+        let me = std::process::id() as Pid;
+        let pids = platform::pids();
+        if self.full_at.is_none_or(|t| t.elapsed() >= FULL_SCAN) {
+            self.not_ours.clear();
+            self.full_at = Some(std::time::Instant::now());
+        } else {
+            let live: std::collections::HashSet<Pid> = pids.iter().copied().collect();
+            self.not_ours.retain(|p| live.contains(p));
         }
-        let worker = is_worker_argv(&argv, &cfg.worker);
-        let kind = if worker { None } else { HelperKind::of(&argv) };
-        if !worker && kind.is_none() {
-            continue;
+        let todo: Vec<Pid> = pids
+            .into_iter()
+            .filter(|p| *p != me && !self.not_ours.contains(p))
+            .collect();
+        let mut shown = std::collections::HashSet::new();
+        let mut candidates: Vec<Candidate> = Vec::new();
+        for (pid, argv) in platform::command_lines_of(&todo) {
+            shown.insert(pid);
+            let worker = is_worker_argv(&argv, &cfg.worker);
+            let kind = if worker { None } else { HelperKind::of(&argv) };
+            if !worker && kind.is_none() {
+                self.not_ours.insert(pid);
+                continue;
+            }
+            let Some(info) = platform::proc_info(pid).filter(|i| !i.zombie) else {
+                continue;
+            };
+            candidates.push(Candidate { info, kind });
         }
-        let Some(info) = platform::proc_info(pid).filter(|i| !i.zombie) else {
-            continue;
-        };
-        candidates.push(Candidate { info, kind });
+        // No command line to show (kernel threads): not ours either.
+        self.not_ours
+            .extend(todo.into_iter().filter(|p| !shown.contains(p)));
+        classify(cfg, scope, named, candidates)
     }
-    classify(cfg, scope, named, candidates)
 }
 
 fn classify(cfg: &Config, scope: Scope, named: Option<Pid>, candidates: Vec<Candidate>) -> Census {

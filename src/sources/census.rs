@@ -27,8 +27,9 @@ pub fn period(interval: Duration) -> Duration {
 pub fn run(cfg: Config, interval: Duration, tx: Sender<Msg>, notes: Receiver<Note>) {
     let mut named = None;
     let mut last = None;
+    let mut scanner = census::Scanner::default();
     loop {
-        let c = census::take(&cfg, Scope::DataDir, named);
+        let c = scanner.take(&cfg, Scope::DataDir, named);
         // Unchanged censuses are not sent: no redraw for nothing.
         if last.as_ref() != Some(&c.members) {
             last = Some(c.members.clone());
