@@ -78,7 +78,7 @@ impl WorkerCmd {
         {
             Some(p) => (p, market.clone()),
             None => match crate::release::hooks_plugin(home) {
-                Some((plugin, _)) => (plugin.join("scripts/worker-service.cjs"), plugin),
+                Some((plugin, _)) => (plugin.join("scripts").join("worker-service.cjs"), plugin),
                 None => (
                     market.join("plugin/scripts/worker-service.cjs"),
                     market.clone(),

@@ -321,7 +321,10 @@ fn on_a_13x_install_the_worker_runs_from_the_script_the_hooks_use() {
     std::fs::write(cache.join("13.26.1/.orphaned_at"), "2026-11-30T00:00:00Z").expect("orphan");
     let report = env.run(&["doctor", "--json"]).json();
     let cmd = report["worker_command"].as_str().unwrap_or("");
-    let want = cache.join("13.25.3/scripts/worker-service.cjs");
+    let want = cache
+        .join("13.25.3")
+        .join("scripts")
+        .join("worker-service.cjs");
     assert!(cmd.contains(&*want.to_string_lossy()), "{cmd}");
 }
 

@@ -490,11 +490,39 @@ pub(super) fn pids() -> Vec<Pid> {
         .collect()
 }
 
-/// argv of each PID whose command line we may read.
+/// argv of each PID whose command line we may read: one process-table refresh for all of them
+/// (sysinfo snapshots the whole table even for one PID, so never one refresh per PID), then the
+/// PEB for those it could not read (Wine).
 pub(super) fn command_lines_of(pids: &[Pid]) -> Vec<(Pid, Vec<String>)> {
+    let want: Vec<sysinfo::Pid> = pids
+        .iter()
+        .filter_map(|&p| raw_pid(p))
+        .map(sysinfo::Pid::from_u32)
+        .collect();
+    let mut sys = System::new();
+    sys.refresh_processes_specifics(
+        ProcessesToUpdate::Some(&want),
+        true,
+        ProcessRefreshKind::nothing().with_cmd(UpdateKind::Always),
+    );
     pids.iter()
         .filter_map(|&pid| {
-            let argv = proc_info(pid)?.cmdline;
+            let from_table: Vec<String> = raw_pid(pid)
+                .and_then(|r| sys.process(sysinfo::Pid::from_u32(r)))
+                .map(|p| {
+                    p.cmd()
+                        .iter()
+                        .map(|a| a.to_string_lossy().into_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let argv = if from_table.is_empty() {
+                peb_command_line(pid)
+                    .map(|l| split_command_line(&l))
+                    .unwrap_or_default()
+            } else {
+                from_table
+            };
             (!argv.is_empty()).then_some((pid, argv))
         })
         .collect()

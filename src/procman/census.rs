@@ -451,6 +451,19 @@ fn probe(host: IpAddr, port: u16, timeout: Duration) -> (Answer, Option<String>,
     }
 }
 
+impl Answer {
+    /// What a `/health` probe's outcome says about the listener.
+    pub fn of(p: &health::Probe) -> Answer {
+        match &p.result {
+            Ok(_) if p.healthy() => Answer::Healthy,
+            Ok(r) => Answer::Failing(r.status),
+            Err(health::ProbeError::ReadTimeout(_))
+            | Err(health::ProbeError::ConnectTimeout(_)) => Answer::Wedged,
+            Err(e) => Answer::Unreachable(e.to_string()),
+        }
+    }
+}
+
 /// The named worker of a data dir, if its PID file's process is proven.
 pub fn named_worker(cfg: &Config) -> Option<Pid> {
     let st = super::status::status(
@@ -468,6 +481,21 @@ pub fn take(cfg: &Config, scope: Scope, named: Option<Pid>) -> Census {
     Scanner::default().take(cfg, scope, named)
 }
 
+/// [`take`], with what the configured port already answered (a status read's probe): a port
+/// that did not answer is not waited on twice.
+pub fn take_with(
+    cfg: &Config,
+    scope: Scope,
+    named: Option<Pid>,
+    port_answer: Option<Answer>,
+) -> Census {
+    let mut s = Scanner {
+        port_answer,
+        ..Scanner::default()
+    };
+    s.take(cfg, scope, named)
+}
+
 /// How often a long-lived [`Scanner`] reads every process's command line again (in between it
 /// reads only those of new PIDs).
 pub const FULL_SCAN: Duration = Duration::from_secs(30);
@@ -480,6 +508,8 @@ pub const FULL_SCAN: Duration = Duration::from_secs(30);
 pub struct Scanner {
     not_ours: std::collections::HashSet<Pid>,
     full_at: Option<std::time::Instant>,
+    /// What the configured port answered just before (not waited on again).
+    port_answer: Option<Answer>,
 }
 
 impl Scanner {
@@ -515,11 +545,17 @@ impl Scanner {
         // No command line to show (kernel threads): not ours either.
         self.not_ours
             .extend(todo.into_iter().filter(|p| !shown.contains(p)));
-        classify(cfg, scope, named, candidates)
+        classify(cfg, scope, named, candidates, self.port_answer.clone())
     }
 }
 
-fn classify(cfg: &Config, scope: Scope, named: Option<Pid>, candidates: Vec<Candidate>) -> Census {
+fn classify(
+    cfg: &Config,
+    scope: Scope,
+    named: Option<Pid>,
+    candidates: Vec<Candidate>,
+    port_answer: Option<Answer>,
+) -> Census {
     let here = norm(&cfg.data_dir);
     let reference =
         crate::release::hooks_version(cfg).or_else(|| crate::release::installed_version(cfg));
@@ -547,7 +583,13 @@ fn classify(cfg: &Config, scope: Scope, named: Option<Pid>, candidates: Vec<Cand
                     .copied()
                     .find(|p| *p == cfg.port)
                     .or(w.ports.first().copied());
-                s.spawn(move || port.map(|p| probe(cfg.host, p, PROBE_TIMEOUT)))
+                // A status read just probed the configured port: one that did not answer is
+                // not waited on again (a healthy one is asked for its version and PID).
+                let known = port_answer.clone().filter(|_| port == Some(cfg.port));
+                s.spawn(move || match known {
+                    Some(a) if a != Answer::Healthy => Some((a, None, None)),
+                    _ => port.map(|p| probe(cfg.host, p, PROBE_TIMEOUT)),
+                })
             })
             .collect();
         for (w, h) in workers.iter_mut().zip(handles) {
@@ -755,19 +797,32 @@ pub fn end(members: &[&Member], grace: Duration, dry_run: bool) -> Vec<Reaped> {
 }
 
 fn end_one(m: &Member, grace: Duration) -> ReapOutcome {
+    // The handle is opened only for this PID with this start: a reused PID fails here.
     let Some(handle) = platform::ProcHandle::open(m.pid, m.start) else {
         return ReapOutcome::Changed;
     };
-    if !m.still_same() || !handle.signal(Stop::Graceful) {
+    if !m.still_same() {
         return ReapOutcome::Changed;
     }
-    if handle.wait_exit(grace) {
+    // Graceful first where the OS has a way (SIGTERM; Windows has none for a process without
+    // our console), then forced through the same handle.
+    let graceful = handle.signal(Stop::Graceful);
+    if graceful && handle.wait_exit(grace) {
         return ReapOutcome::Ended;
     }
-    if handle.signal(Stop::Force) && handle.wait_exit(Duration::from_secs(2)) {
+    if !handle.signal(Stop::Force) {
+        return if handle.exited() {
+            ReapOutcome::Ended
+        } else {
+            ReapOutcome::Changed
+        };
+    }
+    if !handle.wait_exit(Duration::from_secs(2)) {
+        ReapOutcome::Survived
+    } else if graceful {
         ReapOutcome::Killed
     } else {
-        ReapOutcome::Survived
+        ReapOutcome::Ended
     }
 }
 

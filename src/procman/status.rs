@@ -392,7 +392,21 @@ pub struct Extras {
 }
 
 impl Extras {
+    /// Everything, with the census (for `status`, `--once`, doctor and the metrics).
     pub fn read(cfg: &Config, st: &Status) -> Extras {
+        let mut e = Extras::read_without_census(cfg, st);
+        let port_answer = st.probe.as_ref().map(census::Answer::of);
+        e.census = census::take_with(
+            cfg,
+            census::Scope::DataDir,
+            st.proven.as_ref().map(|p| p.pid),
+            port_answer,
+        );
+        e
+    }
+
+    /// Without the census (the dashboard has a census source of its own).
+    pub fn read_without_census(cfg: &Config, st: &Status) -> Extras {
         // Only when /health answered HTTP: a worker that hangs or talks garbage would make each
         // API read wait out its timeout too, and status must stay within one probe's timeout.
         let answered = st.probe.as_ref().is_some_and(|p| p.result.is_ok());
@@ -406,11 +420,7 @@ impl Extras {
             installed_version: crate::release::installed_version(cfg),
             api,
             pm2: pm2::detect(cfg.home.as_deref()).filter(|p| p.active()),
-            census: census::take(
-                cfg,
-                census::Scope::DataDir,
-                st.proven.as_ref().map(|p| p.pid),
-            ),
+            census: census::Census::default(),
         }
     }
 

@@ -22,7 +22,8 @@ pub fn run(cfg: Config, interval: Duration, tx: Sender<Msg>, poke: Receiver<()>)
         let key = (st.state, st.pid);
         let fresh = n.is_multiple_of(EXTRAS_EVERY) || last_key != Some(key);
         if fresh {
-            extras = Extras::read(&cfg, &st);
+            // The census has a source of its own.
+            extras = Extras::read_without_census(&cfg, &st);
         }
         extras.apply(&mut st);
         n += 1;
