@@ -714,4 +714,105 @@ mod tests {
             m.events
         );
     }
+
+    fn member(pid: i32, class: Class, owner: Option<u32>) -> crate::procman::census::Member {
+        use crate::procman::census::{HelperKind, Member};
+        let helper = !class.is_worker();
+        Member {
+            pid,
+            ppid: 1,
+            class,
+            kind: helper.then_some(HelperKind::Claude),
+            version: None,
+            data_dir: Some("/d".into()),
+            ports: if helper { Vec::new() } else { vec![40000] },
+            started_at: None,
+            age_seconds: None,
+            owner,
+            cpu_percent: 0.0,
+            cpu_seconds: 0.0,
+            rss_bytes: 0,
+            command: "c".into(),
+            worker: None,
+            tie: None,
+            helpers: 0,
+            answer: None,
+            start: StartToken::from_raw(pid as u64),
+        }
+    }
+
+    fn key(m: &mut Model, c: char) -> Vec<Effect> {
+        use ratatui::crossterm::event::KeyEvent;
+        update(
+            m,
+            Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+        )
+    }
+
+    #[test]
+    fn process_keys_touch_only_what_they_list_and_never_another_users() {
+        let me = crate::platform::current_uid();
+        let other = me.map(|u| u + 1);
+        let mut m = model();
+        let census = crate::procman::census::Census {
+            members: vec![
+                member(42, Class::Worker, me),
+                member(50, Class::OrphanedHelper, me),
+                member(51, Class::OrphanedHelper, other),
+                member(60, Class::Duplicate, other),
+            ],
+        };
+        update(&mut m, Msg::Census(Box::new(census)));
+        // X: the orphans that are ours, listed; another user's orphan is not.
+        assert!(key(&mut m, 'X').is_empty(), "X only asks");
+        match &m.confirm_proc {
+            Some(ProcJob::Reap(ps)) => {
+                let pids: Vec<i32> = ps.iter().map(|p| p.pid).collect();
+                let want = if other.is_some() {
+                    vec![50]
+                } else {
+                    vec![50, 51]
+                };
+                assert_eq!(pids, want);
+            }
+            other => panic!("X asked {other:?}"),
+        }
+        assert!(key(&mut m, 'n').is_empty(), "n signals nothing");
+        assert!(m.confirm_proc.is_none());
+        // K outside the Processes panel does nothing but say so.
+        assert!(key(&mut m, 'K').is_empty());
+        assert!(m.confirm_proc.is_none() && m.confirm.is_none());
+        m.focus = Focus::Processes;
+        // K on the named worker is the core's stop (`x`), never a bare signal.
+        m.procs_sel = 0;
+        key(&mut m, 'K');
+        assert_eq!(m.confirm, Some(Action::Stop));
+        m.confirm = None;
+        // K on another user's duplicate is refused.
+        let rows: Vec<i32> = m.proc_rows().iter().map(|p| p.pid).collect();
+        m.procs_sel = rows.iter().position(|p| *p == 60).unwrap_or(0);
+        if other.is_some() {
+            key(&mut m, 'K');
+            assert!(
+                m.confirm_proc.is_none(),
+                "asked to signal another user's process"
+            );
+            assert!(m
+                .result
+                .as_ref()
+                .is_some_and(|r| r.1.contains("another user")));
+        }
+        // K on our orphan asks for exactly it; y sends the job.
+        m.procs_sel = rows.iter().position(|p| *p == 50).unwrap_or(0);
+        key(&mut m, 'K');
+        assert!(
+            matches!(&m.confirm_proc, Some(ProcJob::End(ps)) if ps.len() == 1 && ps[0].pid == 50)
+        );
+        let fx = key(&mut m, 'y');
+        assert!(matches!(fx.as_slice(), [Effect::RunProc(ProcJob::End(ps))] if ps[0].pid == 50));
+        // A: no unmanaged worker on the port (the status says running): refused.
+        m.proc_busy = false;
+        key(&mut m, 'A');
+        assert!(m.confirm_proc.is_none());
+    }
 }
