@@ -367,15 +367,7 @@ pub fn man(dir: Option<&std::path::Path>) -> Res {
 /// `ps`: the census as a table (or JSON).
 pub fn ps(cfg: &Config, json: bool, all: bool) -> Res {
     use crate::procman::census::{self, Scope};
-    let named = status::status(
-        cfg,
-        StatusOpts {
-            http_timeout: Duration::from_millis(300),
-            extras: false,
-        },
-    )
-    .proven
-    .map(|p| p.pid);
+    let named = census::named_worker(cfg);
     let scope = if all { Scope::All } else { Scope::DataDir };
     let c = census::take(cfg, scope, named);
     if json {

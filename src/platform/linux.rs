@@ -108,11 +108,60 @@ fn page_size() -> u64 {
 }
 
 /// Boot time in whole seconds since the epoch (`btime` in `/proc/stat`).
+/// The boot time (`btime` of `/proc/stat`), read once: it never changes while we run, and the
+/// read is costly (the kernel formats every CPU's counters).
 fn boot_time() -> Option<u64> {
-    let text = fs::read_to_string("/proc/stat").ok()?;
-    text.lines()
-        .find_map(|l| l.strip_prefix("btime "))
-        .and_then(|v| v.trim().parse().ok())
+    static BTIME: OnceLock<Option<u64>> = OnceLock::new();
+    *BTIME.get_or_init(|| {
+        let text = read_whole("/proc/stat")?;
+        text.lines()
+            .find_map(|l| l.strip_prefix("btime "))
+            .and_then(|v| v.trim().parse().ok())
+    })
+}
+
+/// A procfs file in as few reads as possible (one 64 KiB buffer at a time: each read of a
+/// procfs file costs a syscall whatever its size).
+fn read_whole(path: &str) -> Option<String> {
+    let mut f = fs::File::open(path).ok()?;
+    let mut buf = Vec::with_capacity(64 * 1024);
+    loop {
+        if buf.capacity() - buf.len() < 16 * 1024 {
+            buf.reserve(64 * 1024);
+        }
+        let len = buf.len();
+        let spare = buf.capacity() - len;
+        buf.resize(len + spare, 0);
+        match f.read(&mut buf[len..]) {
+            Ok(0) => {
+                buf.truncate(len);
+                break;
+            }
+            Ok(n) => buf.truncate(len + n),
+            Err(_) => return None,
+        }
+        if buf.len() > 16 * 1024 * 1024 {
+            break;
+        }
+    }
+    String::from_utf8(buf).ok()
+}
+
+/// The environment of a process (`KEY=value` entries) from `/proc/PID/environ`: empty for
+/// another user's process or one that has gone.
+pub fn environ(pid: Pid) -> Vec<std::ffi::OsString> {
+    use std::os::unix::ffi::OsStringExt;
+    let mut buf = Vec::new();
+    let Ok(f) = fs::File::open(format!("/proc/{pid}/environ")) else {
+        return Vec::new();
+    };
+    if f.take(256 * 1024).read_to_end(&mut buf).is_err() {
+        return Vec::new();
+    }
+    buf.split(|b| *b == 0)
+        .filter(|s| !s.is_empty())
+        .map(|s| std::ffi::OsString::from_vec(s.to_vec()))
+        .collect()
 }
 
 fn ticks_to_duration(ticks: u64) -> Duration {
@@ -225,19 +274,65 @@ pub fn parse_net_tcp(text: &str, port: u16) -> Vec<(u64, u32)> {
     out
 }
 
+/// One `/proc/net/tcp{,6}` row, if it is a listening socket: (inode, port, uid).
+fn listen_row(line: &str) -> Option<(u64, u16, u32)> {
+    let f: Vec<&str> = line.split_whitespace().collect();
+    if f.len() < 10 || f[3] != "0A" {
+        return None;
+    }
+    let (_, p) = f[1].rsplit_once(':')?;
+    Some((
+        f[9].parse().ok()?,
+        u16::from_str_radix(p, 16).ok()?,
+        f[7].parse().ok()?,
+    ))
+}
+
 /// Every listening TCP socket in `/proc/net/tcp{,6}` text: (inode, port).
 pub fn parse_net_listeners(text: &str) -> Vec<(u64, u16)> {
     text.lines()
         .skip(1)
-        .filter_map(|line| {
-            let f: Vec<&str> = line.split_whitespace().collect();
-            if f.len() < 10 || f[3] != "0A" {
-                return None;
-            }
-            let (_, p) = f[1].rsplit_once(':')?;
-            Some((f[9].parse().ok()?, u16::from_str_radix(p, 16).ok()?))
-        })
+        .filter_map(listen_row)
+        .map(|(inode, port, _)| (inode, port))
         .collect()
+}
+
+/// The listening sockets of `/proc/net/tcp` and `tcp6`: (inode, port, uid). The kernel lists
+/// listeners before any other socket, so the read stops at the first row that is not one: a
+/// machine with thousands of connections costs one page, not the whole table (each page of these
+/// files is formatted on demand, a millisecond each on some kernels).
+/// `enough` is asked after the IPv4 table: when it is content, the IPv6 table is not read.
+fn listeners(enough: impl Fn(&[(u64, u16, u32)]) -> bool) -> Vec<(u64, u16, u32)> {
+    let mut out = Vec::new();
+    for path in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        if path.ends_with('6') && enough(&out) {
+            break;
+        }
+        let Ok(mut f) = fs::File::open(path) else {
+            continue;
+        };
+        let mut pending = String::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut header = true;
+        'read: loop {
+            let n = match f.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            pending.push_str(&String::from_utf8_lossy(&buf[..n]));
+            while let Some(nl) = pending.find('\n') {
+                let line: String = pending.drain(..=nl).collect();
+                if std::mem::take(&mut header) {
+                    continue;
+                }
+                match listen_row(&line) {
+                    Some(row) => out.push(row),
+                    None => break 'read,
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The socket inodes among `pid`'s open fds.
@@ -259,18 +354,15 @@ pub(super) fn listening_ports(pid: Pid) -> Vec<u16> {
     if inodes.is_empty() {
         return Vec::new();
     }
-    let mut ports = Vec::new();
-    for f in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        if let Ok(text) = fs::read_to_string(f) {
-            ports.extend(
-                parse_net_listeners(&text)
-                    .into_iter()
-                    .filter(|(inode, _)| inodes.contains(inode))
-                    .map(|(_, port)| port),
-            );
-        }
-    }
-    ports
+    listeners(|found| {
+        inodes
+            .iter()
+            .all(|i| found.iter().any(|(inode, _, _)| inode == i))
+    })
+    .into_iter()
+    .filter(|(inode, _, _)| inodes.contains(inode))
+    .map(|(_, port, _)| port)
+    .collect()
 }
 
 /// Every PID in `/proc`.
@@ -333,12 +425,11 @@ pub(super) fn cwd(pid: Pid) -> Option<std::path::PathBuf> {
 
 /// The listener of `port`, through `/proc/net/tcp*` and the fds in `/proc/*/fd`.
 pub(super) fn port_holder(port: u16) -> Option<PortHolder> {
-    let mut sockets = Vec::new();
-    for f in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        if let Ok(text) = fs::read_to_string(f) {
-            sockets.extend(parse_net_tcp(&text, port));
-        }
-    }
+    let sockets: Vec<(u64, u32)> = listeners(|found| found.iter().any(|(_, p, _)| *p == port))
+        .into_iter()
+        .filter(|(_, p, _)| *p == port)
+        .map(|(inode, _, uid)| (inode, uid))
+        .collect();
     let &(inode, uid) = sockets.first()?;
     let want = format!("socket:[{inode}]");
     let pids = fs::read_dir("/proc")

@@ -40,6 +40,8 @@ use windows as os_family;
 #[cfg(not(target_os = "macos"))]
 mod table;
 
+#[cfg(target_os = "linux")]
+pub use linux::environ;
 #[cfg(target_os = "macos")]
 pub use macos::{environ, processes};
 pub use os_family::{
@@ -47,8 +49,10 @@ pub use os_family::{
     is_executable, is_world_writable, open_create_nofollow, open_lock_file, open_read_nofollow,
     shared_file_permissions, shutdown_signals, sync_dir,
 };
+#[cfg(windows)]
+pub use table::environ;
 #[cfg(not(target_os = "macos"))]
-pub use table::{environ, processes};
+pub use table::processes;
 
 /// Every live descendant of `root` (children, grandchildren…), by walking parent links.
 pub fn descendants(root: Pid) -> Vec<Pid> {

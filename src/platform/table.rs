@@ -2,9 +2,12 @@
 //! about one process (its start token, zombie state, group) come from the OS module; the table is
 //! only for walking parent links.
 
+#[cfg(windows)]
 use std::ffi::OsString;
 
-use sysinfo::{ProcessRefreshKind, ProcessStatus, ProcessesToUpdate, System, UpdateKind};
+#[cfg(windows)]
+use sysinfo::UpdateKind;
+use sysinfo::{ProcessRefreshKind, ProcessStatus, ProcessesToUpdate, System};
 
 use super::Pid;
 
@@ -28,7 +31,8 @@ pub fn processes() -> Vec<(Pid, Pid)> {
 }
 
 /// The environment of a process (`KEY=value` entries), where the OS lets us read it: empty for
-/// another user's process or one that has gone.
+/// another user's process or one that has gone. (Linux reads `/proc/PID/environ` itself.)
+#[cfg(windows)]
 pub fn environ(pid: Pid) -> Vec<OsString> {
     let Ok(raw) = u32::try_from(pid) else {
         return Vec::new();

@@ -464,12 +464,13 @@ impl Answer {
     }
 }
 
-/// The named worker of a data dir, if its PID file's process is proven.
+/// The named worker of a data dir, if its PID file's process is proven: the file and process
+/// layers only (a zero HTTP timeout sends no request).
 pub fn named_worker(cfg: &Config) -> Option<Pid> {
     let st = super::status::status(
         cfg,
         super::status::StatusOpts {
-            http_timeout: Duration::from_millis(1),
+            http_timeout: Duration::ZERO,
             extras: false,
         },
     );
