@@ -365,6 +365,41 @@ pub(super) fn listening_ports(pid: Pid) -> Vec<u16> {
     .collect()
 }
 
+/// Every live descendant of `root`, breadth first, from `/proc/PID/task/TID/children` (each
+/// thread lists the children it forked): a few reads per descendant instead of one per process
+/// on the machine. `None` where the kernel has no children files (built without
+/// CONFIG_PROC_CHILDREN), so the caller walks the process table instead.
+pub(super) fn descendants(root: Pid) -> Option<Vec<Pid>> {
+    let children_of = |pid: Pid| -> Option<Vec<Pid>> {
+        let tasks = fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+        let mut kids = Vec::new();
+        let mut any = false;
+        for t in tasks.flatten() {
+            let Ok(text) = fs::read_to_string(t.path().join("children")) else {
+                continue;
+            };
+            any = true;
+            kids.extend(
+                text.split_whitespace()
+                    .filter_map(|c| c.parse::<Pid>().ok()),
+            );
+        }
+        any.then_some(kids)
+    };
+    let mut found = children_of(root)?;
+    let mut i = 0;
+    while i < found.len() {
+        let kids = children_of(found[i]).unwrap_or_default();
+        for k in kids {
+            if k != root && !found.contains(&k) {
+                found.push(k);
+            }
+        }
+        i += 1;
+    }
+    Some(found)
+}
+
 /// Every PID in `/proc`.
 pub(super) fn pids() -> Vec<Pid> {
     fs::read_dir("/proc")

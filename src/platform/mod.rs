@@ -56,6 +56,12 @@ pub use table::processes;
 
 /// Every live descendant of `root` (children, grandchildren…), by walking parent links.
 pub fn descendants(root: Pid) -> Vec<Pid> {
+    #[cfg(target_os = "linux")]
+    if let Some(mut found) = linux::descendants(root) {
+        // As the table walk: live processes only (a zombie child is listed until reaped).
+        found.retain(|p| alive(*p));
+        return found;
+    }
     descendants_in(&processes(), root)
 }
 
