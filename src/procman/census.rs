@@ -501,12 +501,25 @@ pub fn take_with(
 /// reads only those of new PIDs).
 pub const FULL_SCAN: Duration = Duration::from_secs(30);
 
+/// What does not change while a process lives, read once per full scan: a worker's data dir
+/// (its environment), ports and path version; an unattached helper's working dir and
+/// `CLAUDE_MEM_DATA_DIR`.
+#[derive(Debug, Default)]
+struct Facts {
+    workers: HashMap<(Pid, StartToken), WorkerFacts>,
+    helpers: HashMap<(Pid, StartToken), (Option<PathBuf>, Vec<OsString>)>,
+}
+
+/// A worker's data dir, listening ports and path version.
+type WorkerFacts = (Option<PathBuf>, Vec<u16>, Option<String>);
+
 /// The census for a long-lived caller (the dashboard): the command line of a process that was
 /// no candidate is not read again until the next full scan, so a census every few seconds costs
 /// one directory listing plus the new PIDs. A PID reused by a new process is seen at the next
 /// full scan at the latest.
 #[derive(Debug, Default)]
 pub struct Scanner {
+    facts: Facts,
     not_ours: std::collections::HashSet<Pid>,
     full_at: Option<std::time::Instant>,
     /// What the configured port answered just before (not waited on again).
@@ -519,6 +532,7 @@ impl Scanner {
         let pids = platform::pids();
         if self.full_at.is_none_or(|t| t.elapsed() >= FULL_SCAN) {
             self.not_ours.clear();
+            self.facts = Facts::default();
             self.full_at = Some(std::time::Instant::now());
         } else {
             let live: std::collections::HashSet<Pid> = pids.iter().copied().collect();
@@ -546,7 +560,8 @@ impl Scanner {
         // No command line to show (kernel threads): not ours either.
         self.not_ours
             .extend(todo.into_iter().filter(|p| !shown.contains(p)));
-        classify(cfg, scope, named, candidates, self.port_answer.clone())
+        let answer = self.port_answer.clone();
+        classify(cfg, scope, named, candidates, answer, &mut self.facts)
     }
 }
 
@@ -556,6 +571,7 @@ fn classify(
     named: Option<Pid>,
     candidates: Vec<Candidate>,
     port_answer: Option<Answer>,
+    facts: &mut Facts,
 ) -> Census {
     let here = norm(&cfg.data_dir);
     let reference =
@@ -568,43 +584,60 @@ fn classify(
         .filter(|c| c.kind.is_none())
         .map(|c| {
             let mut m = member(&c.info, Class::Worker, None);
-            m.data_dir = data_dir_from_env(&platform::environ(c.info.pid)).map(|d| norm(&d));
-            m.ports = platform::listening_ports(c.info.pid);
-            m.version = version_from_path(&c.info.cmdline);
+            let (dir, ports, version) = facts
+                .workers
+                .entry((c.info.pid, c.info.start))
+                .or_insert_with(|| {
+                    (
+                        data_dir_from_env(&platform::environ(c.info.pid)).map(|d| norm(&d)),
+                        platform::listening_ports(c.info.pid),
+                        version_from_path(&c.info.cmdline),
+                    )
+                })
+                .clone();
+            m.data_dir = dir;
+            m.ports = ports;
+            m.version = version;
             m
         })
         .collect();
-    std::thread::scope(|s| {
-        let handles: Vec<_> = workers
+    let ask = |w: &Member| {
+        let port = w
+            .ports
             .iter()
-            .map(|w| {
-                let port = w
-                    .ports
-                    .iter()
-                    .copied()
-                    .find(|p| *p == cfg.port)
-                    .or(w.ports.first().copied());
-                // A status read just probed the configured port: one that did not answer is
-                // not waited on again (a healthy one is asked for its version and PID).
-                let known = port_answer.clone().filter(|_| port == Some(cfg.port));
-                s.spawn(move || match known {
-                    Some(a) if a != Answer::Healthy => Some((a, None, None)),
-                    _ => port.map(|p| probe(cfg.host, p, PROBE_TIMEOUT)),
-                })
-            })
-            .collect();
-        for (w, h) in workers.iter_mut().zip(handles) {
-            match h.join().ok().flatten() {
-                Some((answer, version, _pid)) => {
-                    if version.is_some() {
-                        w.version = version;
-                    }
-                    w.answer = Some(answer);
-                }
-                None => w.answer = Some(Answer::NoPort),
-            }
+            .copied()
+            .find(|p| *p == cfg.port)
+            .or(w.ports.first().copied());
+        // A status read just probed the configured port: one that did not answer is not waited
+        // on again (a healthy one is asked for its version and PID).
+        match port_answer.clone().filter(|_| port == Some(cfg.port)) {
+            Some(a) if a != Answer::Healthy => Some((a, None, None)),
+            _ => port.map(|p| probe(cfg.host, p, PROBE_TIMEOUT)),
         }
-    });
+    };
+    // One worker is asked inline; several in parallel, so wedged ones cost one timeout in all.
+    let answers: Vec<_> = if workers.len() <= 1 {
+        workers.iter().map(ask).collect()
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = workers.iter().map(|w| s.spawn(move || ask(w))).collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().ok().flatten())
+                .collect()
+        })
+    };
+    for (w, a) in workers.iter_mut().zip(answers) {
+        match a {
+            Some((answer, version, _pid)) => {
+                if version.is_some() {
+                    w.version = version;
+                }
+                w.answer = Some(answer);
+            }
+            None => w.answer = Some(Answer::NoPort),
+        }
+    }
     let named_version = named
         .and_then(|n| workers.iter().find(|w| w.pid == n))
         .and_then(|w| w.version.clone());
@@ -664,8 +697,21 @@ fn classify(
             m.tie = Some(Tie::Descendant(wp));
             m.data_dir = w.data_dir.clone();
         } else {
-            let env = platform::environ(c.info.pid);
-            let cwd = platform::cwd(c.info.pid).map(|p| norm(&p));
+            let (cwd, env) = facts
+                .helpers
+                .entry((c.info.pid, c.info.start))
+                .or_insert_with(|| {
+                    // Only what a tie needs of the environment.
+                    let env: Vec<OsString> = platform::environ(c.info.pid)
+                        .into_iter()
+                        .filter(|e| {
+                            e.to_str()
+                                .is_some_and(|s| s.starts_with("CLAUDE_MEM_DATA_DIR="))
+                        })
+                        .collect();
+                    (platform::cwd(c.info.pid).map(|p| norm(&p)), env)
+                })
+                .clone();
             let found = dirs.iter().find_map(|d| {
                 if let Some(cwd) = cwd.as_ref().filter(|p| inside(p, d)) {
                     return Some((d.clone(), Tie::WorkingDir(cwd.display().to_string())));
