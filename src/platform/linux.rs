@@ -411,20 +411,48 @@ pub(super) fn pids() -> Vec<Pid> {
 
 /// `/proc/PID/cmdline` of each PID: one open (relative to one /proc fd: no walk from the root for
 /// each of a thousand processes), usually one read (a second only for an argv longer than the
-/// buffer), one close. The census's cost on a busy machine.
+/// buffer), one close. A long list is split over the cores: each read costs tens of µs on some
+/// kernels (the other process's memory is mapped for it), so a machine with thousands of
+/// processes would otherwise wait on one core.
 pub(super) fn command_lines_of(pids: &[Pid]) -> Vec<(Pid, Vec<String>)> {
-    let mut buf = vec![0u8; 8 * 1024];
-    let mut out = Vec::new();
     let Ok(proc_dir) = rustix::fs::open(
         "/proc",
         rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
         rustix::fs::Mode::empty(),
     ) else {
-        return out;
+        return Vec::new();
     };
+    const PER_THREAD: usize = 256;
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(4)
+        .min(pids.len().div_ceil(PER_THREAD))
+        .max(1);
+    if threads == 1 {
+        return read_cmdlines(&proc_dir, pids);
+    }
+    let chunk = pids.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let parts: Vec<_> = pids
+            .chunks(chunk)
+            .map(|part| {
+                let dir = &proc_dir;
+                s.spawn(move || read_cmdlines(dir, part))
+            })
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+fn read_cmdlines(proc_dir: &OwnedFd, pids: &[Pid]) -> Vec<(Pid, Vec<String>)> {
+    let mut buf = vec![0u8; 8 * 1024];
+    let mut out = Vec::new();
     for &pid in pids {
         let Ok(fd) = rustix::fs::openat(
-            &proc_dir,
+            proc_dir,
             format!("{pid}/cmdline"),
             rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
             rustix::fs::Mode::empty(),
