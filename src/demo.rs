@@ -92,7 +92,7 @@ pub fn run(keep: bool, mut opts: Options) -> Result<u8, String> {
         cfg: cfg.clone(),
         keep,
     };
-    crate::sources::db::create_demo(&dir.join("claude-mem.db"))
+    crate::procman::db::create_demo(&dir.join("claude-mem.db"))
         .map_err(|e| format!("cannot create the demo database: {e}"))?;
     // The demo must never run the PM2 cleanup against the user's real pm2: mark it done.
     crate::procman::files::write_atomic(

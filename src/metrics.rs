@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::app::msg::DbState;
 use crate::config::Config;
 use crate::platform;
+use crate::procman::db::DbState;
 use crate::procman::status::{self, State, Status, StatusOpts};
 
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -273,7 +273,7 @@ pub fn render(cfg: &Config, st: &Status, t0: Instant) -> String {
     }
 
     let db = cfg.path("claude-mem.db");
-    let dbs = crate::sources::db::read(&db);
+    let dbs = crate::procman::db::read(&db);
     o.one(
         "claude_mem_db_readable",
         "gauge",

@@ -104,7 +104,10 @@ fn case13_data_dir_that_is_a_file_is_unknown_and_start_fails_clearly() {
 fn case13_read_only_and_unreadable_data_dir_as_an_unprivileged_user() {
     let mut env = Env::new();
     if env.cmd_as_nobody(&["status"]).is_none() {
-        eprintln!("note: not root or no setpriv; skipping the unprivileged data dir cases");
+        common::skip(
+            "case13_read_only_and_unreadable_data_dir_as_an_unprivileged_user",
+            "needs root and setpriv to run the binary as uid 65534",
+        );
         return;
     }
     // The tree must be reachable by uid 65534: tempdirs are 0700.

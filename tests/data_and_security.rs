@@ -15,8 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use claude_mem_top::app::msg::DbState;
-use claude_mem_top::sources::db;
+use claude_mem_top::procman::db::{self, DbState};
 #[cfg(unix)]
 use common::setpriv_available;
 use common::{wait_listening, Env, BIN};
@@ -398,7 +397,10 @@ fn world_writable_data_dir_and_pid_file_warn() {
 #[test]
 fn another_users_pid_file_and_worker_are_shown_and_actions_refused() {
     if !setpriv_available() {
-        eprintln!("setpriv not available: skipping the other-user case");
+        common::skip(
+            "another_users_pid_file_and_worker_are_shown_and_actions_refused",
+            "needs root and setpriv to run a worker as uid 65534",
+        );
         return;
     }
     let env = new_env();

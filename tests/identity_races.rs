@@ -337,7 +337,10 @@ fn case03_untrusted_pid_files_are_unknown_and_left_untouched() {
     let file = path.display().to_string();
     for (what, make) in &makers {
         if *what == "owned by another user" && !common::is_root() {
-            eprintln!("note: not root; skipping the other user's PID file");
+            common::skip(
+                "a PID file owned by another user",
+                "needs root to chown the file to another user",
+            );
             continue;
         }
         make(&path);

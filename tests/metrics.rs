@@ -85,7 +85,7 @@ fn once(env: &Env, args: &[&str], code: i32) -> Scrape {
 fn prometheus_output_parses_with_the_worker_up_and_down() {
     let env = Env::stand_in("");
     env.make_dir();
-    claude_mem_top::sources::db::create_demo(&env.path("claude-mem.db")).expect("demo db");
+    claude_mem_top::procman::db::create_demo(&env.path("claude-mem.db")).expect("demo db");
     env.run(&["start"]).code(0);
 
     for args in [

@@ -109,21 +109,4 @@ pub struct Sample {
     pub children: usize,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DbStats {
-    pub counts: Vec<(String, u64)>,
-    pub pending: Vec<(String, u64)>,
-    pub schema: Option<i64>,
-    pub size: u64,
-    pub wal_size: Option<u64>,
-    pub newest_observation: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DbState {
-    Loading,
-    Missing,
-    Busy,
-    Error(String),
-    Ok(DbStats),
-}
+pub use crate::procman::db::{DbState, DbStats};

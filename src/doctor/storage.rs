@@ -77,11 +77,11 @@ pub(super) fn check_data_dir(cfg: &Config) -> Finding {
 }
 
 pub(super) fn check_database(cfg: &Config) -> Finding {
-    use crate::app::msg::DbState;
+    use crate::procman::db::DbState;
     const ID: &str = "database";
     const T: &str = "database";
     let db = cfg.path("claude-mem.db");
-    match crate::sources::db::read(&db) {
+    match crate::procman::db::read(&db) {
         DbState::Missing | DbState::Loading => ok(
             ID,
             T,

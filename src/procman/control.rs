@@ -351,7 +351,7 @@ fn start_locked(
             clear_spec_files(cfg, Some(pid));
             clear_json_pid(cfg, pid);
             return Err(Error::DiedDuringStartup {
-                status: describe_exit(exit),
+                status: platform::describe_exit(exit),
                 tail: log_tail(&log),
             });
         }
@@ -420,10 +420,6 @@ fn release_uses_json_pid(cfg: &Config, layout: Layout) -> bool {
             .and_then(|m| m.parse::<u32>().ok())
             .is_some_and(|m| (7..13).contains(&m))
     })
-}
-
-fn describe_exit(s: std::process::ExitStatus) -> String {
-    platform::describe_exit(s)
 }
 
 /// Kill a child we spawned (its group, or where there is no group to signal, it and its
@@ -612,27 +608,33 @@ pub fn terminate(p: &Proven, grace: Duration) -> Result<(Duration, bool), Error>
         }
     }
     // Leftovers: members of its group (or its descendants) that outlived it.
-    let deadline = Instant::now() + grace.min(Duration::from_secs(1));
-    loop {
-        let left: Vec<i32> = if group {
-            platform::group_members(p.pid)
+    let any_left = || {
+        if group {
+            !platform::group_members(p.pid).is_empty()
         } else {
-            kids.iter()
-                .filter(|(k, t)| platform::is_same(*k, *t))
-                .map(|(k, _)| *k)
-                .collect()
-        };
-        if left.is_empty() {
-            break;
+            kids.iter().any(|(k, t)| platform::is_same(*k, *t))
         }
+    };
+    if wait_then_force(grace.min(Duration::from_secs(1)), any_left, || {
+        send(Stop::Force);
+    }) {
+        killed = true;
+    }
+    Ok((t0.elapsed(), killed))
+}
+
+/// Leftovers of a stopped worker: wait up to `within` for `any_left` to turn false, then call
+/// `force` once. True if it had to.
+pub fn wait_then_force(within: Duration, any_left: impl Fn() -> bool, force: impl Fn()) -> bool {
+    let deadline = Instant::now() + within;
+    while any_left() {
         if Instant::now() >= deadline {
-            killed = true;
-            send(Stop::Force);
-            break;
+            force();
+            return true;
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    Ok((t0.elapsed(), killed))
+    false
 }
 
 /// Descendants of a proven worker with their start tokens (re-checked before each signal).

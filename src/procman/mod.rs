@@ -8,6 +8,7 @@ pub mod adopt;
 pub mod api;
 pub mod census;
 pub mod control;
+pub mod db;
 pub mod files;
 pub mod health;
 pub mod identity;

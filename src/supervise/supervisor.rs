@@ -49,7 +49,8 @@ fn watch_pid(pid: i32, token: StartToken, tx: Sender<Ev>) {
         });
 }
 
-fn describe_exit(s: Option<ExitStatus>) -> (String, bool) {
+/// How a supervised worker ended, as the log's sentence says it, and whether that was clean.
+fn exit_sentence(s: Option<ExitStatus>) -> (String, bool) {
     match s {
         Some(s) if s.success() => ("exited cleanly (exit code 0)".into(), true),
         Some(s) => match s.code() {
@@ -316,7 +317,8 @@ impl Supervisor<'_> {
                     .find(|m| m.ports.contains(&port))
                     .map(|m| {
                         format!(
-                            "the claude-mem worker PID {} ({}{}) holds port {port}; not ours to stop                              (`claude-mem-top adopt` records it, `claude-mem-top ps` lists it)",
+                            "the claude-mem worker PID {} ({}{}) holds port {port}; not ours to stop \
+                             (`claude-mem-top adopt` records it, `claude-mem-top ps` lists it)",
                             m.pid,
                             m.class.label(),
                             m.version.as_deref().map(|v| format!(", v{v}")).unwrap_or_default()
@@ -341,13 +343,13 @@ impl Supervisor<'_> {
         }
         let n = platform::group_members(w.pid).len();
         platform::signal_group(w.pid, Stop::Graceful);
-        let deadline = Instant::now() + self.p.opts.grace.min(Duration::from_secs(2));
-        while !platform::group_members(w.pid).is_empty() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        if !platform::group_members(w.pid).is_empty() {
-            platform::signal_group(w.pid, Stop::Force);
-        }
+        control::wait_then_force(
+            self.p.opts.grace.min(Duration::from_secs(2)),
+            || !platform::group_members(w.pid).is_empty(),
+            || {
+                platform::signal_group(w.pid, Stop::Force);
+            },
+        );
         self.log(
             "INFO ",
             &format!(
@@ -386,7 +388,7 @@ impl Supervisor<'_> {
                     self.save("stopped");
                     return Next::Go(Phase::Idle);
                 }
-                let (how, clean) = describe_exit(status);
+                let (how, clean) = exit_sentence(status);
                 match self.p.restart {
                     RestartPolicy::Never => {
                         let level = if clean { "INFO " } else { "ERROR" };

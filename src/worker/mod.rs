@@ -11,12 +11,31 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crate::platform;
 use crate::procman::files;
 
+/// Which claude-mem release the stand-in plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mode {
+    /// 7.1.0 as specified: the manager writes `.worker.pid` and `.worker.port`.
+    Spec,
+    /// 13.x: its own `worker.pid` JSON with a start token, `logs/claude-mem-<date>.log`.
+    #[value(name = "13x", alias = "13.x")]
+    V13,
+}
+
+impl Mode {
+    pub fn label(self) -> &'static str {
+        match self {
+            Mode::Spec => "spec",
+            Mode::V13 => "13x",
+        }
+    }
+}
+
 #[derive(Debug, Clone, clap::Args)]
 pub struct StandInArgs {
     /// `spec` (7.1.0: the manager writes the PID files) or `13x` (writes its own worker.pid JSON
     /// with a start token and logs to logs/claude-mem-<date>.log)
-    #[arg(long, default_value = "spec")]
-    pub mode: String,
+    #[arg(long, value_enum, default_value_t = Mode::Spec)]
+    pub mode: Mode,
     /// Port (default: env CLAUDE_MEM_WORKER_PORT)
     #[arg(long)]
     pub port: Option<u16>,
@@ -123,7 +142,7 @@ pub fn main(args: StandInArgs) -> u8 {
             return 2;
         }
     };
-    let v13 = args.mode == "13x" || args.mode == "13.x";
+    let v13 = args.mode == Mode::V13;
     let data_dir = std::env::var_os("CLAUDE_MEM_DATA_DIR").map(PathBuf::from);
     let out: Out = if v13 {
         let dir = data_dir.clone().unwrap_or_else(|| PathBuf::from("."));
@@ -165,7 +184,7 @@ pub fn main(args: StandInArgs) -> u8 {
             "SYSTEM",
             &format!(
                 "Worker starting {{pid={pid}, port={port}, mode={}}}",
-                args.mode
+                args.mode.label()
             ),
         ),
     );
@@ -309,7 +328,7 @@ pub fn main(args: StandInArgs) -> u8 {
 
 fn shutdown(out: &Out, sh: &Shared, msg: &str, code: i32) -> ! {
     emit(out, &line("INFO", "SYSTEM", msg));
-    if sh.args.mode.starts_with("13") {
+    if sh.args.mode == Mode::V13 {
         if let Some(dir) = &sh.data_dir {
             let _ = files::remove_if(&dir.join(files::JSON_PID_FILE), |t| {
                 t.contains(&format!("\"pid\": {}", sh.pid))
@@ -504,7 +523,7 @@ fn handle(mut conn: TcpStream, sh: &Shared, out: &Out) {
         .unwrap_or_default()
         .as_millis();
     let up = sh.start.elapsed().as_secs();
-    let v13 = sh.args.mode.starts_with("13");
+    let v13 = sh.args.mode == Mode::V13;
     let (code, body) = match (method.as_str(), path.as_str()) {
         ("GET", "/health") => {
             if sh.args.health_hang {

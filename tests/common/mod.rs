@@ -642,6 +642,21 @@ pub fn wait_port_free(port: u16, limit: Duration) {
     });
 }
 
+/// A test (or a part of one) that cannot run here says so: on stderr, and as a line in the file
+/// `CMT_TEST_SKIPS` names (`.ci/run` counts and prints them), so a skip is never silent.
+pub fn skip(test: &str, reason: &str) {
+    eprintln!("SKIP {test}: {reason}");
+    if let Some(path) = std::env::var_os("CMT_TEST_SKIPS") {
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let _ = writeln!(f, "{test}: {reason}");
+        }
+    }
+}
+
 /// Tests run as root (CI too); the other-user cases need it to switch users or chown.
 pub fn is_root() -> bool {
     platform::current_uid() == Some(0)
