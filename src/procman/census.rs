@@ -577,8 +577,19 @@ fn classify(
     let reference =
         crate::release::hooks_version(cfg).or_else(|| crate::release::installed_version(cfg));
 
-    // Workers: data dir, ports, and what their port says (probed in parallel: a wedged one
-    // costs one timeout, not one per worker).
+    // The configured port first (what a status read just saw there, when it did not answer): a
+    // worker that reports its own PID there needs no read of the socket table.
+    let on_port = candidates
+        .iter()
+        .any(|c| c.kind.is_none())
+        .then(|| match port_answer.clone() {
+            Some(a) if a != Answer::Healthy => (a, None, None),
+            _ => probe(cfg.host, cfg.port, PROBE_TIMEOUT),
+        });
+    let port_pid = on_port.as_ref().and_then(|(_, _, pid)| *pid);
+
+    // Workers: data dir, ports, and what their port says (other ports probed in parallel: a
+    // wedged one costs one timeout, not one per worker).
     let mut workers: Vec<Member> = candidates
         .iter()
         .filter(|c| c.kind.is_none())
@@ -588,9 +599,14 @@ fn classify(
                 .workers
                 .entry((c.info.pid, c.info.start))
                 .or_insert_with(|| {
+                    let ports = if port_pid == Some(c.info.pid) {
+                        vec![cfg.port]
+                    } else {
+                        platform::listening_ports(c.info.pid)
+                    };
                     (
                         data_dir_from_env(&platform::environ(c.info.pid)).map(|d| norm(&d)),
-                        platform::listening_ports(c.info.pid),
+                        ports,
                         version_from_path(&c.info.cmdline),
                     )
                 })
@@ -608,15 +624,19 @@ fn classify(
             .copied()
             .find(|p| *p == cfg.port)
             .or(w.ports.first().copied());
-        // A status read just probed the configured port: one that did not answer is not waited
-        // on again (a healthy one is asked for its version and PID).
-        match port_answer.clone().filter(|_| port == Some(cfg.port)) {
-            Some(a) if a != Answer::Healthy => Some((a, None, None)),
+        // The configured port was asked already.
+        match &on_port {
+            Some(known) if port == Some(cfg.port) => Some(known.clone()),
             _ => port.map(|p| probe(cfg.host, p, PROBE_TIMEOUT)),
         }
     };
-    // One worker is asked inline; several in parallel, so wedged ones cost one timeout in all.
-    let answers: Vec<_> = if workers.len() <= 1 {
+    // Workers on the configured port (or none) are answered inline; others in parallel, so
+    // wedged ones cost one timeout in all.
+    let elsewhere = workers
+        .iter()
+        .filter(|w| !w.ports.contains(&cfg.port) && !w.ports.is_empty())
+        .count();
+    let answers: Vec<_> = if elsewhere <= 1 {
         workers.iter().map(ask).collect()
     } else {
         std::thread::scope(|s| {
