@@ -11,7 +11,7 @@ use crate::app::keymap::{Keymap, KeymapError, SPECS};
 use crate::ui::theme::{Palette, COLOR_NAMES};
 
 /// What `config.toml` sets; unset fields keep their defaults.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct UiConfig {
     pub keys: Keymap,
     pub palette: Palette,
@@ -19,18 +19,6 @@ pub struct UiConfig {
     pub mouse: Option<bool>,
     /// The file read, if any.
     pub path: Option<PathBuf>,
-}
-
-impl Default for UiConfig {
-    fn default() -> Self {
-        UiConfig {
-            keys: Keymap::default(),
-            palette: Palette::default(),
-            interval: None,
-            mouse: None,
-            path: None,
-        }
-    }
 }
 
 /// A config file that cannot be used: `FILE:LINE: what is wrong`.
@@ -217,18 +205,19 @@ pub fn parse(text: &str, file: &str) -> Result<UiConfig, ConfigFileError> {
                 .filter(|(_, rest)| end(rest).is_ok())
                 .map(|(name, _)| name.trim())
                 .ok_or_else(|| err(n, format!("bad section header `{line}`")))?;
-            section =
-                Some(match name {
-                    "keys" => Section::Keys,
-                    "colors" => Section::Colors,
-                    "dashboard" => Section::Dashboard,
-                    other => return Err(err(
+            section = Some(match name {
+                "keys" => Section::Keys,
+                "colors" => Section::Colors,
+                "dashboard" => Section::Dashboard,
+                other => {
+                    return Err(err(
                         n,
                         format!(
                             "unknown section [{other}] (sections: [keys], [colors], [dashboard])"
                         ),
-                    )),
-                });
+                    ))
+                }
+            });
             continue;
         }
         let (k, v) = line
@@ -303,40 +292,40 @@ pub fn parse(text: &str, file: &str) -> Result<UiConfig, ConfigFileError> {
                     ));
                 }
             }
-            Section::Dashboard => {
-                match (k.as_str(), v) {
-                    ("interval", Value::Str(s)) => {
-                        let d = crate::config::parse_duration(&s)
+            Section::Dashboard => match (k.as_str(), v) {
+                ("interval", Value::Str(s)) => {
+                    let d = crate::config::parse_duration(&s)
                         .filter(|d| *d >= Duration::from_millis(100))
                         .ok_or_else(|| {
                             err(n, format!("interval: `{s}` is not a duration of 100ms or more (like \"1s\", \"500ms\")"))
                         })?;
-                        cfg.interval = Some(d);
-                    }
-                    ("mouse", Value::Bool(b)) => cfg.mouse = Some(b),
-                    ("interval", v) => {
-                        return Err(err(
-                            n,
-                            format!(
-                                "interval: expected a string like \"1s\", found {}",
-                                v.kind()
-                            ),
-                        ))
-                    }
-                    ("mouse", v) => {
-                        return Err(err(
-                            n,
-                            format!("mouse: expected true or false, found {}", v.kind()),
-                        ))
-                    }
-                    (other, _) => return Err(err(
+                    cfg.interval = Some(d);
+                }
+                ("mouse", Value::Bool(b)) => cfg.mouse = Some(b),
+                ("interval", v) => {
+                    return Err(err(
+                        n,
+                        format!(
+                            "interval: expected a string like \"1s\", found {}",
+                            v.kind()
+                        ),
+                    ))
+                }
+                ("mouse", v) => {
+                    return Err(err(
+                        n,
+                        format!("mouse: expected true or false, found {}", v.kind()),
+                    ))
+                }
+                (other, _) => {
+                    return Err(err(
                         n,
                         format!(
                             "unknown setting `{other}` in [dashboard] (settings: interval, mouse)"
                         ),
-                    )),
+                    ))
                 }
-            }
+            },
         }
     }
     cfg.keys = Keymap::with(&overrides).map_err(|e| {

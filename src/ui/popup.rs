@@ -190,11 +190,18 @@ pub fn help(f: &mut Frame, area: Rect, m: &Model, top: u16, t: &Theme) {
         })
         .collect();
     let more = top + room < rows.len();
+    use crate::app::keymap::Command;
     lines.push(Line::styled(
         match (top > 0, more) {
-            (_, true) => "↓ more (j/↓) · other keys close",
-            (true, false) => "↑ back (k/↑) · other keys close",
-            (false, false) => "any other key closes this help",
+            (_, true) => format!(
+                "↓ more ({}) · other keys close",
+                m.keys.label(Command::ScrollDown)
+            ),
+            (true, false) => format!(
+                "↑ back ({}) · other keys close",
+                m.keys.label(Command::ScrollUp)
+            ),
+            (false, false) => "any other key closes this help".to_string(),
         },
         t.dim(),
     ));
