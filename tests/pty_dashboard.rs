@@ -566,3 +566,31 @@ fn config_file_rebinds_keys_and_a_bad_one_exits_2_with_its_line() {
         .text()
         .contains("config.toml: OK"));
 }
+
+/// The dashboard turns mouse reporting on by default; `--no-mouse` and `mouse = false` in the
+/// config leave the mouse to the terminal (text selection keeps working).
+#[test]
+fn no_mouse_and_the_config_leave_the_mouse_to_the_terminal() {
+    let env = new_env();
+    env.run(&["start", "--timeout", "5s"]).code(0);
+    let conf = env.root.path().join("config.toml");
+    std::fs::write(&conf, "[dashboard]\nmouse = false\n").expect("config");
+    let conf_s = conf.display().to_string();
+    let cases: [(&[&str], bool); 3] = [
+        (&[], true),
+        (&["--no-mouse"], false),
+        (&["--config", &conf_s], false),
+    ];
+    for (args, on) in cases {
+        let mut pty = Pty::spawn(env.cmd(args), 100, 30);
+        pty.wait_for("RUNNING", T, |s| s.contains("RUNNING"));
+        assert_eq!(
+            pty.raw_text().contains("\x1b[?1000h"),
+            on,
+            "mouse reporting with {args:?}"
+        );
+        pty.send(b"q");
+        assert_eq!(pty.wait_exit(T).code(), Some(0));
+        assert!(pty.restored());
+    }
+}
