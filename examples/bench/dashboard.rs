@@ -169,6 +169,7 @@ pub fn rows_idle(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
             "frames/min",
             AtMost(60.0),
         )
+        .with(vec![quiet.frames_per_min])
         .judged_on(quiet.frames_per_min, "rate"),
         Row::new("5", "dashboard idle: RSS", "MB", AtMost(20.0))
             .judged_on(peak(&quiet.rss), "peak")

@@ -160,7 +160,7 @@ fn start_sources(cfg: &Config, interval: Duration, tx: &Sender<Msg>) -> Sources 
 }
 
 /// The input thread: keys, the mouse and resizes. It polls with a timeout so that it can be
-/// paused (while `$PAGER` owns the terminal) and acknowledge the pause.
+/// paused (while `$PAGER` owns the terminal) and acknowledge the pause: two wake-ups a second.
 struct Input {
     pause: std::sync::Arc<std::sync::atomic::AtomicBool>,
     paused: std::sync::mpsc::Receiver<()>,
@@ -185,7 +185,7 @@ fn spawn_input(tx: Sender<Msg>) -> Input {
                 continue;
             }
             acked = false;
-            match event::poll(Duration::from_millis(250)) {
+            match event::poll(Duration::from_millis(500)) {
                 Ok(false) => continue,
                 Ok(true) => {}
                 Err(_) => return,
@@ -261,7 +261,7 @@ fn save(name: &str, text: &str) -> Msg {
 fn pager(input: &Input, path: &std::path::Path) -> Msg {
     use std::sync::atomic::Ordering;
     input.pause.store(true, Ordering::SeqCst);
-    // Wait until the input thread has stopped reading (it polls at most 250 ms at a time).
+    // Wait until the input thread has stopped reading (it polls at most 500 ms at a time).
     let _ = input.paused.recv_timeout(Duration::from_secs(2));
     let mut out = std::io::stdout();
     let _ = execute!(
@@ -440,8 +440,13 @@ pub fn run(cfg: &Config, opts: Options) -> Result<u8, RunError> {
                         if m.mouse {
                             execute!(std::io::stdout(), event::EnableMouseCapture)?;
                         }
+                        // A new Terminal (fresh buffers) redraws every cell; `Terminal::resize` or
+                        // `clear` would ask the terminal for the cursor position first.
+                        term = std::mem::ManuallyDrop::new(Terminal::new(CrosstermBackend::new(
+                            std::io::stdout(),
+                        ))?);
                         let sz = term.size()?;
-                        term.resize(ratatui::layout::Rect::new(0, 0, sz.width, sz.height))?;
+                        m.size = (sz.width, sz.height);
                         let _ = tx.send(note);
                         dirty = true;
                     }

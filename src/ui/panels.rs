@@ -542,32 +542,50 @@ fn flow(
     facts: &[(String, String, String)],
     t: &Theme,
 ) -> Vec<Line<'static>> {
+    // `short`: None = each fact's full label where it fits, else its short one; Some(true) =
+    // short labels throughout.
     let build = |short: bool, n: usize| -> Option<Vec<Line<'static>>> {
         let mut out: Vec<Vec<Span<'static>>> = vec![Vec::new()];
         let mut used = 0usize;
         for (i, (full, sh, v)) in facts.iter().take(n).enumerate() {
-            let label = if short { sh } else { full };
-            let more = i + 1 == n && n < facts.len();
-            let text = format!("{label} {v}{}", if more { " …" } else { "" });
-            let tw = fit::width(&text);
+            let more = if i + 1 == n && n < facts.len() {
+                " …"
+            } else {
+                ""
+            };
+            let text = |label: &str| format!("{label} {v}{more}");
+            let labels: Vec<&String> = if short { vec![sh] } else { vec![full, sh] };
             let sep = if used == 0 { 0 } else { 3 };
-            if used + sep + tw > w {
-                if out.len() == rows || tw > w {
-                    return None;
+            // On this row with the longest label that fits, else on a new row.
+            let here = labels
+                .iter()
+                .find(|l| used + sep + fit::width(&text(l)) <= w)
+                .copied();
+            let label = match here {
+                Some(l) => {
+                    if sep > 0 {
+                        if let Some(row) = out.last_mut() {
+                            row.push(Span::styled(" · ", t.dim()));
+                        }
+                        used += sep;
+                    }
+                    l
                 }
-                out.push(Vec::new());
-                used = 0;
-            } else if sep > 0 {
-                if let Some(l) = out.last_mut() {
-                    l.push(Span::styled(" · ", t.dim()));
+                None => {
+                    let l = labels.iter().find(|l| fit::width(&text(l)) <= w).copied()?;
+                    if out.len() == rows {
+                        return None;
+                    }
+                    out.push(Vec::new());
+                    used = 0;
+                    l
                 }
-                used += sep;
+            };
+            if let Some(row) = out.last_mut() {
+                row.push(Span::styled(format!("{label} "), t.label()));
+                row.push(Span::raw(format!("{v}{more}")));
             }
-            if let Some(l) = out.last_mut() {
-                l.push(Span::styled(format!("{label} "), t.label()));
-                l.push(Span::raw(format!("{v}{}", if more { " …" } else { "" })));
-            }
-            used += tw;
+            used += fit::width(&text(label));
         }
         Some(out.into_iter().map(Line::from).collect())
     };
@@ -616,8 +634,15 @@ pub fn database(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
                 .iter()
                 .map(|(k, v)| (k.clone(), short_count(k), v.to_string()))
                 .collect();
-            // The counts may take two rows when the panel has three or more.
-            let count_rows = if h >= 3 { 2 } else { 1 };
+            // The counts take two rows when the panel has three or more, three when the other
+            // lines leave room.
+            let others = usize::from(!s.pending.is_empty())
+                + 1
+                + usize::from(s.newest_observation.is_some())
+                + usize::from(m.api.is_some());
+            let count_rows = h
+                .saturating_sub(others)
+                .clamp(if h >= 3 { 2 } else { 1 }, 3);
             lines.extend(flow(w, count_rows, &counts, t));
             if !s.pending.is_empty() {
                 let p: Vec<(String, String, String)> = s
