@@ -64,6 +64,8 @@ fn mark(ok: bool, t: &Theme) -> Span<'static> {
 pub fn header(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
     let w = area.width as usize;
     let badge = m.badge();
+    // Below 60 columns the must-stay facts take their short forms: `PID 4242 :37777 up 2h`.
+    let narrow = w < 60;
     let mut l1: Vec<(u8, Vec<Span<'static>>)> = vec![(
         0,
         vec![Span::styled(
@@ -73,11 +75,25 @@ pub fn header(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
     )];
     if let Some(st) = &m.status {
         if let Some(pid) = st.pid {
-            l1.push((0, vec![Span::raw(format!("  PID {pid}"))]));
+            l1.push((
+                0,
+                vec![Span::raw(format!(
+                    " {}PID {pid}",
+                    if narrow { "" } else { " " }
+                ))],
+            ));
         }
-        l1.push((0, vec![Span::raw(format!("  port {}", st.port))]));
+        l1.push((
+            0,
+            vec![Span::raw(if narrow {
+                format!(" :{}", st.port)
+            } else {
+                format!("  port {}", st.port)
+            })],
+        ));
         if let Some(u) = st.uptime_seconds {
-            l1.push((0, vec![Span::raw(format!("  up {}", fmt_uptime(u)))]));
+            let sep = if narrow { " " } else { "  " };
+            l1.push((0, vec![Span::raw(format!("{sep}up {}", fmt_uptime(u)))]));
         }
         if let Some(v) = m.api.as_ref().and_then(|a| a.version.as_ref()) {
             l1.push((
