@@ -1110,4 +1110,54 @@ mod tests {
         let files = m.files.clone();
         assert!(!update(&mut m, Msg::Files(files, now)).changed);
     }
+
+    #[test]
+    fn a_click_focuses_the_panel_under_it_and_the_wheel_scrolls_it() {
+        use ratatui::crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+        let mut m = busy_model();
+        for i in 0..20 {
+            m.event(format!("event {i}"));
+        }
+        let at = |kind, column, row| {
+            Msg::Mouse(MouseEvent {
+                kind,
+                column,
+                row,
+                modifiers: KeyModifiers::NONE,
+            })
+        };
+        let a = crate::ui::areas(ratatui::layout::Rect::new(0, 0, 120, 40));
+        // A click on Events focuses it.
+        let out = update(
+            &mut m,
+            at(
+                MouseEventKind::Down(MouseButton::Left),
+                a.events.x + 2,
+                a.events.y + 1,
+            ),
+        );
+        assert!(out.changed && m.focus == Focus::Events);
+        // The wheel over Events scrolls it.
+        update(
+            &mut m,
+            at(MouseEventKind::ScrollUp, a.events.x + 2, a.events.y + 1),
+        );
+        assert_eq!(m.events_scroll, 3);
+        // The wheel over Logs scrolls the log and pauses following.
+        update(
+            &mut m,
+            at(MouseEventKind::ScrollUp, a.logs.x + 2, a.logs.y + 2),
+        );
+        assert!(!m.log.follow && m.log.scroll > 0 && m.focus == Focus::Logs);
+        // A moving pointer changes nothing; in a question the mouse does nothing.
+        assert!(!update(&mut m, at(MouseEventKind::Moved, 3, 3)).changed);
+        m.mode = Mode::Confirm(Action::Stop);
+        assert!(
+            !update(
+                &mut m,
+                at(MouseEventKind::ScrollDown, a.logs.x + 2, a.logs.y + 2)
+            )
+            .changed
+        );
+    }
 }
