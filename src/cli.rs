@@ -36,9 +36,9 @@ pub struct Cli {
     /// Short for --format json
     #[arg(long, conflicts_with = "format")]
     pub json: bool,
-    /// Dashboard sampling interval for health and resources
-    #[arg(long, value_name = "DURATION", default_value = "1s")]
-    pub interval: String,
+    /// Dashboard sampling interval for health and resources [default: config.toml, else 1s]
+    #[arg(long, value_name = "DURATION")]
+    pub interval: Option<String>,
 
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -59,6 +59,12 @@ pub struct Global {
     /// Monochrome output (also when NO_COLOR is set)
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// The dashboard's config file [default: $XDG_CONFIG_HOME/claude-mem-top/config.toml]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The dashboard leaves the mouse to the terminal (no wheel scrolling or click to focus)
+    #[arg(long, global = true)]
+    pub no_mouse: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -176,9 +182,18 @@ pub enum Command {
         /// Keep the temporary data dir afterwards
         #[arg(long)]
         keep: bool,
-        /// Dashboard sampling interval for health and resources
-        #[arg(long, value_name = "DURATION", default_value = "1s")]
-        interval: String,
+        /// Dashboard sampling interval for health and resources [default: config.toml, else 1s]
+        #[arg(long, value_name = "DURATION")]
+        interval: Option<String>,
+    },
+    /// Check the dashboard's config.toml, or print a commented default one
+    #[command(
+        after_help = "The file: $XDG_CONFIG_HOME/claude-mem-top/config.toml, else\n~/.config/claude-mem-top/config.toml (%APPDATA%\\claude-mem-top\\config.toml on Windows),\nor --config FILE. Sections: [keys] (command = \"key\"), [colors], [dashboard].\n\nExamples:\n  claude-mem-top config --default > ~/.config/claude-mem-top/config.toml\n  claude-mem-top config"
+    )]
+    Config {
+        /// Print the default file, every setting commented
+        #[arg(long)]
+        default: bool,
     },
     /// List every claude-mem process: workers (also unmanaged, other versions, duplicates,
     /// wedged), their helpers and orphaned helpers, like `pm2 ls`

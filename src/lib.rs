@@ -16,4 +16,5 @@ pub mod release;
 pub mod sources;
 pub mod supervise;
 pub mod ui;
+pub mod ui_config;
 pub mod worker;

@@ -75,7 +75,7 @@ fn run(cli: Cli) -> Res {
                             .into(),
                 });
             }
-            let opts = dash_opts(&cli, interval)?;
+            let opts = dash_opts(&cli, interval.as_deref())?;
             claude_mem_top::demo::run(*keep, opts).map_err(|msg| Fail {
                 code: if msg.starts_with("not a terminal") {
                     2
@@ -85,6 +85,7 @@ fn run(cli: Cli) -> Res {
                 msg,
             })
         }
+        Some(Command::Config { default }) => config_cmd(&cli, *default),
         Some(Command::Ps { json, all }) => commands::ps(&cfg()?, *json, *all),
         Some(Command::Adopt) => commands::adopt(&cfg()?),
         Some(Command::Reap {
@@ -98,20 +99,49 @@ fn run(cli: Cli) -> Res {
     }
 }
 
-fn dash_opts(cli: &Cli, interval: &str) -> Result<app::Options, Fail> {
-    let interval = duration(interval, "--interval")?;
-    let no_color =
-        cli.global.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    Ok(app::Options {
-        interval: interval.max(std::time::Duration::from_millis(100)),
-        color: !no_color,
-        demo: false,
-        actions: claude_mem_top::procman::control::Opts::default(),
+fn ui_config(cli: &Cli) -> Result<claude_mem_top::ui_config::UiConfig, Fail> {
+    claude_mem_top::ui_config::load(cli.global.config.as_deref()).map_err(|e| Fail {
+        code: 2,
+        msg: e.to_string(),
     })
 }
 
+fn config_cmd(cli: &Cli, default: bool) -> Res {
+    use std::io::Write;
+    if default {
+        let _ = std::io::stdout().write_all(claude_mem_top::ui_config::default_file().as_bytes());
+        return Ok(0);
+    }
+    let c = ui_config(cli)?;
+    let msg = match (&c.path, claude_mem_top::ui_config::default_path()) {
+        (Some(p), _) => format!("{}: OK", p.display()),
+        (None, Some(p)) => format!("{}: not there; the defaults apply", p.display()),
+        (None, None) => "no config directory; the defaults apply".to_string(),
+    };
+    let _ = writeln!(std::io::stdout(), "{msg}");
+    Ok(0)
+}
+
+fn dash_opts(cli: &Cli, interval: Option<&str>) -> Result<app::Options, Fail> {
+    let ui = ui_config(cli)?;
+    let interval = match interval {
+        Some(i) => duration(i, "--interval")?,
+        None => ui.interval.unwrap_or(std::time::Duration::from_secs(1)),
+    };
+    let no_color =
+        cli.global.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let mut o = app::Options::new(
+        interval.max(std::time::Duration::from_millis(100)),
+        !no_color,
+    );
+    o.keys = ui.keys;
+    o.palette = ui.palette;
+    o.mouse = !cli.global.no_mouse && ui.mouse.unwrap_or(true);
+    Ok(o)
+}
+
 fn dashboard(cfg: &claude_mem_top::config::Config, cli: &Cli) -> Res {
-    let opts = dash_opts(cli, &cli.interval)?;
+    let opts = dash_opts(cli, cli.interval.as_deref())?;
     app::run(cfg, opts).map_err(|e| Fail {
         code: match e {
             app::RunError::NotATerminal => 2,

@@ -390,3 +390,207 @@ fn processes_panel_keys_reap_kill_and_adopt_only_what_they_list() {
     pty.send(b"q");
     assert_eq!(pty.wait_exit(T).code(), Some(0));
 }
+
+/// The Logs panel's keys on the real binary: `t` hides timestamps, `y` sends the selected entry
+/// to the terminal as OSC 52, →/← scroll a long line, `S` saves the filtered view, `o` hands the
+/// log to `$PAGER` and the dashboard comes back whole, and the mouse wheel scrolls the log.
+#[test]
+fn log_keys_timestamps_copy_scroll_save_pager_and_the_wheel() {
+    let env = Env::new().with_args("--log-rate 0");
+    env.make_dir();
+    env.run(&["start", "--timeout", "5s"]).code(0);
+    let work = env.root.path().join("cwd");
+    std::fs::create_dir_all(&work).expect("cwd");
+    // A pager that records its arguments and exits.
+    let record = env.root.path().join("pager-args");
+    let pager = env.bin.join("fake-pager");
+    std::fs::write(
+        &pager,
+        format!("#!/bin/sh\necho \"$@\" > '{}'\n", record.display()),
+    )
+    .expect("pager");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&pager, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+
+    let line = format!(
+        "[2026-11-25 10:00:00.000] [ERROR] [TEST  ] MARKER-LINE {} TAIL-END",
+        "lorem ipsum ".repeat(12)
+    );
+    {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(env.log_path())
+            .expect("log");
+        writeln!(f, "{line}").expect("append");
+    }
+    let mut cmd = env.cmd(&["--interval", "5s"]);
+    cmd.current_dir(&work)
+        .env("PAGER", format!("{} --flag", pager.display()));
+    let mut pty = Pty::spawn(cmd, 100, 30);
+    pty.wait_for("the marker line, cut with …", T, |s| {
+        s.lines()
+            .any(|l| l.contains("MARKER-LINE") && l.trim_end().ends_with("…│"))
+    });
+
+    // t hides the timestamps, t shows them again.
+    pty.send(b"t");
+    pty.wait_for("no timestamps", T, |s| {
+        s.contains("[no time]")
+            && s.contains("[ERROR] [TEST  ] MARKER-LINE")
+            && !s.contains("[2026-11-25 10:00:00.000] [ERROR]")
+    });
+    pty.send(b"t");
+    pty.wait_for("timestamps back", T, |s| {
+        s.contains("[2026-11-25 10:00:00.000] [ERROR] [TEST  ] MARKER-LINE")
+    });
+
+    // y: the selected entry (the newest line) arrives at the terminal as OSC 52.
+    pty.send(b"y");
+    let want = claude_mem_top::app::osc52(&line);
+    wait_until(T, "the OSC 52 sequence", || pty.raw_text().contains(&want));
+    pty.wait_for("the copy notice", T, |s| s.contains("copied 1 line"));
+
+    // → scrolls right until the end of the line shows; ← goes back to the start.
+    for _ in 0..16 {
+        pty.send(b"\x1b[C");
+    }
+    pty.wait_for("the line's tail", T, |s| {
+        s.contains("TAIL-END") && s.contains("[→")
+    });
+    for _ in 0..16 {
+        pty.send(b"\x1b[D");
+    }
+    pty.wait_for("back to the start", T, |s| {
+        !s.contains("TAIL-END") && s.contains("[2026-11-25 10:00:00.000] [ERROR]")
+    });
+
+    // S saves the filtered view next to us and says where.
+    pty.send(b"S");
+    let s = pty.wait_for("the saved path", T, |s| s.contains("saved "));
+    let saved: Vec<PathBuf> = std::fs::read_dir(&work)
+        .expect("cwd")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    assert_eq!(saved.len(), 1, "{saved:?}\n{s}");
+    let text = std::fs::read_to_string(&saved[0]).expect("saved file");
+    assert!(text.contains(&line), "{text}");
+
+    // o: $PAGER gets the log file; afterwards the dashboard is back, whole.
+    pty.send(b"o");
+    wait_until(T, "the pager ran", || {
+        std::fs::read_to_string(&record).is_ok_and(|a| a.contains("--flag"))
+    });
+    let args = std::fs::read_to_string(&record).expect("pager args");
+    assert_eq!(
+        args.trim(),
+        format!("--flag {}", env.log_path().display()),
+        "the pager's arguments"
+    );
+    pty.wait_for("the dashboard back", T, |s| {
+        s.contains("back from") && s.contains("RUNNING") && s.contains("MARKER-LINE")
+    });
+    assert!(
+        pty.screen
+            .lock()
+            .map(|p| p.screen().alternate_screen())
+            .unwrap_or(false),
+        "back in the full-screen view"
+    );
+
+    // The mouse wheel over the log scrolls it (SGR reports: 64 up, 65 down).
+    pty.send(b"\x1b[<64;20;25M");
+    pty.wait_for("the log scrolled up", T, |s| s.contains("[paused"));
+    pty.send(b"\x1b[<65;20;25M");
+    pty.wait_for("the log back at the end", T, |s| s.contains("[follow]"));
+
+    pty.send(b"q");
+    assert_eq!(pty.wait_exit(T).code(), Some(0));
+    assert!(pty.restored());
+}
+
+/// `config.toml` `[keys]` rebinds by name: `Z` asks to stop and `x` no longer does; the help
+/// shows the key as configured. A bad file exits 2 naming `FILE:LINE`.
+#[test]
+fn config_file_rebinds_keys_and_a_bad_one_exits_2_with_its_line() {
+    let env = new_env();
+    env.run(&["start", "--timeout", "5s"]).code(0);
+    let conf = env.root.path().join("config.toml");
+    std::fs::write(&conf, "# mine\n[keys]\nstop = \"Z\"\n").expect("config");
+    let conf_s = conf.display().to_string();
+    let mut pty = Pty::spawn(env.cmd(&["--config", &conf_s]), 100, 30);
+    pty.wait_for("RUNNING", T, |s| s.contains("RUNNING"));
+    // x does nothing now: the help that follows opens (a question would swallow the `?`).
+    pty.send(b"x?");
+    pty.wait_for("help with Z", T, |s| {
+        s.contains("Z  stop the worker (asks first)")
+    });
+    assert!(!pty.contents().contains("Stop the worker"));
+    pty.send(b"\x1b");
+    pty.wait_for("help closed", T, |s| !s.contains("┌ Keys"));
+    pty.send(b"Z");
+    pty.wait_for("stop question", T, |s| s.contains("Stop the worker"));
+    pty.send(b"n");
+    pty.wait_for("question gone", T, |s| !s.contains("Stop the worker"));
+    pty.wait_for("footer shows Z", T, |s| {
+        s.lines().last().is_some_and(|l| l.contains("Z stop"))
+    });
+    pty.send(b"q");
+    assert_eq!(pty.wait_exit(T).code(), Some(0));
+
+    // An unknown command: exit 2, one line naming config.toml:3.
+    std::fs::write(&conf, "[keys]\nstop = \"Z\"\nfly = \"q\"\n").expect("config");
+    let out = env.run(&["--config", &conf_s]);
+    out.code(2);
+    let err = out.both();
+    assert!(
+        err.contains(&format!("{conf_s}:3: unknown command `fly`")),
+        "{err}"
+    );
+    // The default place is read too ($XDG_CONFIG_HOME unset: ~/.config).
+    let dir = env.home.join(".config").join("claude-mem-top");
+    std::fs::create_dir_all(&dir).expect("config dir");
+    std::fs::write(dir.join("config.toml"), "[dashboard]\nmouse = \"yes\"\n").expect("config");
+    let err = env.run(&[]).code(2).both();
+    assert!(
+        err.contains("config.toml:2: mouse: expected true or false"),
+        "{err}"
+    );
+    // `config --default` prints a file that `config` accepts.
+    let default = env.run(&["config", "--default"]).code(0).text();
+    std::fs::write(dir.join("config.toml"), &default).expect("config");
+    assert!(env
+        .run(&["config"])
+        .code(0)
+        .text()
+        .contains("config.toml: OK"));
+}
+
+/// The dashboard turns mouse reporting on by default; `--no-mouse` and `mouse = false` in the
+/// config leave the mouse to the terminal (text selection keeps working).
+#[test]
+fn no_mouse_and_the_config_leave_the_mouse_to_the_terminal() {
+    let env = new_env();
+    env.run(&["start", "--timeout", "5s"]).code(0);
+    let conf = env.root.path().join("config.toml");
+    std::fs::write(&conf, "[dashboard]\nmouse = false\n").expect("config");
+    let conf_s = conf.display().to_string();
+    let cases: [(&[&str], bool); 3] = [
+        (&[], true),
+        (&["--no-mouse"], false),
+        (&["--config", &conf_s], false),
+    ];
+    for (args, on) in cases {
+        let mut pty = Pty::spawn(env.cmd(args), 100, 30);
+        pty.wait_for("RUNNING", T, |s| s.contains("RUNNING"));
+        assert_eq!(
+            pty.raw_text().contains("\x1b[?1000h"),
+            on,
+            "mouse reporting with {args:?}"
+        );
+        pty.send(b"q");
+        assert_eq!(pty.wait_exit(T).code(), Some(0));
+        assert!(pty.restored());
+    }
+}

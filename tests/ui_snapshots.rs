@@ -1,5 +1,5 @@
-//! Whole-screen snapshots of the dashboard from fixed fixtures and a fixed clock, at 120×40,
-//! 80×24 and 40×15 (TestBackend + insta).
+//! Whole-screen snapshots of the dashboard from fixed fixtures and a fixed clock, at 160×50,
+//! 120×40, 100×30, 80×24 and 40×15 (TestBackend + insta).
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -16,7 +16,7 @@ use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 
-const SIZES: [(u16, u16); 3] = [(120, 40), (80, 24), (40, 15)];
+const SIZES: [(u16, u16); 5] = [(160, 50), (120, 40), (100, 30), (80, 24), (40, 15)];
 
 fn now() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_795_600_000) // 2026-11-25
@@ -303,7 +303,7 @@ fn running_and_healthy() {
     assert!(
         screen.contains("RUNNING") && screen.contains("PID 4242") && screen.contains("up 2h 15m")
     );
-    assert!(screen.contains("queue depth 2"), "API figures shown");
+    assert!(screen.contains("API queue 2"), "API figures shown");
     assert!(
         screen.contains("^[]0;evil title^G"),
         "escape sequences are made visible"
@@ -335,11 +335,11 @@ fn unhealthy() {
 fn stop_confirmation() {
     let mut m = model(State::Running);
     key(&mut m, KeyCode::Char('x'));
-    assert_eq!(m.confirm, Some(Action::Stop));
+    assert_eq!(m.confirm(), Some(Action::Stop));
     snap("confirm_stop", &m);
     assert!(render(&m, 80, 24).contains("Stop the worker (PID 4242)?"));
     key(&mut m, KeyCode::Esc);
-    assert_eq!(m.confirm, None);
+    assert_eq!(m.confirm(), None);
     assert!(m.action.is_none(), "Esc cancels without acting");
 }
 
@@ -360,14 +360,14 @@ fn processes_panel_and_the_reap_question() {
         "{screen}"
     );
     key(&mut m, KeyCode::Char('X'));
-    assert!(m.confirm_proc.is_some());
+    assert!(m.confirm_proc().is_some());
     snap("confirm_reap", &m);
     let screen = render(&m, 80, 24);
     assert!(screen.contains("End this orphaned helper"), "{screen}");
     assert!(screen.contains("PID 3999 chroma-mcp helper"), "{screen}");
     key(&mut m, KeyCode::Esc);
     assert!(
-        m.confirm_proc.is_none() && !m.proc_busy,
+        m.confirm_proc().is_none() && !m.proc_busy,
         "Esc cancels without acting"
     );
 }
@@ -387,12 +387,12 @@ fn search_active() {
     for c in "preflight".chars() {
         key(&mut m, KeyCode::Char(c));
     }
-    assert!(m.log.searching);
+    assert!(m.searching());
     assert_eq!(m.log.query, "preflight");
     snap("search", &m);
     assert!(render(&m, 120, 40).contains("search: preflight"));
     key(&mut m, KeyCode::Enter);
-    assert!(!m.log.searching);
+    assert!(!m.searching());
     assert_eq!(
         m.log.matching_entries().len(),
         1,
@@ -445,4 +445,87 @@ fn supervisor_and_auto_restart_state_in_the_header() {
     m.supervisor = None;
     key(&mut m, KeyCode::Char('a'));
     assert!(render(&m, 120, 40).contains("auto-restart on (0 restarts)"));
+}
+
+/// The facts a new user needs at 80×24, whole: state, PID, port, uptime; 200 OK with its
+/// latency; CPU and RSS with units; the port file's port and PID; the DB counts.
+#[test]
+fn the_key_facts_are_whole_at_80x24() {
+    let m = model(State::Running);
+    let s = render(&m, 80, 24);
+    let header = s.lines().next().unwrap_or("");
+    for want in ["RUNNING", "PID 4242", "port 37777", "up 2h 15m"] {
+        assert!(header.contains(want), "{want} in the header:\n{s}");
+    }
+    for want in [
+        "200 OK  0.42 ms",
+        "CPU 0.4 %",
+        "RSS 96.3 MB",
+        "37777 / 4242",
+        "PID 4242 alive",
+    ] {
+        assert!(s.contains(want), "{want}:\n{s}");
+    }
+    // The counts whole, with full or short labels.
+    for (full, short, n) in [
+        ("observations", "obs", 1842),
+        ("sessions", "sess", 97),
+        ("summaries", "sum", 88),
+    ] {
+        assert!(
+            s.contains(&format!("{full} {n}")) || s.contains(&format!("{short} {n}")),
+            "{full} {n}:\n{s}"
+        );
+    }
+    // Lines cut for width end in `…`; none is cut silently mid-number.
+    assert!(s.contains('…'), "{s}");
+}
+
+/// Every help line ends with its full text at every size: scroll the popup through and find
+/// each command's whole help text (wrapped lines joined).
+#[test]
+fn help_lines_are_whole_at_every_size() {
+    std::env::set_var("TZ", "UTC");
+    for (w, h) in SIZES {
+        let mut m = model(State::Running);
+        key(&mut m, KeyCode::Char('?'));
+        let mut seen = String::new();
+        for _ in 0..60 {
+            let screen = render(&m, w, h);
+            let rows: Vec<Vec<char>> = screen.lines().map(|l| l.chars().collect()).collect();
+            // The popup: from its `┌ Keys` corner to the `┐` on the same row.
+            let (top, left) = rows
+                .iter()
+                .enumerate()
+                .find_map(|(y, r)| {
+                    let s: String = r.iter().collect();
+                    s.find("┌ Keys").map(|b| (y, s[..b].chars().count()))
+                })
+                .expect("help popup drawn");
+            let right = rows[top][left..]
+                .iter()
+                .position(|c| *c == '┐')
+                .map(|p| p + left)
+                .expect("popup corner");
+            for r in &rows[top + 1..] {
+                if r.get(left) == Some(&'└') {
+                    break;
+                }
+                let inner: String = r[(left + 1).min(r.len())..right.min(r.len())]
+                    .iter()
+                    .collect();
+                seen.push_str(&inner);
+                seen.push(' ');
+            }
+            key(&mut m, KeyCode::Down);
+        }
+        let flat = seen.split_whitespace().collect::<Vec<_>>().join(" ");
+        for s in claude_mem_top::app::keymap::SPECS {
+            assert!(
+                flat.contains(s.help),
+                "{w}×{h}: `{}` not whole in help",
+                s.help
+            );
+        }
+    }
 }

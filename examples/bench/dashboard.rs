@@ -27,6 +27,8 @@ pub struct Sampled {
     pub cpu: Vec<f64>,
     rss: Vec<f64>,
     pub mean_cpu: f64,
+    /// Frames drawn per minute while sampled.
+    pub frames_per_min: f64,
     /// `None` where the OS does not count context switches per thread.
     wakeups_per_s: Option<f64>,
     threads: String,
@@ -55,6 +57,7 @@ fn sample(pid: i32, total: Duration, step: Duration) -> R<Sampled> {
     }
     let wall = prev_t.duration_since(t0).as_nanos() as f64;
     Ok(Sampled {
+        frames_per_min: 0.0,
         cpu,
         rss: rss_v,
         mean_cpu: prev_c.saturating_sub(c0) as f64 / wall * 100.0,
@@ -102,11 +105,16 @@ impl Session {
 
     /// [`sample`] the dashboard each second for `secs`.
     fn sample(&self, secs: u64) -> R<Sampled> {
-        sample(
+        let f0 = self.pty.frames();
+        let t0 = Instant::now();
+        let mut s = sample(
             self.pty.pid()?,
             Duration::from_secs(secs),
             Duration::from_secs(1),
-        )
+        )?;
+        let mins = t0.elapsed().as_secs_f64() / 60.0;
+        s.frames_per_min = (self.pty.frames() - f0) as f64 / mins.max(1e-9);
+        Ok(s)
     }
 }
 
@@ -155,6 +163,14 @@ pub fn rows_idle(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
         Row::new("5", quiet_figure, "%", AtMost(0.3))
             .with(quiet.cpu)
             .judged_on(quiet.mean_cpu, "mean"),
+        Row::new(
+            "5",
+            format!("dashboard idle: frames per minute over {secs} s (quiet worker)"),
+            "frames/min",
+            AtMost(60.0),
+        )
+        .with(vec![quiet.frames_per_min])
+        .judged_on(quiet.frames_per_min, "rate"),
         Row::new("5", "dashboard idle: RSS", "MB", AtMost(20.0))
             .judged_on(peak(&quiet.rss), "peak")
             .with(quiet.rss),

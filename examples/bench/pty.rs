@@ -27,7 +27,14 @@ type Pred = Box<dyn Fn(&str) -> bool + Send>;
 struct Screen {
     parser: vt100::Parser,
     waiters: Vec<(Pred, Sender<Instant>)>,
+    /// Frames drawn: ratatui hides the cursor (`ESC [ ? 25 l`) once per `draw`.
+    frames: u64,
+    /// The last bytes of the previous read, so a sequence split across reads is counted.
+    tail: Vec<u8>,
 }
+
+/// ratatui's per-frame cursor hide.
+const FRAME_MARK: &[u8] = b"\x1b[?25l";
 
 pub struct Pty {
     master: File,
@@ -43,6 +50,8 @@ impl Pty {
         let screen = Arc::new(Mutex::new(Screen {
             parser: vt100::Parser::new(nz(rows)?, nz(cols)?, 0),
             waiters: Vec::new(),
+            frames: 0,
+            tail: Vec::new(),
         }));
         let mut reader = master.try_clone().map_err(|e| format!("dup: {e}"))?;
         let mut answer = master.try_clone().map_err(|e| format!("dup: {e}"))?;
@@ -57,6 +66,14 @@ impl Pty {
                 let now = Instant::now();
                 let Ok(mut s) = sc.lock() else { return };
                 s.parser.process(&buf[..n]);
+                let mut joined = std::mem::take(&mut s.tail);
+                joined.extend_from_slice(&buf[..n]);
+                s.frames += joined
+                    .windows(FRAME_MARK.len())
+                    .filter(|w| *w == FRAME_MARK)
+                    .count() as u64;
+                let keep = joined.len().saturating_sub(FRAME_MARK.len() - 1);
+                s.tail = joined.split_off(keep);
                 // Answer the cursor-position query ratatui sends at startup, like a terminal.
                 if buf[..n].windows(4).any(|w| w == b"\x1b[6n") {
                     let (row, col) = s.parser.screen().cursor_position();
@@ -82,6 +99,11 @@ impl Pty {
             screen,
             child: None,
         })
+    }
+
+    /// Frames the program has drawn so far (see [`FRAME_MARK`]).
+    pub fn frames(&self) -> u64 {
+        self.screen.lock().map_or(0, |s| s.frames)
     }
 
     /// Start `cmd` on the terminal's slave side; returns the instant just before the spawn.

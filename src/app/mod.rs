@@ -28,6 +28,26 @@ pub struct Options {
     pub color: bool,
     pub demo: bool,
     pub actions: Opts,
+    /// The key table (defaults plus `config.toml`'s `[keys]`).
+    pub keys: keymap::Keymap,
+    /// The colours (`[colors]`).
+    pub palette: crate::ui::theme::Palette,
+    /// Report the mouse (wheel, clicks); `--no-mouse` or `mouse = false` turn it off.
+    pub mouse: bool,
+}
+
+impl Options {
+    pub fn new(interval: Duration, color: bool) -> Options {
+        Options {
+            interval,
+            color,
+            demo: false,
+            actions: Opts::default(),
+            keys: keymap::Keymap::default(),
+            palette: crate::ui::theme::Palette::default(),
+            mouse: true,
+        }
+    }
 }
 
 /// Why the dashboard could not run.
@@ -49,6 +69,8 @@ fn urgent(m: &Msg) -> bool {
     matches!(
         m,
         Msg::Key(_)
+            | Msg::Mouse(_)
+            | Msg::Notice { .. }
             | Msg::Resize(..)
             | Msg::ActionDone { .. }
             | Msg::ProcDone { .. }
@@ -61,7 +83,12 @@ fn urgent(m: &Msg) -> bool {
 pub fn restore_terminal() {
     let _ = terminal::disable_raw_mode();
     let mut out = std::io::stdout();
-    let _ = execute!(out, terminal::LeaveAlternateScreen, cursor::Show);
+    let _ = execute!(
+        out,
+        event::DisableMouseCapture,
+        terminal::LeaveAlternateScreen,
+        cursor::Show
+    );
     let _ = out.flush();
 }
 
@@ -132,6 +159,151 @@ fn start_sources(cfg: &Config, interval: Duration, tx: &Sender<Msg>) -> Sources 
     }
 }
 
+/// The input thread: keys, the mouse and resizes. It polls with a timeout so that it can be
+/// paused (while `$PAGER` owns the terminal) and acknowledge the pause: two wake-ups a second.
+struct Input {
+    pause: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    paused: std::sync::mpsc::Receiver<()>,
+}
+
+fn spawn_input(tx: Sender<Msg>) -> Input {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let pause = std::sync::Arc::new(AtomicBool::new(false));
+    let (ack, paused) = channel();
+    let flag = pause.clone();
+    spawn_named("input", move || {
+        let mut acked = false;
+        loop {
+            if flag.load(Ordering::SeqCst) {
+                if !acked {
+                    acked = true;
+                    if ack.send(()).is_err() {
+                        return;
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(20));
+                continue;
+            }
+            acked = false;
+            match event::poll(Duration::from_millis(500)) {
+                Ok(false) => continue,
+                Ok(true) => {}
+                Err(_) => return,
+            }
+            let msg = match event::read() {
+                Ok(Event::Key(k)) => Msg::Key(k),
+                Ok(Event::Mouse(ev)) => Msg::Mouse(ev),
+                Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
+                Ok(_) => continue,
+                Err(_) => return,
+            };
+            if tx.send(msg).is_err() {
+                return;
+            }
+        }
+    });
+    Input { pause, paused }
+}
+
+/// OSC 52: put `text` on the clipboard of the terminal (also over SSH; tmux passes it on with
+/// `set -g set-clipboard on`).
+pub fn osc52(text: &str) -> String {
+    format!("\x1b]52;c;{}\x07", base64(text.as_bytes()))
+}
+
+/// Standard base64 with padding (RFC 4648), for OSC 52.
+pub fn base64(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// `S`: write the filtered view to a new file in the current directory.
+fn save(name: &str, text: &str) -> Msg {
+    use std::io::Write as _;
+    let path = std::env::current_dir()
+        .unwrap_or_else(|_| std::path::PathBuf::from("."))
+        .join(name);
+    let res = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(text.as_bytes()));
+    match res {
+        Ok(()) => Msg::Notice {
+            text: format!("saved {} lines to {}", text.lines().count(), path.display()),
+            ok: true,
+        },
+        Err(e) => Msg::Notice {
+            text: format!("could not save {}: {e}", path.display()),
+            ok: false,
+        },
+    }
+}
+
+/// `o`: hand the terminal to `$PAGER` (`less +G` by default) on `path`, wait for it, and say
+/// how it went. The caller restores the dashboard.
+fn pager(input: &Input, path: &std::path::Path) -> Msg {
+    use std::sync::atomic::Ordering;
+    input.pause.store(true, Ordering::SeqCst);
+    // Wait until the input thread has stopped reading (it polls at most 500 ms at a time).
+    let _ = input.paused.recv_timeout(Duration::from_secs(2));
+    let mut out = std::io::stdout();
+    let _ = execute!(
+        out,
+        event::DisableMouseCapture,
+        terminal::LeaveAlternateScreen,
+        cursor::Show
+    );
+    let _ = terminal::disable_raw_mode();
+    let spec = std::env::var("PAGER")
+        .ok()
+        .filter(|p| !p.trim().is_empty())
+        .unwrap_or_else(|| "less +G".to_string());
+    let words = shlex::split(&spec).unwrap_or_else(|| vec![spec.clone()]);
+    let note = match words.split_first() {
+        None => Msg::Notice {
+            text: "PAGER is empty".into(),
+            ok: false,
+        },
+        Some((prog, args)) => match std::process::Command::new(prog)
+            .args(args)
+            .arg(path)
+            .status()
+        {
+            Ok(st) if st.success() => Msg::Notice {
+                text: format!("back from {prog}"),
+                ok: true,
+            },
+            Ok(st) => Msg::Notice {
+                text: format!("{prog} exited with {st}"),
+                ok: false,
+            },
+            Err(e) => Msg::Notice {
+                text: format!("could not run {prog}: {e}"),
+                ok: false,
+            },
+        },
+    };
+    input.pause.store(false, Ordering::SeqCst);
+    note
+}
+
 /// Run the dashboard until q / Ctrl-C (exit 0) or a signal (128 + signal).
 pub fn run(cfg: &Config, opts: Options) -> Result<u8, RunError> {
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
@@ -171,42 +343,35 @@ pub fn run(cfg: &Config, opts: Options) -> Result<u8, RunError> {
     let mut m = Model::new(cfg.data_dir.clone(), now);
     m.color = opts.color;
     m.demo = opts.demo;
+    m.keys = opts.keys.clone();
+    m.palette = opts.palette;
+    m.mouse = opts.mouse;
+    m.interval = opts.interval;
+    if m.mouse {
+        execute!(out, event::EnableMouseCapture)?;
+    }
     m.installed_version = crate::release::installed_version(cfg);
     let sz = term.size()?;
     m.size = (sz.width, sz.height);
     m.event(format!("watching {}", cfg.data_dir.display()));
 
     let src = start_sources(cfg, opts.interval, &tx);
-    {
-        let tx = tx.clone();
-        spawn_named("input", move || loop {
-            match event::read() {
-                Ok(Event::Key(k)) => {
-                    if tx.send(Msg::Key(k)).is_err() {
-                        return;
-                    }
-                }
-                Ok(Event::Resize(w, h)) => {
-                    if tx.send(Msg::Resize(w, h)).is_err() {
-                        return;
-                    }
-                }
-                Ok(_) => {}
-                Err(_) => return,
-            }
-        });
-    }
-
+    let input = spawn_input(tx.clone());
     let panic_in_draw = std::env::var_os("CLAUDE_MEM_TOP_PANIC_IN_DRAW").is_some();
+    let mut dirty = true;
     loop {
-        // Drawing happens only after a batch of messages (or the 1 s clock tick): an idle
-        // dashboard sleeps in recv_timeout. ratatui then writes only the cells that changed.
+        // A frame only when an update reported a change (or on a resize): an idle dashboard
+        // sleeps in recv_timeout and draws at most once a second, for the clock. ratatui then
+        // writes only the cells that changed.
         if panic_in_draw && m.status.is_some() {
             panic!(
                 "CLAUDE_MEM_TOP_PANIC_IN_DRAW: a test asked the dashboard to panic while drawing"
             );
         }
-        term.draw(|f| crate::ui::draw(f, &m))?;
+        if dirty {
+            term.draw(|f| crate::ui::draw(f, &m))?;
+            dirty = false;
+        }
         if let Some(code) = m.quit {
             return Ok(code);
         }
@@ -249,8 +414,42 @@ pub fn run(cfg: &Config, opts: Options) -> Result<u8, RunError> {
             batch.insert(0, Msg::Tick(SystemTime::now()));
         }
         for msg in batch {
-            for fx in update(&mut m, msg) {
+            let resize = matches!(msg, Msg::Resize(..));
+            let done = update(&mut m, msg);
+            dirty |= done.changed || resize;
+            for fx in done.fx {
                 match fx {
+                    Effect::Copy(text) => {
+                        let mut out = std::io::stdout();
+                        let _ = out.write_all(osc52(&text).as_bytes());
+                        let _ = out.flush();
+                    }
+                    Effect::Save { name, text } => {
+                        let _ = tx.send(save(&name, &text));
+                    }
+                    Effect::Pager(path) => {
+                        let note = pager(&input, &path);
+                        // Come back whole: the alternate screen, raw mode, a full redraw.
+                        terminal::enable_raw_mode()?;
+                        execute!(
+                            std::io::stdout(),
+                            terminal::EnterAlternateScreen,
+                            cursor::Hide,
+                            terminal::Clear(terminal::ClearType::All)
+                        )?;
+                        if m.mouse {
+                            execute!(std::io::stdout(), event::EnableMouseCapture)?;
+                        }
+                        // A new Terminal (fresh buffers) redraws every cell; `Terminal::resize` or
+                        // `clear` would ask the terminal for the cursor position first.
+                        term = std::mem::ManuallyDrop::new(Terminal::new(CrosstermBackend::new(
+                            std::io::stdout(),
+                        ))?);
+                        let sz = term.size()?;
+                        m.size = (sz.width, sz.height);
+                        let _ = tx.send(note);
+                        dirty = true;
+                    }
                     Effect::Run(a) => effect::run_action(cfg.clone(), opts.actions, a, tx.clone()),
                     Effect::WatchPid(p) => {
                         let _ = src.pid_watch.send(p);
@@ -268,5 +467,25 @@ pub fn run(cfg: &Config, opts: Options) -> Result<u8, RunError> {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        let v = [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ];
+        for (plain, enc) in v {
+            assert_eq!(super::base64(plain.as_bytes()), enc, "{plain}");
+        }
+        assert_eq!(super::osc52("hi"), "\x1b]52;c;aGk=\x07");
     }
 }

@@ -4,6 +4,7 @@ use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::time::SystemTime;
 
+use super::keymap::Keymap;
 use super::msg::{Action, ApiInfo, DbState, FileInfo, ProcJob, Sample};
 use crate::logs::Level;
 use crate::procman::census::{Census, Member};
@@ -36,6 +37,21 @@ impl Focus {
     ];
 }
 
+/// What keys mean right now: one mode at a time, resolved in one place (`update::key`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Mode {
+    #[default]
+    Normal,
+    /// A worker action waiting for y/n.
+    Confirm(Action),
+    /// A process job waiting for y/n.
+    ConfirmProc(ProcJob),
+    /// The search line is open: printable keys go to the query.
+    Search,
+    /// The help popup, scrolled down by this many rows.
+    Help(u16),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogLine {
     pub text: String,
@@ -54,8 +70,10 @@ pub struct LogView {
     pub min_level: Option<Level>,
     pub wrap: bool,
     pub query: String,
-    /// The search line is open: printable keys go to the query.
-    pub searching: bool,
+    /// Show each line's leading `[YYYY-MM-DD hh:mm:ss.mmm]` stamp (`t` hides it).
+    pub timestamps: bool,
+    /// Columns scrolled to the right (wrap off).
+    pub hscroll: usize,
     /// Total lines received (for the title).
     pub received: u64,
 }
@@ -71,7 +89,8 @@ impl Default for LogView {
             min_level: None,
             wrap: false,
             query: String::new(),
-            searching: false,
+            timestamps: true,
+            hscroll: 0,
             received: 0,
         }
     }
@@ -110,6 +129,21 @@ impl LogView {
         }
     }
 
+    /// The selected line (the cursor): the bottom line of the view, as an index into
+    /// `filtered()`.
+    pub fn cursor(&self, total: usize) -> Option<usize> {
+        total.checked_sub(1 + self.scroll)
+    }
+
+    /// A line as shown: without its leading timestamp when timestamps are hidden.
+    pub fn shown<'a>(&self, text: &'a str) -> &'a str {
+        if self.timestamps {
+            text
+        } else {
+            strip_timestamp(text)
+        }
+    }
+
     /// The filtered lines, oldest first.
     pub fn filtered(&self) -> Vec<&LogLine> {
         self.lines.iter().filter(|l| self.visible(l)).collect()
@@ -128,6 +162,27 @@ impl LogView {
             }
         }
         out
+    }
+}
+
+/// `[2026-11-25 09:59:50.101] [INFO ] …` → `[INFO ] …`; other lines unchanged.
+pub fn strip_timestamp(text: &str) -> &str {
+    let Some(rest) = text.strip_prefix('[') else {
+        return text;
+    };
+    let Some((stamp, after)) = rest.split_once(']') else {
+        return text;
+    };
+    let b = stamp.as_bytes();
+    let looks = b.len() >= 19
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[10] == b' '
+        && b[13] == b':';
+    if looks {
+        after.strip_prefix(' ').unwrap_or(after)
+    } else {
+        text
     }
 }
 
@@ -160,8 +215,16 @@ pub struct Model {
     pub spinner: usize,
     /// The last action's result: when, text, ok.
     pub result: Option<(SystemTime, String, bool)>,
-    pub confirm: Option<Action>,
-    pub help: bool,
+    /// Normal, a question, the search line, or help: exactly one at a time.
+    pub mode: Mode,
+    /// The key table in effect (defaults plus `config.toml`).
+    pub keys: Keymap,
+    /// The sampling interval (the charts' time span is samples × interval).
+    pub interval: std::time::Duration,
+    /// Mouse reporting is on (wheel scrolls, click focuses).
+    pub mouse: bool,
+    /// The semantic colours (`[colors]`).
+    pub palette: crate::ui::theme::Palette,
     pub focus: Focus,
     pub quit: Option<u8>,
     pub watched_pid: Option<i32>,
@@ -172,8 +235,6 @@ pub struct Model {
     pub census: Option<Census>,
     /// The selected row of the Processes panel.
     pub procs_sel: usize,
-    /// A process job waiting for y/n.
-    pub confirm_proc: Option<ProcJob>,
     /// A process job running.
     pub proc_busy: bool,
 }
@@ -224,8 +285,11 @@ impl Model {
             action: None,
             spinner: 0,
             result: None,
-            confirm: None,
-            help: false,
+            mode: Mode::Normal,
+            keys: Keymap::default(),
+            interval: std::time::Duration::from_secs(1),
+            mouse: false,
+            palette: crate::ui::theme::Palette::default(),
             focus: Focus::Logs,
             quit: None,
             watched_pid: None,
@@ -233,7 +297,6 @@ impl Model {
             auto: AutoRestart::default(),
             census: None,
             procs_sel: 0,
-            confirm_proc: None,
             proc_busy: false,
         }
     }
@@ -261,6 +324,24 @@ impl Model {
         let rows = self.proc_rows();
         rows.get(self.procs_sel.min(rows.len().saturating_sub(1)))
             .copied()
+    }
+
+    pub fn confirm(&self) -> Option<Action> {
+        match self.mode {
+            Mode::Confirm(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    pub fn confirm_proc(&self) -> Option<&ProcJob> {
+        match &self.mode {
+            Mode::ConfirmProc(j) => Some(j),
+            _ => None,
+        }
+    }
+
+    pub fn searching(&self) -> bool {
+        self.mode == Mode::Search
     }
 
     pub fn state(&self) -> Option<State> {

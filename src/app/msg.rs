@@ -3,13 +3,19 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use ratatui::crossterm::event::KeyEvent;
+use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 
 use crate::procman::status::Status;
 
 #[derive(Debug)]
 pub enum Msg {
     Key(KeyEvent),
+    Mouse(MouseEvent),
+    /// A one-line result for the header (copy, save, pager).
+    Notice {
+        text: String,
+        ok: bool,
+    },
     Resize(u16, u16),
     /// Time passed (drives uptime, spinners and highlight expiry).
     Tick(SystemTime),

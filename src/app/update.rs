@@ -2,8 +2,8 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::keymap::{self, Command};
-use super::model::{Focus, Model, HISTORY};
+use super::keymap::Command;
+use super::model::{Focus, Mode, Model, HISTORY};
 use super::msg::{Action, LogReset, Msg, ProcJob};
 use crate::logs::Level;
 use crate::procman::census::Class;
@@ -25,6 +25,15 @@ pub enum Effect {
     CensusNamed(Option<i32>),
     /// Take the census again now.
     PokeCensus,
+    /// Put text on the terminal's clipboard (OSC 52).
+    Copy(String),
+    /// Open this file in `$PAGER`, then come back.
+    Pager(std::path::PathBuf),
+    /// Write the filtered log to a new file of this name in the current directory.
+    Save {
+        name: String,
+        text: String,
+    },
 }
 
 fn push_capped<T>(q: &mut std::collections::VecDeque<T>, v: T) {
@@ -34,16 +43,33 @@ fn push_capped<T>(q: &mut std::collections::VecDeque<T>, v: T) {
     }
 }
 
-pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
+/// What an update did: effects for the runtime, and whether the screen needs a new frame.
+#[derive(Debug, Default, PartialEq)]
+pub struct Updated {
+    pub fx: Vec<Effect>,
+    pub changed: bool,
+}
+
+fn whole_secs(t: std::time::SystemTime) -> u64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+pub fn update(m: &mut Model, msg: Msg) -> Updated {
     let mut fx = Vec::new();
+    let mut changed = true;
     match msg {
         Msg::Tick(now) => {
+            // The clock on screen (uptime, ages, event times) moves in whole seconds.
+            changed = whole_secs(now) != whole_secs(m.now) || m.action.is_some();
             m.now = now;
             if m.action.is_some() {
                 m.spinner = m.spinner.wrapping_add(1);
             }
             auto_restart_due(m, &mut fx);
+            changed |= !fx.is_empty();
         }
+        Msg::Mouse(ev) => changed = mouse(m, ev),
         Msg::Supervisor { state, stop_note } => {
             let had = m.supervisor.is_some();
             m.supervisor = state.map(|s| *s);
@@ -55,7 +81,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::Resize(w, h) => m.size = (w, h),
-        Msg::Key(k) => key(m, k, &mut fx),
+        Msg::Key(k) => changed = key(m, k, &mut fx),
         Msg::Signal(sig) => m.quit = Some(sig.exit_code()),
         Msg::Event(e) => m.event(e),
         Msg::Status(st) => {
@@ -143,8 +169,12 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
             auto_restart_watch(m, old_state, &st);
             m.status = Some(*st);
         }
-        Msg::Api(a) => m.api = Some(*a),
+        Msg::Api(a) => {
+            changed = m.api.as_ref() != Some(&*a);
+            m.api = Some(*a);
+        }
         Msg::Files(files, when) => {
+            changed = files != m.files;
             let first = m.files.is_empty();
             for f in &files {
                 let old = m.files.iter().find(|o| o.name == f.name);
@@ -208,8 +238,12 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
                 m.metrics = Some(s);
             }
         }
-        Msg::Db(d) => m.db = *d,
+        Msg::Db(d) => {
+            changed = m.db != *d;
+            m.db = *d;
+        }
         Msg::Census(c) => {
+            changed = m.census.as_ref() != Some(&*c);
             let before = m.census.as_ref().map(|c| c.orphans().count());
             let now = c.orphans().count();
             if before.is_some_and(|b| b < now) {
@@ -247,87 +281,127 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
             m.result = Some((m.now, text, ok));
             fx.push(Effect::PokeHealth);
         }
+        Msg::Notice { text, ok } => m.result = Some((m.now, text, ok)),
     }
-    fx
+    Updated { fx, changed }
 }
 
-fn key(m: &mut Model, k: KeyEvent, fx: &mut Vec<Effect>) {
+/// The wheel scrolls the panel under the pointer; a click focuses it.
+fn mouse(m: &mut Model, ev: ratatui::crossterm::event::MouseEvent) -> bool {
+    use ratatui::crossterm::event::MouseEventKind as K;
+    if m.mode != Mode::Normal {
+        return false;
+    }
+    let Some(panel) = crate::ui::panel_at(m.size, ev.column, ev.row) else {
+        return false;
+    };
+    match ev.kind {
+        K::ScrollUp | K::ScrollDown => {
+            let was = m.focus;
+            m.focus = panel;
+            scroll(m, 3, ev.kind == K::ScrollUp);
+            if !matches!(panel, Focus::Logs | Focus::Events | Focus::Processes) {
+                m.focus = was;
+            }
+            true
+        }
+        K::Down(_) => {
+            let changed = m.focus != panel;
+            m.focus = panel;
+            changed
+        }
+        _ => false,
+    }
+}
+
+/// y / Enter answers yes, n / Esc / q answers no; anything else leaves the question open.
+fn answer(k: &KeyEvent) -> Option<bool> {
+    match k.code {
+        KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => Some(true),
+        KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q') => Some(false),
+        _ => None,
+    }
+}
+
+/// Keys, resolved by the one mode the dashboard is in. Returns whether anything changed.
+fn key(m: &mut Model, k: KeyEvent, fx: &mut Vec<Effect>) -> bool {
     if k.kind == KeyEventKind::Release {
-        return;
+        return false;
     }
     let ctrl_c = k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL);
     if ctrl_c {
         m.quit = Some(0);
-        return;
+        return true;
     }
-    if let Some(a) = m.confirm {
-        match k.code {
-            KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
-                m.confirm = None;
-                run(m, a, fx);
-            }
-            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q') => {
-                m.confirm = None
-            }
-            _ => {}
-        }
-        return;
-    }
-    if let Some(job) = m.confirm_proc.take() {
-        match k.code {
-            KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
+    match std::mem::take(&mut m.mode) {
+        Mode::Confirm(a) => match answer(&k) {
+            Some(true) => run(m, a, fx),
+            Some(false) => {}
+            None => m.mode = Mode::Confirm(a),
+        },
+        Mode::ConfirmProc(job) => match answer(&k) {
+            Some(true) => {
                 m.proc_busy = true;
                 m.event(format!("{} requested", job.verb()));
                 fx.push(Effect::RunProc(job));
             }
-            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q') => {}
-            _ => m.confirm_proc = Some(job),
+            Some(false) => {}
+            None => m.mode = Mode::ConfirmProc(job),
+        },
+        Mode::Search => {
+            m.mode = Mode::Search;
+            match k.code {
+                KeyCode::Esc => {
+                    m.mode = Mode::Normal;
+                    m.log.query.clear();
+                }
+                KeyCode::Enter => {
+                    m.mode = Mode::Normal;
+                    jump_match(m, Dir::AtOrOlder);
+                }
+                KeyCode::Backspace => {
+                    m.log.query.pop();
+                }
+                KeyCode::Char(c) if !c.is_control() && m.log.query.chars().count() < 200 => {
+                    m.log.query.push(c);
+                }
+                _ => return false,
+            }
         }
-        return;
-    }
-    if m.log.searching {
-        match k.code {
-            KeyCode::Esc => {
-                m.log.searching = false;
-                m.log.query.clear();
-            }
-            KeyCode::Enter => {
-                m.log.searching = false;
-                jump_match(m, Dir::AtOrOlder);
-            }
-            KeyCode::Backspace => {
-                m.log.query.pop();
-            }
-            KeyCode::Char(c) if !c.is_control() && m.log.query.chars().count() < 200 => {
-                m.log.query.push(c);
-            }
+        Mode::Help(top) => match m.keys.lookup(&k) {
+            Some(Command::Quit) if k.code != KeyCode::Esc => m.quit = Some(0),
+            Some(Command::ScrollDown) => m.mode = Mode::Help(top.saturating_add(1)),
+            Some(Command::PageDown) => m.mode = Mode::Help(top.saturating_add(10)),
+            Some(Command::ScrollUp) => m.mode = Mode::Help(top.saturating_sub(1)),
+            Some(Command::PageUp) => m.mode = Mode::Help(top.saturating_sub(10)),
             _ => {}
+        },
+        Mode::Normal => {
+            if k.code == KeyCode::Esc {
+                let had = !m.log.query.is_empty();
+                m.log.query.clear();
+                return had;
+            }
+            let Some(cmd) = m.keys.lookup(&k) else {
+                return false;
+            };
+            command(m, cmd, fx);
         }
-        return;
     }
-    if m.help {
-        match k.code {
-            KeyCode::Char('q') => m.quit = Some(0),
-            _ => m.help = false,
-        }
-        return;
-    }
-    if k.code == KeyCode::Esc {
-        m.log.query.clear();
-        return;
-    }
-    let Some(cmd) = keymap::lookup(&k) else {
-        return;
-    };
+    true
+}
+
+/// What a command does in normal mode.
+pub(crate) fn command(m: &mut Model, cmd: Command, fx: &mut Vec<Effect>) {
     let page = (m.size.1 as usize / 2).max(1);
     match cmd {
         Command::Quit => m.quit = Some(0),
         Command::Start => run(m, Action::Start, fx),
-        Command::Stop => m.confirm = Some(Action::Stop),
+        Command::Stop => m.mode = Mode::Confirm(Action::Stop),
         Command::KillProcess => ask_proc(m, ProcKey::Kill),
         Command::ReapOrphans => ask_proc(m, ProcKey::Reap),
         Command::Adopt => ask_proc(m, ProcKey::Adopt),
-        Command::Restart => m.confirm = Some(Action::Restart),
+        Command::Restart => m.mode = Mode::Confirm(Action::Restart),
         Command::AutoRestart => {
             if let Some(s) = &m.supervisor {
                 m.result = Some((
@@ -365,23 +439,64 @@ fn key(m: &mut Model, k: KeyEvent, fx: &mut Vec<Effect>) {
             }
         }
         Command::Search => {
-            m.log.searching = true;
+            m.mode = Mode::Search;
             m.log.query.clear();
         }
         Command::NextMatch => jump_match(m, Dir::Older),
         Command::PrevMatch => jump_match(m, Dir::Newer),
-        Command::Level(n) => {
-            m.log.min_level = match n {
-                1 => None,
-                2 => Some(Level::Info),
-                3 => Some(Level::Warn),
-                _ => Some(Level::Error),
+        Command::LevelDebug | Command::LevelInfo | Command::LevelWarn | Command::LevelError => {
+            m.log.min_level = match cmd {
+                Command::LevelInfo => Some(Level::Info),
+                Command::LevelWarn => Some(Level::Warn),
+                Command::LevelError => Some(Level::Error),
+                _ => None,
             };
             m.log.scroll = 0;
             m.log.follow = true;
         }
         Command::Wrap => m.log.wrap = !m.log.wrap,
-        Command::Help => m.help = true,
+        Command::Timestamps => m.log.timestamps = !m.log.timestamps,
+        Command::CopyEntry => copy(m, false, fx),
+        Command::CopyPage => copy(m, true, fx),
+        Command::Pager => match &m.log.path {
+            Some(p) => fx.push(Effect::Pager(p.clone())),
+            None => m.result = Some((m.now, "no log file to open yet".into(), false)),
+        },
+        Command::Save => {
+            let v = &m.log;
+            let text: String = v
+                .filtered()
+                .iter()
+                .map(|l| format!("{}\n", v.shown(&l.text)))
+                .collect();
+            let stem = v
+                .path
+                .as_ref()
+                .and_then(|p| p.file_stem())
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "log".into());
+            let stamp = chrono::DateTime::<chrono::Utc>::from(m.now).format("%Y%m%d-%H%M%S");
+            fx.push(Effect::Save {
+                name: format!("claude-mem-top-{stem}-{stamp}.txt"),
+                text,
+            });
+        }
+        Command::ScrollLeft => m.log.hscroll = m.log.hscroll.saturating_sub(HSTEP),
+        Command::ScrollRight => {
+            if m.log.wrap {
+                m.result = Some((m.now, "wrap is on: nothing to scroll (w)".into(), false));
+            } else {
+                let widest = m
+                    .log
+                    .filtered()
+                    .iter()
+                    .map(|l| m.log.shown(&l.text).chars().count())
+                    .max()
+                    .unwrap_or(0);
+                m.log.hscroll = (m.log.hscroll + HSTEP).min(widest.saturating_sub(HSTEP));
+            }
+        }
+        Command::Help => m.mode = Mode::Help(0),
         Command::ScrollUp => scroll(m, 1, true),
         Command::ScrollDown => scroll(m, 1, false),
         Command::PageUp => scroll(m, page, true),
@@ -396,6 +511,45 @@ fn key(m: &mut Model, k: KeyEvent, fx: &mut Vec<Effect>) {
             }
         }
     }
+}
+
+/// Columns ←/→ move the log by.
+pub const HSTEP: usize = 8;
+
+/// `y`: the selected entry (every line of it); `Y`: the lines on screen.
+fn copy(m: &mut Model, page: bool, fx: &mut Vec<Effect>) {
+    let v = &m.log;
+    let filtered = v.filtered();
+    let Some(cur) = v.cursor(filtered.len()) else {
+        m.result = Some((m.now, "nothing to copy".into(), false));
+        return;
+    };
+    let chosen: Vec<&str> = if page {
+        let rows = crate::ui::log_rows(m.size).max(1);
+        let start = (cur + 1).saturating_sub(rows);
+        filtered[start..=cur]
+            .iter()
+            .map(|l| v.shown(&l.text))
+            .collect()
+    } else {
+        let entry = filtered[cur].entry;
+        filtered
+            .iter()
+            .filter(|l| l.entry == entry)
+            .map(|l| v.shown(&l.text))
+            .collect()
+    };
+    let n = chosen.len();
+    let text = chosen.join("\n");
+    m.result = Some((
+        m.now,
+        format!(
+            "copied {n} line{} to the clipboard (OSC 52)",
+            if n == 1 { "" } else { "s" }
+        ),
+        true,
+    ));
+    fx.push(Effect::Copy(text));
 }
 
 fn run(m: &mut Model, a: Action, fx: &mut Vec<Effect>) {
@@ -442,7 +596,7 @@ fn ask_proc(m: &mut Model, key: ProcKey) {
             };
             if sel.class == Class::Worker {
                 // The named worker stops through the core, as `x` does (its whole group).
-                m.confirm = Some(Action::Stop);
+                m.mode = Mode::Confirm(Action::Stop);
                 return;
             }
             if !sel.is_ours() {
@@ -451,7 +605,7 @@ fn ask_proc(m: &mut Model, key: ProcKey) {
                     format!("PID {} is another user's: not ours to signal", sel.pid),
                 );
             }
-            m.confirm_proc = Some(ProcJob::End(vec![sel]));
+            m.mode = Mode::ConfirmProc(ProcJob::End(vec![sel]));
         }
         ProcKey::Reap => {
             let here = std::fs::canonicalize(&m.data_dir).unwrap_or_else(|_| m.data_dir.clone());
@@ -463,7 +617,7 @@ fn ask_proc(m: &mut Model, key: ProcKey) {
             if orphans.is_empty() {
                 return refuse(m, "no orphaned helpers".into());
             }
-            m.confirm_proc = Some(ProcJob::Reap(orphans));
+            m.mode = Mode::ConfirmProc(ProcJob::Reap(orphans));
         }
         ProcKey::Adopt => {
             // The status says unmanaged and names the port's listener; the census knows it as a
@@ -479,7 +633,7 @@ fn ask_proc(m: &mut Model, key: ProcKey) {
                 })
                 .cloned();
             match unmanaged {
-                Some(w) => m.confirm_proc = Some(ProcJob::Adopt(Box::new(w))),
+                Some(w) => m.mode = Mode::ConfirmProc(ProcJob::Adopt(Box::new(w))),
                 None => refuse(m, "no unmanaged worker on the port to adopt".into()),
             }
         }
@@ -651,9 +805,11 @@ mod tests {
         update(&mut m, Msg::Status(status(State::Stale, Some(42))));
         assert!(m.auto.next_at.is_some());
         let at = m.auto.next_at.unwrap_or(m.now);
-        assert!(update(&mut m, Msg::Tick(at - Duration::from_millis(1))).is_empty());
+        assert!(update(&mut m, Msg::Tick(at - Duration::from_millis(1)))
+            .fx
+            .is_empty());
         assert_eq!(
-            update(&mut m, Msg::Tick(at)),
+            update(&mut m, Msg::Tick(at)).fx,
             vec![Effect::Run(Action::Start)]
         );
         assert_eq!(m.auto.restarts, 1);
@@ -747,6 +903,7 @@ mod tests {
             m,
             Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
         )
+        .fx
     }
 
     #[test]
@@ -765,7 +922,7 @@ mod tests {
         update(&mut m, Msg::Census(Box::new(census)));
         // X: the orphans that are ours, listed; another user's orphan is not.
         assert!(key(&mut m, 'X').is_empty(), "X only asks");
-        match &m.confirm_proc {
+        match &m.confirm_proc() {
             Some(ProcJob::Reap(ps)) => {
                 let pids: Vec<i32> = ps.iter().map(|p| p.pid).collect();
                 let want = if other.is_some() {
@@ -778,23 +935,23 @@ mod tests {
             other => panic!("X asked {other:?}"),
         }
         assert!(key(&mut m, 'n').is_empty(), "n signals nothing");
-        assert!(m.confirm_proc.is_none());
+        assert!(m.confirm_proc().is_none());
         // K outside the Processes panel does nothing but say so.
         assert!(key(&mut m, 'K').is_empty());
-        assert!(m.confirm_proc.is_none() && m.confirm.is_none());
+        assert!(m.confirm_proc().is_none() && m.confirm().is_none());
         m.focus = Focus::Processes;
         // K on the named worker is the core's stop (`x`), never a bare signal.
         m.procs_sel = 0;
         key(&mut m, 'K');
-        assert_eq!(m.confirm, Some(Action::Stop));
-        m.confirm = None;
+        assert_eq!(m.confirm(), Some(Action::Stop));
+        m.mode = Mode::Normal;
         // K on another user's duplicate is refused.
         let rows: Vec<i32> = m.proc_rows().iter().map(|p| p.pid).collect();
         m.procs_sel = rows.iter().position(|p| *p == 60).unwrap_or(0);
         if other.is_some() {
             key(&mut m, 'K');
             assert!(
-                m.confirm_proc.is_none(),
+                m.confirm_proc().is_none(),
                 "asked to signal another user's process"
             );
             assert!(m
@@ -806,13 +963,201 @@ mod tests {
         m.procs_sel = rows.iter().position(|p| *p == 50).unwrap_or(0);
         key(&mut m, 'K');
         assert!(
-            matches!(&m.confirm_proc, Some(ProcJob::End(ps)) if ps.len() == 1 && ps[0].pid == 50)
+            matches!(&m.confirm_proc(), Some(ProcJob::End(ps)) if ps.len() == 1 && ps[0].pid == 50)
         );
         let fx = key(&mut m, 'y');
         assert!(matches!(fx.as_slice(), [Effect::RunProc(ProcJob::End(ps))] if ps[0].pid == 50));
         // A: no unmanaged worker on the port (the status says running): refused.
         m.proc_busy = false;
         key(&mut m, 'A');
-        assert!(m.confirm_proc.is_none());
+        assert!(m.confirm_proc().is_none());
+    }
+
+    /// A model with a log of two entries, scrolled one line up, a query, a census and a worker.
+    fn busy_model() -> Model {
+        let mut m = model();
+        m.size = (120, 40);
+        update(
+            &mut m,
+            Msg::LogReset {
+                path: Some("/d/logs/worker-2026-11-25.log".into()),
+                lines: vec![
+                    "[2026-11-25 09:59:50.101] [INFO ] [SYSTEM] started a long line of text".into(),
+                    "[2026-11-25 09:59:51.101] [ERROR] [SYSTEM] failed hard".into(),
+                    "  at somewhere".into(),
+                ],
+                reason: LogReset::Opened,
+            },
+        );
+        let census = crate::procman::census::Census {
+            members: vec![
+                member(42, Class::Worker, crate::platform::current_uid()),
+                member(50, Class::OrphanedHelper, crate::platform::current_uid()),
+            ],
+        };
+        update(&mut m, Msg::Census(Box::new(census)));
+        m.log.query = "started".into();
+        m
+    }
+
+    /// Every binding of the table the footer and help render goes through the key handler and
+    /// does what its command says.
+    #[test]
+    fn every_binding_in_the_table_reaches_its_command() {
+        let table = super::super::keymap::Keymap::default();
+        let mut walked = 0;
+        for b in &table.bindings {
+            assert!(!b.keys.is_empty(), "{} has no default key", b.cmd.name());
+            for k in &b.keys {
+                let mut m = busy_model();
+                if b.cmd == Command::KillProcess {
+                    m.focus = Focus::Processes;
+                }
+                if matches!(
+                    b.cmd,
+                    Command::ScrollDown | Command::PageDown | Command::Bottom
+                ) {
+                    m.log.scroll = 1;
+                    m.log.follow = false;
+                }
+                if b.cmd == Command::ScrollLeft {
+                    m.log.hscroll = HSTEP;
+                }
+                let before = m.clone();
+                assert_eq!(m.keys.lookup(&k.event()), Some(b.cmd), "lookup of {k:?}");
+                let out = update(&mut m, Msg::Key(k.event()));
+                let fx = out.fx;
+                let ok = match b.cmd {
+                    Command::Start => fx == vec![Effect::Run(Action::Start)],
+                    Command::Stop => m.mode == Mode::Confirm(Action::Stop),
+                    Command::Restart => m.mode == Mode::Confirm(Action::Restart),
+                    Command::AutoRestart => m.auto.on != before.auto.on,
+                    Command::KillProcess => m.mode == Mode::Confirm(Action::Stop),
+                    Command::ReapOrphans => matches!(m.mode, Mode::ConfirmProc(ProcJob::Reap(_))),
+                    Command::Adopt => m.result.as_ref().is_some_and(|r| r.1.contains("adopt")),
+                    Command::FocusNext => m.focus == Focus::Events,
+                    Command::FocusPrev => m.focus == Focus::Database,
+                    Command::Follow => !m.log.follow,
+                    Command::Search => m.mode == Mode::Search,
+                    Command::NextMatch | Command::PrevMatch => m.log.scroll == 2,
+                    Command::LevelDebug => m.log.min_level.is_none() && m.log.follow,
+                    Command::LevelInfo => m.log.min_level == Some(Level::Info),
+                    Command::LevelWarn => m.log.min_level == Some(Level::Warn),
+                    Command::LevelError => m.log.min_level == Some(Level::Error),
+                    Command::Wrap => m.log.wrap,
+                    Command::Timestamps => !m.log.timestamps,
+                    Command::CopyEntry => {
+                        fx == vec![Effect::Copy(
+                            "[2026-11-25 09:59:51.101] [ERROR] [SYSTEM] failed hard\n  at somewhere"
+                                .into(),
+                        )]
+                    }
+                    Command::CopyPage => {
+                        matches!(&fx[..], [Effect::Copy(t)] if t.lines().count() == 3)
+                    }
+                    Command::Pager => {
+                        fx == vec![Effect::Pager("/d/logs/worker-2026-11-25.log".into())]
+                    }
+                    Command::Save => matches!(&fx[..], [Effect::Save { name, text }]
+                        if name.starts_with("claude-mem-top-worker-2026-11-25-") && text.lines().count() == 3),
+                    Command::ScrollLeft => m.log.hscroll == 0,
+                    Command::ScrollRight => m.log.hscroll == HSTEP,
+                    Command::ScrollUp | Command::PageUp | Command::Top => {
+                        m.log.scroll > 0 && !m.log.follow
+                    }
+                    Command::ScrollDown | Command::PageDown | Command::Bottom => {
+                        m.log.scroll == 0 && m.log.follow
+                    }
+                    Command::Help => m.mode == Mode::Help(0),
+                    Command::Quit => m.quit == Some(0),
+                };
+                assert!(
+                    ok,
+                    "{} via {:?}: effects {fx:?}, mode {:?}",
+                    b.cmd.name(),
+                    k,
+                    m.mode
+                );
+                assert!(out.changed, "{} reported no change", b.cmd.name());
+                walked += 1;
+            }
+        }
+        assert!(walked >= super::super::keymap::SPECS.len());
+    }
+
+    #[test]
+    fn modes_take_keys_first_and_idle_ticks_change_nothing() {
+        let mut m = busy_model();
+        key(&mut m, 'x');
+        assert_eq!(m.mode, Mode::Confirm(Action::Stop));
+        // In a question, command keys do nothing; n answers.
+        key(&mut m, 's');
+        assert_eq!(m.mode, Mode::Confirm(Action::Stop));
+        assert!(m.action.is_none());
+        key(&mut m, 'n');
+        assert_eq!(m.mode, Mode::Normal);
+        key(&mut m, '/');
+        key(&mut m, 'q');
+        assert_eq!(
+            (m.mode.clone(), m.log.query.as_str(), m.quit),
+            (Mode::Search, "q", None)
+        );
+        // A tick within the same second changes nothing on screen; the next second does.
+        let now = m.now;
+        assert!(!update(&mut m, Msg::Tick(now + Duration::from_millis(300))).changed);
+        assert!(update(&mut m, Msg::Tick(now + Duration::from_secs(1))).changed);
+        // The same files again are no change.
+        let files = m.files.clone();
+        assert!(!update(&mut m, Msg::Files(files, now)).changed);
+    }
+
+    #[test]
+    fn a_click_focuses_the_panel_under_it_and_the_wheel_scrolls_it() {
+        use ratatui::crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+        let mut m = busy_model();
+        for i in 0..20 {
+            m.event(format!("event {i}"));
+        }
+        let at = |kind, column, row| {
+            Msg::Mouse(MouseEvent {
+                kind,
+                column,
+                row,
+                modifiers: KeyModifiers::NONE,
+            })
+        };
+        let a = crate::ui::areas(ratatui::layout::Rect::new(0, 0, 120, 40));
+        // A click on Events focuses it.
+        let out = update(
+            &mut m,
+            at(
+                MouseEventKind::Down(MouseButton::Left),
+                a.events.x + 2,
+                a.events.y + 1,
+            ),
+        );
+        assert!(out.changed && m.focus == Focus::Events);
+        // The wheel over Events scrolls it.
+        update(
+            &mut m,
+            at(MouseEventKind::ScrollUp, a.events.x + 2, a.events.y + 1),
+        );
+        assert_eq!(m.events_scroll, 3);
+        // The wheel over Logs scrolls the log and pauses following.
+        update(
+            &mut m,
+            at(MouseEventKind::ScrollUp, a.logs.x + 2, a.logs.y + 2),
+        );
+        assert!(!m.log.follow && m.log.scroll > 0 && m.focus == Focus::Logs);
+        // A moving pointer changes nothing; in a question the mouse does nothing.
+        assert!(!update(&mut m, at(MouseEventKind::Moved, 3, 3)).changed);
+        m.mode = Mode::Confirm(Action::Stop);
+        assert!(
+            !update(
+                &mut m,
+                at(MouseEventKind::ScrollDown, a.logs.x + 2, a.logs.y + 2)
+            )
+            .changed
+        );
     }
 }

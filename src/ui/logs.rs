@@ -5,8 +5,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 
+use super::fit;
 use super::theme::Theme;
-use crate::app::model::{Focus, LogLine, Model};
+use crate::app::model::{Focus, Model};
 
 /// Split a line into spans, highlighting case-insensitive matches of `q`.
 fn highlight<'a>(
@@ -44,11 +45,11 @@ fn highlight<'a>(
     out
 }
 
-fn rows_for(l: &LogLine, width: usize, wrap: bool) -> usize {
+fn rows_for(text: &str, width: usize, wrap: bool) -> usize {
     if !wrap || width == 0 {
         1
     } else {
-        let w = unicode_width(&l.text);
+        let w = unicode_width(text);
         w.div_ceil(width).max(1)
     }
 }
@@ -76,6 +77,11 @@ pub fn draw(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
     }
     if v.wrap {
         title.push_str("[wrap] ");
+    } else if v.hscroll > 0 {
+        title.push_str(&format!("[→{}] ", v.hscroll));
+    }
+    if !v.timestamps {
+        title.push_str("[no time] ");
     }
     if !v.query.is_empty() {
         let n = v.matching_entries().len();
@@ -86,12 +92,14 @@ pub fn draw(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
         ));
     }
     let focused = m.focus == Focus::Logs;
+    let title = if focused {
+        format!("[{}]", title.trim())
+    } else {
+        title
+    };
+    let title = fit::ellipsize(Line::raw(title), (area.width as usize).saturating_sub(2));
     let b = Block::bordered()
-        .title(if focused {
-            format!("[{}]", title.trim())
-        } else {
-            title
-        })
+        .title(title)
         .border_style(t.border(focused));
     let inner = b.inner(area);
     f.render_widget(b, area);
@@ -110,7 +118,11 @@ pub fn draw(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
     let mut used = 0usize;
     let h = inner.height as usize;
     while start > 0 {
-        let r = rows_for(filtered[start - 1], inner.width as usize, v.wrap);
+        let r = rows_for(
+            v.shown(&filtered[start - 1].text),
+            inner.width as usize,
+            v.wrap,
+        );
         if used + r > h && used > 0 {
             break;
         }
@@ -120,9 +132,30 @@ pub fn draw(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
             break;
         }
     }
+    // The cursor (the selected line `y` copies) is the bottom line, marked while focused.
+    let cursor = v.cursor(filtered.len());
+    let w = inner.width as usize;
     let lines: Vec<Line> = filtered[start..end]
         .iter()
-        .map(|l| Line::from(highlight(&l.text, &v.query, t.level(l.level), t.matched())))
+        .enumerate()
+        .map(|(i, l)| {
+            let spans = highlight(v.shown(&l.text), &v.query, t.level(l.level), t.matched());
+            let owned: Vec<Span<'static>> = spans
+                .into_iter()
+                .map(|s| Span::styled(s.content.into_owned(), s.style))
+                .collect();
+            let mut line = Line::from(owned);
+            if !v.wrap {
+                line = fit::ellipsize(fit::skip_cols(line, v.hscroll), w);
+            }
+            if focused && Some(start + i) == cursor {
+                line = line.patch_style(
+                    ratatui::style::Style::default()
+                        .add_modifier(ratatui::style::Modifier::REVERSED),
+                );
+            }
+            line
+        })
         .collect();
     let mut p = Paragraph::new(lines);
     if v.wrap {

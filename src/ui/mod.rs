@@ -1,5 +1,6 @@
 //! Pure drawing: `draw(frame, &model)`. Nothing here reads files or the clock.
 
+pub mod fit;
 mod logs;
 mod panels;
 mod popup;
@@ -12,8 +13,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use crate::app::keymap::BINDINGS;
-use crate::app::model::Model;
+use crate::app::model::{Focus, Mode, Model};
 use theme::Theme;
 
 pub const MIN_W: u16 = 40;
@@ -42,20 +42,25 @@ pub fn size_class(area: Rect) -> Size {
     }
 }
 
-pub fn draw(f: &mut Frame, m: &Model) {
-    let area = f.area();
-    let t = Theme { color: m.color };
+/// Where each panel is for a screen of `area` (zero-sized panels are not drawn). Drawing and
+/// the mouse both use it, so a click lands on the panel the user sees.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Areas {
+    pub header: Rect,
+    pub health: Rect,
+    pub resources: Rect,
+    pub files: Rect,
+    pub database: Rect,
+    pub processes: Rect,
+    pub events: Rect,
+    pub logs: Rect,
+    pub footer: Rect,
+}
+
+pub fn areas(area: Rect) -> Areas {
     let class = size_class(area);
     if class == Size::TooSmall {
-        let msg = format!(
-            "terminal too small ({}×{}): need {MIN_W}×{MIN_H}",
-            area.width, area.height
-        );
-        f.render_widget(
-            Paragraph::new(msg).wrap(ratatui::widgets::Wrap { trim: true }),
-            area,
-        );
-        return;
+        return Areas::default();
     }
     let (top_h, mid_h) = match class {
         Size::Full => (9, 8),
@@ -66,7 +71,7 @@ pub fn draw(f: &mut Frame, m: &Model) {
         }
         _ => (0, 0),
     };
-    let [header, top, mid, logs_area, footer] = Layout::vertical([
+    let [header, top, mid, logs, footer] = Layout::vertical([
         Constraint::Length(2),
         Constraint::Length(top_h),
         Constraint::Length(mid_h),
@@ -74,41 +79,95 @@ pub fn draw(f: &mut Frame, m: &Model) {
         Constraint::Length(1),
     ])
     .areas(area);
-    panels::header(f, header, m, &t);
+    let mut a = Areas {
+        header,
+        logs,
+        footer,
+        ..Areas::default()
+    };
     if top_h > 0 {
-        let [h, r, fl] = Layout::horizontal([
-            Constraint::Percentage(36),
-            Constraint::Percentage(28),
-            Constraint::Percentage(36),
+        [a.health, a.resources, a.files] = Layout::horizontal([
+            Constraint::Percentage(35),
+            Constraint::Percentage(30),
+            Constraint::Percentage(35),
         ])
         .areas(top);
-        panels::health(f, h, m, &t);
-        panels::resources(f, r, m, &t);
-        panels::files(f, fl, m, &t);
         // Events keeps the widest third: its lines are sentences.
-        let [db, pr, ev] = Layout::horizontal([
-            Constraint::Percentage(30),
+        [a.database, a.processes, a.events] = Layout::horizontal([
+            Constraint::Percentage(32),
             Constraint::Percentage(28),
-            Constraint::Percentage(42),
+            Constraint::Percentage(40),
         ])
         .areas(mid);
-        panels::database(f, db, m, &t);
-        panels::processes(f, pr, m, &t);
-        panels::events(f, ev, m, &t);
     }
-    logs::draw(f, logs_area, m, &t);
-    draw_footer(f, footer, m, &t);
-    if m.help {
-        popup::help(f, area, &t);
-    } else if let Some(a) = m.confirm {
-        popup::confirm(f, area, m, a, &t);
-    } else if let Some(job) = &m.confirm_proc {
-        popup::confirm_proc(f, area, job, &t);
+    a
+}
+
+/// The panel under a terminal cell, for a screen of `size`.
+pub fn panel_at(size: (u16, u16), x: u16, y: u16) -> Option<Focus> {
+    let a = areas(Rect::new(0, 0, size.0, size.1));
+    let p = ratatui::layout::Position { x, y };
+    [
+        (a.logs, Focus::Logs),
+        (a.events, Focus::Events),
+        (a.processes, Focus::Processes),
+        (a.health, Focus::Health),
+        (a.resources, Focus::Resources),
+        (a.files, Focus::Files),
+        (a.database, Focus::Database),
+    ]
+    .into_iter()
+    .find(|(r, _)| r.contains(p))
+    .map(|(_, f)| f)
+}
+
+/// How many log lines are on screen at `size` (inside the Logs border).
+pub fn log_rows(size: (u16, u16)) -> usize {
+    areas(Rect::new(0, 0, size.0, size.1))
+        .logs
+        .height
+        .saturating_sub(2) as usize
+}
+
+pub fn draw(f: &mut Frame, m: &Model) {
+    let area = f.area();
+    let t = Theme {
+        color: m.color,
+        pal: m.palette,
+    };
+    if size_class(area) == Size::TooSmall {
+        let msg = format!(
+            "terminal too small ({}×{}): need {MIN_W}×{MIN_H}",
+            area.width, area.height
+        );
+        f.render_widget(
+            Paragraph::new(msg).wrap(ratatui::widgets::Wrap { trim: true }),
+            area,
+        );
+        return;
+    }
+    let a = areas(area);
+    panels::header(f, a.header, m, &t);
+    if a.health.height > 0 {
+        panels::health(f, a.health, m, &t);
+        panels::resources(f, a.resources, m, &t);
+        panels::files(f, a.files, m, &t);
+        panels::database(f, a.database, m, &t);
+        panels::processes(f, a.processes, m, &t);
+        panels::events(f, a.events, m, &t);
+    }
+    logs::draw(f, a.logs, m, &t);
+    draw_footer(f, a.footer, m, &t);
+    match &m.mode {
+        Mode::Help(top) => popup::help(f, area, m, *top, &t),
+        Mode::Confirm(a) => popup::confirm(f, area, m, *a, &t),
+        Mode::ConfirmProc(job) => popup::confirm_proc(f, area, job, &t),
+        Mode::Search | Mode::Normal => {}
     }
 }
 
 fn draw_footer(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
-    let line = if m.log.searching {
+    let line = if m.searching() {
         Line::from(vec![
             Span::styled("search: ", t.key()),
             Span::raw(crate::logs::sanitize(&m.log.query)),
@@ -116,27 +175,17 @@ fn draw_footer(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
             Span::styled("  Enter keep · Esc clear", t.dim()),
         ])
     } else {
-        // Hints from the key table; on a narrow terminal the least needed go first, `? help`
-        // and `q quit` always stay.
-        let mut hints: Vec<(&str, &str)> = BINDINGS
-            .iter()
-            .filter_map(|b| {
-                let label = b.footer?;
-                let key = match b.keys {
-                    "q Ctrl-C" => "q",
-                    k if k.len() > 1 => k.split('/').next().unwrap_or(k),
-                    k => k,
-                };
-                Some((key, label))
-            })
-            .collect();
-        let width = |h: &[(&str, &str)]| {
+        // Hints from the key table in effect; on a narrow terminal the least needed go first,
+        // `help` and `quit` always stay.
+        let mut hints = m.keys.footer();
+        let width = |h: &[(String, &str)]| {
             h.iter()
-                .map(|(k, l)| k.chars().count() + l.len() + 3)
+                .map(|(k, l)| fit::width(k) + l.len() + 3)
                 .sum::<usize>()
         };
         for drop in [
-            "focus", "auto", "wrap", "level", "follow", "restart", "search",
+            "pager", "save", "copy", "time", "focus", "auto", "wrap", "level", "follow", "restart",
+            "search", "start", "stop",
         ] {
             if width(&hints) <= area.width as usize {
                 break;
@@ -145,7 +194,7 @@ fn draw_footer(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
         }
         let mut spans = Vec::new();
         for (key, label) in hints {
-            spans.push(Span::styled(key.to_string(), t.key()));
+            spans.push(Span::styled(key, t.key()));
             spans.push(Span::raw(format!(" {label}  ")));
         }
         Line::from(spans)

@@ -6,6 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Sparkline};
 use ratatui::Frame;
 
+use super::fit;
 use super::theme::Theme;
 use super::{ago, spinner};
 use crate::app::model::{Focus, Model};
@@ -61,31 +62,60 @@ fn mark(ok: bool, t: &Theme) -> Span<'static> {
 }
 
 pub fn header(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
+    let w = area.width as usize;
     let badge = m.badge();
-    let mut l1 = vec![Span::styled(
-        format!(" {} {badge} ", if badge == "RUNNING" { "●" } else { "○" }),
-        t.badge(badge),
+    // Below 60 columns the must-stay facts take their short forms: `PID 4242 :37777 up 2h`.
+    let narrow = w < 60;
+    let mut l1: Vec<(u8, Vec<Span<'static>>)> = vec![(
+        0,
+        vec![Span::styled(
+            format!(" {} {badge} ", if badge == "RUNNING" { "●" } else { "○" }),
+            t.badge(badge),
+        )],
     )];
     if let Some(st) = &m.status {
         if let Some(pid) = st.pid {
-            l1.push(Span::raw(format!("  PID {pid}")));
+            l1.push((
+                0,
+                vec![Span::raw(format!(
+                    " {}PID {pid}",
+                    if narrow { "" } else { " " }
+                ))],
+            ));
         }
-        l1.push(Span::raw(format!("  port {}", st.port)));
+        l1.push((
+            0,
+            vec![Span::raw(if narrow {
+                format!(" :{}", st.port)
+            } else {
+                format!("  port {}", st.port)
+            })],
+        ));
         if let Some(u) = st.uptime_seconds {
-            l1.push(Span::raw(format!("  up {}", fmt_uptime(u))));
+            let sep = if narrow { " " } else { "  " };
+            l1.push((0, vec![Span::raw(format!("{sep}up {}", fmt_uptime(u)))]));
         }
         if let Some(v) = m.api.as_ref().and_then(|a| a.version.as_ref()) {
-            l1.push(Span::raw(format!("  v{}", crate::logs::sanitize(v))));
+            l1.push((
+                4,
+                vec![Span::raw(format!("  v{}", crate::logs::sanitize(v)))],
+            ));
         }
-        l1.push(Span::styled(
-            format!("  layout {}", st.layout.label()),
-            t.dim(),
+        l1.push((
+            5,
+            vec![Span::styled(
+                format!("  layout {}", st.layout.label()),
+                t.dim(),
+            )],
         ));
     }
     if m.demo {
-        l1.push(Span::styled(
-            "  DEMO",
-            t.warn().add_modifier(Modifier::BOLD),
+        l1.push((
+            1,
+            vec![Span::styled(
+                "  DEMO",
+                t.warn().add_modifier(Modifier::BOLD),
+            )],
         ));
     }
     if let Some(s) = &m.supervisor {
@@ -93,12 +123,15 @@ pub fn header(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
             .backoff_seconds
             .map(|b| format!(", backoff {b:.0}s"))
             .unwrap_or_default();
-        l1.push(Span::styled(
-            format!(
-                "  supervised: {} ({} restarts{backoff})",
-                s.state, s.restarts_total
-            ),
-            t.label(),
+        l1.push((
+            2,
+            vec![Span::styled(
+                format!(
+                    "  supervised: {} ({} restarts{backoff})",
+                    s.state, s.restarts_total
+                ),
+                t.label(),
+            )],
         ));
     } else if m.auto.on {
         let next = m
@@ -111,9 +144,12 @@ pub fn header(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
                 )
             })
             .unwrap_or_default();
-        l1.push(Span::styled(
-            format!("  auto-restart on ({} restarts{next})", m.auto.restarts),
-            t.label(),
+        l1.push((
+            2,
+            vec![Span::styled(
+                format!("  auto-restart on ({} restarts{next})", m.auto.restarts),
+                t.label(),
+            )],
         ));
     }
     if let Some(c) = &m.census {
@@ -123,101 +159,254 @@ pub fn header(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
             .filter(|w| m.status.as_ref().and_then(|s| s.pid) != Some(w.pid))
             .count();
         if others > 0 {
-            l1.push(Span::styled(
-                format!(
-                    "  {others} other worker{}",
-                    if others == 1 { "" } else { "s" }
-                ),
-                t.warn(),
+            l1.push((
+                3,
+                vec![Span::styled(
+                    format!(
+                        "  {others} other worker{}",
+                        if others == 1 { "" } else { "s" }
+                    ),
+                    t.warn(),
+                )],
             ));
         }
         if orphans > 0 {
-            l1.push(Span::styled(
-                format!("  {orphans} orphan{}", if orphans == 1 { "" } else { "s" }),
-                t.bad(),
+            l1.push((
+                3,
+                vec![Span::styled(
+                    format!("  {orphans} orphan{}", if orphans == 1 { "" } else { "s" }),
+                    t.bad(),
+                )],
             ));
         }
     }
+    // The result of the last action is kept and cut with `…` rather than dropped.
     if let Some((a, _)) = m.action {
-        l1.push(Span::styled(
-            format!("  {} {}…", spinner(m.spinner), a.verb()),
-            t.warn(),
+        l1.push((
+            0,
+            vec![Span::styled(
+                format!("  {} {}…", spinner(m.spinner), a.verb()),
+                t.warn(),
+            )],
         ));
     } else if let Some((_, text, ok)) = &m.result {
-        l1.push(Span::raw("  "));
-        l1.push(mark(*ok, t));
-        l1.push(Span::styled(
-            format!(" {text}"),
-            if *ok { t.ok() } else { t.bad() },
+        l1.push((
+            0,
+            vec![
+                Span::raw("  "),
+                mark(*ok, t),
+                Span::styled(format!(" {text}"), if *ok { t.ok() } else { t.bad() }),
+            ],
         ));
     }
-    let mut l2 = vec![
-        Span::styled(" data ", t.label()),
-        Span::raw(m.data_dir.display().to_string()),
-    ];
+    let mut l2: Vec<(u8, Vec<Span<'static>>)> = Vec::new();
     if let Some(st) = &m.status {
         match &st.pm2_migrated_at {
-            Some(at) => l2.push(Span::raw(format!(
-                "  PM2 migrated {}",
-                at.chars().take(19).collect::<String>().replace('T', " ")
-            ))),
-            None => l2.push(Span::styled("  PM2 marker: none", t.dim())),
+            Some(at) => l2.push((
+                3,
+                vec![Span::raw(format!(
+                    "  PM2 migrated {}",
+                    at.chars().take(19).collect::<String>().replace('T', " ")
+                ))],
+            )),
+            None => l2.push((3, vec![Span::styled("  PM2 marker: none", t.dim())])),
         }
         if let Some(w) = st.warnings.first() {
-            l2.push(Span::styled(format!("  ⚠ {w}"), t.warn()));
+            l2.push((1, vec![Span::styled(format!("  ⚠ {w}"), t.warn())]));
         } else if let Some(r) = &st.reason {
-            l2.push(Span::styled(format!("  {r}"), t.dim()));
+            l2.push((2, vec![Span::styled(format!("  {r}"), t.dim())]));
         }
     }
     if let Some(v) = &m.installed_version {
-        l2.push(Span::styled(format!("  claude-mem {v} installed"), t.dim()));
+        l2.push((
+            4,
+            vec![Span::styled(format!("  claude-mem {v} installed"), t.dim())],
+        ));
     }
-    f.render_widget(Paragraph::new(vec![Line::from(l1), Line::from(l2)]), area);
+    // The data dir takes what the other facts leave (at least 24 columns), shortened in the
+    // middle.
+    let data = m.data_dir.display().to_string();
+    let others = |l: &[(u8, Vec<Span<'static>>)]| {
+        l.iter()
+            .flat_map(|(_, s)| s.iter())
+            .map(Span::width)
+            .sum::<usize>()
+    };
+    let mut kept = l2.clone();
+    while 6 + fit::width(&data) + others(&kept) > w {
+        let Some(worst) = kept.iter().map(|(p, _)| *p).max() else {
+            break;
+        };
+        if worst <= 1 || 6 + 24 + others(&kept) <= w {
+            break;
+        }
+        if let Some(i) = kept.iter().rposition(|(p, _)| *p == worst) {
+            kept.remove(i);
+        }
+    }
+    let room = w
+        .saturating_sub(6 + others(&kept))
+        .max(24.min(w.saturating_sub(6)));
+    let mut line2 = vec![(
+        0,
+        vec![
+            Span::styled(" data ", t.label()),
+            Span::raw(fit::middle(&data, room)),
+        ],
+    )];
+    line2.extend(kept);
+    f.render_widget(
+        Paragraph::new(vec![fit::pack(w, l1), fit::pack(w, line2)]),
+        area,
+    );
+}
+
+/// `45 s`, `3 min`, `2 h`: how much time `n` samples `interval` apart cover.
+fn span_of(n: usize, interval: std::time::Duration) -> String {
+    let s = (interval.as_secs_f64() * n as f64).round() as u64;
+    match s {
+        0..=119 => format!("{s} s"),
+        120..=7199 => format!("{} min", s / 60),
+        _ => format!("{} h", s / 3600),
+    }
+}
+
+/// A chart's title line: `CPU 1.0 % · max 3.2 % · 2 min`, shortened to fit.
+fn chart_title(w: usize, name: &str, now: &str, max: &str, span: &str, t: &Theme) -> Line<'static> {
+    let l = |s: &str| Span::styled(s.to_string(), t.label());
+    let v = |s: &str| Span::raw(s.to_string());
+    let d = |s: String| Span::styled(s, t.dim());
+    fit::first_fit(
+        w,
+        vec![
+            Line::from(vec![
+                l(name),
+                v(&format!(" {now}")),
+                d(format!(" · max {max} · {span}")),
+            ]),
+            Line::from(vec![
+                l(name),
+                v(&format!(" {now}")),
+                d(format!(" · max {max}")),
+            ]),
+            Line::from(vec![l(name), v(&format!(" {now}")), d(format!(" ↑{max}"))]),
+            Line::from(vec![l(name), v(&format!(" {now}"))]),
+        ],
+    )
+}
+
+/// A title line and a sparkline under it, in `area` (the chart only when there are 2+ rows).
+fn chart(
+    f: &mut Frame,
+    area: Rect,
+    title: Line<'static>,
+    data: &[u64],
+    style: ratatui::style::Style,
+) {
+    if area.height == 0 {
+        return;
+    }
+    f.render_widget(Paragraph::new(title), Rect { height: 1, ..area });
+    if area.height > 1 {
+        let w = area.width as usize;
+        let tail: Vec<u64> = data.iter().rev().take(w).rev().copied().collect();
+        f.render_widget(
+            Sparkline::default().data(&tail).style(style),
+            Rect {
+                y: area.y + 1,
+                height: area.height - 1,
+                ..area
+            },
+        );
+    }
 }
 
 pub fn health(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
     let inner = panel(f, area, "Health", m, Focus::Health, t);
+    let w = inner.width as usize;
     let mut lines = Vec::new();
     match &m.status {
         None => lines.push(Line::styled("checking…", t.dim())),
         Some(st) => {
             for c in &st.checks {
-                let name = match c.name {
-                    "pid_file" => "PID file",
-                    "process" => "process ",
-                    _ => "/health ",
+                let (name, short) = match c.name {
+                    "pid_file" => ("PID file", "pid"),
+                    "process" => ("process ", "proc"),
+                    _ => ("/health ", "http"),
                 };
-                let mut spans = vec![
-                    mark(c.ok, t),
-                    Span::raw(format!(" {name} ")),
-                    Span::raw(crate::logs::sanitize(&c.detail)),
-                ];
-                if let Some(l) = c.latency_ms {
-                    spans.push(Span::styled(format!("  {l:.2} ms"), t.dim()));
-                }
-                lines.push(Line::from(spans));
+                let detail = crate::logs::sanitize(&c.detail);
+                // `.worker.pid: PID 4242` → `PID 4242`; `PID 4242 alive (bun)` → `PID 4242 alive`.
+                let shorter = detail
+                    .split_once(": ")
+                    .map(|(_, r)| r.to_string())
+                    .unwrap_or_else(|| detail.clone());
+                let shortest = shorter
+                    .split_once(" (")
+                    .map(|(l, _)| l.to_string())
+                    .unwrap_or_else(|| shorter.clone());
+                let row = |name: &str, d: &str, lat: bool| {
+                    let mut spans = vec![mark(c.ok, t), Span::raw(format!(" {name} {d}"))];
+                    if let (true, Some(l)) = (lat, c.latency_ms) {
+                        spans.push(Span::styled(format!("  {l:.2} ms"), t.dim()));
+                    }
+                    Line::from(spans)
+                };
+                lines.push(fit::first_fit(
+                    w,
+                    vec![
+                        row(name, &detail, true),
+                        row(short, &detail, true),
+                        row(short, &shorter, true),
+                        row(short, &shortest, true),
+                        row(short, &shortest, false),
+                    ],
+                ));
             }
             let fails = m.consecutive_failures;
-            lines.push(Line::from(vec![
-                Span::styled("failures ", t.label()),
-                Span::styled(
-                    format!("{fails} in a row"),
-                    if fails > 0 { t.bad() } else { t.dim() },
-                ),
-            ]));
+            if fails > 0 || inner.height as usize > st.checks.len() + 2 {
+                lines.push(fit::first_fit(
+                    w,
+                    vec![
+                        Line::from(vec![
+                            Span::styled("failures ", t.label()),
+                            Span::styled(
+                                format!("{fails} in a row"),
+                                if fails > 0 { t.bad() } else { t.dim() },
+                            ),
+                        ]),
+                        Line::from(vec![
+                            Span::styled("fails ", t.label()),
+                            Span::styled(
+                                fails.to_string(),
+                                if fails > 0 { t.bad() } else { t.dim() },
+                            ),
+                        ]),
+                    ],
+                ));
+            }
         }
     }
-    let spark = lines_on_top(f, inner, lines);
-    if spark.height > 0 {
-        let data: Vec<u64> = m
-            .latencies
-            .iter()
-            .rev()
-            .take(inner.width as usize)
-            .rev()
-            .copied()
-            .collect();
-        f.render_widget(Sparkline::default().data(&data).style(t.ok()), spark);
+    let rest = lines_on_top(f, inner, lines);
+    if rest.height > 0 && !m.latencies.is_empty() {
+        let ms = |us: u64| format!("{:.2} ms", us as f64 / 1000.0);
+        let now = m.latencies.back().map_or("…".to_string(), |&u| {
+            if u == 0 {
+                "failed".to_string()
+            } else {
+                ms(u)
+            }
+        });
+        let max = ms(m.latencies.iter().copied().max().unwrap_or(0));
+        let title = chart_title(
+            w,
+            "latency",
+            &now,
+            &max,
+            &span_of(m.latencies.len(), m.interval),
+            t,
+        );
+        let data: Vec<u64> = m.latencies.iter().copied().collect();
+        chart(f, rest, title, &data, t.ok());
     }
 }
 
@@ -232,53 +421,76 @@ pub fn resources(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
         f.render_widget(Paragraph::new(Line::styled(msg, t.dim())), inner);
         return;
     };
-    let cpu = s
+    let w = inner.width as usize;
+    let span = span_of(m.cpu_hist.len().max(m.rss_hist.len()), m.interval);
+    let cpu_now = s
         .cpu_percent
         .map(|c| format!("{c:.1} %"))
         .unwrap_or_else(|| "…".into());
-    let lines = vec![
-        Line::from(vec![
-            Span::styled("CPU ", t.label()),
-            Span::raw(cpu),
-            Span::styled("  RSS ", t.label()),
-            Span::raw(fmt_bytes(s.rss_bytes)),
-        ]),
-        Line::from(vec![
-            Span::styled("threads ", t.label()),
-            Span::raw(s.threads.to_string()),
-            Span::styled("  children ", t.label()),
-            Span::raw(s.children.to_string()),
-        ]),
-    ];
-    let below = lines_on_top(f, inner, lines);
-    let rest = below.height;
-    if rest > 0 {
-        let w = inner.width as usize;
-        let cpu: Vec<u64> = m.cpu_hist.iter().rev().take(w).rev().copied().collect();
-        let rss: Vec<u64> = m.rss_hist.iter().rev().take(w).rev().copied().collect();
-        let cpu_h = rest.div_ceil(2);
+    let cpu_max = format!(
+        "{:.1} %",
+        m.cpu_hist.iter().copied().max().unwrap_or(0) as f64 / 10.0
+    );
+    let rss_now = fmt_bytes(s.rss_bytes);
+    let rss_max = fmt_bytes(m.rss_hist.iter().copied().max().unwrap_or(0) * 1024);
+    let cpu_title = chart_title(w, "CPU", &cpu_now, &cpu_max, &span, t);
+    let rss_title = chart_title(w, "RSS", &rss_now, &rss_max, &span, t);
+    let extra = Line::from(vec![
+        Span::styled("threads ", t.label()),
+        Span::raw(s.threads.to_string()),
+        Span::styled("  children ", t.label()),
+        Span::raw(s.children.to_string()),
+    ]);
+    let h = inner.height;
+    // Two charts (title + sparkline each); threads and children only with room to spare.
+    let (charts_h, extra_row) = if h >= 7 { (h - 1, true) } else { (h, false) };
+    let cpu_h = charts_h.div_ceil(2);
+    chart(
+        f,
+        Rect {
+            height: cpu_h,
+            ..inner
+        },
+        cpu_title,
+        &m.cpu_hist.iter().copied().collect::<Vec<_>>(),
+        t.warn(),
+    );
+    chart(
+        f,
+        Rect {
+            y: inner.y + cpu_h,
+            height: charts_h - cpu_h,
+            ..inner
+        },
+        rss_title,
+        &m.rss_hist.iter().copied().collect::<Vec<_>>(),
+        t.label(),
+    );
+    if extra_row {
         f.render_widget(
-            Sparkline::default().data(&cpu).style(t.warn()),
+            Paragraph::new(fit::ellipsize(extra, w)),
             Rect {
-                height: cpu_h,
-                ..below
+                y: inner.y + charts_h,
+                height: 1,
+                ..inner
             },
         );
-        if rest > cpu_h {
-            f.render_widget(
-                Sparkline::default().data(&rss).style(t.label()),
-                Rect {
-                    y: below.y + cpu_h,
-                    height: rest - cpu_h,
-                    ..below
-                },
-            );
-        }
+    }
+}
+
+fn short_file_name(name: &str) -> String {
+    match name {
+        ".worker.pid" => "pid".into(),
+        ".worker.port" => "port".into(),
+        ".pm2-migrated" => "pm2".into(),
+        "claude-mem.db" => "db".into(),
+        n => n.chars().take(5).collect(),
     }
 }
 
 pub fn files(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
     let inner = panel(f, area, "Files", m, Focus::Files, t);
+    let w = inner.width as usize;
     let mut lines = Vec::new();
     for fi in &m.files {
         let fresh = m.file_changed.get(&fi.name).is_some_and(|when| {
@@ -287,23 +499,50 @@ pub fn files(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
                 .map_or(true, |d| d.as_secs() < 3)
         });
         let name_style = if fresh { t.changed() } else { t.label() };
-        let mut spans = vec![Span::styled(format!("{:<14}", fi.name), name_style)];
-        if !fi.present {
-            spans.push(Span::styled("absent", t.dim()));
-        } else {
-            let mut v = fi.value.clone();
-            if let Some(sz) = fi.size {
-                if !v.is_empty() {
-                    v.push(' ');
+        let short = short_file_name(&fi.name);
+        let row = |name: String, value: Option<String>, age: bool| {
+            let mut spans = vec![Span::styled(name, name_style)];
+            match &value {
+                None => spans.push(Span::styled("absent", t.dim())),
+                Some(v) => {
+                    spans.push(Span::raw(v.clone()));
+                    if let (true, Some(mt)) = (age, fi.mtime) {
+                        spans.push(Span::styled(format!("  {}", ago(m.now, mt)), t.dim()));
+                    }
                 }
-                v.push_str(&fmt_bytes(sz));
             }
-            spans.push(Span::raw(v));
-            if let Some(mt) = fi.mtime {
-                spans.push(Span::styled(format!("  {}", ago(m.now, mt)), t.dim()));
-            }
+            Line::from(spans)
+        };
+        let text = fi.present.then(|| crate::logs::sanitize(&fi.value));
+        let size = fi.size.map(fmt_bytes);
+        let join = |t: &str| match (&size, t.is_empty()) {
+            (Some(sz), true) => sz.clone(),
+            (Some(sz), false) => format!("{t} {sz}"),
+            (None, _) => t.to_string(),
+        };
+        let value = text.as_deref().map(join);
+        // A date-time value (`2025-12-13 00:18:39`) shortens to its date.
+        let dated = text
+            .as_deref()
+            .filter(|t| t.starts_with(|c: char| c.is_ascii_digit()) && t.contains(' '))
+            .map(|t| join(t.split(' ').next().unwrap_or(t)));
+        // Label first, then a shorter value, then the age; numbers stay whole (only the name
+        // part of a value is shortened, in the middle).
+        let short_col = format!("{short:<5} ");
+        let size_w = size.as_ref().map_or(0, |s| s.len() + 1);
+        let room = w.saturating_sub(short_col.len() + size_w);
+        let squeezed = text.as_deref().map(|t| join(&fit::middle(t, room)));
+        let mut cands = vec![
+            row(format!("{:<14}", fi.name), value.clone(), true),
+            row(format!("{} ", fi.name), value.clone(), true),
+            row(short_col.clone(), value.clone(), true),
+        ];
+        if dated.is_some() {
+            cands.push(row(short_col.clone(), dated.clone(), true));
         }
-        lines.push(Line::from(spans));
+        cands.push(row(short_col.clone(), value.clone(), false));
+        cands.push(row(short_col.clone(), squeezed, false));
+        lines.push(fit::first_fit(w, cands));
     }
     if lines.is_empty() {
         lines.push(Line::styled("reading…", t.dim()));
@@ -311,8 +550,88 @@ pub fn files(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
     f.render_widget(Paragraph::new(lines), inner);
 }
 
+/// `label value` facts packed into at most `rows` lines of `w` columns joined by ` · `: full
+/// labels if they fit, else short ones, else the last facts dropped (`…` says so).
+fn flow(
+    w: usize,
+    rows: usize,
+    facts: &[(String, String, String)],
+    t: &Theme,
+) -> Vec<Line<'static>> {
+    // `short`: None = each fact's full label where it fits, else its short one; Some(true) =
+    // short labels throughout.
+    let build = |short: bool, n: usize| -> Option<Vec<Line<'static>>> {
+        let mut out: Vec<Vec<Span<'static>>> = vec![Vec::new()];
+        let mut used = 0usize;
+        for (i, (full, sh, v)) in facts.iter().take(n).enumerate() {
+            let more = if i + 1 == n && n < facts.len() {
+                " …"
+            } else {
+                ""
+            };
+            let text = |label: &str| format!("{label} {v}{more}");
+            let labels: Vec<&String> = if short { vec![sh] } else { vec![full, sh] };
+            let sep = if used == 0 { 0 } else { 3 };
+            // On this row with the longest label that fits, else on a new row.
+            let here = labels
+                .iter()
+                .find(|l| used + sep + fit::width(&text(l)) <= w)
+                .copied();
+            let label = match here {
+                Some(l) => {
+                    if sep > 0 {
+                        if let Some(row) = out.last_mut() {
+                            row.push(Span::styled(" · ", t.dim()));
+                        }
+                        used += sep;
+                    }
+                    l
+                }
+                None => {
+                    let l = labels.iter().find(|l| fit::width(&text(l)) <= w).copied()?;
+                    if out.len() == rows {
+                        return None;
+                    }
+                    out.push(Vec::new());
+                    used = 0;
+                    l
+                }
+            };
+            if let Some(row) = out.last_mut() {
+                row.push(Span::styled(format!("{label} "), t.label()));
+                row.push(Span::raw(format!("{v}{more}")));
+            }
+            used += fit::width(&text(label));
+        }
+        Some(out.into_iter().map(Line::from).collect())
+    };
+    for n in (1..=facts.len()).rev() {
+        for short in [false, true] {
+            if let Some(l) = build(short, n) {
+                return l;
+            }
+        }
+    }
+    vec![Line::raw("…")]
+}
+
+fn short_count(name: &str) -> String {
+    match name {
+        "observations" => "obs".into(),
+        "sessions" => "sess".into(),
+        "summaries" => "sum".into(),
+        "prompts" => "prm".into(),
+        "pending" => "pend".into(),
+        "processed" => "done".into(),
+        "failed" => "fail".into(),
+        n => n.chars().take(4).collect(),
+    }
+}
+
 pub fn database(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
     let inner = panel(f, area, "Database", m, Focus::Database, t);
+    let w = inner.width as usize;
+    let h = inner.height as usize;
     let mut lines = Vec::new();
     match &m.db {
         DbState::Loading => lines.push(Line::styled("reading…", t.dim())),
@@ -326,63 +645,100 @@ pub fn database(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
             t.bad(),
         )),
         DbState::Ok(s) => {
-            let counts: Vec<String> = s.counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
-            lines.push(Line::raw(counts.join(" · ")));
+            let counts: Vec<(String, String, String)> = s
+                .counts
+                .iter()
+                .map(|(k, v)| (k.clone(), short_count(k), v.to_string()))
+                .collect();
+            // The counts take two rows when the panel has three or more, three when the other
+            // lines leave room.
+            let others = usize::from(!s.pending.is_empty())
+                + 1
+                + usize::from(s.newest_observation.is_some())
+                + usize::from(m.api.is_some());
+            let count_rows = h
+                .saturating_sub(others)
+                .clamp(if h >= 3 { 2 } else { 1 }, 3);
+            lines.extend(flow(w, count_rows, &counts, t));
             if !s.pending.is_empty() {
-                let p: Vec<String> = s
+                let p: Vec<(String, String, String)> = s
                     .pending
                     .iter()
-                    .map(|(k, v)| format!("{} {v}", crate::logs::sanitize(k)))
+                    .map(|(k, v)| {
+                        let k = crate::logs::sanitize(k);
+                        (k.clone(), short_count(&k), v.to_string())
+                    })
                     .collect();
-                lines.push(Line::from(vec![
-                    Span::styled("queue ", t.label()),
-                    Span::raw(p.join(" · ")),
-                ]));
+                let mut q = flow(w.saturating_sub(6), 1, &p, t);
+                let mut spans = vec![Span::styled("queue ", t.label())];
+                spans.extend(q.remove(0).spans);
+                lines.push(Line::from(spans));
             }
-            let mut sizes = vec![
-                Span::styled("size ", t.label()),
-                Span::raw(fmt_bytes(s.size)),
-            ];
-            sizes.push(Span::raw(format!(
-                " + wal {}",
-                s.wal_size.map(fmt_bytes).unwrap_or_else(|| "none".into())
-            )));
-            if let Some(v) = s.schema {
-                sizes.push(Span::styled("  schema ", t.label()));
-                sizes.push(Span::raw(v.to_string()));
-            }
-            lines.push(Line::from(sizes));
+            let wal = s.wal_size.map(fmt_bytes).unwrap_or_else(|| "none".into());
+            let schema = s.schema.map(|v| v.to_string());
+            let size_line = |wal_label: &str, schema_label: Option<&str>| {
+                let mut sizes = vec![
+                    Span::styled("size ", t.label()),
+                    Span::raw(fmt_bytes(s.size)),
+                    Span::raw(format!(" + {wal_label}{wal}")),
+                ];
+                if let (Some(v), Some(l)) = (&schema, schema_label) {
+                    sizes.push(Span::styled(format!("  {l}"), t.label()));
+                    sizes.push(Span::raw(v.clone()));
+                }
+                Line::from(sizes)
+            };
+            lines.push(fit::first_fit(
+                w,
+                vec![
+                    size_line("wal ", Some("schema ")),
+                    size_line("wal ", None),
+                    size_line("", None),
+                ],
+            ));
             if let Some(n) = &s.newest_observation {
-                lines.push(Line::from(vec![
-                    Span::styled("newest observation ", t.label()),
-                    Span::raw(crate::logs::sanitize(n)),
-                ]));
+                lines.push(fit::ellipsize(
+                    Line::from(vec![
+                        Span::styled("newest observation ", t.label()),
+                        Span::raw(crate::logs::sanitize(n)),
+                    ]),
+                    w,
+                ));
             }
         }
     }
     if let Some(a) = &m.api {
-        let mut spans = vec![Span::styled("API ", t.label())];
         let mut parts = Vec::new();
         if let Some(q) = a.queue_depth {
-            parts.push(format!("queue depth {q}"));
+            parts.push((
+                "queue depth".to_string(),
+                "queue".to_string(),
+                q.to_string(),
+            ));
         }
         if let Some(p) = a.processing {
-            parts.push(format!("processing {}", if p { "yes" } else { "no" }));
+            parts.push((
+                "processing".into(),
+                "proc".into(),
+                if p { "yes" } else { "no" }.into(),
+            ));
         }
         if let Some(p) = a.parked {
-            parts.push(format!("parked {p}"));
+            parts.push(("parked".into(), "park".into(), p.to_string()));
         }
         if let Some(s) = a.active_sessions {
-            parts.push(format!("sessions {s}"));
+            parts.push(("sessions".into(), "sess".into(), s.to_string()));
         }
         if let Some(s) = a.sse_clients {
-            parts.push(format!("SSE {s}"));
+            parts.push(("SSE".into(), "SSE".into(), s.to_string()));
         }
+        let mut spans = vec![Span::styled("API ", t.label())];
         if parts.is_empty() {
-            parts.push("not available in this version".into());
+            spans.push(Span::raw("not available in this version"));
+        } else {
+            spans.extend(flow(w.saturating_sub(4), 1, &parts, t).remove(0).spans);
         }
-        spans.push(Span::raw(parts.join(" · ")));
-        lines.push(Line::from(spans));
+        lines.push(fit::ellipsize(Line::from(spans), w));
     }
     f.render_widget(Paragraph::new(lines), inner);
 }
@@ -402,10 +758,13 @@ pub fn events(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
                 } else {
                     ratatui::style::Style::default()
                 };
-            Line::from(vec![
-                Span::styled(format!("{} ", clock(*when)), t.dim()),
-                Span::styled(crate::logs::sanitize(text), style),
-            ])
+            fit::ellipsize(
+                Line::from(vec![
+                    Span::styled(format!("{} ", clock(*when)), t.dim()),
+                    Span::styled(crate::logs::sanitize(text), style),
+                ]),
+                inner.width as usize,
+            )
         })
         .collect();
     if lines.is_empty() {
@@ -419,9 +778,18 @@ pub fn events(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
 /// orphans; the selected row (while focused) is what `K` stops.
 pub fn processes(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
     use crate::procman::census::Class;
+    let room = (area.width as usize).saturating_sub(4);
     let title = match &m.census {
         Some(c) if c.orphans().next().is_some() => {
-            format!("Processes ({} orphaned)", c.orphans().count())
+            let n = c.orphans().count();
+            [
+                format!("Processes ({n} orphaned)"),
+                format!("Processes · {n} orphan"),
+                format!("Procs · {n} orphan"),
+            ]
+            .into_iter()
+            .find(|s| fit::width(s) <= room)
+            .unwrap_or_else(|| format!("Procs ({n})"))
         }
         _ => "Processes".to_string(),
     };

@@ -5,8 +5,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
+use super::fit;
 use super::theme::Theme;
-use crate::app::keymap::BINDINGS;
 use crate::app::model::Model;
 use crate::app::msg::{Action, ProcJob};
 
@@ -113,21 +113,98 @@ pub fn confirm_proc(f: &mut Frame, area: Rect, job: &ProcJob, t: &Theme) {
     f.render_widget(Paragraph::new(lines).block(b).wrap(Wrap { trim: false }), r);
 }
 
-pub fn help(f: &mut Frame, area: Rect, t: &Theme) {
-    let h = BINDINGS.len() as u16 + 4;
-    let r = centered(area, 60, h);
-    f.render_widget(Clear, r);
-    let mut lines: Vec<Line> = BINDINGS
+/// Words of `text` packed into lines of at most `w` columns (a word longer than `w` gets a line
+/// of its own, cut with `…`).
+fn wrap_words(text: &str, w: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for word in text.split(' ') {
+        let need = if cur.is_empty() {
+            fit::width(word)
+        } else {
+            fit::width(&cur) + 1 + fit::width(word)
+        };
+        if need > w && !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+        if !cur.is_empty() {
+            cur.push(' ');
+        }
+        cur.push_str(word);
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out.into_iter()
+        .map(|l| {
+            if fit::width(&l) > w {
+                let cut: String = l.chars().take(w.saturating_sub(1)).collect();
+                format!("{cut}…")
+            } else {
+                l
+            }
+        })
+        .collect()
+}
+
+/// The help rows for a popup of inner width `w`: every command's keys and its whole text,
+/// wrapped under the text column.
+pub fn help_rows(m: &Model, w: usize) -> Vec<(String, String)> {
+    let rows = m.keys.help();
+    let key_w = rows
         .iter()
-        .map(|b| {
+        .map(|(k, _)| fit::width(k))
+        .max()
+        .unwrap_or(1)
+        .min(12)
+        .min(w / 3);
+    let text_w = w.saturating_sub(key_w + 2).max(8);
+    let mut out = Vec::new();
+    for (keys, text) in rows {
+        let keys = fit::middle(&keys, key_w);
+        for (i, part) in wrap_words(text, text_w).into_iter().enumerate() {
+            let k = if i == 0 { keys.clone() } else { String::new() };
+            out.push((format!("{k:>key_w$}  "), part));
+        }
+    }
+    out
+}
+
+pub fn help(f: &mut Frame, area: Rect, m: &Model, top: u16, t: &Theme) {
+    let w = area.width.min(66);
+    let rows = help_rows(m, w.saturating_sub(2) as usize);
+    let h = (rows.len() as u16 + 3).min(area.height);
+    let r = centered(area, w, h);
+    f.render_widget(Clear, r);
+    let room = r.height.saturating_sub(3) as usize;
+    let top = (top as usize).min(rows.len().saturating_sub(room));
+    let mut lines: Vec<Line> = rows
+        .iter()
+        .skip(top)
+        .take(room)
+        .map(|(k, text)| {
             Line::from(vec![
-                Span::styled(format!("{:>14}  ", b.keys), t.key()),
-                Span::raw(b.help),
+                Span::styled(k.clone(), t.key()),
+                Span::raw(text.clone()),
             ])
         })
         .collect();
-    lines.push(Line::raw(""));
-    lines.push(Line::styled("any key closes this help", t.dim()));
+    let more = top + room < rows.len();
+    use crate::app::keymap::Command;
+    lines.push(Line::styled(
+        match (top > 0, more) {
+            (_, true) => format!(
+                "↓ more ({}) · other keys close",
+                m.keys.label(Command::ScrollDown)
+            ),
+            (true, false) => format!(
+                "↑ back ({}) · other keys close",
+                m.keys.label(Command::ScrollUp)
+            ),
+            (false, false) => "any other key closes this help".to_string(),
+        },
+        t.dim(),
+    ));
     let b = Block::bordered()
         .title(" Keys ")
         .border_style(t.border(true));

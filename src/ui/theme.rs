@@ -5,9 +5,88 @@ use ratatui::style::{Color, Modifier, Style};
 
 use crate::logs::Level;
 
+/// The semantic colours `config.toml`'s `[colors]` can set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Palette {
+    pub ok: Color,
+    pub bad: Color,
+    pub warn: Color,
+    pub dim: Color,
+    pub label: Color,
+    pub key: Color,
+    pub border: Color,
+    pub matched: Color,
+    pub changed: Color,
+}
+
+impl Default for Palette {
+    fn default() -> Self {
+        Palette {
+            ok: Color::Green,
+            bad: Color::Red,
+            warn: Color::Yellow,
+            dim: Color::DarkGray,
+            label: Color::Cyan,
+            key: Color::Cyan,
+            border: Color::Cyan,
+            matched: Color::Magenta,
+            changed: Color::Yellow,
+        }
+    }
+}
+
+/// `[colors]` names with what each colours (for `config --default`).
+pub const COLOR_NAMES: &[(&str, &str)] = &[
+    ("ok", "healthy marks, the RUNNING badge"),
+    ("bad", "failures, errors, orphans"),
+    ("warn", "warnings, actions in progress"),
+    ("dim", "secondary text, unfocused borders"),
+    ("label", "field labels"),
+    ("key", "keys in the footer and help"),
+    ("border", "the focused panel's border"),
+    ("matched", "search matches (background)"),
+    ("changed", "a file that just changed (background)"),
+];
+
+impl Palette {
+    /// Set one colour by its `[colors]` name; false for an unknown name.
+    pub fn set(&mut self, name: &str, c: Color) -> bool {
+        let slot = match name {
+            "ok" => &mut self.ok,
+            "bad" => &mut self.bad,
+            "warn" => &mut self.warn,
+            "dim" => &mut self.dim,
+            "label" => &mut self.label,
+            "key" => &mut self.key,
+            "border" => &mut self.border,
+            "matched" => &mut self.matched,
+            "changed" => &mut self.changed,
+            _ => return false,
+        };
+        *slot = c;
+        true
+    }
+
+    pub fn get(&self, name: &str) -> Option<Color> {
+        Some(match name {
+            "ok" => self.ok,
+            "bad" => self.bad,
+            "warn" => self.warn,
+            "dim" => self.dim,
+            "label" => self.label,
+            "key" => self.key,
+            "border" => self.border,
+            "matched" => self.matched,
+            "changed" => self.changed,
+            _ => return None,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct Theme {
     pub color: bool,
+    pub pal: Palette,
 }
 
 impl Theme {
@@ -19,35 +98,37 @@ impl Theme {
         }
     }
     pub fn ok(&self) -> Style {
-        self.c(Style::default().fg(Color::Green))
+        self.c(Style::default().fg(self.pal.ok))
     }
     pub fn bad(&self) -> Style {
-        self.c(Style::default().fg(Color::Red).add_modifier(Modifier::BOLD))
+        self.c(Style::default()
+            .fg(self.pal.bad)
+            .add_modifier(Modifier::BOLD))
     }
     pub fn warn(&self) -> Style {
-        self.c(Style::default().fg(Color::Yellow))
+        self.c(Style::default().fg(self.pal.warn))
     }
     pub fn dim(&self) -> Style {
-        self.c(Style::default().fg(Color::DarkGray))
+        self.c(Style::default().fg(self.pal.dim))
     }
     pub fn label(&self) -> Style {
-        self.c(Style::default().fg(Color::Cyan))
+        self.c(Style::default().fg(self.pal.label))
     }
     pub fn key(&self) -> Style {
         self.c(Style::default()
-            .fg(Color::Cyan)
+            .fg(self.pal.key)
             .add_modifier(Modifier::BOLD))
     }
     pub fn changed(&self) -> Style {
         if self.color {
-            Style::default().fg(Color::Black).bg(Color::Yellow)
+            Style::default().fg(Color::Black).bg(self.pal.changed)
         } else {
             Style::default().add_modifier(Modifier::REVERSED)
         }
     }
     pub fn matched(&self) -> Style {
         if self.color {
-            Style::default().fg(Color::Black).bg(Color::Magenta)
+            Style::default().fg(Color::Black).bg(self.pal.matched)
         } else {
             Style::default().add_modifier(Modifier::REVERSED | Modifier::UNDERLINED)
         }
@@ -55,10 +136,10 @@ impl Theme {
     pub fn border(&self, focused: bool) -> Style {
         if focused {
             self.c(Style::default()
-                .fg(Color::Cyan)
+                .fg(self.pal.border)
                 .add_modifier(Modifier::BOLD))
         } else {
-            self.c(Style::default().fg(Color::DarkGray))
+            self.c(Style::default().fg(self.pal.dim))
         }
     }
     pub fn level(&self, l: Option<Level>) -> Style {
@@ -72,10 +153,10 @@ impl Theme {
     }
     pub fn badge(&self, label: &str) -> Style {
         let bg = match label {
-            "RUNNING" => Color::Green,
-            "UNHEALTHY" | "STALE" | "UNKNOWN" => Color::Red,
-            "STARTING" | "STOPPING" | "UNMANAGED" => Color::Yellow,
-            _ => Color::DarkGray,
+            "RUNNING" => self.pal.ok,
+            "UNHEALTHY" | "STALE" | "UNKNOWN" => self.pal.bad,
+            "STARTING" | "STOPPING" | "UNMANAGED" => self.pal.warn,
+            _ => self.pal.dim,
         };
         if self.color {
             Style::default()
