@@ -524,7 +524,10 @@ pub fn files(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
         // A date-time value (`2025-12-13 00:18:39`) shortens to its date.
         let dated = text
             .as_deref()
-            .filter(|t| t.starts_with(|c: char| c.is_ascii_digit()) && t.contains(' '))
+            .filter(|t| {
+                let b = t.as_bytes();
+                b.len() >= 10 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-'
+            })
             .map(|t| join(t.split(' ').next().unwrap_or(t)));
         // Label first, then a shorter value, then the age; numbers stay whole (only the name
         // part of a value is shortened, in the middle).
