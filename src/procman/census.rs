@@ -499,7 +499,7 @@ pub fn take_with(
 
 /// How often a long-lived [`Scanner`] reads every process's command line again (in between it
 /// reads only those of new PIDs).
-pub const FULL_SCAN: Duration = Duration::from_secs(60);
+pub const FULL_SCAN: Duration = Duration::from_secs(120);
 
 /// What does not change while a process lives, read once per full scan: a worker's data dir
 /// (its environment), ports and path version; an unattached helper's working dir and

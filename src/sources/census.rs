@@ -21,7 +21,7 @@ pub enum Note {
 
 /// How often the census is taken while nothing pokes it.
 pub fn period(interval: Duration) -> Duration {
-    (interval * 5).max(Duration::from_secs(2))
+    (interval * 10).max(Duration::from_secs(5))
 }
 
 pub fn run(cfg: Config, interval: Duration, tx: Sender<Msg>, notes: Receiver<Note>) {
