@@ -4,6 +4,8 @@
 // Real `sleep` children and `setsid`: Unix (Windows has no process groups to lead).
 #![cfg(unix)]
 
+mod common;
+
 use std::time::{Duration, SystemTime};
 
 use claude_mem_top::config::WorkerCmd;
@@ -34,19 +36,17 @@ fn sleeper(detached: bool) -> Sleeper {
 }
 
 fn wait_info(pid: i32) -> ProcInfo {
-    let t0 = std::time::Instant::now();
-    loop {
-        if let Some(i) =
-            platform::proc_info(pid).filter(|i| i.cmdline.first().is_some_and(|a| a == "sleep"))
-        {
-            return i;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(10),
-            "sleep {pid} never showed"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let mut found = None;
+    common::wait_until(
+        Duration::from_secs(10),
+        &format!("sleep {pid} in the table"),
+        || {
+            found = platform::proc_info(pid)
+                .filter(|i| i.cmdline.first().is_some_and(|a| a == "sleep"));
+            found.is_some()
+        },
+    );
+    found.expect("waited for it")
 }
 
 // The start-time bound: a PID file written exactly START_SLACK before the process started is
