@@ -60,6 +60,26 @@ pub fn status(cfg: &Config, format: Format) -> Res {
     Ok(st.state.exit_code())
 }
 
+/// `--once`: the status, and what the worker stored last (the Activity panel's newest items).
+pub fn once(cfg: &Config, format: Format) -> Res {
+    let t0 = std::time::Instant::now();
+    let st = status::status(cfg, StatusOpts::display());
+    let db = cfg.path("claude-mem.db");
+    let activity = crate::procman::activity::read(&db, Default::default(), ONCE_ACTIVITY)
+        .map(|(items, _)| items)
+        .unwrap_or_default();
+    let out = match format {
+        Format::Text => crate::once::text(&st) + &crate::once::activity_text(&activity),
+        Format::Json => crate::once::json_with_activity(&st, &activity) + "\n",
+        Format::Prometheus => crate::metrics::render(cfg, &st, t0),
+    };
+    print!("{out}");
+    Ok(st.state.exit_code())
+}
+
+/// Items `--once` shows.
+const ONCE_ACTIVITY: usize = 10;
+
 fn print_notes(notes: &[String]) {
     for n in notes {
         println!("  {n}");

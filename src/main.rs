@@ -34,7 +34,7 @@ fn run(cli: Cli) -> Res {
     let fmt = |f: Format, json: bool| if json { Format::Json } else { f };
     let cfg = || commands::load_config(&cli.global);
     match &cli.command {
-        None if cli.once => commands::status(&cfg()?, fmt(cli.format, cli.json)),
+        None if cli.once => commands::once(&cfg()?, fmt(cli.format, cli.json)),
         None => dashboard(&cfg()?, &cli),
         Some(Command::Status { format, json }) => commands::status(&cfg()?, fmt(*format, *json)),
         Some(Command::Start { timeout }) => {

@@ -147,6 +147,46 @@ pub fn text(st: &Status) -> String {
     s
 }
 
+/// The newest activity, one line each (nothing when there is none).
+pub fn activity_text(items: &[crate::procman::activity::Item]) -> String {
+    let mut s = String::new();
+    if items.is_empty() {
+        return s;
+    }
+    let _ = writeln!(s, "  Activity (newest first):");
+    for it in items {
+        let what = it.label.as_deref().unwrap_or(it.kind.label());
+        let _ = writeln!(
+            s,
+            "    {} {} {what}: {}{}",
+            it.at.as_deref().unwrap_or("?"),
+            it.kind.label(),
+            crate::logs::sanitize(&it.title),
+            it.project
+                .as_deref()
+                .map(|p| format!(" ({})", crate::logs::sanitize(p)))
+                .unwrap_or_default()
+        );
+    }
+    s
+}
+
+/// The status JSON with an `activity` array (`--once --json`).
+pub fn json_with_activity(st: &Status, items: &[crate::procman::activity::Item]) -> String {
+    let v = serde_json::to_value(st).and_then(|mut v| {
+        if let Some(o) = v.as_object_mut() {
+            o.insert("activity".into(), serde_json::to_value(items)?);
+        }
+        Ok(v)
+    });
+    match v {
+        Ok(v) => {
+            serde_json::to_string_pretty(&v).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+        }
+        Err(e) => format!("{{\"error\":\"{e}\"}}"),
+    }
+}
+
 pub fn json(st: &Status) -> String {
     serde_json::to_string_pretty(st).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }

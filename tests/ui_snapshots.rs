@@ -10,6 +10,7 @@ use claude_mem_top::app::msg::{Action, ApiInfo, DbState, DbStats, FileInfo, Samp
 use claude_mem_top::app::update::update;
 use claude_mem_top::config::PortSource;
 use claude_mem_top::platform::StartToken;
+use claude_mem_top::procman::activity::{Item, Kind};
 use claude_mem_top::procman::census::{Census, Class, HelperKind, Member, Tie};
 use claude_mem_top::procman::status::{Check, Layout, State, Status};
 use ratatui::backend::TestBackend;
@@ -528,4 +529,86 @@ fn help_lines_are_whole_at_every_size() {
             );
         }
     }
+}
+
+fn stored(kind: Kind, id: i64, mins_ago: i64, label: &str, title: &str) -> Item {
+    let at_ms = now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+        - mins_ago * 60_000;
+    Item {
+        kind,
+        id,
+        at_ms: Some(at_ms),
+        at: Some(format!("t-{mins_ago}m")),
+        label: Some(label.into()),
+        title: title.into(),
+        project: Some("claude-mem".into()),
+        text: format!("{title}\n\nNarrative:\nWhat was learned, in full.\nA second line."),
+    }
+}
+
+/// Activity beside the logs on a wide screen, in the Events slot while focused on a narrow one,
+/// and Enter's read-only detail.
+#[test]
+fn activity_panel_and_its_detail() {
+    let mut m = model(State::Running);
+    update(
+        &mut m,
+        Msg::Activity(vec![
+            stored(
+                Kind::Observation,
+                41,
+                9,
+                "discovery",
+                "Worker restarts hourly: a cron job",
+            ),
+            stored(
+                Kind::Prompt,
+                12,
+                8,
+                "3",
+                "why does the worker restart every hour?",
+            ),
+            stored(
+                Kind::Summary,
+                7,
+                2,
+                "",
+                "Found the cron entry and removed it",
+            ),
+            stored(
+                Kind::Observation,
+                42,
+                1,
+                "bugfix",
+                "Removed the hourly cron restart",
+            ),
+        ]),
+    );
+    std::env::set_var("TZ", "UTC");
+    let wide = render(&m, 120, 40);
+    assert!(wide.contains("Activity (4)"), "{wide}");
+    let newest = wide.lines().position(|l| l.contains("Removed the hourly"));
+    let oldest = wide
+        .lines()
+        .position(|l| l.contains("Worker restarts hourly"));
+    assert!(newest.is_some() && newest < oldest, "newest first: {wide}");
+    // Narrow: the slot shows Events until Activity is focused.
+    let narrow = render(&m, 80, 24);
+    assert!(!narrow.contains("Activity"), "{narrow}");
+    key(&mut m, KeyCode::Tab);
+    let narrow = render(&m, 80, 24);
+    assert!(narrow.contains("[Activity (4)]"), "{narrow}");
+    snap("activity", &m);
+    key(&mut m, KeyCode::Down);
+    key(&mut m, KeyCode::Enter);
+    let detail = render(&m, 120, 40);
+    assert!(
+        detail.contains("summary #7") && detail.contains("What was learned, in full."),
+        "{detail}"
+    );
+    snap("activity_detail", &m);
+    key(&mut m, KeyCode::Esc);
+    assert!(!render(&m, 120, 40).contains("What was learned"));
 }

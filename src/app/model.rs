@@ -17,6 +17,7 @@ pub const EVENTS_CAP: usize = 200;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Focus {
     Logs,
+    Activity,
     Events,
     Processes,
     Health,
@@ -26,8 +27,9 @@ pub enum Focus {
 }
 
 impl Focus {
-    pub const ORDER: [Focus; 7] = [
+    pub const ORDER: [Focus; 8] = [
         Focus::Logs,
+        Focus::Activity,
         Focus::Events,
         Focus::Processes,
         Focus::Health,
@@ -50,6 +52,11 @@ pub enum Mode {
     Search,
     /// The help popup, scrolled down by this many rows.
     Help(u16),
+    /// One Activity item's full text, read-only, scrolled down by `top` rows.
+    Detail {
+        item: Box<crate::procman::activity::Item>,
+        top: u16,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -237,7 +244,14 @@ pub struct Model {
     pub procs_sel: usize,
     /// A process job running.
     pub proc_busy: bool,
+    /// What the worker just stored, newest first (at most [`ACTIVITY_CAP`]).
+    pub activity: Vec<crate::procman::activity::Item>,
+    /// The selected row of the Activity panel (0: the newest).
+    pub activity_sel: usize,
 }
+
+/// Activity items kept.
+pub const ACTIVITY_CAP: usize = 200;
 
 /// The dashboard's own restart policy (`a`; off by default): restart a worker that died, with
 /// backoff 1 s doubling to 60 s, reset after a minute of health. Never while a supervisor runs.
@@ -298,6 +312,8 @@ impl Model {
             census: None,
             procs_sel: 0,
             proc_busy: false,
+            activity: Vec::new(),
+            activity_sel: 0,
         }
     }
 

@@ -30,6 +30,8 @@ pub enum Msg {
     LogLines(Vec<String>),
     Metrics(Sample),
     Db(Box<DbState>),
+    /// What the worker just stored (new database rows, `/stream` frames), newest first.
+    Activity(Vec<crate::procman::activity::Item>),
     ActionDone {
         action: Action,
         result: Result<String, String>,

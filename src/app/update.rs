@@ -3,7 +3,7 @@
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::keymap::Command;
-use super::model::{Focus, Mode, Model, HISTORY};
+use super::model::{Focus, Mode, Model, ACTIVITY_CAP, HISTORY};
 use super::msg::{Action, LogReset, Msg, ProcJob};
 use crate::logs::Level;
 use crate::procman::census::Class;
@@ -242,6 +242,17 @@ pub fn update(m: &mut Model, msg: Msg) -> Updated {
             changed = m.db != *d;
             m.db = *d;
         }
+        Msg::Activity(items) => {
+            let keys = |m: &Model| m.activity.iter().map(|i| i.key()).collect::<Vec<_>>();
+            let before = keys(m);
+            let selected = m.activity.get(m.activity_sel).map(|i| i.key());
+            crate::procman::activity::merge(&mut m.activity, items, ACTIVITY_CAP);
+            changed = keys(m) != before;
+            // The selection stays on its item while newer ones arrive above it.
+            if let Some(k) = selected.filter(|_| m.activity_sel > 0) {
+                m.activity_sel = m.activity.iter().position(|i| i.key() == k).unwrap_or(0);
+            }
+        }
         Msg::Census(c) => {
             changed = m.census.as_ref() != Some(&*c);
             let before = m.census.as_ref().map(|c| c.orphans().count());
@@ -300,7 +311,10 @@ fn mouse(m: &mut Model, ev: ratatui::crossterm::event::MouseEvent) -> bool {
             let was = m.focus;
             m.focus = panel;
             scroll(m, 3, ev.kind == K::ScrollUp);
-            if !matches!(panel, Focus::Logs | Focus::Events | Focus::Processes) {
+            if !matches!(
+                panel,
+                Focus::Logs | Focus::Events | Focus::Processes | Focus::Activity
+            ) {
                 m.focus = was;
             }
             true
@@ -368,6 +382,21 @@ fn key(m: &mut Model, k: KeyEvent, fx: &mut Vec<Effect>) -> bool {
                 _ => return false,
             }
         }
+        Mode::Detail { item, top } => {
+            let top = match (k.code, m.keys.lookup(&k)) {
+                (KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q'), _) => return true,
+                (_, Some(Command::ScrollDown)) => top.saturating_add(1),
+                (_, Some(Command::PageDown)) => top.saturating_add(10),
+                (_, Some(Command::ScrollUp)) => top.saturating_sub(1),
+                (_, Some(Command::PageUp)) => top.saturating_sub(10),
+                (_, Some(Command::Top)) => 0,
+                _ => {
+                    m.mode = Mode::Detail { item, top };
+                    return false;
+                }
+            };
+            m.mode = Mode::Detail { item, top };
+        }
         Mode::Help(top) => match m.keys.lookup(&k) {
             Some(Command::Quit) if k.code != KeyCode::Esc => m.quit = Some(0),
             Some(Command::ScrollDown) => m.mode = Mode::Help(top.saturating_add(1)),
@@ -401,6 +430,22 @@ pub(crate) fn command(m: &mut Model, cmd: Command, fx: &mut Vec<Effect>) {
         Command::KillProcess => ask_proc(m, ProcKey::Kill),
         Command::ReapOrphans => ask_proc(m, ProcKey::Reap),
         Command::Adopt => ask_proc(m, ProcKey::Adopt),
+        Command::Open => match m.activity.get(m.activity_sel) {
+            Some(item) if m.focus == Focus::Activity => {
+                m.mode = Mode::Detail {
+                    item: Box::new(item.clone()),
+                    top: 0,
+                }
+            }
+            Some(_) => {
+                m.result = Some((
+                    m.now,
+                    "Enter opens an Activity item: Tab to the Activity panel first".into(),
+                    false,
+                ))
+            }
+            None => m.result = Some((m.now, "no activity yet".into(), false)),
+        },
         Command::Restart => m.mode = Mode::Confirm(Action::Restart),
         Command::AutoRestart => {
             if let Some(s) = &m.supervisor {
@@ -641,6 +686,15 @@ fn ask_proc(m: &mut Model, key: ProcKey) {
 }
 
 fn scroll(m: &mut Model, n: usize, up: bool) {
+    if m.focus == Focus::Activity {
+        let last = m.activity.len().saturating_sub(1);
+        m.activity_sel = if up {
+            m.activity_sel.saturating_sub(n)
+        } else {
+            m.activity_sel.saturating_add(n).min(last)
+        };
+        return;
+    }
     if m.focus == Focus::Processes {
         let last = m.proc_rows().len().saturating_sub(1);
         m.procs_sel = if up {
@@ -1013,6 +1067,10 @@ mod tests {
                 if b.cmd == Command::KillProcess {
                     m.focus = Focus::Processes;
                 }
+                if b.cmd == Command::Open {
+                    m.focus = Focus::Activity;
+                    m.activity = vec![activity_item(7, "stored")];
+                }
                 if matches!(
                     b.cmd,
                     Command::ScrollDown | Command::PageDown | Command::Bottom
@@ -1035,7 +1093,10 @@ mod tests {
                     Command::KillProcess => m.mode == Mode::Confirm(Action::Stop),
                     Command::ReapOrphans => matches!(m.mode, Mode::ConfirmProc(ProcJob::Reap(_))),
                     Command::Adopt => m.result.as_ref().is_some_and(|r| r.1.contains("adopt")),
-                    Command::FocusNext => m.focus == Focus::Events,
+                    Command::Open => {
+                        matches!(&m.mode, Mode::Detail { item, top: 0 } if item.id == 7)
+                    }
+                    Command::FocusNext => m.focus == Focus::Activity,
                     Command::FocusPrev => m.focus == Focus::Database,
                     Command::Follow => !m.log.follow,
                     Command::Search => m.mode == Mode::Search,
@@ -1159,5 +1220,64 @@ mod tests {
             )
             .changed
         );
+    }
+
+    fn activity_item(id: i64, title: &str) -> crate::procman::activity::Item {
+        crate::procman::activity::Item {
+            kind: crate::procman::activity::Kind::Observation,
+            id,
+            at_ms: Some(1_000 * id),
+            at: None,
+            label: Some("discovery".into()),
+            title: title.into(),
+            project: Some("web".into()),
+            text: format!("{title}\n\nNarrative:\nline one\nline two"),
+        }
+    }
+
+    #[test]
+    fn activity_merges_newest_first_and_the_selection_stays_on_its_item() {
+        let mut m = model();
+        let out = update(
+            &mut m,
+            Msg::Activity(vec![activity_item(1, "a"), activity_item(2, "b")]),
+        );
+        assert!(out.changed);
+        assert_eq!(m.activity.iter().map(|i| i.id).collect::<Vec<_>>(), [2, 1]);
+        m.focus = Focus::Activity;
+        key(&mut m, 'j');
+        assert_eq!(m.activity_sel, 1);
+        // A newer item arrives: the selection keeps pointing at item 1.
+        update(&mut m, Msg::Activity(vec![activity_item(3, "c")]));
+        assert_eq!(m.activity[m.activity_sel].id, 1);
+        // The same items again change nothing on screen.
+        m.activity_sel = 0;
+        assert!(!update(&mut m, Msg::Activity(vec![activity_item(3, "c")])).changed);
+        assert_eq!(m.activity.len(), 3);
+    }
+
+    #[test]
+    fn enter_opens_the_selected_item_and_esc_closes_it() {
+        let mut m = model();
+        update(
+            &mut m,
+            Msg::Activity(vec![activity_item(1, "a"), activity_item(2, "b")]),
+        );
+        // Not focused: Enter says how, opens nothing.
+        update(&mut m, Msg::Key(KeyEvent::from(KeyCode::Enter)));
+        assert_eq!(m.mode, Mode::Normal);
+        assert!(m.result.as_ref().is_some_and(|r| r.1.contains("Tab")));
+        m.focus = Focus::Activity;
+        key(&mut m, 'j');
+        update(&mut m, Msg::Key(KeyEvent::from(KeyCode::Enter)));
+        assert!(matches!(&m.mode, Mode::Detail { item, top: 0 } if item.id == 1));
+        key(&mut m, 'j');
+        assert!(matches!(&m.mode, Mode::Detail { top: 1, .. }));
+        // Keys that mean something elsewhere do nothing here (x does not ask to stop).
+        assert!(!update(&mut m, Msg::Key(KeyEvent::from(KeyCode::Char('x')))).changed);
+        assert!(matches!(&m.mode, Mode::Detail { .. }));
+        update(&mut m, Msg::Key(KeyEvent::from(KeyCode::Esc)));
+        assert_eq!(m.mode, Mode::Normal);
+        assert_eq!(m.quit, None);
     }
 }

@@ -516,6 +516,19 @@ pub fn port_holder(port: u16) -> Option<PortHolder> {
     os::port_holder(port)
 }
 
+/// The listener of a port we just connected to. A socket table read while other sockets come
+/// and go can miss a row (Linux's `/proc/net/tcp` is read a page at a time, and Wine builds the
+/// Windows table from it): a listener known to exist is looked for again, a few times, briefly.
+pub fn port_holder_of_listener(port: u16) -> Option<PortHolder> {
+    for _ in 0..4 {
+        if let Some(h) = os::port_holder(port) {
+            return Some(h);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    None
+}
+
 /// The TCP ports `pid` listens on (any local address), sorted, each once. Empty where the OS
 /// does not show us its sockets (another user's process).
 pub fn listening_ports(pid: Pid) -> Vec<u16> {

@@ -179,6 +179,22 @@ fn column_exists(c: &Connection, table: &str, col: &str) -> rusqlite::Result<boo
     Ok(false)
 }
 
+const DEMO_TITLES: [&str; 7] = [
+    "Worker health check answers in 2 ms",
+    "PID file written after the port listens",
+    "Log rotation keeps one file per UTC day",
+    "Settings port falls back to 37777",
+    "Stale PID file recovered on start",
+    "SQLite opened read-only by the dashboard",
+    "Restart waits for the old port to close",
+];
+
+const DEMO_PROMPTS: [&str; 3] = [
+    "why does the worker restart every hour?",
+    "add a health check to the status command",
+    "summarise what changed in the log rotation",
+];
+
 /// Create the demo database (only ever in the demo's own temporary dir).
 pub fn create_demo(db: &Path) -> rusqlite::Result<()> {
     let c = Connection::open(db)?;
@@ -186,9 +202,9 @@ pub fn create_demo(db: &Path) -> rusqlite::Result<()> {
         "PRAGMA journal_mode = WAL;
          CREATE TABLE schema_versions (id INTEGER PRIMARY KEY, version INTEGER UNIQUE, applied_at TEXT);
          CREATE TABLE sdk_sessions (id INTEGER PRIMARY KEY, claude_session_id TEXT, project TEXT, started_at TEXT, status TEXT);
-         CREATE TABLE observations (id INTEGER PRIMARY KEY, session_id INTEGER, type TEXT, title TEXT, text TEXT, created_at TEXT, created_at_epoch INTEGER);
+         CREATE TABLE observations (id INTEGER PRIMARY KEY, session_id INTEGER, project TEXT, type TEXT, title TEXT, narrative TEXT, text TEXT, created_at TEXT, created_at_epoch INTEGER);
          CREATE TABLE session_summaries (id INTEGER PRIMARY KEY, session_id INTEGER, request TEXT, learned TEXT, created_at TEXT);
-         CREATE TABLE user_prompts (id INTEGER PRIMARY KEY, session_id INTEGER, prompt_text TEXT, created_at TEXT);
+         CREATE TABLE user_prompts (id INTEGER PRIMARY KEY, session_id INTEGER, prompt_number INTEGER, prompt_text TEXT, created_at TEXT, created_at_epoch INTEGER);
          CREATE TABLE pending_messages (id INTEGER PRIMARY KEY, session_id INTEGER, status TEXT, created_at TEXT);",
     )?;
     let tx = c.unchecked_transaction()?;
@@ -205,15 +221,25 @@ pub fn create_demo(db: &Path) -> rusqlite::Result<()> {
             "INSERT INTO sdk_sessions (claude_session_id, project, started_at, status) VALUES (?1, 'claude-mem', '2026-11-24', 'completed')",
             [format!("demo-{s}")],
         )?;
-        tx.execute("INSERT INTO user_prompts (session_id, prompt_text, created_at) VALUES (?1, 'demo prompt', '2026-11-24')", [s])?;
+        tx.execute(
+            "INSERT INTO user_prompts (session_id, prompt_number, prompt_text, created_at, created_at_epoch) VALUES (?1, 1, ?2, '2026-11-24', ?3)",
+            rusqlite::params![s, DEMO_PROMPTS[(s % 3) as usize], now - (24 - s) * 13 * 60_000 - 30_000],
+        )?;
         if s % 2 == 0 {
             tx.execute("INSERT INTO session_summaries (session_id, request, learned, created_at) VALUES (?1, 'demo', 'demo', '2026-11-24')", [s])?;
         }
     }
     for i in 0..317i64 {
+        let title = DEMO_TITLES[(i % DEMO_TITLES.len() as i64) as usize];
         tx.execute(
-            "INSERT INTO observations (session_id, type, title, text, created_at, created_at_epoch) VALUES (?1, ?2, 'demo observation', 'text', '2026-11-24', ?3)",
-            rusqlite::params![i % 24, kinds[(i % 5) as usize], now - (317 - i) * 60_000],
+            "INSERT INTO observations (session_id, project, type, title, narrative, text, created_at, created_at_epoch) VALUES (?1, 'claude-mem', ?2, ?3, ?4, 'text', '2026-11-24', ?5)",
+            rusqlite::params![
+                i % 24,
+                kinds[(i % 5) as usize],
+                title,
+                format!("A demo observation: {title}."),
+                now - (317 - i) * 60_000
+            ],
         )?;
     }
     for (status, n) in [

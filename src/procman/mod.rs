@@ -4,6 +4,7 @@
 //! `restart` and `ensure` act on them under the data dir's lock. Nothing here signals a PID whose
 //! identity has not been proven (see [`identity`]).
 
+pub mod activity;
 pub mod adopt;
 pub mod api;
 pub mod census;

@@ -671,7 +671,7 @@ fn probe_unmanaged(cfg: &Config, opts: StatusOpts, st: &mut Status) {
     let probe = health::get(cfg.host, st.port, "/health", opts.http_timeout);
     let connected = !matches!(probe.result, Err(health::ProbeError::Refused));
     if connected {
-        st.port_holder = platform::port_holder(st.port);
+        st.port_holder = platform::port_holder_of_listener(st.port);
     }
     let stale = (st.state == State::Stale)
         .then(|| st.reason.clone())

@@ -18,6 +18,8 @@ use theme::Theme;
 
 pub const MIN_W: u16 = 40;
 pub const MIN_H: u16 = 10;
+/// From this width on, the Activity panel has its own place beside the logs.
+pub const ACTIVITY_BESIDE_W: u16 = 100;
 
 const SPINNER: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧"];
 
@@ -54,6 +56,9 @@ pub struct Areas {
     pub processes: Rect,
     pub events: Rect,
     pub logs: Rect,
+    /// Beside the logs on a wide screen; on a narrow one Activity shares the Events slot and
+    /// shows there while focused.
+    pub activity: Rect,
     pub footer: Rect,
 }
 
@@ -85,6 +90,11 @@ pub fn areas(area: Rect) -> Areas {
         footer,
         ..Areas::default()
     };
+    if top_h > 0 && area.width >= ACTIVITY_BESIDE_W {
+        [a.logs, a.activity] =
+            Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)])
+                .areas(logs);
+    }
     if top_h > 0 {
         [a.health, a.resources, a.files] = Layout::horizontal([
             Constraint::Percentage(35),
@@ -109,6 +119,7 @@ pub fn panel_at(size: (u16, u16), x: u16, y: u16) -> Option<Focus> {
     let p = ratatui::layout::Position { x, y };
     [
         (a.logs, Focus::Logs),
+        (a.activity, Focus::Activity),
         (a.events, Focus::Events),
         (a.processes, Focus::Processes),
         (a.health, Focus::Health),
@@ -154,7 +165,14 @@ pub fn draw(f: &mut Frame, m: &Model) {
         panels::files(f, a.files, m, &t);
         panels::database(f, a.database, m, &t);
         panels::processes(f, a.processes, m, &t);
-        panels::events(f, a.events, m, &t);
+        if a.activity.height == 0 && m.focus == Focus::Activity {
+            panels::activity(f, a.events, m, &t);
+        } else {
+            panels::events(f, a.events, m, &t);
+        }
+    }
+    if a.activity.height > 0 {
+        panels::activity(f, a.activity, m, &t);
     }
     logs::draw(f, a.logs, m, &t);
     draw_footer(f, a.footer, m, &t);
@@ -162,6 +180,7 @@ pub fn draw(f: &mut Frame, m: &Model) {
         Mode::Help(top) => popup::help(f, area, m, *top, &t),
         Mode::Confirm(a) => popup::confirm(f, area, m, *a, &t),
         Mode::ConfirmProc(job) => popup::confirm_proc(f, area, job, &t),
+        Mode::Detail { item, top } => popup::detail(f, area, item, *top, &t),
         Mode::Search | Mode::Normal => {}
     }
 }

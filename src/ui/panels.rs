@@ -859,3 +859,75 @@ pub fn processes(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
         .collect();
     f.render_widget(Paragraph::new(lines), inner);
 }
+
+/// What the worker just stored, newest first: time, kind (an observation's type), title and
+/// project; the selected row (while focused) is what Enter opens.
+pub fn activity(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
+    let title = match m.activity.len() {
+        0 => "Activity".to_string(),
+        n if n >= crate::app::model::ACTIVITY_CAP => format!("Activity ({n}+)"),
+        n => format!("Activity ({n})"),
+    };
+    let inner = panel(f, area, &title, m, Focus::Activity, t);
+    if m.activity.is_empty() {
+        let text = match &m.db {
+            crate::app::msg::DbState::Missing => "no database yet",
+            _ => "nothing stored yet",
+        };
+        f.render_widget(Paragraph::new(Line::styled(text, t.dim())), inner);
+        return;
+    }
+    let h = inner.height as usize;
+    let sel = m.activity_sel.min(m.activity.len() - 1);
+    let start = sel.saturating_sub(h.saturating_sub(1));
+    let focused = m.focus == Focus::Activity;
+    let w = inner.width as usize;
+    let lines: Vec<Line> = m
+        .activity
+        .iter()
+        .enumerate()
+        .skip(start)
+        .take(h)
+        .map(|(i, it)| {
+            let when = it
+                .at_ms
+                .and_then(chrono::DateTime::<chrono::Utc>::from_timestamp_millis)
+                .map(|d| crate::platform::to_local(d).format("%H:%M").to_string())
+                .unwrap_or_else(|| "--:--".into());
+            let kind = match it.kind {
+                crate::procman::activity::Kind::Observation => {
+                    it.label.clone().unwrap_or_else(|| it.kind.label().into())
+                }
+                k => k.label().to_string(),
+            };
+            let kind: String = kind.chars().take(9).collect();
+            let mut spans = vec![
+                Span::styled(format!("{when} "), t.dim()),
+                Span::styled(format!("{kind:<9} "), kind_style(it.kind, t)),
+                Span::raw(crate::logs::sanitize(&it.title)),
+            ];
+            if let Some(p) = &it.project {
+                spans.push(Span::styled(
+                    format!("  {}", crate::logs::sanitize(p)),
+                    t.dim(),
+                ));
+            }
+            let mut line = fit::ellipsize(Line::from(spans), w);
+            if focused && i == sel {
+                line = line.patch_style(Modifier::REVERSED);
+            }
+            line
+        })
+        .collect();
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+fn kind_style(k: crate::procman::activity::Kind, t: &Theme) -> ratatui::style::Style {
+    use crate::procman::activity::Kind;
+    match k {
+        Kind::Observation => t.ok(),
+        Kind::Prompt => t.key(),
+        Kind::Summary => t.warn(),
+        Kind::Session => t.dim(),
+    }
+}

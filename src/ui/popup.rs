@@ -210,3 +210,50 @@ pub fn help(f: &mut Frame, area: Rect, m: &Model, top: u16, t: &Theme) {
         .border_style(t.border(true));
     f.render_widget(Paragraph::new(lines).block(b), r);
 }
+
+/// One Activity item's full text, read-only; ↑/↓ scroll, Esc closes.
+pub fn detail(
+    f: &mut Frame,
+    area: Rect,
+    item: &crate::procman::activity::Item,
+    top: u16,
+    t: &Theme,
+) {
+    let r = centered(
+        area,
+        area.width.saturating_sub(4).min(100),
+        area.height.saturating_sub(2),
+    );
+    f.render_widget(Clear, r);
+    let mut head = vec![Span::styled(
+        item.label
+            .clone()
+            .unwrap_or_else(|| item.kind.label().into()),
+        t.key(),
+    )];
+    if let Some(at) = &item.at {
+        head.push(Span::styled(format!("  {at}"), t.dim()));
+    }
+    if let Some(p) = &item.project {
+        head.push(Span::styled(
+            format!("  {}", crate::logs::sanitize(p)),
+            t.dim(),
+        ));
+    }
+    let mut lines = vec![Line::from(head), Line::raw("")];
+    let body = if item.text.is_empty() {
+        item.title.as_str()
+    } else {
+        item.text.as_str()
+    };
+    lines.extend(body.lines().map(|l| Line::raw(crate::logs::sanitize(l))));
+    let title = format!(" {} #{} · Esc closes ", item.kind.label(), item.id);
+    let b = Block::bordered().title(title).border_style(t.key());
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(b)
+            .wrap(Wrap { trim: false })
+            .scroll((top, 0)),
+        r,
+    );
+}

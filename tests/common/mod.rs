@@ -765,9 +765,12 @@ fn answer(mut conn: TcpStream, reply: &Reply, stop: &AtomicBool) {
             .into_bytes();
             r.extend_from_slice(body);
             let _ = conn.write_all(&r);
+            // Close our side at once (FIN now): on Wine a dropped socket can linger.
+            let _ = conn.shutdown(std::net::Shutdown::Write);
         }
         Reply::Raw(b) => {
             let _ = conn.write_all(b);
+            let _ = conn.shutdown(std::net::Shutdown::Write);
         }
         Reply::Silent => {
             // Hold the connection until the client closes it (read returns 0) or we stop.
