@@ -1,5 +1,6 @@
 //! All the state the screen shows: plain data, no I/O.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::time::SystemTime;
@@ -62,19 +63,27 @@ pub enum Mode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogLine {
     pub text: String,
+    /// `text` lowercased once, for the search.
+    pub lower: String,
     pub level: Option<Level>,
     pub entry: u64,
 }
 
+/// The log the Logs panel shows, with its filtered view kept up to date line by line: a frame
+/// or a new line costs the same with 20,000 lines held as with 200.
 #[derive(Debug, Clone)]
 pub struct LogView {
     pub path: Option<PathBuf>,
-    pub lines: VecDeque<LogLine>,
+    lines: VecDeque<LogLine>,
+    /// The sequence number of `lines[0]` (every line gets the next one as it arrives).
+    first_seq: u64,
+    /// The sequence numbers of the lines that pass the level filter, oldest first.
+    index: VecDeque<u64>,
     pub next_entry: u64,
     pub follow: bool,
     /// Visible (filtered) lines hidden below the view when not following.
     pub scroll: usize,
-    pub min_level: Option<Level>,
+    min_level: Option<Level>,
     pub wrap: bool,
     pub query: String,
     /// Show each line's leading `[YYYY-MM-DD hh:mm:ss.mmm]` stamp (`t` hides it).
@@ -83,6 +92,20 @@ pub struct LogView {
     pub hscroll: usize,
     /// Total lines received (for the title).
     pub received: u64,
+    /// The entries matching `query`, brought up to date when read (drawing reads it through
+    /// `&self`; `query` is a plain field the search line edits).
+    matches: RefCell<Matches>,
+}
+
+/// Entries that match a query: for each, the newest matching line's sequence number.
+#[derive(Debug, Clone, Default)]
+struct Matches {
+    query: String,
+    min_level: Option<Level>,
+    /// Lines before this sequence number have been looked at.
+    scanned: u64,
+    /// (sequence number of the entry's newest matching line, entry), oldest first.
+    entries: VecDeque<(u64, u64)>,
 }
 
 impl Default for LogView {
@@ -90,6 +113,8 @@ impl Default for LogView {
         LogView {
             path: None,
             lines: VecDeque::new(),
+            first_seq: 0,
+            index: VecDeque::new(),
             next_entry: 0,
             follow: true,
             scroll: 0,
@@ -99,6 +124,7 @@ impl Default for LogView {
             timestamps: true,
             hscroll: 0,
             received: 0,
+            matches: RefCell::default(),
         }
     }
 }
@@ -117,27 +143,77 @@ impl LogView {
                 .unwrap_or((None, 0));
             (last.0, last.1)
         };
-        self.lines.push_back(LogLine { text, level, entry });
+        let seq = self.first_seq + self.lines.len() as u64;
+        let line = LogLine {
+            lower: text.to_lowercase(),
+            text,
+            level,
+            entry,
+        };
+        if Level::passes(self.min_level, line.level) {
+            self.index.push_back(seq);
+        }
+        self.lines.push_back(line);
         self.received += 1;
         if self.lines.len() > LOG_CAP {
             self.lines.pop_front();
+            if self.index.front() == Some(&self.first_seq) {
+                self.index.pop_front();
+            }
+            self.first_seq += 1;
         }
     }
 
     pub fn clear(&mut self) {
+        self.first_seq += self.lines.len() as u64;
         self.lines.clear();
+        self.index.clear();
         self.scroll = 0;
     }
 
-    pub fn visible(&self, l: &LogLine) -> bool {
-        match (self.min_level, l.level) {
-            (None, _) | (_, None) => true,
-            (Some(m), Some(v)) => v >= m,
-        }
+    /// Every line held, oldest first (the level filter aside).
+    pub fn lines(&self) -> &VecDeque<LogLine> {
+        &self.lines
     }
 
-    /// The selected line (the cursor): the bottom line of the view, as an index into
-    /// `filtered()`.
+    pub fn min_level(&self) -> Option<Level> {
+        self.min_level
+    }
+
+    /// Show only lines at `level` or above (`None`: all); the one full pass over the lines.
+    pub fn set_min_level(&mut self, level: Option<Level>) {
+        self.min_level = level;
+        self.index = self
+            .lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| Level::passes(level, l.level))
+            .map(|(i, _)| self.first_seq + i as u64)
+            .collect();
+    }
+
+    fn at_seq(&self, seq: u64) -> Option<&LogLine> {
+        let i = usize::try_from(seq.checked_sub(self.first_seq)?).ok()?;
+        self.lines.get(i)
+    }
+
+    /// How many lines pass the level filter.
+    pub fn filtered_len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// The `i`th line that passes the filter, oldest first.
+    pub fn filtered_at(&self, i: usize) -> Option<&LogLine> {
+        self.index.get(i).and_then(|&s| self.at_seq(s))
+    }
+
+    /// The lines that pass the filter, oldest first.
+    pub fn filtered(&self) -> impl DoubleEndedIterator<Item = &LogLine> + '_ {
+        self.index.iter().filter_map(|&s| self.at_seq(s))
+    }
+
+    /// The selected line (the cursor): the bottom line of the view, as an index into the
+    /// filtered lines.
     pub fn cursor(&self, total: usize) -> Option<usize> {
         total.checked_sub(1 + self.scroll)
     }
@@ -151,24 +227,52 @@ impl LogView {
         }
     }
 
-    /// The filtered lines, oldest first.
-    pub fn filtered(&self) -> Vec<&LogLine> {
-        self.lines.iter().filter(|l| self.visible(l)).collect()
+    /// Bring the match list up to date: a full pass only when the query or the level changed,
+    /// else the lines that arrived since the last look.
+    fn with_matches<T>(&self, f: impl FnOnce(&VecDeque<(u64, u64)>) -> T) -> T {
+        let mut m = self.matches.borrow_mut();
+        let q = self.query.to_lowercase();
+        if m.query != q || m.min_level != self.min_level {
+            *m = Matches {
+                query: q,
+                min_level: self.min_level,
+                scanned: self.first_seq,
+                entries: VecDeque::new(),
+            };
+        }
+        // Lines dropped off the front (or cleared) take their matches with them.
+        while m
+            .entries
+            .front()
+            .is_some_and(|(seq, _)| *seq < self.first_seq)
+        {
+            m.entries.pop_front();
+        }
+        let end = self.first_seq + self.lines.len() as u64;
+        if !m.query.is_empty() {
+            for seq in m.scanned.max(self.first_seq)..end {
+                let Some(l) = self.at_seq(seq) else { break };
+                if !Level::passes(self.min_level, l.level) || !l.lower.contains(&m.query) {
+                    continue;
+                }
+                match m.entries.back_mut() {
+                    Some(last) if last.1 == l.entry => last.0 = seq,
+                    _ => m.entries.push_back((seq, l.entry)),
+                }
+            }
+        }
+        m.scanned = end;
+        f(&m.entries)
     }
 
     /// Entries (ids) that contain the query, in order.
     pub fn matching_entries(&self) -> Vec<u64> {
-        if self.query.is_empty() {
-            return Vec::new();
-        }
-        let q = self.query.to_lowercase();
-        let mut out: Vec<u64> = Vec::new();
-        for l in self.lines.iter().filter(|l| self.visible(l)) {
-            if l.text.to_lowercase().contains(&q) && out.last() != Some(&l.entry) {
-                out.push(l.entry);
-            }
-        }
-        out
+        self.with_matches(|m| m.iter().map(|(_, e)| *e).collect())
+    }
+
+    /// How many entries contain the query.
+    pub fn match_count(&self) -> usize {
+        self.with_matches(|m| m.len())
     }
 }
 
@@ -378,5 +482,105 @@ impl Model {
         if self.events.len() > EVENTS_CAP {
             self.events.pop_front();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// What the kept index and match list must equal: the plain computation over every line.
+    fn naive(v: &LogView) -> (Vec<String>, Vec<u64>) {
+        let shown: Vec<&LogLine> = v
+            .lines()
+            .iter()
+            .filter(|l| Level::passes(v.min_level(), l.level))
+            .collect();
+        let q = v.query.to_lowercase();
+        let mut m: Vec<u64> = Vec::new();
+        if !q.is_empty() {
+            for l in &shown {
+                if l.text.to_lowercase().contains(&q) && m.last() != Some(&l.entry) {
+                    m.push(l.entry);
+                }
+            }
+        }
+        (shown.iter().map(|l| l.text.clone()).collect(), m)
+    }
+
+    fn kept(v: &LogView) -> (Vec<String>, Vec<u64>) {
+        (
+            v.filtered().map(|l| l.text.clone()).collect(),
+            v.matching_entries(),
+        )
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Push(u8, bool, bool),
+        Level(Option<u8>),
+        Query(bool),
+        Clear,
+        Look,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            6 => (0u8..5, any::<bool>(), any::<bool>()).prop_map(|(l, c, m)| Op::Push(l, c, m)),
+            1 => proptest::option::of(0u8..4).prop_map(Op::Level),
+            1 => any::<bool>().prop_map(Op::Query),
+            1 => Just(Op::Clear),
+            2 => Just(Op::Look),
+        ]
+    }
+
+    fn line(level: u8, continuation: bool, hit: bool, n: usize) -> String {
+        let word = if hit { "NeEdLe" } else { "hay" };
+        if continuation {
+            return format!("    at frame {n} {word}");
+        }
+        let lv = ["DEBUG", "INFO ", "WARN ", "ERROR", "OTHER"][level as usize];
+        format!(
+            "[2026-11-25 10:00:00.{:03}] [{lv}] [W] line {n} {word}",
+            n % 1000
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn the_kept_view_equals_the_plain_computation(ops in proptest::collection::vec(op(), 1..120)) {
+            let mut v = LogView::default();
+            for (n, o) in ops.into_iter().enumerate() {
+                match o {
+                    Op::Push(l, c, h) => v.push(&line(l, c, h, n)),
+                    Op::Level(l) => v.set_min_level(l.map(|i| [Level::Debug, Level::Info, Level::Warn, Level::Error][i as usize])),
+                    Op::Query(on) => v.query = if on { "needle".into() } else { String::new() },
+                    Op::Clear => v.clear(),
+                    Op::Look => {}
+                }
+                prop_assert_eq!(kept(&v), naive(&v));
+                prop_assert_eq!(v.filtered_len(), naive(&v).0.len());
+            }
+        }
+    }
+
+    #[test]
+    fn lines_past_the_cap_leave_the_view_and_their_matches() {
+        let mut v = LogView {
+            query: "needle".into(),
+            ..LogView::default()
+        };
+        v.set_min_level(Some(Level::Info));
+        for n in 0..LOG_CAP + 50 {
+            v.push(&line((n % 4) as u8, n % 5 == 4, n % 3 == 0, n));
+            if n % 997 == 0 {
+                assert_eq!(kept(&v), naive(&v), "after {n} lines");
+            }
+        }
+        assert_eq!(v.lines().len(), LOG_CAP);
+        assert_eq!(kept(&v), naive(&v));
+        assert_eq!(v.filtered_at(0).map(|l| &l.text), naive(&v).0.first());
+        assert_eq!(v.filtered_at(v.filtered_len()), None);
     }
 }

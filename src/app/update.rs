@@ -216,12 +216,12 @@ pub fn update(m: &mut Model, msg: Msg) -> Updated {
             }
         }
         Msg::LogLines(lines) => {
-            let before = m.log.filtered().len();
+            let before = m.log.filtered_len();
             for l in &lines {
                 m.log.push(l);
             }
             if !m.log.follow {
-                let after = m.log.filtered().len();
+                let after = m.log.filtered_len();
                 m.log.scroll = m
                     .log
                     .scroll
@@ -490,12 +490,12 @@ pub(crate) fn command(m: &mut Model, cmd: Command, fx: &mut Vec<Effect>) {
         Command::NextMatch => jump_match(m, Dir::Older),
         Command::PrevMatch => jump_match(m, Dir::Newer),
         Command::LevelDebug | Command::LevelInfo | Command::LevelWarn | Command::LevelError => {
-            m.log.min_level = match cmd {
+            m.log.set_min_level(match cmd {
                 Command::LevelInfo => Some(Level::Info),
                 Command::LevelWarn => Some(Level::Warn),
                 Command::LevelError => Some(Level::Error),
                 _ => None,
-            };
+            });
             m.log.scroll = 0;
             m.log.follow = true;
         }
@@ -511,7 +511,6 @@ pub(crate) fn command(m: &mut Model, cmd: Command, fx: &mut Vec<Effect>) {
             let v = &m.log;
             let text: String = v
                 .filtered()
-                .iter()
                 .map(|l| format!("{}\n", v.shown(&l.text)))
                 .collect();
             let stem = v
@@ -534,7 +533,6 @@ pub(crate) fn command(m: &mut Model, cmd: Command, fx: &mut Vec<Effect>) {
                 let widest = m
                     .log
                     .filtered()
-                    .iter()
                     .map(|l| m.log.shown(&l.text).chars().count())
                     .max()
                     .unwrap_or(0);
@@ -564,7 +562,8 @@ pub const HSTEP: usize = 8;
 /// `y`: the selected entry (every line of it); `Y`: the lines on screen.
 fn copy(m: &mut Model, page: bool, fx: &mut Vec<Effect>) {
     let v = &m.log;
-    let filtered = v.filtered();
+    // A key press, not a frame: one pass over the filtered lines is fine here.
+    let filtered: Vec<_> = v.filtered().collect();
     let Some(cur) = v.cursor(filtered.len()) else {
         m.result = Some((m.now, "nothing to copy".into(), false));
         return;
@@ -713,7 +712,7 @@ fn scroll(m: &mut Model, n: usize, up: bool) {
         };
         return;
     }
-    let total = m.log.filtered().len();
+    let total = m.log.filtered_len();
     if up {
         m.log.scroll = m.log.scroll.saturating_add(n).min(total.saturating_sub(1));
         m.log.follow = false;
@@ -739,7 +738,7 @@ fn jump_match(m: &mut Model, dir: Dir) {
     if matches.is_empty() {
         return;
     }
-    let filtered = m.log.filtered();
+    let filtered: Vec<_> = m.log.filtered().collect();
     let total = filtered.len();
     let bottom_idx = total.saturating_sub(1).saturating_sub(m.log.scroll);
     let current = filtered.get(bottom_idx).map(|l| l.entry).unwrap_or(0);
@@ -1101,10 +1100,10 @@ mod tests {
                     Command::Follow => !m.log.follow,
                     Command::Search => m.mode == Mode::Search,
                     Command::NextMatch | Command::PrevMatch => m.log.scroll == 2,
-                    Command::LevelDebug => m.log.min_level.is_none() && m.log.follow,
-                    Command::LevelInfo => m.log.min_level == Some(Level::Info),
-                    Command::LevelWarn => m.log.min_level == Some(Level::Warn),
-                    Command::LevelError => m.log.min_level == Some(Level::Error),
+                    Command::LevelDebug => m.log.min_level().is_none() && m.log.follow,
+                    Command::LevelInfo => m.log.min_level() == Some(Level::Info),
+                    Command::LevelWarn => m.log.min_level() == Some(Level::Warn),
+                    Command::LevelError => m.log.min_level() == Some(Level::Error),
                     Command::Wrap => m.log.wrap,
                     Command::Timestamps => !m.log.timestamps,
                     Command::CopyEntry => {

@@ -34,6 +34,25 @@ impl Level {
             Level::Error => "ERROR",
         }
     }
+
+    /// The label padded to five columns, as claude-mem writes it: `[INFO ]`, `[WARN ]`.
+    pub fn padded(self) -> &'static str {
+        match self {
+            Level::Debug => "DEBUG",
+            Level::Info => "INFO ",
+            Level::Warn => "WARN ",
+            Level::Error => "ERROR",
+        }
+    }
+
+    /// Does a line of `level` pass a minimum? Lines without a level (raw lines from other
+    /// programs) always do.
+    pub fn passes(min: Option<Level>, level: Option<Level>) -> bool {
+        match (min, level) {
+            (None, _) | (_, None) => true,
+            (Some(m), Some(l)) => l >= m,
+        }
+    }
 }
 
 /// The date in a dated log's name: `worker-2026-11-25.log` or `claude-mem-2026-11-25.log`.
@@ -211,10 +230,7 @@ pub fn group(lines: impl IntoIterator<Item = String>) -> Vec<Entry> {
 /// Does an entry pass a minimum level? Entries without a level (raw lines from other programs)
 /// always show.
 pub fn passes(e: &Entry, min: Option<Level>) -> bool {
-    match (min, e.level) {
-        (None, _) | (_, None) => true,
-        (Some(m), Some(l)) => l >= m,
-    }
+    Level::passes(min, e.level)
 }
 
 #[cfg(test)]

@@ -72,7 +72,7 @@ pub fn draw(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
     } else {
         "[paused: f/End to follow] "
     });
-    if let Some(l) = v.min_level {
+    if let Some(l) = v.min_level() {
         title.push_str(&format!("[≥{}] ", l.label().to_lowercase()));
     }
     if v.wrap {
@@ -84,7 +84,7 @@ pub fn draw(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
         title.push_str("[no time] ");
     }
     if !v.query.is_empty() {
-        let n = v.matching_entries().len();
+        let n = v.match_count();
         title.push_str(&format!(
             "[/{} {n} match{}] ",
             crate::logs::sanitize(&v.query),
@@ -103,8 +103,8 @@ pub fn draw(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
         .border_style(t.border(focused));
     let inner = b.inner(area);
     f.render_widget(b, area);
-    let filtered = v.filtered();
-    if filtered.is_empty() {
+    let total = v.filtered_len();
+    if total == 0 {
         let msg = if v.path.is_none() {
             "no log file yet (logs/worker-YYYY-MM-DD.log)"
         } else {
@@ -113,16 +113,15 @@ pub fn draw(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
         f.render_widget(Paragraph::new(Line::styled(msg, t.dim())), inner);
         return;
     }
-    let end = filtered.len().saturating_sub(v.scroll);
+    let end = total.saturating_sub(v.scroll);
     let mut start = end;
     let mut used = 0usize;
     let h = inner.height as usize;
     while start > 0 {
-        let r = rows_for(
-            v.shown(&filtered[start - 1].text),
-            inner.width as usize,
-            v.wrap,
-        );
+        let Some(l) = v.filtered_at(start - 1) else {
+            break;
+        };
+        let r = rows_for(v.shown(&l.text), inner.width as usize, v.wrap);
         if used + r > h && used > 0 {
             break;
         }
@@ -133,10 +132,10 @@ pub fn draw(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
         }
     }
     // The cursor (the selected line `y` copies) is the bottom line, marked while focused.
-    let cursor = v.cursor(filtered.len());
+    let cursor = v.cursor(total);
     let w = inner.width as usize;
-    let lines: Vec<Line> = filtered[start..end]
-        .iter()
+    let lines: Vec<Line> = (start..end)
+        .filter_map(|i| v.filtered_at(i))
         .enumerate()
         .map(|(i, l)| {
             let spans = highlight(v.shown(&l.text), &v.query, t.level(l.level), t.matched());
