@@ -433,7 +433,7 @@ fn monochrome_keeps_meaning_in_text() {
 fn supervisor_and_auto_restart_state_in_the_header() {
     let mut m = model(State::Running);
     m.supervisor = Some(claude_mem_top::supervise::SuperviseState {
-        state: "backoff".into(),
+        state: claude_mem_top::supervise::Stage::Backoff,
         restarts_total: 3,
         backoff_seconds: Some(4.0),
         ..Default::default()

@@ -372,8 +372,9 @@ pub struct AutoRestart {
 }
 
 impl AutoRestart {
+    /// The delay before the next restart after `n` restarts: 1 s, doubling to a minute.
     pub fn backoff(n: u32) -> std::time::Duration {
-        std::time::Duration::from_secs(1u64 << n.min(6)).min(std::time::Duration::from_secs(60))
+        crate::supervise::backoff(crate::supervise::BACKOFF_START, n.saturating_add(1))
     }
 }
 

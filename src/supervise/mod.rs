@@ -33,11 +33,12 @@ pub const BACKOFF_MAX: Duration = Duration::from_secs(60);
 /// Hidden, for tests only: a shorter first backoff (e.g. `100ms`). The defaults never change.
 const BACKOFF_ENV: &str = "CLAUDE_MEM_TOP_SUPERVISE_BACKOFF";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RestartPolicy {
     /// Restart after a crash (non-zero exit, signal) or a long unhealthy spell; a clean exit
     /// (code 0) is left alone
+    #[default]
     OnFailure,
     /// Restart after any exit that was not a `stop`
     Always,
@@ -126,11 +127,57 @@ impl Policy {
 
     /// The delay before restart number `n` (1-based) since the last reset: 1 s, 2 s, 4 s … 60 s.
     pub fn backoff(&self, n: u32) -> Duration {
-        let factor = 2u32.saturating_pow(n.saturating_sub(1).min(16));
-        self.backoff_start
-            .saturating_mul(factor)
-            .min(BACKOFF_MAX.max(self.backoff_start))
+        backoff(self.backoff_start, n)
     }
+}
+
+/// Where the supervisor is (the state file's `state`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    #[default]
+    Starting,
+    Running,
+    /// Waiting out a restart delay.
+    Backoff,
+    /// The worker was stopped on purpose; the supervisor waits.
+    Stopped,
+    /// Too many restarts in the window: given up.
+    Fatal,
+    /// The supervisor has ended.
+    Exited,
+}
+
+impl Stage {
+    pub fn label(self) -> &'static str {
+        match self {
+            Stage::Starting => "starting",
+            Stage::Running => "running",
+            Stage::Backoff => "backoff",
+            Stage::Stopped => "stopped",
+            Stage::Fatal => "fatal",
+            Stage::Exited => "exited",
+        }
+    }
+
+    /// The supervisor is gone (or has given up).
+    pub fn is_over(self) -> bool {
+        matches!(self, Stage::Fatal | Stage::Exited)
+    }
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// The delay before restart number `n` (1-based): `start`, doubling each time, at most
+/// [`BACKOFF_MAX`] (or `start` when that is longer). The supervisor's and the dashboard's
+/// auto-restart use the same curve.
+pub fn backoff(start: Duration, n: u32) -> Duration {
+    let factor = 2u32.saturating_pow(n.saturating_sub(1).min(16));
+    start.saturating_mul(factor).min(BACKOFF_MAX.max(start))
 }
 
 /// What `supervise` writes for the dashboard, `metrics` and the user.
@@ -140,9 +187,8 @@ pub struct SuperviseState {
     pub supervisor_pid: u32,
     /// The supervisor's start token, so a reused PID is never taken for it.
     pub supervisor_start_token: Option<StartToken>,
-    /// starting, running, backoff, stopped (on purpose), fatal, exited
-    pub state: String,
-    pub policy: String,
+    pub state: Stage,
+    pub policy: RestartPolicy,
     pub max_restarts: u32,
     pub window_seconds: f64,
     /// Restarts since this supervisor started.
@@ -162,7 +208,7 @@ impl SuperviseState {
         let Ok(pid) = i32::try_from(self.supervisor_pid) else {
             return false;
         };
-        !matches!(self.state.as_str(), "fatal" | "exited")
+        !self.state.is_over()
             && platform::start_token(pid)
                 .is_some_and(|s| self.supervisor_start_token.is_none_or(|t| t == s))
     }
@@ -203,7 +249,7 @@ mod tests {
         let s = SuperviseState {
             schema_version: 1,
             supervisor_pid: 7,
-            state: "backoff".into(),
+            state: Stage::Backoff,
             restarts_total: 3,
             ..SuperviseState::default()
         };

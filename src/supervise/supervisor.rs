@@ -8,9 +8,10 @@ use std::process::{Child, ExitStatus};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-use super::{read_state, Policy, RestartPolicy, SuperviseArgs, SuperviseState};
+use super::{read_state, Policy, RestartPolicy, Stage, SuperviseArgs, SuperviseState};
 use super::{LOCK_FILE, SCHEMA_VERSION, STATE_FILE};
 use crate::config::{fmt_duration, Config};
+use crate::logs::Level;
 use crate::platform::{self, ProcHandle, Shutdown, StartToken, Stop};
 use crate::procman::control::{self, StartOutcome};
 use crate::procman::lock::{Lock, LockError};
@@ -140,8 +141,8 @@ pub fn run(cfg: &Config, args: &SuperviseArgs) -> Result<u8, (u8, String)> {
         schema_version: SCHEMA_VERSION,
         supervisor_pid: me,
         supervisor_start_token: platform::start_token(me as i32),
-        state: "starting".into(),
-        policy: p.restart.label().into(),
+        state: Stage::Starting,
+        policy: p.restart,
         max_restarts: p.max_restarts,
         window_seconds: p.window.as_secs_f64(),
         started_at: now.clone(),
@@ -159,7 +160,7 @@ pub fn run(cfg: &Config, args: &SuperviseArgs) -> Result<u8, (u8, String)> {
         self_stopped: None,
     };
     s.log(
-        "INFO ",
+        Level::Info,
         &format!(
             "supervising the worker {{policy={}, max_restarts={}, window={}, pid={me}}}",
             s.p.restart.label(),
@@ -172,10 +173,11 @@ pub fn run(cfg: &Config, args: &SuperviseArgs) -> Result<u8, (u8, String)> {
 
 impl Supervisor<'_> {
     /// One line in the dated worker log (claude-mem's format) and on stderr.
-    fn log(&mut self, level: &str, msg: &str) {
+    fn log(&mut self, level: Level, msg: &str) {
         let line = format!(
-            "[{}] [{level}] [SUPERVISOR] {msg}",
-            platform::local_now().format("%Y-%m-%d %H:%M:%S%.3f")
+            "[{}] [{}] [SUPERVISOR] {msg}",
+            platform::local_now().format("%Y-%m-%d %H:%M:%S%.3f"),
+            level.padded()
         );
         eprintln!("{line}");
         // On 13.x the worker's own log is the one log: supervisor lines go there too.
@@ -191,8 +193,8 @@ impl Supervisor<'_> {
         }
     }
 
-    fn save(&mut self, state: &str) {
-        self.state.state = state.into();
+    fn save(&mut self, state: Stage) {
+        self.state.state = state;
         self.state.updated_at = files::iso_now();
         self.state.failures_in_window = self.failures.len() as u32;
         // Compact and bounded: the state file is read back with the small-file reader (4 KB).
@@ -242,7 +244,7 @@ impl Supervisor<'_> {
         self.state.worker_pid = Some(pid);
         self.state.backoff_seconds = None;
         self.state.next_restart_at = None;
-        self.save("running");
+        self.save(Stage::Running);
         Phase::Watching(Worker {
             pid,
             port,
@@ -254,7 +256,7 @@ impl Supervisor<'_> {
     }
 
     fn start(&mut self) -> Next {
-        self.save("starting");
+        self.save(Stage::Starting);
         match control::start(self.cfg, self.p.opts) {
             Ok(StartOutcome::Started {
                 pid,
@@ -264,7 +266,7 @@ impl Supervisor<'_> {
                 ..
             }) => {
                 self.log(
-                    "INFO ",
+                    Level::Info,
                     &format!(
                         "worker started {{pid={pid}, port={port}, ms={}}}",
                         elapsed.as_millis()
@@ -278,7 +280,7 @@ impl Supervisor<'_> {
             }
             Ok(StartOutcome::AlreadyRunning { pid, port }) => {
                 self.log(
-                    "INFO ",
+                    Level::Info,
                     &format!("watching the worker that already runs {{pid={pid}, port={port}}}"),
                 );
                 Next::Go(self.adopt(pid, port, None))
@@ -286,7 +288,7 @@ impl Supervisor<'_> {
             Err(Error::Unhealthy { pid, reason }) if pid > 1 => {
                 let port = status::status(self.cfg, StatusOpts::default()).port;
                 self.log(
-                    "WARN ",
+                    Level::Warn,
                     &format!("the running worker is unhealthy: watching it {{pid={pid}, reason={reason}}}"),
                 );
                 let mut phase = self.adopt(pid, port, None);
@@ -351,7 +353,7 @@ impl Supervisor<'_> {
             },
         );
         self.log(
-            "INFO ",
+            Level::Info,
             &format!(
                 "stopped {n} leftover process(es) of the worker's group {{pgid={}}}",
                 w.pid
@@ -368,7 +370,7 @@ impl Supervisor<'_> {
                 // Files of ours naming the worker that just exited are stale now.
                 control::wait_reaped(pid, Duration::from_secs(2));
                 for f in control::clear_if_stale(self.cfg) {
-                    self.log("INFO ", &format!("removed stale {f} {{pid={pid}}}"));
+                    self.log(Level::Info, &format!("removed stale {f} {{pid={pid}}}"));
                 }
                 if self.self_stopped == Some(pid) {
                     self.self_stopped = None;
@@ -378,20 +380,20 @@ impl Supervisor<'_> {
                     .is_some_and(|t| stopnote::names(&self.cfg.data_dir, pid, t))
                 {
                     self.log(
-                        "INFO ",
+                        Level::Info,
                         &format!(
                             "worker stopped on purpose (claude-mem-top stop): not restarting; \
                              `claude-mem-top start` starts it again {{pid={pid}}}"
                         ),
                     );
                     self.state.last_reason = Some("stopped on purpose".into());
-                    self.save("stopped");
+                    self.save(Stage::Stopped);
                     return Next::Go(Phase::Idle);
                 }
                 let (how, clean) = exit_sentence(status);
                 match self.p.restart {
                     RestartPolicy::Never => {
-                        let level = if clean { "INFO " } else { "ERROR" };
+                        let level = if clean { Level::Info } else { Level::Error };
                         self.log(
                             level,
                             &format!(
@@ -399,18 +401,18 @@ impl Supervisor<'_> {
                             ),
                         );
                         self.state.last_reason = Some(how);
-                        self.save("exited");
+                        self.save(Stage::Exited);
                         Next::Exit(u8::from(!clean))
                     }
                     RestartPolicy::OnFailure if clean => {
                         self.log(
-                            "INFO ",
+                            Level::Info,
                             &format!(
                                 "worker {how}: not a failure, not restarting (--restart on-failure) {{pid={pid}}}"
                             ),
                         );
                         self.state.last_reason = Some(how);
-                        self.save("stopped");
+                        self.save(Stage::Stopped);
                         Next::Go(Phase::Idle)
                     }
                     _ => self.failed(Some(pid), &format!("worker {how}")),
@@ -431,7 +433,7 @@ impl Supervisor<'_> {
                     if self.streak > 0 && now.duration_since(since) >= self.p.reset_after {
                         self.streak = 0;
                         self.log(
-                            "INFO ",
+                            Level::Info,
                             &format!(
                                 "worker healthy for {}: backoff reset to {}",
                                 fmt_duration(self.p.reset_after),
@@ -462,10 +464,16 @@ impl Supervisor<'_> {
                         probe.detail()
                     )
                 };
-                self.log("WARN ", &format!("{why}: stopping it {{pid={}}}", w.pid));
+                self.log(
+                    Level::Warn,
+                    &format!("{why}: stopping it {{pid={}}}", w.pid),
+                );
                 self.self_stopped = Some(w.pid);
                 if let Err(e) = control::stop(self.cfg, self.p.opts) {
-                    self.log("ERROR", &format!("cannot stop the unhealthy worker: {e}"));
+                    self.log(
+                        Level::Error,
+                        &format!("cannot stop the unhealthy worker: {e}"),
+                    );
                 }
                 self.state.worker_pid = None;
                 self.failed(Some(w.pid), &why)
@@ -486,10 +494,10 @@ impl Supervisor<'_> {
         self.state.last_reason = Some(reason.to_string());
         if self.p.restart == RestartPolicy::Never {
             self.log(
-                "ERROR",
+                Level::Error,
                 &format!("{reason}; --restart never: the supervisor exits"),
             );
-            self.save("exited");
+            self.save(Stage::Exited);
             return Next::Exit(1);
         }
         if self.failures.len() as u32 >= self.p.max_restarts {
@@ -507,7 +515,7 @@ impl Supervisor<'_> {
         let delay = self.p.backoff(self.streak);
         let pid_note = pid.map(|p| format!("pid={p}, ")).unwrap_or_default();
         self.log(
-            "WARN ",
+            Level::Warn,
             &format!(
                 "{reason}; restart {}/{} in {} {{{pid_note}delay_ms={}, restarts_total={}}}",
                 self.failures.len(),
@@ -522,23 +530,23 @@ impl Supervisor<'_> {
             chrono::Utc::now()
                 + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::zero()),
         ));
-        self.save("backoff");
+        self.save(Stage::Backoff);
         Next::Go(Phase::Backoff(now + delay))
     }
 
     fn fatal(&mut self, msg: &str) {
-        self.log("ERROR", &format!("FATAL: {msg}"));
+        self.log(Level::Error, &format!("FATAL: {msg}"));
         self.state.last_reason = Some(msg.to_string());
         self.state.backoff_seconds = None;
         self.state.next_restart_at = None;
-        self.save("fatal");
+        self.save(Stage::Fatal);
     }
 
     fn backoff(&mut self, until: Instant) -> Next {
         let left = until.saturating_duration_since(Instant::now());
         if left.is_zero() {
             self.log(
-                "INFO ",
+                Level::Info,
                 &format!(
                     "restarting the worker {{restart={}}}",
                     self.state.restarts_total
@@ -566,7 +574,7 @@ impl Supervisor<'_> {
                     (State::Running | State::Unhealthy, Some(p)) => {
                         let (pid, port) = (p.pid, st.port);
                         self.log(
-                            "INFO ",
+                            Level::Info,
                             &format!("the worker was started again: supervising it {{pid={pid}}}"),
                         );
                         Next::Go(self.adopt(pid, port, None))
@@ -582,7 +590,7 @@ impl Supervisor<'_> {
         match &w {
             Some(w) => {
                 self.log(
-                    "INFO ",
+                    Level::Info,
                     &format!(
                         "received {name}: stopping the worker and the supervisor {{pid={}}}",
                         w.pid
@@ -590,7 +598,7 @@ impl Supervisor<'_> {
                 );
                 match control::stop(self.cfg, self.p.opts) {
                     Ok(_) => {}
-                    Err(e) => self.log("ERROR", &format!("cannot stop the worker: {e}")),
+                    Err(e) => self.log(Level::Error, &format!("cannot stop the worker: {e}")),
                 }
                 if w.ours {
                     // Let the waiter reap it before we go.
@@ -606,12 +614,15 @@ impl Supervisor<'_> {
                     self.reap_group(w);
                 }
             }
-            None => self.log("INFO ", &format!("received {name}: the supervisor exits")),
+            None => self.log(
+                Level::Info,
+                &format!("received {name}: the supervisor exits"),
+            ),
         }
         self.state.worker_pid = None;
         self.state.backoff_seconds = None;
         self.state.next_restart_at = None;
-        self.save("exited");
+        self.save(Stage::Exited);
         Next::Exit(0)
     }
 }
