@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use claude_mem_top::config::WorkerCmd;
 use claude_mem_top::platform::{self, ProcInfo, StartToken};
-use claude_mem_top::procman::identity::{prove, still_same, Claim, Proven, START_SLACK};
+use claude_mem_top::procman::identity::{prove, still_same, Claim, NotProven, Proven, START_SLACK};
 
 fn cmd(s: &str) -> WorkerCmd {
     WorkerCmd::parse(s, "test").expect("cmd")
@@ -72,7 +72,10 @@ fn the_start_bound_is_strict_and_a_token_must_match_exactly() {
         written: started - START_SLACK - Duration::from_secs(1),
         ..at_bound.clone()
     };
-    assert!(prove(&before, &c).unwrap_err().contains("reused"));
+    assert_eq!(
+        prove(&before, &c).unwrap_err(),
+        NotProven::StartedAfterRecord(pid)
+    );
     // A start token decides alone, and only an exact one passes.
     let exact = Claim {
         written: SystemTime::UNIX_EPOCH,
@@ -84,7 +87,10 @@ fn the_start_bound_is_strict_and_a_token_must_match_exactly() {
         start_token: Some(StartToken::from_raw(info.start.raw() + 1)),
         ..exact
     };
-    assert!(prove(&off, &c).unwrap_err().contains("another process"));
+    assert!(matches!(
+        prove(&off, &c).unwrap_err(),
+        NotProven::OtherToken { .. }
+    ));
 }
 
 // The last-moment re-check: a proof whose process was replaced (another start under the same

@@ -78,42 +78,62 @@ pub fn matches_worker(argv: &[String], cmd: &WorkerCmd) -> bool {
     fits(argv) || (argv.len() > 1 && fits(&argv[1..]))
 }
 
-/// Prove a claim. `Err` carries the reason it is stale.
-pub fn prove(claim: &Claim, cmd: &WorkerCmd) -> Result<Proven, String> {
+/// Why a claim is stale: each way a PID can fail to be our worker.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotProven {
+    #[error("PID {0} is init, never the worker")]
+    Init(i32),
+    #[error("process {0} is not running")]
+    Gone(i32),
+    #[error("process {0} has exited (zombie)")]
+    Zombie(i32),
+    #[error("PID {pid} now belongs to another process (start token {now} ≠ recorded {recorded})")]
+    OtherToken {
+        pid: i32,
+        now: StartToken,
+        recorded: StartToken,
+    },
+    #[error("process {0} started after its PID file was written: the PID was reused")]
+    StartedAfterRecord(i32),
+    #[error("process {pid} is not the worker ({command})")]
+    NotTheWorker { pid: i32, command: String },
+}
+
+/// Prove a claim. `Err` says why it is stale.
+pub fn prove(claim: &Claim, cmd: &WorkerCmd) -> Result<Proven, NotProven> {
     let pid = claim.pid;
     if pid <= 1 {
-        return Err(format!("PID {pid} is init, never the worker"));
+        return Err(NotProven::Init(pid));
     }
     let Some(info) = platform::proc_info(pid) else {
-        return Err(format!("process {pid} is not running"));
+        return Err(NotProven::Gone(pid));
     };
     if info.zombie {
-        return Err(format!("process {pid} has exited (zombie)"));
+        return Err(NotProven::Zombie(pid));
     }
     let started = info.started;
     match claim.start_token {
         Some(token) if token != info.start => {
-            return Err(format!(
-                "PID {pid} now belongs to another process (start token {} ≠ recorded {token})",
-                info.start
-            ));
+            return Err(NotProven::OtherToken {
+                pid,
+                now: info.start,
+                recorded: token,
+            });
         }
         Some(_) => {}
         None => {
             if let Some(st) = started {
                 if st > claim.written + START_SLACK {
-                    return Err(format!(
-                        "process {pid} started after its PID file was written: the PID was reused"
-                    ));
+                    return Err(NotProven::StartedAfterRecord(pid));
                 }
             }
         }
     }
     if !matches_worker(&info.cmdline, cmd) {
-        return Err(format!(
-            "process {pid} is not the worker ({})",
-            info.command()
-        ));
+        return Err(NotProven::NotTheWorker {
+            pid,
+            command: info.command(),
+        });
     }
     Ok(Proven { pid, info })
 }
@@ -178,16 +198,20 @@ mod tests {
             written: SystemTime::now(),
             start_token: None,
         };
-        assert!(prove(&me, &c).unwrap_err().contains("not the worker"));
+        let e = prove(&me, &c).unwrap_err();
+        assert!(matches!(e, NotProven::NotTheWorker { .. }), "{e}");
+        assert!(e.to_string().contains("not the worker"));
         let init = Claim {
             pid: 1,
             ..me.clone()
         };
-        assert!(prove(&init, &c).is_err());
+        assert_eq!(prove(&init, &c).unwrap_err(), NotProven::Init(1));
         let old = Claim {
             written: SystemTime::UNIX_EPOCH,
             ..me
         };
-        assert!(prove(&old, &c).unwrap_err().contains("reused"));
+        let e = prove(&old, &c).unwrap_err();
+        assert!(matches!(e, NotProven::StartedAfterRecord(_)), "{e}");
+        assert!(e.to_string().contains("reused"));
     }
 }

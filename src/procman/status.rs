@@ -545,7 +545,7 @@ fn read_layers(
             }
         }
         PidLayer::Records(records) => {
-            let mut verdicts: Vec<(Record, Result<Proven, String>)> = records
+            let mut verdicts: Vec<(Record, Result<Proven, identity::NotProven>)> = records
                 .into_iter()
                 .map(|r| {
                     let v = identity::prove(&r.claim, &cfg.worker);
@@ -582,7 +582,8 @@ fn read_layers(
                 ),
             ));
             match verdict {
-                Err(reason) => {
+                Err(why) => {
+                    let reason = why.to_string();
                     st.state = State::Stale;
                     st.checks.push(Check::new("process", false, reason.clone()));
                     st.reason = Some(reason);
