@@ -108,26 +108,20 @@ pub fn header(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
             l1.push((0, vec![Span::raw(format!("{sep}up {}", fmt_uptime(u)))]));
         }
         if let Some(v) = m.api.as_ref().and_then(|a| a.version.as_ref()) {
-            l1.push((
-                4,
-                vec![Span::raw(format!("  v{}", crate::logs::sanitize(v)))],
-            ));
+            let mut spans = vec![Span::raw(format!("  v{}", crate::logs::sanitize(v)))];
             // The installed plugin next to it, when it differs: the hooks kill such a worker.
             let installed = st
                 .pipeline
                 .as_ref()
-                .and_then(|p| p.versions.installed.as_ref());
-            if let Some(i) =
-                installed.filter(|i| i.trim_start_matches('v') != v.trim_start_matches('v'))
-            {
-                l1.push((
-                    1,
-                    vec![Span::styled(
-                        format!(" ≠ installed {}", crate::logs::sanitize(i)),
-                        t.warn(),
-                    )],
+                .and_then(|p| p.versions.installed.as_ref())
+                .filter(|i| i.trim_start_matches('v') != v.trim_start_matches('v'));
+            if let Some(i) = installed {
+                spans.push(Span::styled(
+                    format!(" ≠ installed {}", crate::logs::sanitize(i)),
+                    t.warn(),
                 ));
             }
+            l1.push((4, spans));
         }
         l1.push((
             5,
@@ -358,6 +352,9 @@ pub fn health(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
         Some(st) => {
             // What /health does not say comes first: the checks are all ✓ when it matters.
             if let Some(p) = &st.pipeline {
+                // The fixes too when they leave room for the checks; `status` and doctor always
+                // print them.
+                let with_fix = p.findings.len() * 2 + st.checks.len() <= inner.height as usize;
                 for fnd in &p.findings {
                     let label = if fnd.signal.badge() {
                         fnd.signal.label()
@@ -376,6 +373,9 @@ pub fn health(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
                         ]),
                         w,
                     ));
+                    if !with_fix {
+                        continue;
+                    }
                     lines.push(fit::ellipsize(
                         Line::from(vec![
                             Span::styled("  fix ", t.label()),
