@@ -46,7 +46,7 @@ pub const FLAP_WINDOW: Duration = Duration::from_secs(3600);
 /// State files are small; a long `lastErrorMessage` (claude-mem cuts it at 600) still fits.
 const STATE_FILE_CAP: u64 = 64 * 1024;
 /// How much of each log's end the restart count reads.
-const LOG_TAIL_BYTES: u64 = 8 * 1024 * 1024;
+const LOG_TAIL_BYTES: u64 = 16 * 1024 * 1024;
 /// Text we keep of a message from the worker or a file.
 const TEXT_CAP: usize = 600;
 const HTTP_TIMEOUT: Duration = Duration::from_millis(500);

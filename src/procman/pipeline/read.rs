@@ -53,17 +53,41 @@ pub fn read_restarts(logs_dir: &Path) -> Option<Restarts> {
     }
     let since = crate::platform::local_now().naive_local()
         - chrono::Duration::from_std(FLAP_WINDOW).unwrap_or_default();
+    let window_start = std::time::SystemTime::now() - FLAP_WINDOW;
     let mut total = Restarts::default();
     for l in logs {
-        let Ok((buf, _)) = crate::logs::read_tail(&l, LOG_TAIL_BYTES) else {
+        // Not written within the hour: nothing in it counts.
+        let fresh = std::fs::metadata(&l)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t >= window_start);
+        if !fresh {
             continue;
-        };
-        let lines = crate::logs::split_lines(&buf);
-        let r = count_restarts(lines.iter().map(String::as_str), since);
+        }
+        let r = count_in(&l, since);
         total.starts_last_hour += r.starts_last_hour;
         total.version_mismatches_last_hour += r.version_mismatches_last_hour;
     }
     Some(total)
+}
+
+/// Count in one log, reading from its end only as far back as the hour goes: 256 KB, then four
+/// times more until a line older than `since` is in, the whole file is, or [`LOG_TAIL_BYTES`].
+pub(super) fn count_in(path: &Path, since: chrono::NaiveDateTime) -> Restarts {
+    let mut size: u64 = 256 * 1024;
+    loop {
+        let Ok((buf, len)) = crate::logs::read_tail(path, size) else {
+            return Restarts::default();
+        };
+        let lines = crate::logs::split_lines(&buf);
+        let reaches_back = lines
+            .iter()
+            .find_map(|l| line_time(l))
+            .is_some_and(|t| t < since);
+        if reaches_back || size >= len || size >= LOG_TAIL_BYTES {
+            return count_restarts(lines.iter().map(String::as_str), since);
+        }
+        size = (size * 4).min(LOG_TAIL_BYTES);
+    }
 }
 
 /// `/api/chroma/status`: `Ok(None)` when this version has no such endpoint.

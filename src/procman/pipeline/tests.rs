@@ -225,3 +225,36 @@ fn random_text_never_panics() {
     assert_eq!(line_time("[2026-11-24 10:53"), None);
     assert_eq!(line_time("[2026-11-24 10:5é:24.194]"), None);
 }
+
+#[test]
+fn a_big_log_is_read_back_only_as_far_as_the_hour() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("claude-mem-2026-11-24.log");
+    let since = chrono::NaiveDate::from_ymd_opt(2026, 11, 24)
+        .and_then(|d| d.and_hms_opt(10, 0, 0))
+        .expect("date");
+    let mut text = String::new();
+    // 2 MB of old lines with starts in them, then the hour: 7 starts, 6 kills, among noise.
+    for i in 0..20_000 {
+        text.push_str(&format!(
+            "[2026-11-24 09:{:02}:00.000] [INFO ] [SYSTEM] HTTP server started {{i={i}}} {}\n",
+            i % 60,
+            "x".repeat(40)
+        ));
+    }
+    for i in 0..3000 {
+        let m = i / 60 + 1;
+        let msg = match i % 400 {
+            0..=6 => "HTTP server started {port=37777}",
+            7..=12 => "Worker version mismatch \u{2014} killing stale worker",
+            _ => "Query executed {table=observations}",
+        };
+        text.push_str(&format!(
+            "[2026-11-24 10:{m:02}:00.000] [INFO ] [SYSTEM] {msg}\n"
+        ));
+    }
+    std::fs::write(&path, text).expect("write log");
+    let r = super::read::count_in(&path, since);
+    assert_eq!(r.starts_last_hour, 8 * 7);
+    assert_eq!(r.version_mismatches_last_hour, 8 * 6);
+}
