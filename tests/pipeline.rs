@@ -167,6 +167,43 @@ fn a_healthy_worker_says_nothing_and_chroma_unhealthy_is_degraded() {
 }
 
 #[test]
+fn a_7_1_0_worker_without_the_endpoints_is_not_degraded() {
+    // Only /health answers; /api/health, /api/chroma/status, … are 404.
+    let env = started("--bare");
+    let out = env.run(&["status", "--json"]);
+    out.code(0);
+    let v = out.json();
+    support_schema::check("assets/status.schema.json", &v);
+    let p = &v["pipeline"];
+    assert!(badges(&v).is_empty(), "{v:#}");
+    assert!(
+        p["dependencies"].is_null() && p["chroma"].is_null(),
+        "{p:#}"
+    );
+    assert_eq!(
+        p["notes"],
+        serde_json::json!([]),
+        "a 404 is not a problem: {p:#}"
+    );
+    let text = env.run(&["status"]).stdout;
+    assert!(
+        !text.contains("DEGRADED") && !text.contains("Note:"),
+        "{text}"
+    );
+    let report = env.run(&["doctor", "--json"]).json();
+    for id in ["dependencies", "chroma"] {
+        let c = doctor_check(&report, id);
+        assert_eq!(c["status"], "ok", "{c}");
+        assert!(
+            c["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("not reported by this worker")),
+            "{c}"
+        );
+    }
+}
+
+#[test]
 fn observer_failures_and_hook_lockout_from_the_stand_ins_state_files() {
     let error = "Claude Code process exited with code 1: quota exhausted";
     let env = started(&format!(

@@ -111,6 +111,9 @@ pub struct StandInArgs {
     /// claude-mem's hooks do when they cannot reach the worker)
     #[arg(long, value_name = "N")]
     pub hook_failures: Option<u64>,
+    /// Answer only GET /health, everything else 404, as the released 7.1.0 worker
+    #[arg(long)]
+    pub bare: bool,
 }
 
 /// A dependency the stand-in can report degraded (in the order of their names, as the worker
@@ -673,6 +676,7 @@ fn handle(mut conn: TcpStream, sh: &Shared, out: &Out) {
     let up = sh.start.elapsed().as_secs();
     let v13 = sh.args.mode == Mode::V13;
     let (code, body) = match (method.as_str(), path.as_str()) {
+        (_, p) if sh.args.bare && p != "/health" => (404, String::new()),
         ("GET", "/health") => {
             if sh.args.health_hang {
                 loop {
