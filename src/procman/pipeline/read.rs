@@ -70,10 +70,10 @@ pub fn read_restarts(logs_dir: &Path) -> Option<Restarts> {
     Some(total)
 }
 
-/// Count in one log, reading from its end only as far back as the hour goes: 256 KB, then four
+/// Count in one log, reading from its end only as far back as the hour goes: 64 KB, then four
 /// times more until a line older than `since` is in, the whole file is, or [`LOG_TAIL_BYTES`].
 pub(super) fn count_in(path: &Path, since: chrono::NaiveDateTime) -> Restarts {
-    let mut size: u64 = 256 * 1024;
+    let mut size: u64 = 64 * 1024;
     loop {
         let Ok((buf, len)) = crate::logs::read_tail(path, size) else {
             return Restarts::default();
@@ -129,13 +129,21 @@ pub fn read(cfg: &Config, inp: Inputs<'_>) -> Pipeline {
         },
         ..Pipeline::default()
     };
-    let dir = &cfg.data_dir;
     if let Some(port) = inp.answering_port {
         match read_chroma(cfg, port) {
             Ok(c) => p.chroma = c,
             Err(e) => p.notes.push(e),
         }
     }
+    read_local(cfg, &mut p);
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    evaluate(&mut p, inp.stall_after, now_ms);
+    p
+}
+
+/// The state files, the database and the logs.
+fn read_local(cfg: &Config, p: &mut Pipeline) {
+    let dir = &cfg.data_dir;
     match read_state(dir, OBSERVER_HEALTH_FILE)
         .and_then(|t| t.map(|t| parse_observer(&t)).transpose())
     {
@@ -154,7 +162,4 @@ pub fn read(cfg: &Config, inp: Inputs<'_>) -> Pipeline {
         Err(e) => p.notes.push(format!("claude-mem.db: {e}")),
     }
     p.restarts = read_restarts(&cfg.logs_dir());
-    let now_ms = chrono::Utc::now().timestamp_millis();
-    evaluate(&mut p, inp.stall_after, now_ms);
-    p
 }
