@@ -22,8 +22,8 @@ mod tests;
 pub use evaluate::evaluate;
 use parse::cap;
 pub use parse::{
-    count_restarts, line_time, parse_chroma, parse_dependencies, parse_hooks, parse_observer,
-    parse_threshold,
+    count_restarts, first_time, line_time, parse_chroma, parse_dependencies, parse_hooks,
+    parse_observer, parse_threshold,
 };
 pub use read::{hook_threshold, read, read_restarts, Inputs};
 
@@ -45,8 +45,9 @@ pub const FLAP_LIMIT: u64 = 5;
 pub const FLAP_WINDOW: Duration = Duration::from_secs(3600);
 /// State files are small; a long `lastErrorMessage` (claude-mem cuts it at 600) still fits.
 const STATE_FILE_CAP: u64 = 64 * 1024;
-/// How much of each log's end the restart count reads.
-const LOG_TAIL_BYTES: u64 = 16 * 1024 * 1024;
+/// How much of each log's end the restart count reads at most (an hour of a very busy log may hold
+/// more: the count is then over its newest 4 MB, still far past a loop's 5 an hour).
+const LOG_TAIL_BYTES: u64 = 4 * 1024 * 1024;
 /// Text we keep of a message from the worker or a file.
 const TEXT_CAP: usize = 600;
 const HTTP_TIMEOUT: Duration = Duration::from_millis(500);

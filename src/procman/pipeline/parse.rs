@@ -130,22 +130,27 @@ pub fn line_time(line: &str) -> Option<chrono::NaiveDateTime> {
 }
 
 /// Count worker starts and version-mismatch kills at or after `since` (local time, as the log's
-/// stamps are). Continuation lines (no stamp) count for nothing.
-pub fn count_restarts<'a>(
-    lines: impl IntoIterator<Item = &'a str>,
-    since: chrono::NaiveDateTime,
-) -> Restarts {
+/// stamps are) in a log's text. Continuation lines (no stamp) count for nothing. The text is
+/// searched for the two messages rather than split into lines: an hour of a busy log is megabytes.
+pub fn count_restarts(text: &str, since: chrono::NaiveDateTime) -> Restarts {
     let mut r = Restarts::default();
-    for l in lines {
-        let Some(t) = line_time(l) else { continue };
-        if t < since {
-            continue;
-        }
-        if l.contains(MISMATCH_LINE) {
-            r.version_mismatches_last_hour += 1;
-        } else if l.contains(START_LINE) {
-            r.starts_last_hour += 1;
+    for (needle, mismatch) in [(MISMATCH_LINE, true), (START_LINE, false)] {
+        for (at, _) in text.match_indices(needle) {
+            let start = text[..at].rfind('\n').map_or(0, |p| p + 1);
+            if line_time(&text[start..]).is_none_or(|t| t < since) {
+                continue;
+            }
+            if mismatch {
+                r.version_mismatches_last_hour += 1;
+            } else if !text[start..at].contains(MISMATCH_LINE) {
+                r.starts_last_hour += 1;
+            }
         }
     }
     r
+}
+
+/// The stamp of the first formatted line among the first `max` lines of `text`.
+pub fn first_time(text: &str, max: usize) -> Option<chrono::NaiveDateTime> {
+    text.lines().take(max).find_map(line_time)
 }

@@ -70,23 +70,20 @@ pub fn read_restarts(logs_dir: &Path) -> Option<Restarts> {
     Some(total)
 }
 
-/// Count in one log, reading from its end only as far back as the hour goes: 64 KB, then four
-/// times more until a line older than `since` is in, the whole file is, or [`LOG_TAIL_BYTES`].
+/// Count in one log, reading from its end only as far back as the hour goes: 64 KB, then 1 MB,
+/// then 4 MB, until a line older than `since` is in, the whole file is, or [`LOG_TAIL_BYTES`].
 pub(super) fn count_in(path: &Path, since: chrono::NaiveDateTime) -> Restarts {
     let mut size: u64 = 64 * 1024;
     loop {
         let Ok((buf, len)) = crate::logs::read_tail(path, size) else {
             return Restarts::default();
         };
-        let lines = crate::logs::split_lines(&buf);
-        let reaches_back = lines
-            .iter()
-            .find_map(|l| line_time(l))
-            .is_some_and(|t| t < since);
+        let text = String::from_utf8_lossy(&buf);
+        let reaches_back = first_time(&text, 1000).is_some_and(|t| t < since);
         if reaches_back || size >= len || size >= LOG_TAIL_BYTES {
-            return count_restarts(lines.iter().map(String::as_str), since);
+            return count_restarts(&text, since);
         }
-        size = (size * 4).min(LOG_TAIL_BYTES);
+        size = (size * 16).min(LOG_TAIL_BYTES);
     }
 }
 

@@ -155,7 +155,7 @@ fn restarts_count_within_the_hour() {
         "[SessionStore] Migration004 applied successfully",
         "[garbage",
     ];
-    let r = count_restarts(lines, since);
+    let r = count_restarts(&lines.join("\n"), since);
     assert_eq!(
         r,
         Restarts {
