@@ -184,6 +184,21 @@ pub struct Restarts {
     pub version_mismatches_last_hour: u64,
 }
 
+/// Why something the pipeline reads could not be used: each becomes one note, never a finding.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReadError {
+    #[error("{file} is not valid JSON ({reason}): ignored")]
+    NotJson { file: &'static str, reason: String },
+    #[error("{file} is not a JSON object: ignored")]
+    NotObject { file: &'static str },
+    #[error("{0}: ignored")]
+    File(super::files::FileProblem),
+    #[error("claude-mem.db: {0}")]
+    Db(String),
+    #[error("/api/chroma/status: {0}")]
+    Chroma(String),
+}
+
 /// What the dashboard's badge says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -83,18 +83,20 @@ pub fn parse_chroma(v: &serde_json::Value) -> Option<Chroma> {
     })
 }
 
-fn object(name: &str, raw: &str) -> Result<serde_json::Value, String> {
-    let v: serde_json::Value = serde_json::from_str(raw)
-        .map_err(|e| format!("{name} is not valid JSON ({e}): ignored"))?;
+fn object(file: &'static str, raw: &str) -> Result<serde_json::Value, ReadError> {
+    let v: serde_json::Value = serde_json::from_str(raw).map_err(|e| ReadError::NotJson {
+        file,
+        reason: e.to_string(),
+    })?;
     if v.is_object() {
         Ok(v)
     } else {
-        Err(format!("{name} is not a JSON object: ignored"))
+        Err(ReadError::NotObject { file })
     }
 }
 
 /// `observer-health.json`'s text.
-pub fn parse_observer(raw: &str) -> Result<Observer, String> {
+pub fn parse_observer(raw: &str) -> Result<Observer, ReadError> {
     let v = object(OBSERVER_HEALTH_FILE, raw)?;
     Ok(Observer {
         consecutive_failures: count(&v, "consecutiveFailures"),
@@ -106,7 +108,7 @@ pub fn parse_observer(raw: &str) -> Result<Observer, String> {
 }
 
 /// `state/hook-failures.json`'s text, measured against `threshold`.
-pub fn parse_hooks(raw: &str, threshold: u64) -> Result<Hooks, String> {
+pub fn parse_hooks(raw: &str, threshold: u64) -> Result<Hooks, ReadError> {
     let v = object(HOOK_FAILURES_FILE, raw)?;
     Ok(Hooks {
         consecutive_failures: count(&v, "consecutiveFailures"),

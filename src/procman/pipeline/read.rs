@@ -7,11 +7,11 @@ use crate::config::Config;
 use crate::procman::{files, health};
 
 /// A state file as JSON text: `Ok(None)` when absent.
-fn read_state(dir: &Path, name: &str) -> Result<Option<String>, String> {
+fn read_state(dir: &Path, name: &str) -> Result<Option<String>, ReadError> {
     match files::read_capped(&dir.join(name), STATE_FILE_CAP) {
         Ok(None) => Ok(None),
         Ok(Some(f)) => Ok(Some(f.text)),
-        Err(p) => Err(format!("{p}: ignored")),
+        Err(p) => Err(ReadError::File(p)),
     }
 }
 
@@ -88,7 +88,7 @@ pub(super) fn count_in(path: &Path, since: chrono::NaiveDateTime) -> Restarts {
 }
 
 /// `/api/chroma/status`: `Ok(None)` when this version has no such endpoint.
-fn read_chroma(cfg: &Config, port: u16) -> Result<Option<Chroma>, String> {
+fn read_chroma(cfg: &Config, port: u16) -> Result<Option<Chroma>, ReadError> {
     let p = health::get(cfg.host, port, "/api/chroma/status", HTTP_TIMEOUT);
     match p.result {
         Ok(r) if r.status == 404 => Ok(None),
@@ -97,9 +97,9 @@ fn read_chroma(cfg: &Config, port: u16) -> Result<Option<Chroma>, String> {
             .as_ref()
             .and_then(parse_chroma)
             .map(Some)
-            .ok_or_else(|| "/api/chroma/status: not the expected JSON".to_string()),
-        Ok(r) => Err(format!("/api/chroma/status: HTTP {}", r.status)),
-        Err(e) => Err(format!("/api/chroma/status: {e}")),
+            .ok_or_else(|| ReadError::Chroma("not the expected JSON".into())),
+        Ok(r) => Err(ReadError::Chroma(format!("HTTP {}", r.status))),
+        Err(e) => Err(ReadError::Chroma(e.to_string())),
     }
 }
 
@@ -129,7 +129,7 @@ pub fn read(cfg: &Config, inp: Inputs<'_>) -> Pipeline {
     if let Some(port) = inp.answering_port {
         match read_chroma(cfg, port) {
             Ok(c) => p.chroma = c,
-            Err(e) => p.notes.push(e),
+            Err(e) => p.notes.push(e.to_string()),
         }
     }
     read_local(cfg, &mut p);
@@ -145,18 +145,18 @@ fn read_local(cfg: &Config, p: &mut Pipeline) {
         .and_then(|t| t.map(|t| parse_observer(&t)).transpose())
     {
         Ok(o) => p.observer = o,
-        Err(e) => p.notes.push(e),
+        Err(e) => p.notes.push(e.to_string()),
     }
     let threshold = hook_threshold(cfg);
     match read_state(dir, HOOK_FAILURES_FILE)
         .and_then(|t| t.map(|t| parse_hooks(&t, threshold)).transpose())
     {
         Ok(h) => p.hooks = h,
-        Err(e) => p.notes.push(e),
+        Err(e) => p.notes.push(e.to_string()),
     }
     match crate::procman::db::activity(&cfg.path("claude-mem.db")) {
         Ok(a) => p.activity = a,
-        Err(e) => p.notes.push(format!("claude-mem.db: {e}")),
+        Err(e) => p.notes.push(ReadError::Db(e).to_string()),
     }
     p.restarts = read_restarts(&cfg.logs_dir());
 }

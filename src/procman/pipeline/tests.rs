@@ -75,12 +75,23 @@ fn observer_at_three_failures_carries_its_error() {
 
 #[test]
 fn malformed_state_files_are_notes() {
-    assert!(parse_observer("{")
-        .unwrap_err()
-        .contains(OBSERVER_HEALTH_FILE));
-    assert!(parse_hooks("[1]", 3)
-        .unwrap_err()
-        .contains("not a JSON object"));
+    match parse_observer("{") {
+        Err(
+            e @ ReadError::NotJson {
+                file: OBSERVER_HEALTH_FILE,
+                ..
+            },
+        ) => assert!(e
+            .to_string()
+            .starts_with("observer-health.json is not valid JSON")),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        parse_hooks("[1]", 3),
+        Err(ReadError::NotObject {
+            file: HOOK_FAILURES_FILE
+        })
+    );
     // Wrong types count as nothing rather than failing.
     let h = parse_hooks(r#"{"consecutiveFailures":"x","lastFailureAt":0}"#, 3).expect("ok");
     assert_eq!((h.consecutive_failures, h.last_failure_at_ms), (0, None));
