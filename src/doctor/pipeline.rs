@@ -1,4 +1,4 @@
-//! Doctor checks of what `/health` does not say (src/procman/pipeline.rs): the worker's
+//! Doctor checks of what `/health` does not say (src/procman/pipeline/): the worker's
 //! dependencies, Chroma, the observer, the hooks, a stalled pipeline, restart loops and the
 //! running version against the installed one. A degraded pipeline warns (doctor still exits 0):
 //! the worker runs, in part.
@@ -27,8 +27,7 @@ fn check(
         return ok(id, title, fine(p));
     }
     let reason: Vec<&str> = fs.iter().map(|f| f.reason.as_str()).collect();
-    let fix: Vec<&str> = fs.iter().map(|f| f.fix.as_str()).collect();
-    let mut fix = fix;
+    let mut fix: Vec<&str> = fs.iter().map(|f| f.fix.as_str()).collect();
     fix.dedup();
     warn(
         id,
@@ -43,6 +42,14 @@ fn note_for(p: &Pipeline, file: &str) -> Option<String> {
 }
 
 pub(super) fn check_all(st: &Status) -> Vec<Finding> {
+    let answers = st.api.is_some();
+    let absent = move |what: &str| {
+        if answers {
+            format!("not reported by this worker (13.x reports {what})")
+        } else {
+            "no worker answers HTTP: not checked".to_string()
+        }
+    };
     vec![
         check(
             st,
@@ -51,7 +58,7 @@ pub(super) fn check_all(st: &Status) -> Vec<Finding> {
             Source::Dependencies,
             |p| match &p.dependencies {
                 Some(_) => "the worker reports none degraded".into(),
-                None => "not reported by this worker (13.x reports them on /api/health)".into(),
+                None => absent("them on /api/health"),
             },
         ),
         check(st, "chroma", "chroma", Source::Chroma, |p| {
