@@ -88,7 +88,7 @@ const USAGE: &str =
     "usage: cargo run --release --example bench -- [--smoke] [--rows 1,2,..] [--no-build]
 
   --smoke      a few seconds: tiny iteration counts, no timing judgement (for CI)
-  --rows LIST  only these rows (1-10, 12), comma-separated
+  --rows LIST  only these rows (1-12), comma-separated
   --no-build   do not rebuild target/release/claude-mem-top when it is older than the sources";
 
 fn parse_args() -> R<Opts> {
@@ -210,7 +210,7 @@ fn release_binary(build: bool) -> R<PathBuf> {
 type Section = fn(&Opts, &mut Vec<String>) -> R<Vec<Row>>;
 
 #[cfg(unix)]
-const SECTIONS: [(&[u32], &str, Section); 9] = [
+const SECTIONS: [(&[u32], &str, Section); 10] = [
     (&[1, 2], "--once / ensure", commands::rows_cli),
     (&[3, 4], "start / stop", commands::rows_start_stop),
     (&[5], "idle dashboard", dashboard::rows_idle),
@@ -219,16 +219,18 @@ const SECTIONS: [(&[u32], &str, Section); 9] = [
     (&[8], "log ingest", dashboard::rows_ingest),
     (&[9], "pm2", commands::rows_pm2),
     (&[10], "census, 1,000 extra processes", census::rows_census),
+    (&[11], "pipeline health", commands::rows_pipeline),
     (&[12], "frame cost, 20,000 log lines", frames::rows_frames),
 ];
 
 /// Without Unix there is no pseudo-terminal here (openpty, a controlling terminal via
 /// TIOCSCTTY), so the rows that watch the dashboard on one (5–8) are not in the table.
 #[cfg(not(unix))]
-const SECTIONS: [(&[u32], &str, Section); 4] = [
+const SECTIONS: [(&[u32], &str, Section); 5] = [
     (&[1, 2], "--once / ensure", commands::rows_cli),
     (&[3, 4], "start / stop", commands::rows_start_stop),
     (&[9], "pm2", commands::rows_pm2),
+    (&[11], "pipeline health", commands::rows_pipeline),
     (&[12], "frame cost, 20,000 log lines", frames::rows_frames),
 ];
 

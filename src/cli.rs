@@ -39,6 +39,9 @@ pub struct Cli {
     /// Dashboard sampling interval for health and resources [default: config.toml, else 1s]
     #[arg(long, value_name = "DURATION")]
     pub interval: Option<String>,
+    /// Prompts but no new observation for this long: STALLED (dashboard and --once)
+    #[arg(long, default_value = "30m", value_name = "DURATION")]
+    pub stall_after: String,
 
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -103,6 +106,9 @@ pub enum Command {
         /// Short for --format json
         #[arg(long, conflicts_with = "format")]
         json: bool,
+        /// Prompts but no new observation for this long: STALLED
+        #[arg(long, default_value = "30m", value_name = "DURATION")]
+        stall_after: String,
     },
     /// Print the newest dated log
     #[command(
@@ -139,6 +145,9 @@ pub enum Command {
         /// JSON output (schema: assets/doctor.schema.json)
         #[arg(long)]
         json: bool,
+        /// Prompts but no new observation for this long: STALLED
+        #[arg(long, default_value = "30m", value_name = "DURATION")]
+        stall_after: String,
     },
     /// Run the worker in the foreground and restart it when it dies or stays unhealthy
     #[command(
@@ -156,6 +165,9 @@ pub enum Command {
         /// Allow a non-loopback --listen address (metrics reveal paths and versions)
         #[arg(long)]
         allow_remote: bool,
+        /// Prompts but no new observation for this long: STALLED
+        #[arg(long, default_value = "30m", value_name = "DURATION")]
+        stall_after: String,
     },
     /// Print a shell completion script
     #[command(

@@ -48,9 +48,13 @@ pub fn duration(value: &str, flag: &'static str) -> Result<Duration, Fail> {
     })
 }
 
-pub fn status(cfg: &Config, format: Format) -> Res {
+pub fn status(cfg: &Config, format: Format, stall_after: Duration) -> Res {
     let t0 = std::time::Instant::now();
-    let st = status::status(cfg, StatusOpts::display());
+    let opts = StatusOpts {
+        stall_after,
+        ..StatusOpts::display()
+    };
+    let st = status::status(cfg, opts);
     let out = match format {
         Format::Text => crate::once::text(&st),
         Format::Json => crate::once::json(&st) + "\n",
@@ -61,9 +65,13 @@ pub fn status(cfg: &Config, format: Format) -> Res {
 }
 
 /// `--once`: the status, and what the worker stored last (the Activity panel's newest items).
-pub fn once(cfg: &Config, format: Format) -> Res {
+pub fn once(cfg: &Config, format: Format, stall_after: Duration) -> Res {
     let t0 = std::time::Instant::now();
-    let st = status::status(cfg, StatusOpts::display());
+    let opts = StatusOpts {
+        stall_after,
+        ..StatusOpts::display()
+    };
+    let st = status::status(cfg, opts);
     let db = cfg.path("claude-mem.db");
     let activity = crate::procman::activity::read(&db, Default::default(), ONCE_ACTIVITY)
         .map(|(items, _)| items)
@@ -321,13 +329,13 @@ pub fn load_config(g: &crate::cli::Global) -> Result<Config, Fail> {
 
 /// `doctor`: every check, then exit 0 if none failed, else 1. A broken settings.json is reported,
 /// not fatal.
-pub fn doctor(g: &crate::cli::Global, json: bool) -> Res {
+pub fn doctor(g: &crate::cli::Global, json: bool, stall_after: Duration) -> Res {
     let (cfg, config_error) = crate::doctor::load(&config::Overrides {
         data_dir: g.data_dir.clone(),
         port: g.port.clone(),
         worker_cmd: g.worker_cmd.clone(),
     })?;
-    let report = crate::doctor::run(&cfg, config_error.as_ref());
+    let report = crate::doctor::run(&cfg, config_error.as_ref(), stall_after);
     if json {
         println!("{}", crate::doctor::json(&report));
     } else {
@@ -340,7 +348,7 @@ pub fn supervise(cfg: &Config, args: &crate::supervise::SuperviseArgs) -> Res {
     crate::supervise::run(cfg, args).map_err(|(code, msg)| Fail { code, msg })
 }
 
-pub fn serve_metrics(cfg: &Config, listen: &str, allow_remote: bool) -> Res {
+pub fn serve_metrics(cfg: &Config, listen: &str, allow_remote: bool, stall_after: Duration) -> Res {
     let addr =
         crate::metrics::listen_addr(listen, allow_remote).map_err(|msg| Fail { code: 2, msg })?;
     let listener = std::net::TcpListener::bind(addr).map_err(|e| Fail {
@@ -350,7 +358,7 @@ pub fn serve_metrics(cfg: &Config, listen: &str, allow_remote: bool) -> Res {
     let bound = listener.local_addr().unwrap_or(addr);
     println!("Serving Prometheus metrics on http://{bound}/metrics");
     let _ = std::io::stdout().flush();
-    crate::metrics::serve(cfg, listener).map_err(|e| Fail {
+    crate::metrics::serve(cfg, listener, stall_after).map_err(|e| Fail {
         code: 1,
         msg: format!("metrics server on {bound}: {e}"),
     })?;

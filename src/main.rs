@@ -34,9 +34,21 @@ fn run(cli: Cli) -> Res {
     let fmt = |f: Format, json: bool| if json { Format::Json } else { f };
     let cfg = || commands::load_config(&cli.global);
     match &cli.command {
-        None if cli.once => commands::once(&cfg()?, fmt(cli.format, cli.json)),
+        None if cli.once => commands::once(
+            &cfg()?,
+            fmt(cli.format, cli.json),
+            duration(&cli.stall_after, "--stall-after")?,
+        ),
         None => dashboard(&cfg()?, &cli),
-        Some(Command::Status { format, json }) => commands::status(&cfg()?, fmt(*format, *json)),
+        Some(Command::Status {
+            format,
+            json,
+            stall_after,
+        }) => commands::status(
+            &cfg()?,
+            fmt(*format, *json),
+            duration(stall_after, "--stall-after")?,
+        ),
         Some(Command::Start { timeout }) => {
             commands::start(&cfg()?, duration(timeout, "--timeout")?)
         }
@@ -55,12 +67,20 @@ fn run(cli: Cli) -> Res {
             level,
         }) => commands::logs(&cfg()?, *lines, *follow, level.as_deref()),
         Some(Command::Migrate) => commands::migrate(&cfg()?),
-        Some(Command::Doctor { json }) => commands::doctor(&cli.global, *json),
+        Some(Command::Doctor { json, stall_after }) => {
+            commands::doctor(&cli.global, *json, duration(stall_after, "--stall-after")?)
+        }
         Some(Command::Supervise(args)) => commands::supervise(&cfg()?, args),
         Some(Command::ServeMetrics {
             listen,
             allow_remote,
-        }) => commands::serve_metrics(&cfg()?, listen, *allow_remote),
+            stall_after,
+        }) => commands::serve_metrics(
+            &cfg()?,
+            listen,
+            *allow_remote,
+            duration(stall_after, "--stall-after")?,
+        ),
         Some(Command::Completions { shell }) => commands::completions(*shell),
         Some(Command::Man { dir }) => commands::man(dir.as_deref()),
         Some(Command::Demo { keep, interval }) => {
@@ -137,6 +157,7 @@ fn dash_opts(cli: &Cli, interval: Option<&str>) -> Result<app::Options, Fail> {
     o.keys = ui.keys;
     o.palette = ui.palette;
     o.mouse = !cli.global.no_mouse && ui.mouse.unwrap_or(true);
+    o.stall_after = duration(&cli.stall_after, "--stall-after")?;
     Ok(o)
 }
 

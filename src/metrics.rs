@@ -160,10 +160,65 @@ fn census(o: &mut Out, st: &Status) {
     }
 }
 
+/// What `/health` does not say: degraded dependencies, observer and hook failures, the badges.
+fn pipeline(o: &mut Out, p: &crate::procman::pipeline::Pipeline) {
+    use crate::procman::pipeline::{Dependency, Signal};
+    o.family(
+        "claude_mem_dependency_degraded",
+        "gauge",
+        "1 if the worker's /api/health reports this dependency degraded (claude_cli, uvx, chroma, …).",
+    );
+    let mut deps: Vec<Dependency> = Dependency::KNOWN.to_vec();
+    for s in p.dependencies.iter().flat_map(|d| d.statuses.iter()) {
+        if !deps.contains(&s.dependency) {
+            deps.push(s.dependency.clone());
+        }
+    }
+    for d in &deps {
+        o.sample(
+            "claude_mem_dependency_degraded",
+            &[("dependency", d.name())],
+            b(p.dependency_degraded(d)),
+        );
+    }
+    o.one(
+        "claude_mem_observer_consecutive_failures",
+        "gauge",
+        "consecutiveFailures of observer-health.json (0 when absent).",
+        p.observer.as_ref().map_or(0, |x| x.consecutive_failures) as f64,
+    );
+    o.one(
+        "claude_mem_hook_consecutive_failures",
+        "gauge",
+        "consecutiveFailures of state/hook-failures.json (0 when absent).",
+        p.hooks.as_ref().map_or(0, |x| x.consecutive_failures) as f64,
+    );
+    o.family(
+        "claude_mem_pipeline_signal",
+        "gauge",
+        "1 while the pipeline is degraded, stalled or flapping (the dashboard's badges).",
+    );
+    for (sig, name) in [
+        (Signal::Degraded, "degraded"),
+        (Signal::Stalled, "stalled"),
+        (Signal::Flapping, "flapping"),
+    ] {
+        o.sample(
+            "claude_mem_pipeline_signal",
+            &[("signal", name)],
+            b(p.badges.contains(&sig)),
+        );
+    }
+}
+
 /// Everything, read now.
-pub fn collect(cfg: &Config) -> String {
+pub fn collect(cfg: &Config, stall_after: Duration) -> String {
     let t0 = Instant::now();
-    let st = status::status(cfg, StatusOpts::display());
+    let opts = StatusOpts {
+        stall_after,
+        ..StatusOpts::display()
+    };
+    let st = status::status(cfg, opts);
     render(cfg, &st, t0)
 }
 
@@ -248,6 +303,9 @@ pub fn render(cfg: &Config, st: &Status, t0: Instant) -> String {
     }
 
     census(&mut o, st);
+    if let Some(p) = &st.pipeline {
+        pipeline(&mut o, p);
+    }
 
     let sup = crate::supervise::read_state(&cfg.data_dir);
     let sup_up = sup.as_ref().is_some_and(|s| s.supervisor_alive());
@@ -365,7 +423,7 @@ pub fn listen_addr(listen: &str, allow_remote: bool) -> Result<SocketAddr, Strin
 }
 
 /// Serve `/metrics` until killed.
-pub fn serve(cfg: &Config, listener: TcpListener) -> std::io::Result<()> {
+pub fn serve(cfg: &Config, listener: TcpListener, stall_after: Duration) -> std::io::Result<()> {
     let active = Arc::new(AtomicUsize::new(0));
     for conn in listener.incoming() {
         let Ok(mut conn) = conn else { continue };
@@ -379,7 +437,7 @@ pub fn serve(cfg: &Config, listener: TcpListener) -> std::io::Result<()> {
         let spawned = std::thread::Builder::new()
             .name("metrics-conn".into())
             .spawn(move || {
-                handle(&cfg, conn);
+                handle(&cfg, conn, stall_after);
                 slot.fetch_sub(1, Ordering::SeqCst);
             });
         if spawned.is_err() {
@@ -415,7 +473,7 @@ fn respond(
     conn.flush()
 }
 
-fn handle(cfg: &Config, mut conn: TcpStream) {
+fn handle(cfg: &Config, mut conn: TcpStream, stall_after: Duration) {
     let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
     let _ = conn.set_write_timeout(Some(Duration::from_secs(5)));
     let mut buf = Vec::new();
@@ -442,7 +500,7 @@ fn handle(cfg: &Config, mut conn: TcpStream) {
     }
     let _ = match path {
         "/metrics" => {
-            let body = collect(cfg);
+            let body = collect(cfg, stall_after);
             respond(&mut conn, 200, CONTENT_TYPE, body.as_bytes(), head_only)
         }
         "/" => respond(

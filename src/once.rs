@@ -73,9 +73,16 @@ pub fn text(st: &Status) -> String {
         st.state.label(),
         st.layout.label()
     );
+    let badges = st
+        .pipeline
+        .as_ref()
+        .map(|p| p.badge_labels().join(", "))
+        .filter(|b| !b.is_empty())
+        .map(|b| format!(" ({b})"))
+        .unwrap_or_default();
     let _ = writeln!(
         s,
-        "  Health: {}",
+        "  Health: {}{badges}",
         if st.healthy { "healthy" } else { "not healthy" }
     );
     for c in &st.checks {
@@ -101,6 +108,9 @@ pub fn text(st: &Status) -> String {
             let _ = writeln!(s, "  Port {} held by: {h}", st.port);
         }
     }
+    if let Some(p) = &st.pipeline {
+        pipeline_lines(&mut s, p);
+    }
     match &st.log_file {
         Some(l) => {
             let _ = writeln!(s, "  Log: {}", l.display());
@@ -112,7 +122,13 @@ pub fn text(st: &Status) -> String {
     if let Some(a) = &st.api {
         let mut parts = Vec::new();
         if let Some(v) = &a.version {
-            parts.push(format!("version {v}"));
+            let installed = st
+                .pipeline
+                .as_ref()
+                .and_then(|p| p.versions.installed.as_deref())
+                .map(|i| format!(" (installed {i})"))
+                .unwrap_or_default();
+            parts.push(format!("version {v}{installed}"));
         }
         if let Some(r) = &a.readiness {
             parts.push(r.clone());
@@ -184,6 +200,24 @@ pub fn json_with_activity(st: &Status, items: &[crate::procman::activity::Item])
             serde_json::to_string_pretty(&v).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
         }
         Err(e) => format!("{{\"error\":\"{e}\"}}"),
+    }
+}
+
+/// `DEGRADED: …` / `STALLED: …` / `FLAPPING: …` with the fix under each; a version mismatch and
+/// unreadable files as warnings and notes.
+fn pipeline_lines(s: &mut String, p: &crate::procman::pipeline::Pipeline) {
+    let clean = crate::logs::sanitize;
+    for f in &p.findings {
+        let head = if f.signal.badge() {
+            f.signal.label()
+        } else {
+            "Warning"
+        };
+        let _ = writeln!(s, "  {head}: {}", clean(&f.reason));
+        let _ = writeln!(s, "    fix: {}", clean(&f.fix));
+    }
+    for n in &p.notes {
+        let _ = writeln!(s, "  Note: {}", clean(n));
     }
 }
 

@@ -612,3 +612,72 @@ fn activity_panel_and_its_detail() {
     key(&mut m, KeyCode::Esc);
     assert!(!render(&m, 120, 40).contains("What was learned"));
 }
+
+/// A healthy worker whose pipeline is degraded (claude_cli missing, as 13.25.3 reports it),
+/// stalled and flapping, and that runs another version than the installed plugin.
+fn degraded_model() -> Model {
+    use claude_mem_top::procman::pipeline::{self, Activity, Pipeline, Restarts, Versions};
+    // The stalled reason names local times.
+    std::env::set_var("TZ", "UTC");
+    let now_ms = now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    let health: serde_json::Value = serde_json::json!({"dependencies": {"degraded": true,
+        "statuses": [{"dependency": "claude_cli", "kind": "setup_required",
+        "message": "Claude executable not found. Please either:\n1. Add \"claude\" to your system PATH, or\n2. Set CLAUDE_CODE_PATH in ~/.claude-mem/settings.json",
+        "remediation": "Install or update Claude Code CLI, then restart claude-mem. Try `claude update`.",
+        "recordedAtMs": now_ms - 60_000}]}});
+    let mut p = Pipeline {
+        dependencies: pipeline::parse_dependencies(&health),
+        activity: Some(Activity {
+            newest_prompt_ms: Some(now_ms - 5 * 60_000),
+            newest_observation_ms: Some(now_ms - 3 * 3_600_000),
+            prompts_since_observation: 7,
+            oldest_unobserved_prompt_ms: Some(now_ms - 2 * 3_600_000),
+        }),
+        restarts: Some(Restarts {
+            starts_last_hour: 9,
+            version_mismatches_last_hour: 8,
+        }),
+        versions: Versions {
+            running: Some("13.25.3".into()),
+            installed: Some("13.26.0".into()),
+        },
+        ..Pipeline::default()
+    };
+    pipeline::evaluate(&mut p, pipeline::DEFAULT_STALL_AFTER, now_ms);
+    let mut m = model(State::Running);
+    m.installed_version = Some("13.26.0".into());
+    if let Some(st) = m.status.as_mut() {
+        st.pipeline = Some(p);
+    }
+    m
+}
+
+#[test]
+fn degraded_stalled_and_flapping_badges_and_the_health_detail() {
+    let m = degraded_model();
+    snap("pipeline_degraded", &m);
+    for (w, h) in SIZES.into_iter().filter(|(w, _)| *w >= 80) {
+        let s = render(&m, w, h);
+        let header = s.lines().next().unwrap_or("");
+        for b in ["DEGRADED", "STALLED", "FLAPPING"] {
+            assert!(header.contains(b), "{b} in the header at {w}x{h}:\n{s}");
+        }
+    }
+    let s = render(&m, 160, 50);
+    assert!(s.contains("≠ installed 13.26.0"), "{s}");
+    assert!(s.contains("DEGRADED claude_cli setup_required"), "{s}");
+    // Only the claude_cli finding: its fix has room under it.
+    if let Some(st) = m.status.as_ref().and_then(|st| st.pipeline.as_ref()) {
+        let mut one = m.clone();
+        let mut p = st.clone();
+        p.findings.truncate(1);
+        if let Some(s) = one.status.as_mut() {
+            s.pipeline = Some(p);
+        }
+        let s = render(&one, 160, 50);
+        assert!(s.contains("fix Install or update Claude Code CLI"), "{s}");
+    }
+}

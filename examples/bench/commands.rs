@@ -37,6 +37,57 @@ pub fn rows_cli(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Row 11: `--once` with the pipeline's worst case: a degraded worker, both state files, and a
+// 20 MB log written within the hour (its restart count reads the most it ever reads)
+// ---------------------------------------------------------------------------------------------
+
+pub fn rows_pipeline(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
+    let quiet = Env::new(&o.bin, "")?;
+    let busy = Env::new(
+        &o.bin,
+        "--degraded claude_cli --observer-failures 3 --hook-failures 3",
+    )?;
+    // Local stamps, as the worker writes them; the log's name is the UTC date.
+    let stamp = claude_mem_top::platform::local_now().format("[%Y-%m-%d %H:%M:%S%.3f] ");
+    let line = format!(
+        "{stamp}[INFO ] [DB    ] Query executed {{table=observations, rows=12, ms=3}} {}\n",
+        "x".repeat(60)
+    );
+    let mb = o.pick(20, 1);
+    let log = busy.data().join(format!(
+        "logs/worker-{}.log",
+        chrono::Utc::now().format("%Y-%m-%d")
+    ));
+    fs::write(&log, line.repeat(mb * 1024 * 1024 / line.len()))
+        .map_err(|e| format!("{}: {e}", log.display()))?;
+    quiet.start()?;
+    busy.start()?;
+    let (_, out) = busy.run(&["--once"])?;
+    if !String::from_utf8_lossy(&out.stdout).contains("DEGRADED:") {
+        return Err("row 11: the degraded stand-in does not show DEGRADED".into());
+    }
+    for e in [&quiet, &busy] {
+        e.run(&["--once"])?;
+    }
+    let n = o.pick(30, 3);
+    let envs = [&quiet, &busy];
+    let [t_quiet, t_busy] = round_robin(n, |v| envs[v].run_ok(&["--once"]).map(ms))?;
+    notes.push(format!(
+        "11: {n} runs of each, interleaved: a healthy stand-in with a small log, and a degraded one with observer-health.json, state/hook-failures.json and a {mb} MB log written within the hour"
+    ));
+    Ok(vec![
+        Row::new("11", "`--once`, healthy worker, small log", "ms", Info).with(t_quiet),
+        Row::new(
+            "11",
+            "`--once`, degraded worker, state files, 20 MB log of the last hour",
+            "ms",
+            AtMost(50.0),
+        )
+        .with(t_busy),
+    ])
+}
+
+// ---------------------------------------------------------------------------------------------
 // Rows 3 and 4: start → healthy, SIGTERM → stop returns (alternating cycles)
 // ---------------------------------------------------------------------------------------------
 

@@ -34,6 +34,8 @@ pub struct Options {
     pub palette: crate::ui::theme::Palette,
     /// Report the mouse (wheel, clicks); `--no-mouse` or `mouse = false` turn it off.
     pub mouse: bool,
+    /// `--stall-after`: prompts without an observation for this long is a stalled pipeline.
+    pub stall_after: Duration,
 }
 
 impl Options {
@@ -46,6 +48,7 @@ impl Options {
             keys: keymap::Keymap::default(),
             palette: crate::ui::theme::Palette::default(),
             mouse: true,
+            stall_after: crate::procman::pipeline::DEFAULT_STALL_AFTER,
         }
     }
 }
@@ -111,7 +114,12 @@ struct Sources {
     census: Sender<sources::census::Note>,
 }
 
-fn start_sources(cfg: &Config, interval: Duration, tx: &Sender<Msg>) -> Sources {
+fn start_sources(
+    cfg: &Config,
+    interval: Duration,
+    stall_after: Duration,
+    tx: &Sender<Msg>,
+) -> Sources {
     let (health_poke, health_rx) = channel();
     let (logs_poke, logs_rx) = channel();
     let (db_poke, db_rx) = channel();
@@ -126,7 +134,7 @@ fn start_sources(cfg: &Config, interval: Duration, tx: &Sender<Msg>) -> Sources 
     {
         let (cfg, tx) = (cfg.clone(), tx.clone());
         spawn_named("health", move || {
-            sources::health::run(cfg, interval, tx, health_rx)
+            sources::health::run(cfg, interval, stall_after, tx, health_rx)
         });
     }
     {
@@ -355,7 +363,7 @@ pub fn run(cfg: &Config, opts: Options) -> Result<u8, RunError> {
     m.size = (sz.width, sz.height);
     m.event(format!("watching {}", cfg.data_dir.display()));
 
-    let src = start_sources(cfg, opts.interval, &tx);
+    let src = start_sources(cfg, opts.interval, opts.stall_after, &tx);
     let input = spawn_input(tx.clone());
     let panic_in_draw = std::env::var_os("CLAUDE_MEM_TOP_PANIC_IN_DRAW").is_some();
     let mut dirty = true;

@@ -7,7 +7,7 @@ use super::model::{Focus, Mode, Model, ACTIVITY_CAP, HISTORY};
 use super::msg::{Action, LogReset, Msg, ProcJob};
 use crate::logs::Level;
 use crate::procman::census::Class;
-use crate::procman::status::State;
+use crate::procman::status::{State, Status};
 
 /// A worker younger than this that does not answer yet is starting (start's default health
 /// timeout), not unhealthy.
@@ -167,6 +167,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Updated {
                 fx.push(Effect::CensusNamed(named));
             }
             auto_restart_watch(m, old_state, &st);
+            pipeline_events(m, prev.as_ref().and_then(|p| p.pipeline.as_ref()), &st);
             m.status = Some(*st);
         }
         Msg::Api(a) => {
@@ -804,6 +805,28 @@ fn auto_restart_due(m: &mut Model, fx: &mut Vec<Effect>) {
     run(m, Action::Start, fx);
 }
 
+/// A badge that appears or clears goes on the timeline, with the first finding's reason.
+fn pipeline_events(m: &mut Model, prev: Option<&crate::procman::pipeline::Pipeline>, st: &Status) {
+    let Some(now) = &st.pipeline else { return };
+    let before = prev.map(|p| p.badges.as_slice()).unwrap_or_default();
+    for b in &now.badges {
+        if !before.contains(b) {
+            let reason = now
+                .findings
+                .iter()
+                .find(|f| f.signal == *b)
+                .map(|f| f.reason.as_str())
+                .unwrap_or("");
+            m.event(format!("{}: {reason}", b.label()));
+        }
+    }
+    if prev.is_some() {
+        for b in before.iter().filter(|b| !now.badges.contains(b)) {
+            m.event(format!("no longer {}", b.label()));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -850,6 +873,43 @@ mod tests {
         m.auto.on = true;
         update(&mut m, Msg::Status(status(State::Running, Some(42))));
         m
+    }
+
+    #[test]
+    fn a_badge_that_appears_or_clears_is_an_event() {
+        use crate::procman::pipeline::{self, Pipeline, Restarts};
+        let mut m = model();
+        let flapping = |n: u64| {
+            let mut p = Pipeline {
+                restarts: Some(Restarts {
+                    starts_last_hour: n,
+                    version_mismatches_last_hour: 0,
+                }),
+                ..Pipeline::default()
+            };
+            pipeline::evaluate(&mut p, pipeline::DEFAULT_STALL_AFTER, 0);
+            let mut st = status(State::Running, Some(42));
+            st.pipeline = Some(p);
+            st
+        };
+        let events = |m: &Model| m.events.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>();
+        update(&mut m, Msg::Status(flapping(1)));
+        let before = events(&m).len();
+        update(&mut m, Msg::Status(flapping(7)));
+        let ev = events(&m);
+        assert_eq!(ev.len(), before + 1);
+        assert!(
+            ev[before].starts_with("FLAPPING: 7 worker starts"),
+            "{ev:?}"
+        );
+        // Still flapping: nothing new.
+        update(&mut m, Msg::Status(flapping(8)));
+        assert_eq!(events(&m).len(), before + 1);
+        update(&mut m, Msg::Status(flapping(2)));
+        assert_eq!(
+            events(&m).last().map(String::as_str),
+            Some("no longer FLAPPING")
+        );
     }
 
     #[test]

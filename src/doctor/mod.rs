@@ -15,6 +15,7 @@ use crate::config::{self, Config, ConfigError, Overrides, PortSource};
 use crate::procman::status::{self, StatusOpts};
 
 mod install;
+mod pipeline;
 mod process;
 mod procs;
 mod storage;
@@ -154,9 +155,17 @@ pub fn load(o: &Overrides) -> Result<(Config, Option<ConfigError>), ConfigError>
 }
 
 /// Run every check.
-pub fn run(cfg: &Config, config_error: Option<&ConfigError>) -> Report {
-    let st = status::status(cfg, StatusOpts::display());
-    let checks = vec![
+pub fn run(
+    cfg: &Config,
+    config_error: Option<&ConfigError>,
+    stall_after: std::time::Duration,
+) -> Report {
+    let opts = StatusOpts {
+        stall_after,
+        ..StatusOpts::display()
+    };
+    let st = status::status(cfg, opts);
+    let mut checks = vec![
         storage::check_data_dir(cfg),
         install::check_settings(cfg, config_error),
         install::check_bun(cfg),
@@ -175,6 +184,7 @@ pub fn run(cfg: &Config, config_error: Option<&ConfigError>) -> Report {
         storage::check_logs(cfg),
         storage::check_clock(cfg),
     ];
+    checks.extend(pipeline::check_all(&st));
     let mut summary = Summary::default();
     for c in &checks {
         match c.status {

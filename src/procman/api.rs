@@ -27,6 +27,9 @@ pub struct ApiInfo {
     pub parked: Option<u64>,
     /// Endpoints that were not available, and why.
     pub notes: Vec<String>,
+    /// `/api/health` `dependencies` (13.x); in the status JSON under `pipeline`.
+    #[serde(skip)]
+    pub dependencies: Option<super::pipeline::Dependencies>,
 }
 
 const TIMEOUT: Duration = Duration::from_millis(500);
@@ -58,6 +61,7 @@ pub fn read(host: IpAddr, port: u16) -> ApiInfo {
             a.version = s(&v, "version");
             a.uptime = n(&v, "uptime");
             a.initialized = v.get("initialized").and_then(|x| x.as_bool());
+            a.dependencies = super::pipeline::parse_dependencies(&v);
         }
         Err(e) => a.notes.push(format!("/api/health: {e}")),
     }

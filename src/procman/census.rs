@@ -471,7 +471,7 @@ pub fn named_worker(cfg: &Config) -> Option<Pid> {
         cfg,
         super::status::StatusOpts {
             http_timeout: Duration::ZERO,
-            extras: false,
+            ..super::status::StatusOpts::default()
         },
     );
     st.proven.map(|p| p.pid)

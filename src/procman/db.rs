@@ -168,6 +168,68 @@ fn read_stats(db: &Path) -> rusqlite::Result<DbStats> {
     Ok(s)
 }
 
+/// Seconds or milliseconds, whichever the version stored, as milliseconds.
+fn epoch_ms(v: i64) -> i64 {
+    if v < 100_000_000_000 {
+        v.saturating_mul(1000)
+    } else {
+        v
+    }
+}
+
+/// Prompts against observations (for the pipeline's stall check): `Ok(None)` when there is no
+/// database or it lacks `user_prompts`/`observations` with `created_at_epoch`.
+pub fn activity(db: &Path) -> Result<Option<super::pipeline::Activity>, String> {
+    if std::fs::metadata(db).is_err() {
+        return Ok(None);
+    }
+    read_activity(db).map_err(|e| {
+        if matches!(
+            e.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked)
+        ) {
+            "busy: the stall check waits for the next read".to_string()
+        } else {
+            e.to_string()
+        }
+    })
+}
+
+fn read_activity(db: &Path) -> rusqlite::Result<Option<super::pipeline::Activity>> {
+    let c = open(db)?;
+    for t in ["user_prompts", "observations"] {
+        if !column_exists(&c, t, "created_at_epoch")? {
+            return Ok(None);
+        }
+    }
+    let max = |t: &str| -> rusqlite::Result<Option<i64>> {
+        c.query_row(
+            &format!("SELECT MAX(created_at_epoch) FROM \"{t}\""),
+            [],
+            |r| r.get(0),
+        )
+    };
+    let newest_obs = max("observations")?;
+    let newest_prompt = max("user_prompts")?;
+    // The prompts' own unit, so the comparison runs in SQL on the index.
+    let prompt_in_ms = newest_prompt.is_some_and(|v| v >= 100_000_000_000);
+    let after =
+        newest_obs
+            .map(epoch_ms)
+            .map_or(i64::MIN, |ms| if prompt_in_ms { ms } else { ms / 1000 });
+    let (n, first): (i64, Option<i64>) = c.query_row(
+        "SELECT COUNT(*), MIN(created_at_epoch) FROM user_prompts WHERE created_at_epoch > ?1",
+        [after],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(Some(super::pipeline::Activity {
+        newest_prompt_ms: newest_prompt.map(epoch_ms),
+        newest_observation_ms: newest_obs.map(epoch_ms),
+        prompts_since_observation: n.max(0) as u64,
+        oldest_unobserved_prompt_ms: first.map(epoch_ms),
+    }))
+}
+
 fn column_exists(c: &Connection, table: &str, col: &str) -> rusqlite::Result<bool> {
     let mut q = c.prepare(&format!("PRAGMA table_info(\"{table}\")"))?;
     let names = q.query_map([], |r| r.get::<_, String>(1))?;

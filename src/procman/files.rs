@@ -65,6 +65,11 @@ fn describe_type(ft: &fs::FileType) -> &'static str {
 
 /// Read a small state file. `Ok(None)` if it does not exist.
 pub fn read_small(path: &Path) -> Result<Option<SmallFile>, FileProblem> {
+    read_capped(path, SMALL_FILE_CAP)
+}
+
+/// [`read_small`] with a larger cap, for JSON state files (`observer-health.json`).
+pub fn read_capped(path: &Path, cap: u64) -> Result<Option<SmallFile>, FileProblem> {
     let meta = match fs::symlink_metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -93,14 +98,18 @@ pub fn read_small(path: &Path) -> Result<Option<SmallFile>, FileProblem> {
         return Err(untrusted(path, describe_type(&fmeta.file_type())));
     }
     let mut buf = Vec::new();
-    file.take(SMALL_FILE_CAP + 1)
+    file.take(cap + 1)
         .read_to_end(&mut buf)
         .map_err(|e| untrusted(path, format!("unreadable ({e})")))?;
-    if buf.len() as u64 > SMALL_FILE_CAP {
+    if buf.len() as u64 > cap {
         return Err(FileProblem::Invalid {
             path: path.to_path_buf(),
             what: format!("{} bytes", fmeta.len()),
-            expected: "a few bytes",
+            expected: if cap == SMALL_FILE_CAP {
+                "a few bytes"
+            } else {
+                "a small file"
+            },
         });
     }
     let text = match String::from_utf8(buf) {

@@ -15,6 +15,7 @@ pub mod health;
 pub mod identity;
 pub mod lock;
 pub mod migrate;
+pub mod pipeline;
 pub mod pm2;
 pub mod spawn;
 pub mod status;

@@ -11,6 +11,7 @@ use super::census::{self, Member};
 use super::files::{self, FileProblem, JSON_PID_FILE, MARKER_FILE, PID_FILE, PORT_FILE};
 use super::health::{self, Probe};
 use super::identity::{self, Claim, Proven};
+use super::pipeline::{self, Pipeline};
 use super::pm2::{self, Pm2Leftovers};
 use crate::config::{Config, PortSource};
 use crate::platform::{self, PortHolder};
@@ -145,6 +146,9 @@ pub struct Status {
     pub processes: Vec<Member>,
     /// Its orphaned helpers (also in `processes`).
     pub orphans: Vec<Member>,
+    /// What `/health` does not say: degraded dependencies, Chroma, the observer, the hooks, a
+    /// stalled pipeline, restart loops (read with the extras).
+    pub pipeline: Option<Pipeline>,
     #[serde(skip)]
     pub proven: Option<Proven>,
     #[serde(skip)]
@@ -180,6 +184,7 @@ impl Status {
             pm2: None,
             processes: Vec::new(),
             orphans: Vec::new(),
+            pipeline: None,
             proven: None,
             record: None,
             probe: None,
@@ -335,6 +340,8 @@ pub struct StatusOpts {
     /// Also read the API, the installed version and PM2 leftovers (for display; the actions
     /// do not need them).
     pub extras: bool,
+    /// With the extras: prompts without an observation for this long is a stalled pipeline.
+    pub stall_after: Duration,
 }
 
 impl Default for StatusOpts {
@@ -342,6 +349,7 @@ impl Default for StatusOpts {
         StatusOpts {
             http_timeout: health::DEFAULT_TIMEOUT,
             extras: false,
+            stall_after: pipeline::DEFAULT_STALL_AFTER,
         }
     }
 }
@@ -375,7 +383,7 @@ pub fn status(cfg: &Config, opts: StatusOpts) -> Status {
     let st = read_layers(cfg, opts, st, &mut warnings);
     let mut st = finish(st, warnings);
     if opts.extras {
-        Extras::read(cfg, &st).apply(&mut st);
+        Extras::read(cfg, &st, opts.stall_after).apply(&mut st);
     }
     st
 }
@@ -389,12 +397,13 @@ pub struct Extras {
     pub api: Option<ApiInfo>,
     pub pm2: Option<Pm2Leftovers>,
     pub census: census::Census,
+    pub pipeline: Option<Pipeline>,
 }
 
 impl Extras {
     /// Everything, with the census (for `status`, `--once`, doctor and the metrics).
-    pub fn read(cfg: &Config, st: &Status) -> Extras {
-        let mut e = Extras::read_without_census(cfg, st);
+    pub fn read(cfg: &Config, st: &Status, stall_after: Duration) -> Extras {
+        let mut e = Extras::read_without_census(cfg, st, stall_after);
         let port_answer = st.probe.as_ref().map(census::Answer::of);
         e.census = census::take_with(
             cfg,
@@ -406,7 +415,7 @@ impl Extras {
     }
 
     /// Without the census (the dashboard has a census source of its own).
-    pub fn read_without_census(cfg: &Config, st: &Status) -> Extras {
+    pub fn read_without_census(cfg: &Config, st: &Status, stall_after: Duration) -> Extras {
         // Only when /health answered HTTP: a worker that hangs or talks garbage would make each
         // API read wait out its timeout too, and status must stay within one probe's timeout.
         let answered = st.probe.as_ref().is_some_and(|p| p.result.is_ok());
@@ -416,11 +425,25 @@ impl Extras {
                 State::Running | State::Unhealthy | State::Unmanaged
             ))
         .then(|| super::api::read(cfg.host, st.port));
+        let installed_version = crate::release::installed_version(cfg);
+        // The release the hooks run decides what they kill; the marketplace's otherwise.
+        let plugin = crate::release::hooks_version(cfg).or_else(|| installed_version.clone());
+        let pipeline = pipeline::read(
+            cfg,
+            pipeline::Inputs {
+                answering_port: api.is_some().then_some(st.port),
+                dependencies: api.as_ref().and_then(|a| a.dependencies.as_ref()),
+                running_version: api.as_ref().and_then(|a| a.version.as_deref()),
+                installed_version: plugin.as_deref(),
+                stall_after,
+            },
+        );
         Extras {
-            installed_version: crate::release::installed_version(cfg),
+            installed_version,
             api,
             pm2: pm2::detect(cfg.home.as_deref()).filter(|p| p.active()),
             census: census::Census::default(),
+            pipeline: Some(pipeline),
         }
     }
 
@@ -434,6 +457,7 @@ impl Extras {
             st.api = self.api.clone();
         }
         st.pm2 = self.pm2.clone();
+        st.pipeline = self.pipeline.clone();
         if let Some(p) = &st.pm2 {
             st.warnings.push(p.describe());
         }

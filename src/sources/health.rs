@@ -13,7 +13,13 @@ use crate::procman::status::{self, Extras, StatusOpts};
 /// the state or PID changes); the three layers every sample.
 const EXTRAS_EVERY: u64 = 5;
 
-pub fn run(cfg: Config, interval: Duration, tx: Sender<Msg>, poke: Receiver<()>) {
+pub fn run(
+    cfg: Config,
+    interval: Duration,
+    stall_after: Duration,
+    tx: Sender<Msg>,
+    poke: Receiver<()>,
+) {
     let mut n: u64 = 0;
     let mut last_key = None;
     let mut extras = Extras::default();
@@ -23,7 +29,7 @@ pub fn run(cfg: Config, interval: Duration, tx: Sender<Msg>, poke: Receiver<()>)
         let fresh = n.is_multiple_of(EXTRAS_EVERY) || last_key != Some(key);
         if fresh {
             // The census has a source of its own.
-            extras = Extras::read_without_census(&cfg, &st);
+            extras = Extras::read_without_census(&cfg, &st, stall_after);
         }
         extras.apply(&mut st);
         n += 1;

@@ -73,6 +73,18 @@ pub fn header(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
             t.badge(badge),
         )],
     )];
+    // DEGRADED / STALLED / FLAPPING stay on screen at every width, next to the state.
+    for b in m
+        .status
+        .iter()
+        .flat_map(|st| st.pipeline.iter())
+        .flat_map(|p| p.badge_labels())
+    {
+        l1.push((
+            0,
+            vec![Span::raw(" "), Span::styled(format!(" {b} "), t.badge(b))],
+        ));
+    }
     if let Some(st) = &m.status {
         if let Some(pid) = st.pid {
             l1.push((
@@ -96,10 +108,20 @@ pub fn header(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
             l1.push((0, vec![Span::raw(format!("{sep}up {}", fmt_uptime(u)))]));
         }
         if let Some(v) = m.api.as_ref().and_then(|a| a.version.as_ref()) {
-            l1.push((
-                4,
-                vec![Span::raw(format!("  v{}", crate::logs::sanitize(v)))],
-            ));
+            let mut spans = vec![Span::raw(format!("  v{}", crate::logs::sanitize(v)))];
+            // The installed plugin next to it, when it differs: the hooks kill such a worker.
+            let installed = st
+                .pipeline
+                .as_ref()
+                .and_then(|p| p.versions.installed.as_ref())
+                .filter(|i| i.trim_start_matches('v') != v.trim_start_matches('v'));
+            if let Some(i) = installed {
+                spans.push(Span::styled(
+                    format!(" ≠ installed {}", crate::logs::sanitize(i)),
+                    t.warn(),
+                ));
+            }
+            l1.push((4, spans));
         }
         l1.push((
             5,
@@ -328,6 +350,41 @@ pub fn health(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
     match &m.status {
         None => lines.push(Line::styled("checking…", t.dim())),
         Some(st) => {
+            // What /health does not say comes first: the checks are all ✓ when it matters.
+            if let Some(p) = &st.pipeline {
+                // The fixes too when they leave room for the checks; `status` and doctor always
+                // print them.
+                let with_fix = p.findings.len() * 2 + st.checks.len() <= inner.height as usize;
+                for fnd in &p.findings {
+                    let label = if fnd.signal.badge() {
+                        fnd.signal.label()
+                    } else {
+                        "WARNING"
+                    };
+                    let style = if fnd.signal == crate::procman::pipeline::Signal::Flapping {
+                        t.bad()
+                    } else {
+                        t.warn()
+                    };
+                    lines.push(fit::ellipsize(
+                        Line::from(vec![
+                            Span::styled(format!("⚠ {label} "), style.add_modifier(Modifier::BOLD)),
+                            Span::raw(crate::logs::sanitize(&fnd.reason)),
+                        ]),
+                        w,
+                    ));
+                    if !with_fix {
+                        continue;
+                    }
+                    lines.push(fit::ellipsize(
+                        Line::from(vec![
+                            Span::styled("  fix ", t.label()),
+                            Span::styled(crate::logs::sanitize(&fnd.fix), t.dim()),
+                        ]),
+                        w,
+                    ));
+                }
+            }
             for c in &st.checks {
                 let (name, short) = match c.name {
                     "pid_file" => ("PID file", "pid"),

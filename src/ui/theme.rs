@@ -155,7 +155,8 @@ impl Theme {
         let bg = match label {
             "RUNNING" => self.pal.ok,
             "UNHEALTHY" | "STALE" | "UNKNOWN" => self.pal.bad,
-            "STARTING" | "STOPPING" | "UNMANAGED" => self.pal.warn,
+            "STARTING" | "STOPPING" | "UNMANAGED" | "DEGRADED" | "STALLED" => self.pal.warn,
+            "FLAPPING" => self.pal.bad,
             _ => self.pal.dim,
         };
         if self.color {

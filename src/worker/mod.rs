@@ -89,6 +89,153 @@ pub struct StandInArgs {
     /// claude-mem's own worker does
     #[arg(long)]
     pub exit_if_pid_alive: bool,
+    /// Report this dependency degraded in /api/health `dependencies`, in the shape 13.25.3 uses
+    /// (repeatable): claude_cli (setup_required), uvx, chroma (vector_search_unavailable)
+    #[arg(long, value_enum, value_name = "DEPENDENCY")]
+    pub degraded: Vec<DegradedDep>,
+    /// What GET /api/chroma/status reports
+    #[arg(long, value_enum, default_value_t = ChromaReport::Healthy)]
+    pub chroma: ChromaReport,
+    /// Write observer-health.json into the data dir with this many consecutive failures (as the
+    /// 13.x worker does after failed observer runs)
+    #[arg(long, value_name = "N")]
+    pub observer_failures: Option<u64>,
+    /// The lastErrorMessage written with --observer-failures
+    #[arg(
+        long,
+        value_name = "TEXT",
+        default_value = "Claude Code process exited with code 1"
+    )]
+    pub observer_error: String,
+    /// Write state/hook-failures.json into the data dir with this many consecutive failures (as
+    /// claude-mem's hooks do when they cannot reach the worker)
+    #[arg(long, value_name = "N")]
+    pub hook_failures: Option<u64>,
+    /// Answer only GET /health, everything else 404, as the released 7.1.0 worker
+    #[arg(long)]
+    pub bare: bool,
+}
+
+/// A dependency the stand-in can report degraded (in the order of their names, as the worker
+/// lists them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum DegradedDep {
+    Chroma,
+    #[value(name = "claude_cli")]
+    ClaudeCli,
+    Uvx,
+}
+
+/// The stand-in's `/api/chroma/status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ChromaReport {
+    Healthy,
+    Unhealthy,
+    Disabled,
+}
+
+/// 13.25.3's remediation texts.
+const CLAUDE_FIX: &str = "Install or update Claude Code CLI, then restart claude-mem. Try `claude update`, `npm install -g @anthropic-ai/claude-code@latest`, or set CLAUDE_CODE_PATH in ~/.claude-mem/settings.json.";
+const UVX_FIX: &str = "Install uv/uvx and make uvx visible to the worker PATH, then restart claude-mem. Try `curl -LsSf https://astral.sh/uv/install.sh | sh` or `brew install uv`.";
+const CHROMA_FIX: &str = "Stop the other claude-mem worker using the same Chroma data directory, or configure a distinct CLAUDE_MEM_DATA_DIR / remote Chroma instance, then restart claude-mem.";
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64
+}
+
+/// `/api/health` `dependencies`, as 13.25.3 builds it (only degraded ones listed, by name).
+fn dependencies(args: &StandInArgs, at_ms: u64) -> serde_json::Value {
+    let mut deps = args.degraded.clone();
+    deps.sort();
+    deps.dedup();
+    let statuses: Vec<serde_json::Value> = deps
+        .iter()
+        .map(|d| {
+            let (name, kind, message, fix) = match d {
+                DegradedDep::ClaudeCli => (
+                    "claude_cli",
+                    "setup_required",
+                    "Claude executable not found. Please either:\n1. Add \"claude\" to your system PATH, or\n2. Set CLAUDE_CODE_PATH in ~/.claude-mem/settings.json",
+                    CLAUDE_FIX,
+                ),
+                DegradedDep::Uvx => (
+                    "uvx",
+                    "vector_search_unavailable",
+                    "uvx executable not found on the worker PATH",
+                    UVX_FIX,
+                ),
+                DegradedDep::Chroma => (
+                    "chroma",
+                    "vector_search_unavailable",
+                    "Chroma data directory is locked by another process",
+                    CHROMA_FIX,
+                ),
+            };
+            serde_json::json!({
+                "dependency": name,
+                "kind": kind,
+                "message": message,
+                "remediation": fix,
+                "recordedAtMs": at_ms,
+            })
+        })
+        .collect();
+    serde_json::json!({ "degraded": !statuses.is_empty(), "statuses": statuses })
+}
+
+/// The state files the 13.x worker and hooks write, when asked to (their real field names).
+fn write_state_files(args: &StandInArgs, dir: Option<&std::path::Path>, out: &Out) {
+    let Some(dir) = dir else { return };
+    let now = now_ms();
+    if let Some(n) = args.observer_failures {
+        let body = serde_json::json!({
+            "consecutiveFailures": n,
+            "failingSinceAt": if n > 0 { Some(now.saturating_sub(n * 60_000)) } else { None },
+            "lastErrorAt": if n > 0 { Some(now) } else { None },
+            "lastErrorMessage": if n > 0 { Some(args.observer_error.as_str()) } else { None },
+            "lastErrorProvider": if n > 0 { Some("claude") } else { None },
+            "lastSuccessAt": null,
+            "lastErrorCode": null,
+            "lastErrorAction": null,
+            "lastErrorUrl": null,
+            "lastErrorRequestId": null,
+            "quotaCooldown": null,
+        });
+        let text = serde_json::to_string_pretty(&body).unwrap_or_default();
+        if let Err(e) = files::write_atomic(&dir.join("observer-health.json"), text.as_bytes()) {
+            emit(
+                out,
+                &line(
+                    "WARN",
+                    "SESSION",
+                    &format!("Failed to write observer-health file {e}"),
+                ),
+            );
+        }
+    }
+    if let Some(n) = args.hook_failures {
+        let state = dir.join("state");
+        let _ = std::fs::create_dir_all(&state);
+        let body = serde_json::json!({
+            "consecutiveFailures": n,
+            "lastFailureAt": now,
+            "thresholdTripped": n >= 3,
+        });
+        let text = serde_json::to_string(&body).unwrap_or_default();
+        if let Err(e) = files::write_atomic(&state.join("hook-failures.json"), text.as_bytes()) {
+            emit(
+                out,
+                &line(
+                    "WARN",
+                    "SYSTEM",
+                    &format!("Failed to persist hook-failure counter {e}"),
+                ),
+            );
+        }
+    }
 }
 
 fn ts() -> String {
@@ -110,6 +257,8 @@ struct Shared {
     port: u16,
     pid: u32,
     data_dir: Option<PathBuf>,
+    /// When it started listening (ms since the epoch): the dependencies' `recordedAtMs`.
+    started_ms: u64,
 }
 
 type Out = Arc<std::sync::Mutex<Box<dyn Write + Send>>>;
@@ -272,6 +421,7 @@ pub fn main(args: StandInArgs) -> u8 {
         port,
         pid,
         data_dir: data_dir.clone(),
+        started_ms: now_ms(),
     });
     emit(
         &out,
@@ -284,6 +434,7 @@ pub fn main(args: StandInArgs) -> u8 {
     if v13 {
         write_v13_files(&shared);
     }
+    write_state_files(&args, data_dir.as_deref(), &out);
     let stopping = Arc::new(AtomicBool::new(false));
 
     // Signals: log the shutdown line and exit 0.
@@ -525,6 +676,7 @@ fn handle(mut conn: TcpStream, sh: &Shared, out: &Out) {
     let up = sh.start.elapsed().as_secs();
     let v13 = sh.args.mode == Mode::V13;
     let (code, body) = match (method.as_str(), path.as_str()) {
+        (_, p) if sh.args.bare && p != "/health" => (404, String::new()),
         ("GET", "/health") => {
             if sh.args.health_hang {
                 loop {
@@ -553,10 +705,33 @@ fn handle(mut conn: TcpStream, sh: &Shared, out: &Out) {
         ("GET", "/api/health") => (
             200,
             format!(
-                r#"{{"status":"ok","version":"{}","uptime":{up},"pid":{},"initialized":true,"mcpReady":true}}"#,
-                sh.version, sh.pid
+                r#"{{"status":"ok","version":"{}","uptime":{up},"pid":{},"initialized":true,"mcpReady":true,"dependencies":{}}}"#,
+                sh.version,
+                sh.pid,
+                dependencies(&sh.args, sh.started_ms)
             ),
         ),
+        ("GET", "/api/chroma/status") => {
+            let (status, connected, details) = match sh.args.chroma {
+                ChromaReport::Healthy => {
+                    ("healthy", true, "chroma-mcp is responding to tool calls")
+                }
+                ChromaReport::Unhealthy => ("unhealthy", false, "chroma-mcp health check failed"),
+                ChromaReport::Disabled => (
+                    "disabled",
+                    false,
+                    "Chroma is disabled via CLAUDE_MEM_CHROMA_ENABLED=false",
+                ),
+            };
+            let body = serde_json::json!({
+                "status": status,
+                "connected": connected,
+                "timestamp": files::iso_now(),
+                "details": details,
+                "deep": false,
+            });
+            (200, body.to_string())
+        }
         ("GET", "/api/readiness") => (200, r#"{"status":"ready"}"#.into()),
         ("GET", "/api/version") => (200, format!(r#"{{"version":"{}"}}"#, sh.version)),
         ("GET", "/api/stats") => {

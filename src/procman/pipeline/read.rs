@@ -1,0 +1,162 @@
+//! The I/O: state files, the database, the logs and `/api/chroma/status`.
+
+use std::path::Path;
+
+use super::*;
+use crate::config::Config;
+use crate::procman::{files, health};
+
+/// A state file as JSON text: `Ok(None)` when absent.
+fn read_state(dir: &Path, name: &str) -> Result<Option<String>, ReadError> {
+    match files::read_capped(&dir.join(name), STATE_FILE_CAP) {
+        Ok(None) => Ok(None),
+        Ok(Some(f)) => Ok(Some(f.text)),
+        Err(p) => Err(ReadError::File(p)),
+    }
+}
+
+/// The hooks' threshold: the environment, else settings.json, else 3.
+pub fn hook_threshold(cfg: &Config) -> u64 {
+    let env = std::env::var(HOOK_THRESHOLD_KEY).ok();
+    let set = || {
+        crate::config::settings_value(&cfg.settings_path(), HOOK_THRESHOLD_KEY)
+            .ok()
+            .flatten()
+    };
+    parse_threshold(env.or_else(set).as_deref())
+}
+
+/// The newest two dated logs (today's and yesterday's, around midnight), oldest first.
+fn recent_logs(logs_dir: &Path) -> Vec<std::path::PathBuf> {
+    let Ok(rd) = std::fs::read_dir(logs_dir) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(String, std::path::PathBuf)> = rd
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_str()?.to_string();
+            let date = crate::logs::log_date(&name)?.to_string();
+            e.file_type().ok()?.is_file().then(|| (date, e.path()))
+        })
+        .collect();
+    found.sort();
+    let keep = found.len().saturating_sub(2);
+    found.drain(..keep);
+    found.into_iter().map(|(_, p)| p).collect()
+}
+
+/// Worker starts and mismatch kills in the last hour.
+pub fn read_restarts(logs_dir: &Path) -> Option<Restarts> {
+    let logs = recent_logs(logs_dir);
+    if logs.is_empty() {
+        return None;
+    }
+    let since = crate::platform::local_now().naive_local()
+        - chrono::Duration::from_std(FLAP_WINDOW).unwrap_or_default();
+    let window_start = std::time::SystemTime::now() - FLAP_WINDOW;
+    let mut total = Restarts::default();
+    for l in logs {
+        // Not written within the hour: nothing in it counts.
+        let fresh = std::fs::metadata(&l)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t >= window_start);
+        if !fresh {
+            continue;
+        }
+        let r = count_in(&l, since);
+        total.starts_last_hour += r.starts_last_hour;
+        total.version_mismatches_last_hour += r.version_mismatches_last_hour;
+    }
+    Some(total)
+}
+
+/// Count in one log, reading from its end only as far back as the hour goes: 64 KB, then 1 MB,
+/// then 4 MB, until a line older than `since` is in, the whole file is, or [`LOG_TAIL_BYTES`].
+pub(super) fn count_in(path: &Path, since: chrono::NaiveDateTime) -> Restarts {
+    let mut size: u64 = 64 * 1024;
+    loop {
+        let Ok((buf, len)) = crate::logs::read_tail(path, size) else {
+            return Restarts::default();
+        };
+        let text = String::from_utf8_lossy(&buf);
+        let reaches_back = first_time(&text, 1000).is_some_and(|t| t < since);
+        if reaches_back || size >= len || size >= LOG_TAIL_BYTES {
+            return count_restarts(&text, since);
+        }
+        size = (size * 16).min(LOG_TAIL_BYTES);
+    }
+}
+
+/// `/api/chroma/status`: `Ok(None)` when this version has no such endpoint.
+fn read_chroma(cfg: &Config, port: u16) -> Result<Option<Chroma>, ReadError> {
+    let p = health::get(cfg.host, port, "/api/chroma/status", HTTP_TIMEOUT);
+    match p.result {
+        Ok(r) if r.status == 404 => Ok(None),
+        Ok(r) if r.status == 200 || r.status == 503 => r
+            .json()
+            .as_ref()
+            .and_then(parse_chroma)
+            .map(Some)
+            .ok_or_else(|| ReadError::Chroma("not the expected JSON".into())),
+        Ok(r) => Err(ReadError::Chroma(format!("HTTP {}", r.status))),
+        Err(e) => Err(ReadError::Chroma(e.to_string())),
+    }
+}
+
+/// What `read` needs from the status read before it.
+#[derive(Debug, Clone, Copy)]
+pub struct Inputs<'a> {
+    /// The port of a worker that answers HTTP (`None`: no HTTP reads).
+    pub answering_port: Option<u16>,
+    /// `/api/health`'s dependencies, as `api::read` parsed them.
+    pub dependencies: Option<&'a Dependencies>,
+    pub running_version: Option<&'a str>,
+    pub installed_version: Option<&'a str>,
+    pub stall_after: Duration,
+}
+
+/// Read everything and evaluate it.
+pub fn read(cfg: &Config, inp: Inputs<'_>) -> Pipeline {
+    let mut p = Pipeline {
+        dependencies: inp.dependencies.cloned(),
+        stall_after_seconds: inp.stall_after.as_secs(),
+        versions: Versions {
+            running: inp.running_version.map(str::to_string),
+            installed: inp.installed_version.map(str::to_string),
+        },
+        ..Pipeline::default()
+    };
+    if let Some(port) = inp.answering_port {
+        match read_chroma(cfg, port) {
+            Ok(c) => p.chroma = c,
+            Err(e) => p.notes.push(e.to_string()),
+        }
+    }
+    read_local(cfg, &mut p);
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    evaluate(&mut p, inp.stall_after, now_ms);
+    p
+}
+
+/// The state files, the database and the logs.
+fn read_local(cfg: &Config, p: &mut Pipeline) {
+    let dir = &cfg.data_dir;
+    match read_state(dir, OBSERVER_HEALTH_FILE)
+        .and_then(|t| t.map(|t| parse_observer(&t)).transpose())
+    {
+        Ok(o) => p.observer = o,
+        Err(e) => p.notes.push(e.to_string()),
+    }
+    let threshold = hook_threshold(cfg);
+    match read_state(dir, HOOK_FAILURES_FILE)
+        .and_then(|t| t.map(|t| parse_hooks(&t, threshold)).transpose())
+    {
+        Ok(h) => p.hooks = h,
+        Err(e) => p.notes.push(e.to_string()),
+    }
+    match crate::procman::db::activity(&cfg.path("claude-mem.db")) {
+        Ok(a) => p.activity = a,
+        Err(e) => p.notes.push(ReadError::Db(e).to_string()),
+    }
+    p.restarts = read_restarts(&cfg.logs_dir());
+}
