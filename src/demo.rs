@@ -62,14 +62,42 @@ fn temp_dir() -> std::io::Result<PathBuf> {
     Err(std::io::Error::other("cannot create a temporary directory"))
 }
 
-pub fn run(keep: bool, mut opts: Options) -> Result<u8, String> {
+/// Why the demo could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// The dashboard itself (not a terminal, a terminal error).
+    #[error(transparent)]
+    Run(#[from] app::RunError),
+    /// Making the demo's data dir, port, database or worker.
+    #[error("{what}: {why}")]
+    Setup { what: &'static str, why: String },
+}
+
+impl DemoError {
+    /// 2 when there is no terminal to draw on (a usage error), else 1.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            DemoError::Run(app::RunError::NotATerminal) => 2,
+            _ => 1,
+        }
+    }
+}
+
+fn setup<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> DemoError {
+    move |e| DemoError::Setup {
+        what,
+        why: e.to_string(),
+    }
+}
+
+pub fn run(keep: bool, mut opts: Options) -> Result<u8, DemoError> {
     use std::io::IsTerminal;
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
-        return Err(app::RunError::NotATerminal.to_string());
+        return Err(app::RunError::NotATerminal.into());
     }
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find our own binary: {e}"))?;
-    let dir = temp_dir().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
-    let port = free_port().map_err(|e| format!("cannot find a free port: {e}"))?;
+    let exe = std::env::current_exe().map_err(setup("cannot find our own binary"))?;
+    let dir = temp_dir().map_err(setup("cannot create a temporary directory"))?;
+    let port = free_port().map_err(setup("cannot find a free port"))?;
     let cfg = Config {
         data_dir: dir.clone(),
         port,
@@ -93,19 +121,19 @@ pub fn run(keep: bool, mut opts: Options) -> Result<u8, String> {
         keep,
     };
     crate::procman::db::create_demo(&dir.join("claude-mem.db"))
-        .map_err(|e| format!("cannot create the demo database: {e}"))?;
+        .map_err(setup("cannot create the demo database"))?;
     // The demo must never run the PM2 cleanup against the user's real pm2: mark it done.
     crate::procman::files::write_atomic(
         &dir.join(crate::procman::files::MARKER_FILE),
         crate::procman::files::iso_now().as_bytes(),
     )
-    .map_err(|e| format!("cannot write the demo marker: {e}"))?;
-    match control::start(&cfg, Opts::default()).map_err(|e| e.to_string())? {
+    .map_err(setup("cannot write the demo marker"))?;
+    match control::start(&cfg, Opts::default()).map_err(setup("cannot start the demo worker"))? {
         StartOutcome::Started { child, .. } => spawn::reap_in_background(child),
         StartOutcome::AlreadyRunning { .. } => {}
     }
     opts.demo = true;
-    let r = app::run(&cfg, opts).map_err(|e| e.to_string());
+    let r = app::run(&cfg, opts).map_err(DemoError::from);
     drop(guard);
     r
 }

@@ -96,13 +96,9 @@ fn run(cli: Cli) -> Res {
                 });
             }
             let opts = dash_opts(&cli, interval.as_deref())?;
-            claude_mem_top::demo::run(*keep, opts).map_err(|msg| Fail {
-                code: if msg.starts_with("not a terminal") {
-                    2
-                } else {
-                    1
-                },
-                msg,
+            claude_mem_top::demo::run(*keep, opts).map_err(|e| Fail {
+                code: e.exit_code(),
+                msg: e.to_string(),
             })
         }
         Some(Command::Config { default }) => config_cmd(&cli, *default),
