@@ -37,11 +37,11 @@ pub struct Cli {
     #[arg(long, conflicts_with = "format")]
     pub json: bool,
     /// Dashboard sampling interval for health and resources [default: config.toml, else 1s]
-    #[arg(long, value_name = "DURATION")]
-    pub interval: Option<String>,
+    #[arg(long, value_name = "DURATION", value_parser = crate::config::duration_arg)]
+    pub interval: Option<std::time::Duration>,
     /// Prompts but no new observation for this long: STALLED (dashboard and --once)
-    #[arg(long, default_value = "30m", value_name = "DURATION")]
-    pub stall_after: String,
+    #[arg(long, default_value = "30m", value_name = "DURATION", value_parser = crate::config::duration_arg)]
+    pub stall_after: std::time::Duration,
 
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -76,25 +76,25 @@ pub enum Command {
     #[command(after_help = "Example:\n  claude-mem-top start --timeout 20s")]
     Start {
         /// How long to wait for GET /health 200
-        #[arg(long, default_value = "10s", value_name = "DURATION")]
-        timeout: String,
+        #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = crate::config::duration_arg)]
+        timeout: std::time::Duration,
     },
     /// Stop the worker: SIGTERM, then SIGKILL after the grace period
     #[command(after_help = "Example:\n  claude-mem-top stop --grace 2s")]
     Stop {
         /// How long to wait after SIGTERM before SIGKILL
-        #[arg(long, default_value = "5s", value_name = "DURATION")]
-        grace: String,
+        #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = crate::config::duration_arg)]
+        grace: std::time::Duration,
     },
     /// Stop then start, holding the lock throughout
     #[command(after_help = "Example:\n  claude-mem-top restart")]
     Restart {
         /// How long the new worker may take to answer GET /health 200
-        #[arg(long, default_value = "10s", value_name = "DURATION")]
-        timeout: String,
+        #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = crate::config::duration_arg)]
+        timeout: std::time::Duration,
         /// How long to wait after SIGTERM before SIGKILL when stopping the old worker
-        #[arg(long, default_value = "5s", value_name = "DURATION")]
-        grace: String,
+        #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = crate::config::duration_arg)]
+        grace: std::time::Duration,
     },
     /// Show the three health layers (exit 0 healthy, 1 stale, 3 stopped, 4 unknown, 150 unhealthy, 151 unmanaged)
     #[command(
@@ -107,8 +107,8 @@ pub enum Command {
         #[arg(long, conflicts_with = "format")]
         json: bool,
         /// Prompts but no new observation for this long: STALLED
-        #[arg(long, default_value = "30m", value_name = "DURATION")]
-        stall_after: String,
+        #[arg(long, default_value = "30m", value_name = "DURATION", value_parser = crate::config::duration_arg)]
+        stall_after: std::time::Duration,
     },
     /// Print the newest dated log
     #[command(
@@ -122,8 +122,8 @@ pub enum Command {
         #[arg(short, long)]
         follow: bool,
         /// Minimum level: debug, info, warn, error (multi-line entries stay whole)
-        #[arg(long)]
-        level: Option<String>,
+        #[arg(long, value_enum, ignore_case = true)]
+        level: Option<crate::logs::Level>,
     },
     /// For hooks: start the worker unless it is healthy; prints nothing on stdout
     #[command(
@@ -131,8 +131,8 @@ pub enum Command {
     )]
     Ensure {
         /// How long a started worker may take to answer GET /health 200
-        #[arg(long, default_value = "10s", value_name = "DURATION")]
-        timeout: String,
+        #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = crate::config::duration_arg)]
+        timeout: std::time::Duration,
     },
     /// Run the PM2 cleanup (`pm2 delete claude-mem-worker`) now
     #[command(after_help = "Example:\n  claude-mem-top migrate")]
@@ -146,8 +146,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
         /// Prompts but no new observation for this long: STALLED
-        #[arg(long, default_value = "30m", value_name = "DURATION")]
-        stall_after: String,
+        #[arg(long, default_value = "30m", value_name = "DURATION", value_parser = crate::config::duration_arg)]
+        stall_after: std::time::Duration,
     },
     /// Run the worker in the foreground and restart it when it dies or stays unhealthy
     #[command(
@@ -166,8 +166,8 @@ pub enum Command {
         #[arg(long)]
         allow_remote: bool,
         /// Prompts but no new observation for this long: STALLED
-        #[arg(long, default_value = "30m", value_name = "DURATION")]
-        stall_after: String,
+        #[arg(long, default_value = "30m", value_name = "DURATION", value_parser = crate::config::duration_arg)]
+        stall_after: std::time::Duration,
     },
     /// Print a shell completion script
     #[command(
@@ -195,8 +195,8 @@ pub enum Command {
         #[arg(long)]
         keep: bool,
         /// Dashboard sampling interval for health and resources [default: config.toml, else 1s]
-        #[arg(long, value_name = "DURATION")]
-        interval: Option<String>,
+        #[arg(long, value_name = "DURATION", value_parser = crate::config::duration_arg)]
+        interval: Option<std::time::Duration>,
     },
     /// Check the dashboard's config.toml, or print a commented default one
     #[command(
@@ -239,8 +239,8 @@ Examples:
         #[arg(long)]
         dry_run: bool,
         /// How long each helper gets after SIGTERM before SIGKILL
-        #[arg(long, value_name = "DURATION", default_value = "3s")]
-        grace: String,
+        #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = crate::config::duration_arg)]
+        grace: std::time::Duration,
         /// JSON output
         #[arg(long)]
         json: bool,

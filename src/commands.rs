@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use crate::cli::Format;
-use crate::config::{self, parse_duration, Config, ConfigError};
+use crate::config::{self, Config, ConfigError};
 use crate::logs::follow::{FollowEvent, Follower, LogReset};
 use crate::logs::{self, Level};
 use crate::procman::control::{self, Opts, StartOutcome, StopOutcome};
@@ -37,16 +37,6 @@ impl From<ConfigError> for Fail {
 }
 
 pub type Res = Result<u8, Fail>;
-
-pub fn duration(value: &str, flag: &'static str) -> Result<Duration, Fail> {
-    parse_duration(value).ok_or_else(|| {
-        ConfigError::Duration {
-            value: value.into(),
-            flag,
-        }
-        .into()
-    })
-}
 
 pub fn status(cfg: &Config, format: Format, stall_after: Duration) -> Res {
     let t0 = std::time::Instant::now();
@@ -218,14 +208,7 @@ pub fn migrate(cfg: &Config) -> Res {
     }
 }
 
-pub fn logs(cfg: &Config, lines: usize, follow: bool, level: Option<&str>) -> Res {
-    let min = match level {
-        None => None,
-        Some(l) => Some(Level::parse(l).ok_or_else(|| Fail {
-            code: 2,
-            msg: format!("invalid level {l:?}: use debug, info, warn or error"),
-        })?),
-    };
+pub fn logs(cfg: &Config, lines: usize, follow: bool, min: Option<Level>) -> Res {
     let tty = std::io::stdout().is_terminal();
     let clean = |s: &str| {
         if tty {

@@ -29,10 +29,6 @@ pub enum ConfigError {
         origin: &'static str,
         reason: &'static str,
     },
-    #[error(
-        "invalid duration {value:?} for {flag}: use e.g. 500ms, 5s, 1m or a number of seconds"
-    )]
-    Duration { value: String, flag: &'static str },
 }
 
 /// Where the port came from.
@@ -332,6 +328,12 @@ pub fn read_settings(path: &Path) -> Result<Option<serde_json::Value>, ConfigErr
         return Err(err("not a JSON object".into()));
     }
     Ok(Some(v))
+}
+
+/// A duration option, for clap's `value_parser`: a bad value is a usage error (exit 2) that
+/// names the flag and says what fits.
+pub fn duration_arg(s: &str) -> Result<Duration, String> {
+    parse_duration(s).ok_or_else(|| "use e.g. 500ms, 5s, 1m or a number of seconds".to_string())
 }
 
 /// Parse `500ms`, `5s`, `1m`, `1h`, or a bare number of seconds (fractions allowed).

@@ -4,7 +4,7 @@ use clap::Parser;
 
 use claude_mem_top::app;
 use claude_mem_top::cli::{Cli, Command, Format};
-use claude_mem_top::commands::{self, duration, Fail, Res};
+use claude_mem_top::commands::{self, Fail, Res};
 
 fn main() -> ExitCode {
     // Hidden helper processes first: they must start fast and never touch color-eyre.
@@ -34,53 +34,32 @@ fn run(cli: Cli) -> Res {
     let fmt = |f: Format, json: bool| if json { Format::Json } else { f };
     let cfg = || commands::load_config(&cli.global);
     match &cli.command {
-        None if cli.once => commands::once(
-            &cfg()?,
-            fmt(cli.format, cli.json),
-            duration(&cli.stall_after, "--stall-after")?,
-        ),
+        None if cli.once => commands::once(&cfg()?, fmt(cli.format, cli.json), cli.stall_after),
         None => dashboard(&cfg()?, &cli),
         Some(Command::Status {
             format,
             json,
             stall_after,
-        }) => commands::status(
-            &cfg()?,
-            fmt(*format, *json),
-            duration(stall_after, "--stall-after")?,
-        ),
-        Some(Command::Start { timeout }) => {
-            commands::start(&cfg()?, duration(timeout, "--timeout")?)
-        }
-        Some(Command::Stop { grace }) => commands::stop(&cfg()?, duration(grace, "--grace")?),
-        Some(Command::Restart { timeout, grace }) => commands::restart(
-            &cfg()?,
-            duration(timeout, "--timeout")?,
-            duration(grace, "--grace")?,
-        ),
-        Some(Command::Ensure { timeout }) => {
-            commands::ensure(&cfg()?, duration(timeout, "--timeout")?)
-        }
+        }) => commands::status(&cfg()?, fmt(*format, *json), *stall_after),
+        Some(Command::Start { timeout }) => commands::start(&cfg()?, *timeout),
+        Some(Command::Stop { grace }) => commands::stop(&cfg()?, *grace),
+        Some(Command::Restart { timeout, grace }) => commands::restart(&cfg()?, *timeout, *grace),
+        Some(Command::Ensure { timeout }) => commands::ensure(&cfg()?, *timeout),
         Some(Command::Logs {
             lines,
             follow,
             level,
-        }) => commands::logs(&cfg()?, *lines, *follow, level.as_deref()),
+        }) => commands::logs(&cfg()?, *lines, *follow, *level),
         Some(Command::Migrate) => commands::migrate(&cfg()?),
         Some(Command::Doctor { json, stall_after }) => {
-            commands::doctor(&cli.global, *json, duration(stall_after, "--stall-after")?)
+            commands::doctor(&cli.global, *json, *stall_after)
         }
         Some(Command::Supervise(args)) => commands::supervise(&cfg()?, args),
         Some(Command::ServeMetrics {
             listen,
             allow_remote,
             stall_after,
-        }) => commands::serve_metrics(
-            &cfg()?,
-            listen,
-            *allow_remote,
-            duration(stall_after, "--stall-after")?,
-        ),
+        }) => commands::serve_metrics(&cfg()?, listen, *allow_remote, *stall_after),
         Some(Command::Completions { shell }) => commands::completions(*shell),
         Some(Command::Man { dir }) => commands::man(dir.as_deref()),
         Some(Command::Demo { keep, interval }) => {
@@ -95,7 +74,7 @@ fn run(cli: Cli) -> Res {
                             .into(),
                 });
             }
-            let opts = dash_opts(&cli, interval.as_deref())?;
+            let opts = dash_opts(&cli, *interval)?;
             claude_mem_top::demo::run(*keep, opts).map_err(|e| Fail {
                 code: e.exit_code(),
                 msg: e.to_string(),
@@ -108,7 +87,7 @@ fn run(cli: Cli) -> Res {
             dry_run,
             grace,
             json,
-        }) => commands::reap(&cfg()?, *dry_run, duration(grace, "--grace")?, *json),
+        }) => commands::reap(&cfg()?, *dry_run, *grace, *json),
         Some(Command::StandInWorker(_))
         | Some(Command::StandInChild { .. })
         | Some(Command::StandInHelper { .. }) => Ok(0),
@@ -138,12 +117,11 @@ fn config_cmd(cli: &Cli, default: bool) -> Res {
     Ok(0)
 }
 
-fn dash_opts(cli: &Cli, interval: Option<&str>) -> Result<app::Options, Fail> {
+fn dash_opts(cli: &Cli, interval: Option<std::time::Duration>) -> Result<app::Options, Fail> {
     let ui = ui_config(cli)?;
-    let interval = match interval {
-        Some(i) => duration(i, "--interval")?,
-        None => ui.interval.unwrap_or(std::time::Duration::from_secs(1)),
-    };
+    let interval = interval
+        .or(ui.interval)
+        .unwrap_or(std::time::Duration::from_secs(1));
     let no_color =
         cli.global.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let mut o = app::Options::new(
@@ -153,12 +131,12 @@ fn dash_opts(cli: &Cli, interval: Option<&str>) -> Result<app::Options, Fail> {
     o.keys = ui.keys;
     o.palette = ui.palette;
     o.mouse = !cli.global.no_mouse && ui.mouse.unwrap_or(true);
-    o.stall_after = duration(&cli.stall_after, "--stall-after")?;
+    o.stall_after = cli.stall_after;
     Ok(o)
 }
 
 fn dashboard(cfg: &claude_mem_top::config::Config, cli: &Cli) -> Res {
-    let opts = dash_opts(cli, cli.interval.as_deref())?;
+    let opts = dash_opts(cli, cli.interval)?;
     app::run(cfg, opts).map_err(|e| Fail {
         code: match e {
             app::RunError::NotATerminal => 2,

@@ -467,3 +467,35 @@ fn defect03_logs_follow_stays_on_one_file_and_prints_each_line_once() {
         "logs -f printed old lines again or switched files"
     );
 }
+
+#[test]
+fn bad_durations_and_levels_are_usage_errors_that_name_the_flag() {
+    let env = Env::new();
+    for args in [
+        &["start", "--timeout", "5x"][..],
+        &["stop", "--grace", "1 fortnight"],
+        &["supervise", "--window", "soon"],
+        &["--once", "--stall-after", "30 minutes"],
+        &["--interval", "fast"],
+    ] {
+        let out = env.run(args);
+        out.code(2);
+        let flag = args[args.len() - 2];
+        assert!(
+            out.stderr.contains(flag) && out.stderr.contains("500ms, 5s, 1m"),
+            "{args:?}: {}",
+            out.both()
+        );
+    }
+    let out = env.run(&["logs", "--level", "loud"]);
+    out.code(2);
+    assert!(
+        out.stderr.contains("--level") && out.stderr.contains("warn"),
+        "{}",
+        out.both()
+    );
+    // Any case, and `warning` for warn: accepted (exit 1 only for the missing log).
+    let out = env.run(&["logs", "--level", "WARNING"]);
+    out.code(1);
+    assert!(out.stderr.contains("no worker log"), "{}", out.both());
+}

@@ -65,23 +65,23 @@ pub struct SuperviseArgs {
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub max_restarts: u32,
     /// The window --max-restarts counts in
-    #[arg(long, default_value = "60s", value_name = "DURATION")]
-    pub window: String,
+    #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = crate::config::duration_arg)]
+    pub window: Duration,
     /// Healthy this long resets the backoff to 1 s
-    #[arg(long, default_value = "60s", value_name = "DURATION")]
-    pub reset_after: String,
+    #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = crate::config::duration_arg)]
+    pub reset_after: Duration,
     /// Restart a worker whose GET /health has failed this long
-    #[arg(long, default_value = "30s", value_name = "DURATION")]
-    pub unhealthy_after: String,
+    #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = crate::config::duration_arg)]
+    pub unhealthy_after: Duration,
     /// How often to probe GET /health
-    #[arg(long, default_value = "2s", value_name = "DURATION")]
-    pub health_interval: String,
+    #[arg(long, default_value = "2s", value_name = "DURATION", value_parser = crate::config::duration_arg)]
+    pub health_interval: Duration,
     /// How long a start may wait for GET /health 200
-    #[arg(long, default_value = "10s", value_name = "DURATION")]
-    pub timeout: String,
+    #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = crate::config::duration_arg)]
+    pub timeout: Duration,
     /// How long a stop waits after SIGTERM before SIGKILL
-    #[arg(long, default_value = "5s", value_name = "DURATION")]
-    pub grace: String,
+    #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = crate::config::duration_arg)]
+    pub grace: Duration,
 }
 
 /// The parsed policy.
@@ -98,31 +98,26 @@ pub struct Policy {
 }
 
 impl Policy {
-    pub fn from_args(a: &SuperviseArgs) -> Result<Policy, String> {
-        let d = |v: &str, flag: &str| {
-            parse_duration(v)
-                .ok_or_else(|| format!("invalid duration {v:?} for {flag}: use e.g. 500ms, 5s, 1m"))
-        };
+    pub fn from_args(a: &SuperviseArgs) -> Policy {
         let backoff_start = std::env::var(BACKOFF_ENV)
             .ok()
             .and_then(|v| parse_duration(&v))
             .filter(|d| !d.is_zero())
             .unwrap_or(BACKOFF_START);
-        Ok(Policy {
+        Policy {
             restart: a.restart,
             max_restarts: a.max_restarts,
-            window: d(&a.window, "--window")?,
-            reset_after: d(&a.reset_after, "--reset-after")?,
-            unhealthy_after: d(&a.unhealthy_after, "--unhealthy-after")?,
-            health_interval: d(&a.health_interval, "--health-interval")?
-                .max(Duration::from_millis(50)),
+            window: a.window,
+            reset_after: a.reset_after,
+            unhealthy_after: a.unhealthy_after,
+            health_interval: a.health_interval.max(Duration::from_millis(50)),
             backoff_start,
             opts: Opts {
-                timeout: d(&a.timeout, "--timeout")?,
-                grace: d(&a.grace, "--grace")?,
+                timeout: a.timeout,
+                grace: a.grace,
                 ..Opts::default()
             },
-        })
+        }
     }
 
     /// The delay before restart number `n` (1-based) since the last reset: 1 s, 2 s, 4 s … 60 s.

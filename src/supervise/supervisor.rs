@@ -121,7 +121,7 @@ fn take_lock(dir: &Path) -> Result<Lock, String> {
 
 /// Run the supervisor until FATAL, `--restart never` ends it, or a signal. Returns the exit code.
 pub fn run(cfg: &Config, args: &SuperviseArgs) -> Result<u8, (u8, String)> {
-    let p = Policy::from_args(args).map_err(|m| (2, m))?;
+    let p = Policy::from_args(args);
     std::fs::create_dir_all(&cfg.data_dir).map_err(|e| {
         (
             1,
