@@ -11,7 +11,7 @@ use super::identity::{self, Proven};
 use super::lock::Lock;
 use super::migrate::{self, MigrateReport};
 use super::spawn;
-use super::status::{self, Layout, State, Status, StatusOpts};
+use super::status::{self, Layout, State, Status, StatusOpts, Verdict};
 use super::Error;
 use crate::config::{fmt_duration, Config};
 use crate::platform::{self, ProcHandle, StartToken, Stop};
@@ -124,9 +124,9 @@ fn pm2_cleanup(cfg: &Config, notes: &mut Vec<String>) -> Result<(), Error> {
 /// `ensure`: fast path without the lock when the worker is healthy; else start.
 pub fn ensure(cfg: &Config, opts: Opts) -> Result<StartOutcome, Error> {
     let st = status::status(cfg, StatusOpts::default());
-    if st.state == State::Running {
+    if let Verdict::Running(p) = st.verdict() {
         return Ok(StartOutcome::AlreadyRunning {
-            pid: st.pid.unwrap_or(0),
+            pid: p.pid,
             port: st.port,
         });
     }
@@ -219,7 +219,7 @@ fn check_program(cfg: &Config) -> Result<(), Error> {
 fn refuse_foreign(p: &Proven) -> Result<(), Error> {
     match p.uid() {
         Some(u) if Some(u) != platform::current_uid() => Err(Error::Refused {
-            pid: p.pid,
+            target: format!("PID {}", p.pid),
             reason: format!("the worker belongs to uid {u}, not to you"),
         }),
         _ => Ok(()),
@@ -233,12 +233,20 @@ fn start_locked(
     mut notes: Vec<String>,
 ) -> Result<StartOutcome, Error> {
     let st = status::status(cfg, StatusOpts::default());
-    match st.state {
-        State::Running => {
+    match st.verdict() {
+        Verdict::Running(p) => {
             return Ok(StartOutcome::AlreadyRunning {
-                pid: st.pid.unwrap_or(0),
+                pid: p.pid,
                 port: st.port,
             })
+        }
+        Verdict::Unknown { reason } => return Err(Error::Unknown(reason.to_string())),
+        _ => {}
+    }
+    match st.state {
+        // Both are answered by the verdict above.
+        State::Running | State::Unknown => {
+            return Err(Error::Unknown(format!("state {}", st.state.label())))
         }
         // A wedged listener no PID file proves: not ours to wait for or to replace.
         State::Unhealthy if st.proven.is_none() => {
@@ -251,7 +259,6 @@ fn start_locked(
             })
         }
         State::Unhealthy => return wait_unhealthy(cfg, opts, st),
-        State::Unknown => return Err(Error::Unknown(st.reason.unwrap_or_default())),
         State::Unmanaged => {
             return Err(Error::PortInUse {
                 port: st.port,
@@ -458,23 +465,43 @@ fn wait_unhealthy(cfg: &Config, opts: Opts, first: Status) -> Result<StartOutcom
         std::thread::sleep(nap.min(deadline.saturating_duration_since(Instant::now())));
         nap = (nap * 2).min(Duration::from_millis(200));
         st = status::status(cfg, StatusOpts::default());
-        match st.state {
-            State::Running => {
+        match st.verdict() {
+            Verdict::Running(p) => {
                 return Ok(StartOutcome::AlreadyRunning {
-                    pid: st.pid.unwrap_or(0),
+                    pid: p.pid,
                     port: st.port,
                 })
             }
-            State::Unhealthy => {}
+            Verdict::Unhealthy {
+                worker: Some(_), ..
+            } => {}
             _ => break,
         }
     }
-    Err(Error::Unhealthy {
-        pid: st.pid.unwrap_or(0),
-        reason: st
-            .reason
-            .unwrap_or_else(|| format!("state {}", st.state.label())),
-    })
+    match st.verdict() {
+        Verdict::Unhealthy {
+            worker: Some(p),
+            reason,
+            ..
+        } => Err(Error::Unhealthy {
+            pid: p.pid,
+            reason: reason.to_string(),
+        }),
+        // It stopped, went stale or lost its proof while we waited: say so, start nothing.
+        _ => Err(Error::Unknown(format!(
+            "the unhealthy worker became {} while start waited for it",
+            st.state.label()
+        ))),
+    }
+}
+
+/// Who a refusal is about when no PID file proves the process: the port's listener, by PID
+/// when the socket table shows it.
+fn listener(st: &Status) -> String {
+    match st.port_holder.as_ref().and_then(|h| h.pid) {
+        Some(pid) => format!("PID {pid}"),
+        None => format!("the listener on port {}", st.port),
+    }
 }
 
 fn stop_locked(cfg: &Config, opts: Opts, _lock: &Lock) -> Result<StopOutcome, Error> {
@@ -500,14 +527,14 @@ fn stop_locked(cfg: &Config, opts: Opts, _lock: &Lock) -> Result<StopOutcome, Er
         }
         State::Unknown => Err(Error::Unknown(st.reason.unwrap_or_default())),
         State::Unmanaged => Err(Error::Refused {
-            pid: st.pid.unwrap_or(0),
+            target: listener(&st),
             reason: format!(
                 "it answers on port {} but no PID file proves it is the worker                  (`claude-mem-top adopt` records it, if it is yours)",
                 st.port
             ),
         }),
         State::Unhealthy if st.proven.is_none() => Err(Error::Refused {
-            pid: st.pid.unwrap_or(0),
+            target: listener(&st),
             reason: format!(
                 "port {} {} and no PID file proves it is the worker",
                 st.port,
@@ -571,13 +598,13 @@ pub fn terminate(p: &Proven, grace: Duration) -> Result<(Duration, bool), Error>
     // The handle is opened against the proven start token: from here on it cannot refer to
     // another process, even if the PID is reused (or every signal re-checks the token where the
     // OS has no such handle).
-    let handle = ProcHandle::open(p.pid, p.token()).ok_or(Error::Refused {
-        pid: p.pid,
+    let handle = ProcHandle::open(p.pid, p.token()).ok_or_else(|| Error::Refused {
+        target: format!("PID {}", p.pid),
         reason: "it is no longer the process that was proven".into(),
     })?;
     if !identity::still_same(p) {
         return Err(Error::Refused {
-            pid: p.pid,
+            target: format!("PID {}", p.pid),
             reason: "it is no longer the process that was proven".into(),
         });
     }

@@ -46,8 +46,9 @@ pub enum Error {
     HealthTimeout { after: String, tail: String },
     #[error("state unknown: {0}")]
     Unknown(String),
-    #[error("refusing to signal PID {pid}: {reason}")]
-    Refused { pid: i32, reason: String },
+    /// `target`: `PID 4242`, or the port's listener when its PID is not visible.
+    #[error("refusing to signal {target}: {reason}")]
+    Refused { target: String, reason: String },
     #[error("not adopting: {0}")]
     AdoptRefused(String),
     #[error("Worker (PID {pid}) did not exit after SIGKILL")]

@@ -37,7 +37,10 @@ impl Pm2Leftovers {
             parts.push(format!("pm2 daemon PID {d}"));
         }
         for a in self.apps.iter().filter(|a| a.alive) {
-            parts.push(format!("claude-mem-worker PID {}", a.pid.unwrap_or(0)));
+            parts.push(match a.pid {
+                Some(pid) => format!("claude-mem-worker PID {pid}"),
+                None => "claude-mem-worker".to_string(),
+            });
         }
         format!(
             "{} in {}: run `claude-mem-top migrate` to remove it",

@@ -157,7 +157,61 @@ pub struct Status {
     pub probe: Option<Probe>,
 }
 
+/// What a status read found, as one enum whose variants carry what each state has: callers
+/// match on it instead of reading `state`, `proven`, `reason` and `pid` side by side.
+#[derive(Debug, Clone, Copy)]
+pub enum Verdict<'a> {
+    /// Proven and answering `/health`.
+    Running(&'a Proven),
+    /// `worker`: the proven process (a PID file names it); `None`: a wedged listener no file
+    /// names, `holder` on the port.
+    Unhealthy {
+        worker: Option<&'a Proven>,
+        holder: Option<&'a PortHolder>,
+        reason: &'a str,
+    },
+    Stale {
+        record: Option<&'a Record>,
+        reason: &'a str,
+    },
+    Stopped,
+    /// A worker answers on the port, but no PID file proves it.
+    Unmanaged {
+        holder: Option<&'a PortHolder>,
+    },
+    Unknown {
+        reason: &'a str,
+    },
+}
+
 impl Status {
+    /// The typed view of this read.
+    pub fn verdict(&self) -> Verdict<'_> {
+        let reason = self.reason.as_deref().unwrap_or("");
+        match (self.state, &self.proven) {
+            (State::Running, Some(p)) => Verdict::Running(p),
+            // The builder proves a worker before it says running; a read without the proof is
+            // not one to act on.
+            (State::Running, None) => Verdict::Unknown {
+                reason: "running, but the process is not proven",
+            },
+            (State::Unhealthy, worker) => Verdict::Unhealthy {
+                worker: worker.as_ref(),
+                holder: self.port_holder.as_ref(),
+                reason,
+            },
+            (State::Stale, _) => Verdict::Stale {
+                record: self.record.as_ref(),
+                reason,
+            },
+            (State::Stopped, _) => Verdict::Stopped,
+            (State::Unmanaged, _) => Verdict::Unmanaged {
+                holder: self.port_holder.as_ref(),
+            },
+            (State::Unknown, _) => Verdict::Unknown { reason },
+        }
+    }
+
     /// Stopped, with nothing found yet: the start of a status read.
     pub fn new(port: u16, port_source: PortSource, data_dir: PathBuf) -> Status {
         Status {
@@ -577,7 +631,10 @@ fn read_layers(
                 })
                 .collect();
             // The layout whose worker is proven alive wins; else the first (spec before JSON).
-            let idx = verdicts.iter().position(|(_, v)| v.is_ok()).unwrap_or(0);
+            let idx = verdicts
+                .iter()
+                .position(|(_, v)| v.is_ok())
+                .unwrap_or_default();
             let (rec, verdict) = verdicts.swap_remove(idx);
             st.layout = rec.layout;
             st.pid = Some(rec.claim.pid);
@@ -763,6 +820,31 @@ pub fn fmt_uptime(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_verdict_carries_what_each_state_has() {
+        let mut st = Status::new(40000, PortSource::Default, "/d".into());
+        assert!(matches!(st.verdict(), Verdict::Stopped));
+        // Running without a proof is nothing to act on.
+        st.state = State::Running;
+        assert!(
+            matches!(st.verdict(), Verdict::Unknown { reason } if reason.contains("not proven"))
+        );
+        st.state = State::Unhealthy;
+        st.reason = Some("GET /health: HTTP 500".into());
+        assert!(matches!(
+            st.verdict(),
+            Verdict::Unhealthy {
+                worker: None,
+                holder: None,
+                reason: "GET /health: HTTP 500"
+            }
+        ));
+        st.state = State::Stale;
+        assert!(matches!(st.verdict(), Verdict::Stale { record: None, .. }));
+        st.state = State::Unmanaged;
+        assert!(matches!(st.verdict(), Verdict::Unmanaged { holder: None }));
+    }
 
     #[test]
     fn uptime_formats() {
