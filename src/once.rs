@@ -91,11 +91,7 @@ pub fn text(st: &Status) -> String {
             .latency_ms
             .map(|l| format!(" ({l:.2} ms)"))
             .unwrap_or_default();
-        let name = match c.name {
-            "pid_file" => "PID file",
-            "process" => "process ",
-            _ => "/health ",
-        };
+        let name = c.name.label();
         let _ = writeln!(s, "    {mark} {name}  {}{lat}", c.detail);
     }
     if let Some(r) = &st.reason {

@@ -12,7 +12,7 @@ use claude_mem_top::config::PortSource;
 use claude_mem_top::platform::StartToken;
 use claude_mem_top::procman::activity::{Item, Kind};
 use claude_mem_top::procman::census::{Census, Class, HelperKind, Member, Tie};
-use claude_mem_top::procman::status::{Check, Layout, State, Status};
+use claude_mem_top::procman::status::{Check, Layer, Layout, State, Status};
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
@@ -23,7 +23,7 @@ fn now() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_795_600_000) // 2026-11-25
 }
 
-fn check(name: &'static str, ok: bool, detail: &str, lat: Option<f64>) -> Check {
+fn check(name: Layer, ok: bool, detail: &str, lat: Option<f64>) -> Check {
     Check {
         latency_ms: lat,
         ..Check::new(name, ok, detail)
@@ -36,9 +36,9 @@ fn status(state: State) -> Status {
             Some(4242),
             true,
             vec![
-                check("pid_file", true, ".worker.pid: PID 4242", None),
-                check("process", true, "PID 4242 alive (bun)", None),
-                check("http", true, "200 OK", Some(0.42)),
+                check(Layer::PidFile, true, ".worker.pid: PID 4242", None),
+                check(Layer::Process, true, "PID 4242 alive (bun)", None),
+                check(Layer::Http, true, "200 OK", Some(0.42)),
             ],
             None,
             Some(8100),
@@ -47,9 +47,9 @@ fn status(state: State) -> Status {
             Some(4242),
             false,
             vec![
-                check("pid_file", true, ".worker.pid: PID 4242", None),
-                check("process", true, "PID 4242 alive (bun)", None),
-                check("http", false, "HTTP 500", Some(1.70)),
+                check(Layer::PidFile, true, ".worker.pid: PID 4242", None),
+                check(Layer::Process, true, "PID 4242 alive (bun)", None),
+                check(Layer::Http, false, "HTTP 500", Some(1.70)),
             ],
             Some("GET /health: HTTP 500".to_string()),
             Some(8100),
@@ -58,8 +58,8 @@ fn status(state: State) -> Status {
             Some(999_999),
             false,
             vec![
-                check("pid_file", true, ".worker.pid: PID 999999", None),
-                check("process", false, "process 999999 is not running", None),
+                check(Layer::PidFile, true, ".worker.pid: PID 999999", None),
+                check(Layer::Process, false, "process 999999 is not running", None),
             ],
             Some("process 999999 is not running".to_string()),
             None,
@@ -68,8 +68,8 @@ fn status(state: State) -> Status {
             None,
             false,
             vec![
-                check("pid_file", false, "no PID file", None),
-                check("http", false, "connection refused", Some(0.15)),
+                check(Layer::PidFile, false, "no PID file", None),
+                check(Layer::Http, false, "connection refused", Some(0.15)),
             ],
             None,
             None,

@@ -95,7 +95,7 @@ pub(super) fn check_pid_files(cfg: &Config, st: &Status) -> Finding {
                     "stale {named}: {}",
                     st.checks
                         .iter()
-                        .find(|c| c.name == "process" && !c.ok)
+                        .find(|c| c.name == crate::procman::status::Layer::Process && !c.ok)
                         .map(|c| c.detail.as_str())
                         .or(st.reason.as_deref())
                         .unwrap_or("it names no live worker")

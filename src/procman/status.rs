@@ -83,15 +83,44 @@ impl Layout {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Check {
-    pub name: &'static str,
+    pub name: Layer,
     pub ok: bool,
     pub detail: String,
     pub latency_ms: Option<f64>,
 }
 
+/// The three health layers, in the order they are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Layer {
+    PidFile,
+    Process,
+    Http,
+}
+
+impl Layer {
+    /// Its name in the `status` text, padded to one width.
+    pub fn label(self) -> &'static str {
+        match self {
+            Layer::PidFile => "PID file",
+            Layer::Process => "process ",
+            Layer::Http => "/health ",
+        }
+    }
+
+    /// A short name for narrow panels.
+    pub fn short(self) -> &'static str {
+        match self {
+            Layer::PidFile => "pid",
+            Layer::Process => "proc",
+            Layer::Http => "http",
+        }
+    }
+}
+
 impl Check {
     /// A check that took no measured time (the file and process layers).
-    pub fn new(name: &'static str, ok: bool, detail: impl Into<String>) -> Check {
+    pub fn new(name: Layer, ok: bool, detail: impl Into<String>) -> Check {
         Check {
             name,
             ok,
@@ -570,7 +599,7 @@ fn read_layers(
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             st.checks.push(Check::new(
-                "pid_file",
+                Layer::PidFile,
                 false,
                 format!("data dir {} does not exist", dir.display()),
             ));
@@ -605,19 +634,22 @@ fn read_layers(
     match pid_layer(cfg, warnings) {
         PidLayer::Absent => {
             st.layout = if v13 { Layout::V13 } else { Layout::None };
-            st.checks.push(Check::new("pid_file", false, "no PID file"));
+            st.checks
+                .push(Check::new(Layer::PidFile, false, "no PID file"));
             probe_unmanaged(cfg, opts, &mut st);
         }
         PidLayer::Untrusted(p) => {
             st.state = State::Unknown;
             st.reason = Some(p.to_string());
-            st.checks.push(Check::new("pid_file", false, p.to_string()));
+            st.checks
+                .push(Check::new(Layer::PidFile, false, p.to_string()));
         }
         PidLayer::Invalid(p) => {
             st.state = State::Stale;
             st.layout = Layout::Spec;
             st.reason = Some(p.to_string());
-            st.checks.push(Check::new("pid_file", false, p.to_string()));
+            st.checks
+                .push(Check::new(Layer::PidFile, false, p.to_string()));
             if let FileProblem::Invalid { path, .. } = &p {
                 st.pid_file = Some(path.clone());
             }
@@ -651,7 +683,7 @@ fn read_layers(
                 st.port = p;
             }
             st.checks.push(Check::new(
-                "pid_file",
+                Layer::PidFile,
                 true,
                 format!(
                     "{}: PID {}",
@@ -666,7 +698,8 @@ fn read_layers(
                 Err(why) => {
                     let reason = why.to_string();
                     st.state = State::Stale;
-                    st.checks.push(Check::new("process", false, reason.clone()));
+                    st.checks
+                        .push(Check::new(Layer::Process, false, reason.clone()));
                     st.reason = Some(reason);
                     st.record = Some(rec);
                     // The file is stale, but is a worker answering on the port anyway?
@@ -682,7 +715,7 @@ fn read_layers(
                     }
                     st.command = Some(proven.argv().join(" "));
                     st.checks.push(Check::new(
-                        "process",
+                        Layer::Process,
                         true,
                         format!("PID {} alive ({})", proven.pid, proven.info.name),
                     ));
@@ -723,7 +756,7 @@ fn http_check(probe: &Probe) -> Check {
         }
     }
     Check {
-        name: "http",
+        name: Layer::Http,
         ok: probe.healthy(),
         detail,
         latency_ms: Some((probe.latency.as_secs_f64() * 1000.0 * 100.0).round() / 100.0),

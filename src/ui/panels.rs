@@ -386,11 +386,7 @@ pub fn health(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
                 }
             }
             for c in &st.checks {
-                let (name, short) = match c.name {
-                    "pid_file" => ("PID file", "pid"),
-                    "process" => ("process ", "proc"),
-                    _ => ("/health ", "http"),
-                };
+                let (name, short) = (c.name.label(), c.name.short());
                 let detail = crate::logs::sanitize(&c.detail);
                 // `.worker.pid: PID 4242` → `PID 4242`; `PID 4242 alive (bun)` → `PID 4242 alive`.
                 let shorter = detail
