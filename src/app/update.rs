@@ -1339,4 +1339,155 @@ mod tests {
         assert_eq!(m.mode, Mode::Normal);
         assert_eq!(m.quit, None);
     }
+
+    /// The message kinds no other test sends: each changes what it says it changes.
+    #[test]
+    fn every_other_msg_kind_reaches_the_model() {
+        let mut m = model();
+        assert!(update(&mut m, Msg::Resize(100, 30)).changed);
+        assert_eq!(m.size, (100, 30));
+
+        update(
+            &mut m,
+            Msg::Notice {
+                text: "copied".into(),
+                ok: true,
+            },
+        );
+        assert!(m.result.as_ref().is_some_and(|r| r.1 == "copied" && r.2));
+
+        update(&mut m, Msg::Event("hello".into()));
+        assert_eq!(m.events.back().map(|e| e.1.as_str()), Some("hello"));
+
+        let api = crate::procman::api::ApiInfo {
+            version: Some("13.25.3".into()),
+            ..Default::default()
+        };
+        assert!(update(&mut m, Msg::Api(Box::new(api.clone()))).changed);
+        assert!(
+            !update(&mut m, Msg::Api(Box::new(api))).changed,
+            "same API: no frame"
+        );
+        assert_eq!(
+            m.api.as_ref().and_then(|a| a.version.as_deref()),
+            Some("13.25.3")
+        );
+
+        let db = crate::procman::db::DbState::Ok(crate::procman::db::DbStats::default());
+        assert!(update(&mut m, Msg::Db(Box::new(db.clone()))).changed);
+        assert!(!update(&mut m, Msg::Db(Box::new(db))).changed);
+
+        // Samples of the watched worker only.
+        m.watched_pid = Some(42);
+        let sample = |pid| crate::app::msg::Sample {
+            pid,
+            cpu_percent: Some(1.5),
+            rss_bytes: 2048,
+            threads: 3,
+            children: 1,
+        };
+        update(&mut m, Msg::Metrics(sample(7)));
+        assert!(m.metrics.is_none() && m.cpu_hist.is_empty());
+        update(&mut m, Msg::Metrics(sample(42)));
+        assert_eq!(m.cpu_hist.back(), Some(&15));
+        assert_eq!(m.rss_hist.back(), Some(&2));
+
+        // New lines while scrolled up keep the view where it was.
+        update(
+            &mut m,
+            Msg::LogReset {
+                path: None,
+                lines: vec!["[2026-11-25 10:00:00.000] [INFO ] [W] a".into()],
+                reason: LogReset::Opened,
+            },
+        );
+        m.log.follow = false;
+        m.log.scroll = 0;
+        update(
+            &mut m,
+            Msg::LogLines(vec![
+                "[2026-11-25 10:00:01.000] [INFO ] [W] b".into(),
+                "[2026-11-25 10:00:02.000] [INFO ] [W] c".into(),
+            ]),
+        );
+        assert_eq!(m.log.filtered_len(), 3);
+        assert_eq!(m.log.scroll, 2);
+
+        m.action = Some((Action::Stop, m.now));
+        let out = update(
+            &mut m,
+            Msg::ActionDone {
+                action: Action::Stop,
+                result: Err("refused".into()),
+                elapsed: Duration::from_millis(5),
+            },
+        );
+        assert!(m.action.is_none());
+        assert!(m
+            .result
+            .as_ref()
+            .is_some_and(|r| r.1 == "stop failed: refused" && !r.2));
+        assert_eq!(out.fx, vec![Effect::PokeHealth]);
+
+        m.proc_busy = true;
+        let out = update(
+            &mut m,
+            Msg::ProcDone {
+                job: ProcJob::Reap(Vec::new()),
+                result: Ok("ended PID 50".into()),
+            },
+        );
+        assert!(!m.proc_busy);
+        assert_eq!(out.fx, vec![Effect::PokeCensus, Effect::PokeHealth]);
+        assert!(m.events.back().is_some_and(|e| e.1 == "reap: ended PID 50"));
+
+        update(&mut m, Msg::Signal(crate::platform::Shutdown::Terminate));
+        assert_eq!(
+            m.quit,
+            Some(crate::platform::Shutdown::Terminate.exit_code())
+        );
+    }
+
+    /// The modes: a question answered yes or no, the search line kept or cleared, help left.
+    #[test]
+    fn every_mode_is_left_the_way_it_says() {
+        let esc = KeyEvent::from(KeyCode::Esc);
+        let enter = KeyEvent::from(KeyCode::Enter);
+        let mut m = model();
+        key(&mut m, 'x');
+        assert_eq!(m.mode, Mode::Confirm(Action::Stop));
+        key(&mut m, 'z');
+        assert_eq!(
+            m.mode,
+            Mode::Confirm(Action::Stop),
+            "other keys leave the question open"
+        );
+        key(&mut m, 'n');
+        assert_eq!(m.mode, Mode::Normal);
+        key(&mut m, 'r');
+        let fx = key(&mut m, 'y');
+        assert_eq!(fx, vec![Effect::Run(Action::Restart)]);
+        assert_eq!(m.mode, Mode::Normal);
+
+        key(&mut m, '/');
+        assert_eq!(m.mode, Mode::Search);
+        key(&mut m, 'q');
+        assert_eq!(
+            (m.mode.clone(), m.log.query.as_str()),
+            (Mode::Search, "q"),
+            "q types, not quits"
+        );
+        update(&mut m, Msg::Key(enter));
+        assert_eq!((m.mode.clone(), m.log.query.as_str()), (Mode::Normal, "q"));
+        key(&mut m, '/');
+        update(&mut m, Msg::Key(esc));
+        assert_eq!((m.mode.clone(), m.log.query.as_str()), (Mode::Normal, ""));
+
+        key(&mut m, '?');
+        key(&mut m, 'j');
+        assert_eq!(m.mode, Mode::Help(1));
+        update(&mut m, Msg::Key(esc));
+        assert_eq!(m.mode, Mode::Normal);
+        assert_eq!(m.quit, None);
+    }
 }
