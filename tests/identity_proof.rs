@@ -137,3 +137,40 @@ fn only_a_detached_worker_leads_its_group() {
     assert!(!p.leads_group(), "a child in our group claimed to lead it");
     assert!(d.leads_group(), "a setsid child does not lead its group");
 }
+
+// What a proof hands on: the process's command line and its owner, read from the process, not
+// from the claim. As root, the sleeper runs as `nobody` so the owner cannot be ours by chance.
+#[test]
+fn a_proof_carries_the_processes_own_command_line_and_owner() {
+    use std::os::unix::process::CommandExt;
+    let root = platform::current_uid() == Some(0);
+    let mut c = std::process::Command::new("sleep");
+    c.args(["600", "shell"]);
+    if root {
+        c.uid(65534).gid(65534);
+    }
+    let s = Sleeper(c.spawn().expect("spawn sleep"));
+    let pid = s.0.id() as i32;
+    wait_info(pid);
+    let claim = Claim {
+        pid,
+        written: SystemTime::now() + Duration::from_secs(60),
+        start_token: None,
+    };
+    // A `#!` script runs as `interpreter script args`: the worker command may follow one word.
+    let p = prove(&claim, &cmd("600 shell")).expect("proven after the interpreter");
+    assert_eq!(p.argv(), ["sleep", "600", "shell"]);
+    let p = prove(&claim, &cmd("sleep 600")).expect("proven");
+    assert_eq!(p.argv(), ["sleep", "600", "shell"]);
+    if root {
+        assert_eq!(p.uid(), Some(65534));
+    } else {
+        assert_eq!(p.uid(), platform::current_uid());
+        common::skip(
+            "a_proof_carries_the_processes_own_command_line_and_owner (other owner)",
+            "running a process as another user needs root; only our own uid was checked",
+        );
+    }
+    // One word is not the interpreter's argument list: `sleep` alone is not `sleep 600`.
+    assert!(prove(&claim, &cmd("sleep 600 shell extra")).is_err());
+}

@@ -68,14 +68,19 @@ pub fn matches_worker(argv: &[String], cmd: &WorkerCmd) -> bool {
         let name = script.file_name().and_then(|n| n.to_str()).unwrap_or("");
         return argv.iter().any(|a| base(a) == name);
     }
-    let want = &cmd.argv;
-    let fits = |got: &[String]| {
-        got.len() >= want.len()
-            && base(&got[0]) == base(&want[0])
-            && got[1..want.len()] == want[1..]
+    // The configured command is never empty (the config refuses one); an empty one matches
+    // nothing rather than everything.
+    let Some((want0, want_rest)) = cmd.argv.split_first() else {
+        return false;
+    };
+    let fits = |got: &[String]| match got.split_first() {
+        Some((got0, got_rest)) => {
+            base(got0) == base(want0) && got_rest.get(..want_rest.len()) == Some(want_rest)
+        }
+        None => false,
     };
     // A script with a `#!` line runs as `interpreter script args…`.
-    fits(argv) || (argv.len() > 1 && fits(&argv[1..]))
+    fits(argv) || argv.split_first().is_some_and(|(_, rest)| fits(rest))
 }
 
 /// Why a claim is stale: each way a PID can fail to be our worker.
