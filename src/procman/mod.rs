@@ -11,6 +11,7 @@ pub mod control;
 pub mod db;
 pub mod files;
 pub mod health;
+pub mod http;
 pub mod identity;
 pub mod lock;
 pub mod migrate;
