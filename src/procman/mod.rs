@@ -19,6 +19,7 @@ pub mod pm2;
 pub mod spawn;
 pub mod status;
 pub mod stopnote;
+pub mod stream;
 
 use std::path::PathBuf;
 
