@@ -84,6 +84,25 @@ pub fn update(m: &mut Model, msg: Msg) -> Updated {
         Msg::Key(k) => changed = key(m, k, &mut fx),
         Msg::Signal(sig) => m.quit = Some(sig.exit_code()),
         Msg::Event(e) => m.event(e),
+        Msg::Stream(ev) => {
+            use crate::procman::stream::StreamEvent;
+            // Kept for the Activity panel; nothing on screen shows it yet.
+            changed = false;
+            match ev {
+                StreamEvent::Connected { port } => m.stream.connected = Some(port),
+                StreamEvent::Frame(f) => {
+                    m.stream.frames += 1;
+                    if m.stream.recent.len() >= super::model::StreamState::KEEP {
+                        m.stream.recent.pop_front();
+                    }
+                    m.stream.recent.push_back(f);
+                }
+                StreamEvent::Dropped { why, retry_in } => {
+                    m.stream.connected = None;
+                    m.stream.last_drop = Some((why, retry_in));
+                }
+            }
+        }
         Msg::Status(st) => {
             let prev = m.status.take();
             let (old_state, old_pid) = (

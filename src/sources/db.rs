@@ -2,17 +2,17 @@
 //! dashboard at most every 500 ms, when the data dir's watcher pokes it, and every 5 s anyway.
 
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use super::send;
-use crate::app::msg::Msg;
+use crate::app::msg::{Msg, Tx};
 use crate::procman::db::read;
 
 /// Re-read at most this often (the WAL changes constantly while the worker runs).
 const MIN_GAP: Duration = Duration::from_millis(500);
 
-pub fn run(db: PathBuf, tx: Sender<Msg>, poke: Receiver<()>) {
+pub fn run(db: PathBuf, tx: Tx, poke: Receiver<()>) {
     let mut last = Instant::now() - MIN_GAP;
     loop {
         let gap = last.elapsed();
