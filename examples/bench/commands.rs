@@ -194,3 +194,55 @@ pub fn rows_pm2(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
         .status();
     result
 }
+
+// ---------------------------------------------------------------------------------------------
+// Row 11: `status` and `--once` against the floor program, side by side
+// ---------------------------------------------------------------------------------------------
+
+pub fn rows_floor(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
+    let env = Env::new(&o.bin, "")?;
+    env.start()?;
+    let me = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+    let floor = || {
+        let mut c = Command::new(&me);
+        c.arg("--floor")
+            .arg(env.data())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        time(c)
+    };
+    for _ in 0..3 {
+        floor()?;
+        env.run(&["status"])?;
+        env.run(&["--once"])?;
+        env.run(&["ps"])?;
+    }
+    let n = o.pick(60, 3);
+    let [t_floor, t_status, t_once, t_ps] = round_robin(n, |v| match v {
+        0 => floor(),
+        1 => env.run_ok(&["status"]).map(ms),
+        2 => env.run_ok(&["--once"]).map(ms),
+        _ => env.run_ok(&["ps"]).map(ms),
+    })?;
+    let base = median(&t_floor);
+    let ratios = |t: &[f64]| -> Vec<f64> { t.iter().map(|x| x / base).collect() };
+    notes.push(format!(
+        "11: {n} runs of each, round-robin; floor = `bench --floor` (reads .worker.pid/.worker.port, one GET /health on a std TcpStream, prints), median {base:.2} ms; `status` median {:.2} ms, `--once` median {:.2} ms, `ps` (the census both include) median {:.2} ms; ratios are each run / the floor's median",
+        median(&t_status),
+        median(&t_once),
+        median(&t_ps)
+    ));
+    Ok(vec![
+        Row::new(
+            "11",
+            "floor program (PID+port files, one GET /health)",
+            "ms",
+            Info,
+        )
+        .with(t_floor),
+        Row::new("11", "`status` / floor", "×", AtMost(2.0)).with(ratios(&t_status)),
+        Row::new("11", "`--once` / floor", "×", AtMost(2.0)).with(ratios(&t_once)),
+        Row::new("11", "`ps` / floor (the census in both)", "×", Info).with(ratios(&t_ps)),
+    ])
+}
