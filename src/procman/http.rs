@@ -46,9 +46,16 @@ pub fn url(host: IpAddr, port: u16, path: &str) -> String {
     format!("http://{}{path}", SocketAddr::new(host, port))
 }
 
-/// One request, bounded by `timeout` overall, with its latency.
+/// One request, bounded by `timeout` overall, with its latency. A zero timeout sends nothing
+/// (not even a connect): callers use it to read only the file and process layers.
 pub async fn fetch(host: IpAddr, port: u16, method: &str, path: &str, timeout: Duration) -> Probe {
     let t0 = Instant::now();
+    if timeout.is_zero() {
+        return Probe {
+            result: Err(ProbeError::ConnectTimeout(0)),
+            latency: Duration::ZERO,
+        };
+    }
     let result =
         match tokio::time::timeout(timeout, exchange(host, port, method, path, timeout)).await {
             Ok(r) => r,
@@ -205,4 +212,69 @@ pub fn block_on<F: Future>(f: F) -> std::io::Result<F::Output> {
             None => Err(std::io::Error::other("no async runtime")),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::net::{Ipv4Addr, TcpListener};
+
+    const LOCAL: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+    /// A one-shot server answering 200 with a body of `len` bytes.
+    fn serve_body(len: usize) -> u16 {
+        let l = TcpListener::bind((LOCAL, 0)).expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        std::thread::spawn(move || {
+            if let Ok((mut c, _)) = l.accept() {
+                let mut head = [0u8; 1024];
+                let _ = c.read(&mut head);
+                let _ = write!(c, "HTTP/1.1 200 OK\r\nContent-Length: {len}\r\n\r\n");
+                let _ = c.write_all(&vec![b'x'; len]);
+            }
+        });
+        port
+    }
+
+    #[test]
+    fn the_cap_is_exact() {
+        let t = Duration::from_secs(5);
+        let at = block_on(fetch(LOCAL, serve_body(BODY_CAP), "GET", "/", t)).expect("rt");
+        let r = at.result.expect("response");
+        assert_eq!((r.body.len(), r.truncated), (BODY_CAP, false));
+        let over = block_on(fetch(LOCAL, serve_body(BODY_CAP + 1), "GET", "/", t)).expect("rt");
+        let r = over.result.expect("response");
+        assert_eq!((r.body.len(), r.truncated), (BODY_CAP, true));
+    }
+
+    #[test]
+    fn a_zero_timeout_connects_to_nothing() {
+        let l = TcpListener::bind((LOCAL, 0)).expect("bind");
+        l.set_nonblocking(true).expect("nonblocking");
+        let port = l.local_addr().expect("addr").port();
+        let p = block_on(fetch(LOCAL, port, "GET", "/health", Duration::ZERO)).expect("rt");
+        assert_eq!(p.result, Err(ProbeError::ConnectTimeout(0)));
+        assert_eq!(
+            l.accept().map(|_| ()).map_err(|e| e.kind()),
+            Err(std::io::ErrorKind::WouldBlock)
+        );
+    }
+
+    #[test]
+    fn only_loopback_is_asked() {
+        let p = block_on(fetch(
+            IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
+            80,
+            "GET",
+            "/health",
+            Duration::from_secs(1),
+        ))
+        .expect("rt");
+        assert!(
+            matches!(&p.result, Err(ProbeError::Io(e)) if e.contains("not a loopback")),
+            "{:?}",
+            p.result
+        );
+    }
 }
