@@ -66,5 +66,21 @@ fn a_dashboard_is_one_sse_client_and_reconnects_after_a_restart() {
     wait_until(T, "the connection closed with the dashboard", || {
         sse_clients(port) == Some(0)
     });
+    // Everything the dashboard asked the new worker was a GET (never `POST /api/logs/clear`, nor
+    // any other mutating call), and it did ask for /stream.
+    let seen = health::get(
+        IpAddr::V4(Ipv4Addr::LOCALHOST),
+        port,
+        "/api/stand-in/requests",
+        Duration::from_secs(2),
+    );
+    let seen: Vec<String> = seen
+        .result
+        .ok()
+        .and_then(|r| serde_json::from_slice(&r.body).ok())
+        .expect("the stand-in's request list");
+    assert!(seen.iter().any(|r| r == "GET /stream"), "{seen:?}");
+    let mutating: Vec<&String> = seen.iter().filter(|r| !r.starts_with("GET ")).collect();
+    assert!(mutating.is_empty(), "{mutating:?}");
     env.run(&["stop", "--grace", "2s"]).code(0);
 }

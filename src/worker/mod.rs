@@ -117,6 +117,8 @@ struct Shared {
     data_dir: Option<PathBuf>,
     /// `/stream`'s clients.
     sse: sse::Hub,
+    /// `METHOD path` of every request (the first 10,000), for `GET /api/stand-in/requests`.
+    seen: std::sync::Mutex<Vec<String>>,
 }
 
 type Out = Arc<std::sync::Mutex<Box<dyn Write + Send>>>;
@@ -280,6 +282,7 @@ pub fn main(args: StandInArgs) -> u8 {
         pid,
         data_dir: data_dir.clone(),
         sse: sse::Hub::default(),
+        seen: std::sync::Mutex::new(Vec::new()),
     });
     emit(
         &out,
@@ -532,7 +535,17 @@ fn handle(mut conn: TcpStream, sh: &Shared, out: &Out) {
         .as_millis();
     let up = sh.start.elapsed().as_secs();
     let v13 = sh.args.mode == Mode::V13;
+    if let Ok(mut seen) = sh.seen.lock() {
+        if seen.len() < 10_000 {
+            seen.push(format!("{method} {path}"));
+        }
+    }
     let (code, body) = match (method.as_str(), path.as_str()) {
+        ("GET", "/api/stand-in/requests") => (
+            200,
+            serde_json::to_string(&*sh.seen.lock().map_or_else(|_| Vec::new(), |s| s.clone()))
+                .unwrap_or_default(),
+        ),
         ("GET", "/health") => {
             if sh.args.health_hang {
                 loop {
