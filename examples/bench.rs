@@ -35,6 +35,8 @@ mod commands;
 #[cfg(unix)]
 #[path = "bench/dashboard.rs"]
 mod dashboard;
+#[path = "bench/floor.rs"]
+mod floor;
 #[path = "bench/frames.rs"]
 mod frames;
 #[path = "bench/probe.rs"]
@@ -88,7 +90,7 @@ const USAGE: &str =
     "usage: cargo run --release --example bench -- [--smoke] [--rows 1,2,..] [--no-build]
 
   --smoke      a few seconds: tiny iteration counts, no timing judgement (for CI)
-  --rows LIST  only these rows (1-12), comma-separated
+  --rows LIST  only these rows (1-13), comma-separated
   --no-build   do not rebuild target/release/claude-mem-top when it is older than the sources";
 
 fn parse_args() -> R<Opts> {
@@ -210,7 +212,7 @@ fn release_binary(build: bool) -> R<PathBuf> {
 type Section = fn(&Opts, &mut Vec<String>) -> R<Vec<Row>>;
 
 #[cfg(unix)]
-const SECTIONS: [(&[u32], &str, Section); 10] = [
+const SECTIONS: [(&[u32], &str, Section); 11] = [
     (&[1, 2], "--once / ensure", commands::rows_cli),
     (&[3, 4], "start / stop", commands::rows_start_stop),
     (&[5], "idle dashboard", dashboard::rows_idle),
@@ -219,19 +221,21 @@ const SECTIONS: [(&[u32], &str, Section); 10] = [
     (&[8], "log ingest", dashboard::rows_ingest),
     (&[9], "pm2", commands::rows_pm2),
     (&[10], "census, 1,000 extra processes", census::rows_census),
-    (&[11], "pipeline health", commands::rows_pipeline),
+    (&[11], "status / --once vs the floor", commands::rows_floor),
     (&[12], "frame cost, 20,000 log lines", frames::rows_frames),
+    (&[13], "pipeline health", commands::rows_pipeline),
 ];
 
 /// Without Unix there is no pseudo-terminal here (openpty, a controlling terminal via
 /// TIOCSCTTY), so the rows that watch the dashboard on one (5–8) are not in the table.
 #[cfg(not(unix))]
-const SECTIONS: [(&[u32], &str, Section); 5] = [
+const SECTIONS: [(&[u32], &str, Section); 6] = [
     (&[1, 2], "--once / ensure", commands::rows_cli),
     (&[3, 4], "start / stop", commands::rows_start_stop),
     (&[9], "pm2", commands::rows_pm2),
-    (&[11], "pipeline health", commands::rows_pipeline),
+    (&[11], "status / --once vs the floor", commands::rows_floor),
     (&[12], "frame cost, 20,000 log lines", frames::rows_frames),
+    (&[13], "pipeline health", commands::rows_pipeline),
 ];
 
 /// The rows this OS cannot run, and why: printed, never skipped silently.
@@ -249,6 +253,14 @@ fn exit_with(code: i32, e: &str) -> ! {
 }
 
 fn main() {
+    // Row 11's floor program is this executable: `bench --floor DATA_DIR`.
+    let mut args = std::env::args().skip(1);
+    if args.next().as_deref() == Some("--floor") {
+        let dir = args
+            .next()
+            .unwrap_or_else(|| exit_with(2, "--floor needs a data dir"));
+        std::process::exit(floor::main(Path::new(&dir)));
+    }
     let mut o = parse_args().unwrap_or_else(|e| exit_with(2, &e));
     let mut notes = Vec::new();
     // Said first (and again under the table), before anything can fail.

@@ -37,7 +37,7 @@ pub fn rows_cli(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Row 11: `--once` with the pipeline's worst case: a degraded worker, both state files, and a
+// Row 13: `--once` with the pipeline's worst case: a degraded worker, both state files, and a
 // 20 MB log written within the hour (its restart count reads the most it ever reads)
 // ---------------------------------------------------------------------------------------------
 
@@ -64,7 +64,7 @@ pub fn rows_pipeline(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
     busy.start()?;
     let (_, out) = busy.run(&["--once"])?;
     if !String::from_utf8_lossy(&out.stdout).contains("DEGRADED:") {
-        return Err("row 11: the degraded stand-in does not show DEGRADED".into());
+        return Err("row 13: the degraded stand-in does not show DEGRADED".into());
     }
     for e in [&quiet, &busy] {
         e.run(&["--once"])?;
@@ -73,12 +73,12 @@ pub fn rows_pipeline(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
     let envs = [&quiet, &busy];
     let [t_quiet, t_busy] = round_robin(n, |v| envs[v].run_ok(&["--once"]).map(ms))?;
     notes.push(format!(
-        "11: {n} runs of each, interleaved: a healthy stand-in with a small log, and a degraded one with observer-health.json, state/hook-failures.json and a {mb} MB log written within the hour"
+        "13: {n} runs of each, interleaved: a healthy stand-in with a small log, and a degraded one with observer-health.json, state/hook-failures.json and a {mb} MB log written within the hour"
     ));
     Ok(vec![
-        Row::new("11", "`--once`, healthy worker, small log", "ms", Info).with(t_quiet),
+        Row::new("13", "`--once`, healthy worker, small log", "ms", Info).with(t_quiet),
         Row::new(
-            "11",
+            "13",
             "`--once`, degraded worker, state files, 20 MB log of the last hour",
             "ms",
             AtMost(50.0),
@@ -244,4 +244,56 @@ pub fn rows_pm2(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
         .stderr(Stdio::null())
         .status();
     result
+}
+
+// ---------------------------------------------------------------------------------------------
+// Row 11: `status` and `--once` against the floor program, side by side
+// ---------------------------------------------------------------------------------------------
+
+pub fn rows_floor(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
+    let env = Env::new(&o.bin, "")?;
+    env.start()?;
+    let me = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+    let floor = || {
+        let mut c = Command::new(&me);
+        c.arg("--floor")
+            .arg(env.data())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        time(c)
+    };
+    for _ in 0..3 {
+        floor()?;
+        env.run(&["status"])?;
+        env.run(&["--once"])?;
+        env.run(&["ps"])?;
+    }
+    let n = o.pick(60, 3);
+    let [t_floor, t_status, t_once, t_ps] = round_robin(n, |v| match v {
+        0 => floor(),
+        1 => env.run_ok(&["status"]).map(ms),
+        2 => env.run_ok(&["--once"]).map(ms),
+        _ => env.run_ok(&["ps"]).map(ms),
+    })?;
+    let base = median(&t_floor);
+    let ratios = |t: &[f64]| -> Vec<f64> { t.iter().map(|x| x / base).collect() };
+    notes.push(format!(
+        "11: {n} runs of each, round-robin; floor = `bench --floor` (reads .worker.pid/.worker.port, one GET /health on a std TcpStream, prints), median {base:.2} ms; `status` median {:.2} ms, `--once` median {:.2} ms, `ps` (the census both include) median {:.2} ms; ratios are each run / the floor's median",
+        median(&t_status),
+        median(&t_once),
+        median(&t_ps)
+    ));
+    Ok(vec![
+        Row::new(
+            "11",
+            "floor program (PID+port files, one GET /health)",
+            "ms",
+            Info,
+        )
+        .with(t_floor),
+        Row::new("11", "`status` / floor", "×", AtMost(2.0)).with(ratios(&t_status)),
+        Row::new("11", "`--once` / floor", "×", AtMost(2.0)).with(ratios(&t_once)),
+        Row::new("11", "`ps` / floor (the census in both)", "×", Info).with(ratios(&t_ps)),
+    ])
 }

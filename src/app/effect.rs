@@ -1,9 +1,8 @@
 //! Runs effects off the UI thread and answers with messages.
 
-use std::sync::mpsc::Sender;
 use std::time::Instant;
 
-use super::msg::{Action, Msg, ProcJob};
+use super::msg::{Action, Msg, ProcJob, Tx};
 use crate::config::Config;
 use crate::procman::control::{self, Opts, StartOutcome, StopOutcome};
 use crate::procman::spawn;
@@ -31,7 +30,7 @@ fn describe_stop(o: StopOutcome) -> String {
     }
 }
 
-pub fn run_action(cfg: Config, opts: Opts, action: Action, tx: Sender<Msg>) {
+pub fn run_action(cfg: Config, opts: Opts, action: Action, tx: Tx) {
     let _ = std::thread::Builder::new()
         .name(format!("action-{}", action.verb()))
         .spawn(move || {
@@ -80,7 +79,7 @@ fn describe_ended(done: &[crate::procman::census::Reaped]) -> Result<String, Str
     }
 }
 
-pub fn run_proc(cfg: Config, job: ProcJob, tx: Sender<Msg>) {
+pub fn run_proc(cfg: Config, job: ProcJob, tx: Tx) {
     let _ = std::thread::Builder::new()
         .name("proc-job".into())
         .spawn(move || {

@@ -1,4 +1,6 @@
 //! The dashboard runtime: sources → Msg → update → model → draw, one channel, draw on change.
+//! One current-thread tokio runtime carries it: the terminal's event stream, the health and
+//! `/stream` tasks and the channel all meet in one `select!`; effects run off the UI task.
 
 pub mod effect;
 pub mod keymap;
@@ -7,19 +9,21 @@ pub mod msg;
 pub mod update;
 
 use std::io::{IsTerminal, Write};
-use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
+use std::sync::mpsc::channel;
 use std::time::{Duration, Instant, SystemTime};
 
+use crossterm::event::EventStream;
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::event::{self, Event};
 use ratatui::crossterm::{cursor, execute, terminal};
 use ratatui::Terminal;
+use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::config::Config;
 use crate::procman::control::Opts;
 use crate::sources;
 use model::Model;
-use msg::Msg;
+use msg::{Msg, Tx};
 use update::{update, Effect};
 
 #[derive(Debug, Clone)]
@@ -107,34 +111,34 @@ fn spawn_named(name: &str, f: impl FnOnce() + Send + 'static) {
     let _ = std::thread::Builder::new().name(name.to_string()).spawn(f);
 }
 
-/// Start every source; returns the senders the runtime keeps.
+/// Start every source; returns the senders the runtime keeps. Must run inside the runtime
+/// (`health` and `stream` are its tasks; see `sources` for why the others keep a thread).
 struct Sources {
-    health_poke: Sender<()>,
-    pid_watch: Sender<Option<i32>>,
-    census: Sender<sources::census::Note>,
+    health_poke: tokio::sync::mpsc::UnboundedSender<()>,
+    pid_watch: std::sync::mpsc::Sender<Option<i32>>,
+    census: std::sync::mpsc::Sender<sources::census::Note>,
 }
 
-fn start_sources(
-    cfg: &Config,
-    interval: Duration,
-    stall_after: Duration,
-    tx: &Sender<Msg>,
-) -> Sources {
-    let (health_poke, health_rx) = channel();
+fn start_sources(cfg: &Config, interval: Duration, stall_after: Duration, tx: &Tx) -> Sources {
+    let (health_poke, health_rx) = tokio::sync::mpsc::unbounded_channel();
     let (logs_poke, logs_rx) = channel();
     let (db_poke, db_rx) = channel();
     let (pid_watch, pid_rx) = channel();
     let (census, census_rx) = channel();
+    let (stream_port, stream_port_rx) = tokio::sync::watch::channel(None);
+    tokio::spawn(sources::health::task(
+        cfg.clone(),
+        interval,
+        stall_after,
+        tx.clone(),
+        health_rx,
+        stream_port,
+    ));
+    tokio::spawn(sources::stream::task(cfg.host, stream_port_rx, tx.clone()));
     {
         let (cfg, tx) = (cfg.clone(), tx.clone());
         spawn_named("census", move || {
             sources::census::run(cfg, interval, tx, census_rx)
-        });
-    }
-    {
-        let (cfg, tx) = (cfg.clone(), tx.clone());
-        spawn_named("health", move || {
-            sources::health::run(cfg, interval, stall_after, tx, health_rx)
         });
     }
     {
@@ -167,50 +171,49 @@ fn start_sources(
     }
 }
 
-/// The input thread: keys, the mouse and resizes. It polls with a timeout so that it can be
-/// paused (while `$PAGER` owns the terminal) and acknowledge the pause: two wake-ups a second.
-struct Input {
-    pause: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    paused: std::sync::mpsc::Receiver<()>,
+/// Keys, the mouse and resizes: crossterm's event stream (`None` while `$PAGER` owns the
+/// terminal, or after the terminal went away).
+type Input = Option<EventStream>;
+
+/// The next input message; `None` for an event the dashboard ignores (or the end of input,
+/// which also drops the stream).
+async fn read_input(input: &mut Input) -> Option<Msg> {
+    let Some(events) = input.as_mut() else {
+        return std::future::pending().await;
+    };
+    let next = std::future::poll_fn(|cx| {
+        futures_core::Stream::poll_next(std::pin::Pin::new(&mut *events), cx)
+    })
+    .await;
+    match next {
+        Some(Ok(Event::Key(k))) => Some(Msg::Key(k)),
+        Some(Ok(Event::Mouse(ev))) => Some(Msg::Mouse(ev)),
+        Some(Ok(Event::Resize(w, h))) => Some(Msg::Resize(w, h)),
+        Some(Ok(_)) => None,
+        Some(Err(_)) | None => {
+            *input = None;
+            None
+        }
+    }
 }
 
-fn spawn_input(tx: Sender<Msg>) -> Input {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    let pause = std::sync::Arc::new(AtomicBool::new(false));
-    let (ack, paused) = channel();
-    let flag = pause.clone();
-    spawn_named("input", move || {
-        let mut acked = false;
-        loop {
-            if flag.load(Ordering::SeqCst) {
-                if !acked {
-                    acked = true;
-                    if ack.send(()).is_err() {
-                        return;
-                    }
-                }
-                std::thread::sleep(Duration::from_millis(20));
-                continue;
-            }
-            acked = false;
-            match event::poll(Duration::from_millis(500)) {
-                Ok(false) => continue,
-                Ok(true) => {}
-                Err(_) => return,
-            }
-            let msg = match event::read() {
-                Ok(Event::Key(k)) => Msg::Key(k),
-                Ok(Event::Mouse(ev)) => Msg::Mouse(ev),
-                Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
-                Ok(_) => continue,
-                Err(_) => return,
-            };
-            if tx.send(msg).is_err() {
-                return;
-            }
+enum Next {
+    Msg(Msg),
+    Timeout,
+    Closed,
+}
+
+/// The next message from the channel or the terminal, or a timeout after `wait`.
+async fn next(rx: &mut UnboundedReceiver<Msg>, input: &mut Input, wait: Duration) -> Next {
+    let sleep = tokio::time::sleep(wait);
+    tokio::pin!(sleep);
+    loop {
+        tokio::select! {
+            m = rx.recv() => return m.map_or(Next::Closed, Next::Msg),
+            i = read_input(input) => if let Some(m) = i { return Next::Msg(m) },
+            _ = &mut sleep => return Next::Timeout,
         }
-    });
-    Input { pause, paused }
+    }
 }
 
 /// OSC 52: put `text` on the clipboard of the terminal (also over SSH; tmux passes it on with
@@ -266,11 +269,7 @@ fn save(name: &str, text: &str) -> Msg {
 
 /// `o`: hand the terminal to `$PAGER` (`less +G` by default) on `path`, wait for it, and say
 /// how it went. The caller restores the dashboard.
-fn pager(input: &Input, path: &std::path::Path) -> Msg {
-    use std::sync::atomic::Ordering;
-    input.pause.store(true, Ordering::SeqCst);
-    // Wait until the input thread has stopped reading (it polls at most 500 ms at a time).
-    let _ = input.paused.recv_timeout(Duration::from_secs(2));
+fn pager(path: &std::path::Path) -> Msg {
     let mut out = std::io::stdout();
     let _ = execute!(
         out,
@@ -308,7 +307,6 @@ fn pager(input: &Input, path: &std::path::Path) -> Msg {
             },
         },
     };
-    input.pause.store(false, Ordering::SeqCst);
     note
 }
 
@@ -317,7 +315,19 @@ pub fn run(cfg: &Config, opts: Options) -> Result<u8, RunError> {
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
         return Err(RunError::NotATerminal);
     }
-    let (tx, rx) = channel::<Msg>();
+    // One thread carries the UI, the health and stream tasks and the HTTP client; blocking work
+    // goes to tokio's blocking pool or a source's own thread.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let code = rt.block_on(dashboard(cfg, opts));
+    // A status read still on the blocking pool (at most one HTTP timeout) is not waited for.
+    rt.shutdown_background();
+    code
+}
+
+async fn dashboard(cfg: &Config, opts: Options) -> Result<u8, RunError> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Msg>();
     // Signals: restore and exit with 128+N, never touching the worker.
     {
         let tx = tx.clone();
@@ -364,7 +374,7 @@ pub fn run(cfg: &Config, opts: Options) -> Result<u8, RunError> {
     m.event(format!("watching {}", cfg.data_dir.display()));
 
     let src = start_sources(cfg, opts.interval, opts.stall_after, &tx);
-    let input = spawn_input(tx.clone());
+    let mut input: Input = Some(EventStream::new());
     let panic_in_draw = std::env::var_os("CLAUDE_MEM_TOP_PANIC_IN_DRAW").is_some();
     let mut dirty = true;
     loop {
@@ -390,24 +400,24 @@ pub fn run(cfg: &Config, opts: Options) -> Result<u8, RunError> {
         } else {
             Duration::from_secs(1)
         };
-        let first = match rx.recv_timeout(wait) {
-            Ok(msg) => msg,
-            Err(RecvTimeoutError::Timeout) => Msg::Tick(SystemTime::now()),
-            Err(RecvTimeoutError::Disconnected) => return Ok(0),
+        let first = match next(&mut rx, &mut input, wait).await {
+            Next::Msg(msg) => msg,
+            Next::Timeout => Msg::Tick(SystemTime::now()),
+            Next::Closed => return Ok(0),
         };
         let mut batch = vec![first];
         if !urgent(&batch[0]) {
             let until = Instant::now() + GATHER;
             while let Some(left) = until.checked_duration_since(Instant::now()) {
-                match rx.recv_timeout(left) {
-                    Ok(more) => {
+                match next(&mut rx, &mut input, left).await {
+                    Next::Msg(more) => {
                         let now = urgent(&more);
                         batch.push(more);
                         if now {
                             break;
                         }
                     }
-                    Err(_) => break,
+                    Next::Timeout | Next::Closed => break,
                 }
             }
         }
@@ -436,7 +446,16 @@ pub fn run(cfg: &Config, opts: Options) -> Result<u8, RunError> {
                         let _ = tx.send(save(&name, &text));
                     }
                     Effect::Pager(path) => {
-                        let note = pager(&input, &path);
+                        // Stop reading the terminal (dropping the stream ends crossterm's waker
+                        // thread), and let the pager run off the UI task: the other tasks go on.
+                        drop(input.take());
+                        let note = tokio::task::spawn_blocking(move || pager(&path))
+                            .await
+                            .unwrap_or_else(|_| Msg::Notice {
+                                text: "the pager panicked".into(),
+                                ok: false,
+                            });
+                        input = Some(EventStream::new());
                         // Come back whole: the alternate screen, raw mode, a full redraw.
                         terminal::enable_raw_mode()?;
                         execute!(

@@ -299,6 +299,8 @@ pub fn strip_timestamp(text: &str) -> &str {
 
 #[derive(Debug, Clone)]
 pub struct Model {
+    /// The worker's live feed (`/stream`); not drawn yet (the Activity panel will).
+    pub stream: StreamState,
     pub now: SystemTime,
     pub size: (u16, u16),
     pub data_dir: PathBuf,
@@ -381,6 +383,7 @@ impl AutoRestart {
 impl Model {
     pub fn new(data_dir: PathBuf, now: SystemTime) -> Model {
         Model {
+            stream: StreamState::default(),
             now,
             size: (80, 24),
             data_dir,
@@ -484,6 +487,23 @@ impl Model {
             self.events.pop_front();
         }
     }
+}
+
+/// What the dashboard knows of `/stream`: its one connection and the latest frames.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StreamState {
+    /// Connected to this port.
+    pub connected: Option<u16>,
+    /// Frames received since the dashboard started.
+    pub frames: u64,
+    /// The latest frames, oldest first, at most [`StreamState::KEEP`].
+    pub recent: VecDeque<crate::procman::stream::Frame>,
+    /// Why the last connection ended, and when the next try comes.
+    pub last_drop: Option<(crate::procman::stream::Disconnect, std::time::Duration)>,
+}
+
+impl StreamState {
+    pub const KEEP: usize = 200;
 }
 
 #[cfg(test)]

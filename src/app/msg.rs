@@ -53,7 +53,13 @@ pub enum Msg {
     Event(String),
     /// SIGTERM / SIGHUP / SIGINT from outside.
     Signal(crate::platform::Shutdown),
+    /// The worker's live feed (`GET /stream`): connections, typed frames, drops.
+    Stream(crate::procman::stream::StreamEvent),
 }
+
+/// The one channel into `update`: every source, task and effect sends on a clone. Unbounded, so
+/// a source thread sends without a runtime and never blocks.
+pub type Tx = tokio::sync::mpsc::UnboundedSender<Msg>;
 
 pub use crate::logs::follow::LogReset;
 

@@ -84,6 +84,33 @@ pub fn update(m: &mut Model, msg: Msg) -> Updated {
         Msg::Key(k) => changed = key(m, k, &mut fx),
         Msg::Signal(sig) => m.quit = Some(sig.exit_code()),
         Msg::Event(e) => m.event(e),
+        Msg::Stream(ev) => {
+            use crate::procman::stream::StreamEvent;
+            // Frames that store something reach the Activity panel; the connection shows in its
+            // title.
+            changed = false;
+            match ev {
+                StreamEvent::Connected { port } => {
+                    changed = m.stream.connected != Some(port);
+                    m.stream.connected = Some(port);
+                }
+                StreamEvent::Frame(f) => {
+                    if let Some(item) = crate::procman::activity::from_frame(&f) {
+                        changed = merge_activity(m, vec![item]);
+                    }
+                    m.stream.frames += 1;
+                    if m.stream.recent.len() >= super::model::StreamState::KEEP {
+                        m.stream.recent.pop_front();
+                    }
+                    m.stream.recent.push_back(f);
+                }
+                StreamEvent::Dropped { why, retry_in } => {
+                    changed = m.stream.connected.is_some();
+                    m.stream.connected = None;
+                    m.stream.last_drop = Some((why, retry_in));
+                }
+            }
+        }
         Msg::Status(st) => {
             let prev = m.status.take();
             let (old_state, old_pid) = (
@@ -243,17 +270,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Updated {
             changed = m.db != *d;
             m.db = *d;
         }
-        Msg::Activity(items) => {
-            let keys = |m: &Model| m.activity.iter().map(|i| i.key()).collect::<Vec<_>>();
-            let before = keys(m);
-            let selected = m.activity.get(m.activity_sel).map(|i| i.key());
-            crate::procman::activity::merge(&mut m.activity, items, ACTIVITY_CAP);
-            changed = keys(m) != before;
-            // The selection stays on its item while newer ones arrive above it.
-            if let Some(k) = selected.filter(|_| m.activity_sel > 0) {
-                m.activity_sel = m.activity.iter().position(|i| i.key() == k).unwrap_or(0);
-            }
-        }
+        Msg::Activity(items) => changed = merge_activity(m, items),
         Msg::Census(c) => {
             changed = m.census.as_ref() != Some(&*c);
             let before = m.census.as_ref().map(|c| c.orphans().count());
@@ -296,6 +313,22 @@ pub fn update(m: &mut Model, msg: Msg) -> Updated {
         Msg::Notice { text, ok } => m.result = Some((m.now, text, ok)),
     }
     Updated { fx, changed }
+}
+
+/// New activity into the panel; the selection stays on its item while newer ones arrive above
+/// it. Whether anything on screen changed.
+fn merge_activity(m: &mut Model, items: Vec<crate::procman::activity::Item>) -> bool {
+    let before = m.activity.clone();
+    let selected = m.activity.get(m.activity_sel).map(|i| i.key());
+    crate::procman::activity::merge(&mut m.activity, items, ACTIVITY_CAP);
+    if let Some(k) = selected.filter(|_| m.activity_sel > 0) {
+        m.activity_sel = m
+            .activity
+            .iter()
+            .position(|i| i.key() == k)
+            .unwrap_or_default();
+    }
+    m.activity != before
 }
 
 /// The wheel scrolls the panel under the pointer; a click focuses it.

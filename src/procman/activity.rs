@@ -356,12 +356,80 @@ fn cap(mut s: String) -> String {
     s
 }
 
-/// The newest first, at most `cap`, each item once: `new` merged into `list`.
+/// The newest first, at most `cap`, each item once: `new` merged into `list`. An item seen
+/// again replaces the one held when it says more (a database row after its `/stream` frame).
 pub fn merge(list: &mut Vec<Item>, new: Vec<Item>, cap: usize) {
-    let seen: HashSet<(Kind, i64)> = list.iter().map(Item::key).collect();
-    list.extend(new.into_iter().filter(|i| !seen.contains(&i.key())));
+    for item in new {
+        match list.iter_mut().find(|i| i.key() == item.key()) {
+            Some(held) if item.text.len() > held.text.len() => *held = item,
+            Some(_) => {}
+            None => list.push(item),
+        }
+    }
     sort_newest_first(list);
     list.truncate(cap);
+}
+
+/// The item a `/stream` frame announces (frames that store nothing give none).
+pub fn from_frame(f: &super::stream::Frame) -> Option<Item> {
+    use super::stream::Frame;
+    let item = |kind, id: Option<i64>, at: Option<i64>, label, title: &[Option<&str>], project| {
+        let title = title
+            .iter()
+            .flatten()
+            .find(|t| !t.trim().is_empty())
+            .copied()
+            .unwrap_or("");
+        let at_ms = at.map(to_ms);
+        Some(Item {
+            kind,
+            id: id?,
+            at_ms,
+            at: at_ms.and_then(iso),
+            label,
+            title: one_line(title),
+            project,
+            text: cap(title.trim_end().to_string()),
+        })
+    };
+    match f {
+        Frame::NewObservation(o) => item(
+            Kind::Observation,
+            o.id,
+            o.created_at_epoch,
+            o.kind.clone(),
+            &[o.title.as_deref(), o.subtitle.as_deref()],
+            o.project.clone(),
+        ),
+        Frame::NewPrompt(p) => item(
+            Kind::Prompt,
+            p.id,
+            p.created_at_epoch,
+            p.prompt_number.map(|n| n.to_string()),
+            &[p.prompt_text.as_deref()],
+            p.project.clone(),
+        ),
+        Frame::NewSummary(s) => item(
+            Kind::Summary,
+            s.id,
+            s.created_at_epoch,
+            None,
+            &[s.request.as_deref(), s.completed.as_deref()],
+            s.project.clone(),
+        ),
+        Frame::SessionStarted {
+            session_db_id,
+            project,
+        } => item(
+            Kind::Session,
+            *session_db_id,
+            None,
+            Some("active".into()),
+            &[Some("session started")],
+            project.clone(),
+        ),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -460,5 +528,36 @@ login page', '2026-12-01T10:00:01.000Z', 1764583201000);
         assert_eq!(one_line(" a\n\tb  c "), "a b c");
         let long = "x".repeat(300);
         assert_eq!(one_line(&long).chars().count(), 201);
+    }
+
+    #[test]
+    fn a_stream_frame_becomes_an_item_and_its_row_fills_it_in() {
+        use crate::procman::stream::{Frame, Observation};
+        let f = Frame::NewObservation(Observation {
+            id: Some(9),
+            project: Some("web".into()),
+            kind: Some("bugfix".into()),
+            title: Some("Fixed the login".into()),
+            created_at_epoch: Some(1_764_583_205_000),
+            ..Default::default()
+        });
+        let it = from_frame(&f).expect("an item");
+        assert_eq!(
+            (it.kind, it.id, it.title.as_str()),
+            (Kind::Observation, 9, "Fixed the login")
+        );
+        assert_eq!(it.label.as_deref(), Some("bugfix"));
+        assert!(from_frame(&Frame::Connected).is_none());
+        // The database row of the same observation says more: it replaces the frame's item.
+        let mut list = vec![it.clone()];
+        let row = Item {
+            text: "Fixed the login\n\nNarrative:\nThe token expired early.".into(),
+            ..it.clone()
+        };
+        merge(&mut list, vec![row.clone()], 10);
+        assert_eq!(list, vec![row.clone()]);
+        // The frame again (shorter) leaves the row.
+        merge(&mut list, vec![it], 10);
+        assert_eq!(list, vec![row]);
     }
 }

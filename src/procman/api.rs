@@ -32,10 +32,17 @@ pub struct ApiInfo {
     pub dependencies: Option<super::pipeline::Dependencies>,
 }
 
-const TIMEOUT: Duration = Duration::from_millis(500);
+pub const TIMEOUT: Duration = Duration::from_millis(500);
 
-fn get_json(host: IpAddr, port: u16, path: &str) -> Result<serde_json::Value, String> {
-    let p = health::get(host, port, path, TIMEOUT);
+/// The endpoints [`read`] asks, at once.
+pub const PATHS: [&str; 4] = [
+    "/api/health",
+    "/api/readiness",
+    "/api/stats",
+    "/api/processing-status",
+];
+
+fn json_of(p: health::Probe) -> Result<serde_json::Value, String> {
     match p.result {
         Ok(r) if r.status == 200 || r.status == 503 => {
             r.json().ok_or_else(|| "not JSON".to_string())
@@ -54,9 +61,22 @@ fn n(v: &serde_json::Value, k: &str) -> Option<u64> {
     v.get(k)?.as_u64()
 }
 
+/// Read the API: its four requests go at once (blocking).
 pub fn read(host: IpAddr, port: u16) -> ApiInfo {
+    from_probes(health::get_many(host, port, &PATHS, TIMEOUT))
+}
+
+/// Read the API from async code: its four requests go at once.
+pub async fn read_async(host: IpAddr, port: u16) -> ApiInfo {
+    from_probes(super::http::get_all(host, port, &PATHS, TIMEOUT).await)
+}
+
+/// The figures out of the answers to [`PATHS`], in that order.
+pub fn from_probes(probes: Vec<health::Probe>) -> ApiInfo {
     let mut a = ApiInfo::default();
-    match get_json(host, port, "/api/health") {
+    let mut it = probes.into_iter().map(json_of);
+    let mut next = || it.next().unwrap_or_else(|| Err("not asked".into()));
+    match next() {
         Ok(v) => {
             a.version = s(&v, "version");
             a.uptime = n(&v, "uptime");
@@ -65,11 +85,11 @@ pub fn read(host: IpAddr, port: u16) -> ApiInfo {
         }
         Err(e) => a.notes.push(format!("/api/health: {e}")),
     }
-    match get_json(host, port, "/api/readiness") {
+    match next() {
         Ok(v) => a.readiness = s(&v, "status"),
         Err(e) => a.notes.push(format!("/api/readiness: {e}")),
     }
-    match get_json(host, port, "/api/stats") {
+    match next() {
         Ok(v) => {
             let w = &v["worker"];
             let d = &v["database"];
@@ -86,7 +106,7 @@ pub fn read(host: IpAddr, port: u16) -> ApiInfo {
         }
         Err(e) => a.notes.push(format!("/api/stats: {e}")),
     }
-    match get_json(host, port, "/api/processing-status") {
+    match next() {
         Ok(v) => {
             a.processing = v.get("isProcessing").and_then(|x| x.as_bool());
             a.queue_depth = n(&v, "queueDepth");

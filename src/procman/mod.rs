@@ -12,6 +12,7 @@ pub mod control;
 pub mod db;
 pub mod files;
 pub mod health;
+pub mod http;
 pub mod identity;
 pub mod lock;
 pub mod migrate;
@@ -20,6 +21,7 @@ pub mod pm2;
 pub mod spawn;
 pub mod status;
 pub mod stopnote;
+pub mod stream;
 
 use std::path::PathBuf;
 

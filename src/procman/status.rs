@@ -184,6 +184,9 @@ pub struct Status {
     pub record: Option<Record>,
     #[serde(skip)]
     pub probe: Option<Probe>,
+    /// The API, read at the same time as `/health` when extras were asked for.
+    #[serde(skip)]
+    pub api_prefetch: Option<ApiInfo>,
 }
 
 /// What a status read found, as one enum whose variants carry what each state has: callers
@@ -271,6 +274,7 @@ impl Status {
             proven: None,
             record: None,
             probe: None,
+            api_prefetch: None,
         }
     }
 }
@@ -507,7 +511,11 @@ impl Extras {
                 st.state,
                 State::Running | State::Unhealthy | State::Unmanaged
             ))
-        .then(|| super::api::read(cfg.host, st.port));
+        .then(|| {
+            st.api_prefetch
+                .clone()
+                .unwrap_or_else(|| super::api::read(cfg.host, st.port))
+        });
         let installed_version = crate::release::installed_version(cfg);
         // The release the hooks run decides what they kill; the marketplace's otherwise.
         let plugin = crate::release::hooks_version(cfg).or_else(|| installed_version.clone());
@@ -725,7 +733,7 @@ fn read_layers(
                             "the worker runs as uid {uid}, not as you: actions will be refused"
                         ));
                     }
-                    let probe = health::get(cfg.host, st.port, "/health", opts.http_timeout);
+                    let probe = probe_health(cfg, opts, &mut st);
                     st.healthy = probe.healthy();
                     st.checks.push(http_check(&probe));
                     if st.healthy {
@@ -763,6 +771,28 @@ fn http_check(probe: &Probe) -> Check {
     }
 }
 
+/// `GET /health`; with extras, the API's requests go at the same time (kept in
+/// `st.api_prefetch`), so a status read costs one round of requests, not five in a row.
+fn probe_health(cfg: &Config, opts: StatusOpts, st: &mut Status) -> Probe {
+    let (host, port) = (cfg.host, st.port);
+    if !opts.extras {
+        return health::get(host, port, "/health", opts.http_timeout);
+    }
+    let both = super::http::block_on(async {
+        tokio::join!(
+            super::http::fetch(host, port, "GET", "/health", opts.http_timeout),
+            super::api::read_async(host, port)
+        )
+    });
+    match both {
+        Ok((probe, api)) => {
+            st.api_prefetch = Some(api);
+            probe
+        }
+        Err(_) => health::get(host, port, "/health", opts.http_timeout),
+    }
+}
+
 /// What a wedged listener does.
 pub const WEDGED: &str = "accepts connections but does not answer HTTP";
 
@@ -783,7 +813,7 @@ fn wedged(probe: &Probe) -> bool {
 /// No PID file, or a stale one: is a worker answering on the port anyway? "Not running" only
 /// when nothing answers.
 fn probe_unmanaged(cfg: &Config, opts: StatusOpts, st: &mut Status) {
-    let probe = health::get(cfg.host, st.port, "/health", opts.http_timeout);
+    let probe = probe_health(cfg, opts, st);
     let connected = !matches!(probe.result, Err(health::ProbeError::Refused));
     if connected {
         st.port_holder = platform::port_holder_of_listener(st.port);

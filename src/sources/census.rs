@@ -2,11 +2,11 @@
 //! process scan each second would cost more than the whole idle dashboard), and at once when
 //! poked (after a process job) or told which worker the PID file proves.
 
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Duration;
 
 use super::send;
-use crate::app::msg::Msg;
+use crate::app::msg::{Msg, Tx};
 use crate::config::Config;
 use crate::procman::census::{self, Scope};
 
@@ -24,7 +24,7 @@ pub fn period(interval: Duration) -> Duration {
     (interval * 10).max(Duration::from_secs(5))
 }
 
-pub fn run(cfg: Config, interval: Duration, tx: Sender<Msg>, notes: Receiver<Note>) {
+pub fn run(cfg: Config, interval: Duration, tx: Tx, notes: Receiver<Note>) {
     let mut named = None;
     let mut last = None;
     let mut scanner = census::Scanner::default();

@@ -3,11 +3,11 @@
 //! watcher pokes it, and every 5 s anyway.
 
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use super::send;
-use crate::app::msg::Msg;
+use crate::app::msg::{Msg, Tx};
 use crate::procman::activity::{self, Cursor};
 use crate::procman::db::read;
 
@@ -17,7 +17,7 @@ const MIN_GAP: Duration = Duration::from_millis(500);
 /// Rows read at most per table per sample (the panel keeps the newest of them).
 const ACTIVITY_BATCH: usize = 50;
 
-pub fn run(db: PathBuf, tx: Sender<Msg>, poke: Receiver<()>) {
+pub fn run(db: PathBuf, tx: Tx, poke: Receiver<()>) {
     let mut last = Instant::now() - MIN_GAP;
     let mut cursor = Cursor::default();
     loop {

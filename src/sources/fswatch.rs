@@ -8,13 +8,13 @@ use std::time::{Duration, Instant, SystemTime};
 use notify::{RecursiveMode, Watcher};
 
 use super::send;
-use crate::app::msg::{FileInfo, Msg};
+use crate::app::msg::{FileInfo, Msg, Tx};
 use crate::config::Config;
 use crate::procman::files::{self, JSON_PID_FILE, MARKER_FILE, PID_FILE, PORT_FILE};
 
 /// Who to wake when something changes.
 pub struct Pokes {
-    pub health: Sender<()>,
+    pub health: tokio::sync::mpsc::UnboundedSender<()>,
     pub logs: Sender<()>,
     pub db: Sender<()>,
 }
@@ -127,7 +127,7 @@ fn classify(path: &Path, data_dir: &Path) -> Kind {
 
 /// Watch until the channel closes. Bursts are coalesced: after the first event we gather more
 /// for a few milliseconds, then act once.
-pub fn run(cfg: Config, tx: Sender<Msg>, pokes: Pokes) {
+pub fn run(cfg: Config, tx: Tx, pokes: Pokes) {
     let (ntx, nrx) = channel::<notify::Result<notify::Event>>();
     let mut watcher = match notify::recommended_watcher(move |e| {
         let _ = ntx.send(e);

@@ -1,11 +1,11 @@
 //! The dashboard's log source: a [`Follower`] woken by the file watcher.
 
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Duration;
 
 use super::send;
-use crate::app::msg::Msg;
+use crate::app::msg::{Msg, Tx};
 use crate::logs::follow::{FollowEvent, Follower};
 
 /// Lines shown at once on open.
@@ -26,7 +26,7 @@ fn to_msg(e: FollowEvent) -> Msg {
     }
 }
 
-pub fn run(logs_dir: PathBuf, tx: Sender<Msg>, poke: Receiver<()>) {
+pub fn run(logs_dir: PathBuf, tx: Tx, poke: Receiver<()>) {
     let (mut follower, first) = Follower::open(logs_dir, BACKLOG_LINES);
     if !send(&tx, to_msg(first)) {
         return;

@@ -2,16 +2,16 @@
 //! rescans for children every few seconds (a full process scan every second would cost more than
 //! the whole idle dashboard).
 
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use super::send;
-use crate::app::msg::{Msg, Sample};
+use crate::app::msg::{Msg, Sample, Tx};
 use crate::platform;
 
 const RESCAN: Duration = Duration::from_secs(5);
 
-pub fn run(interval: Duration, tx: Sender<Msg>, pids: Receiver<Option<i32>>) {
+pub fn run(interval: Duration, tx: Tx, pids: Receiver<Option<i32>>) {
     let mut worker: Option<i32> = None;
     let mut family: Vec<i32> = Vec::new();
     let mut last_scan = Instant::now() - RESCAN;

@@ -916,10 +916,15 @@ pub fn processes(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
 /// What the worker just stored, newest first: time, kind (an observation's type), title and
 /// project; the selected row (while focused) is what Enter opens.
 pub fn activity(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
+    let live = if m.stream.connected.is_some() {
+        " · live"
+    } else {
+        ""
+    };
     let title = match m.activity.len() {
-        0 => "Activity".to_string(),
-        n if n >= crate::app::model::ACTIVITY_CAP => format!("Activity ({n}+)"),
-        n => format!("Activity ({n})"),
+        0 => format!("Activity{live}"),
+        n if n >= crate::app::model::ACTIVITY_CAP => format!("Activity ({n}+){live}"),
+        n => format!("Activity ({n}){live}"),
     };
     let inner = panel(f, area, &title, m, Focus::Activity, t);
     if m.activity.is_empty() {

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crate::platform;
 use crate::procman::files;
 
+mod sse;
+
 /// Which claude-mem release the stand-in plays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Mode {
@@ -85,6 +87,9 @@ pub struct StandInArgs {
     /// Become wedged this many milliseconds after listening (healthy before)
     #[arg(long, value_name = "MS")]
     pub wedged_after: Option<u64>,
+    /// `GET /stream` answers 503 (DB not ready) for this many milliseconds after listening
+    #[arg(long, value_name = "MS")]
+    pub stream_unready: Option<u64>,
     /// Exit 0 at once when `worker.pid` names a process that still exists (a zombie counts), as
     /// claude-mem's own worker does
     #[arg(long)]
@@ -259,6 +264,10 @@ struct Shared {
     data_dir: Option<PathBuf>,
     /// When it started listening (ms since the epoch): the dependencies' `recordedAtMs`.
     started_ms: u64,
+    /// `/stream`'s clients.
+    sse: sse::Hub,
+    /// `METHOD path` of every request (the first 10,000), for `GET /api/stand-in/requests`.
+    seen: std::sync::Mutex<Vec<String>>,
 }
 
 type Out = Arc<std::sync::Mutex<Box<dyn Write + Send>>>;
@@ -422,6 +431,8 @@ pub fn main(args: StandInArgs) -> u8 {
         pid,
         data_dir: data_dir.clone(),
         started_ms: now_ms(),
+        sse: sse::Hub::default(),
+        seen: std::sync::Mutex::new(Vec::new()),
     });
     emit(
         &out,
@@ -675,7 +686,17 @@ fn handle(mut conn: TcpStream, sh: &Shared, out: &Out) {
         .as_millis();
     let up = sh.start.elapsed().as_secs();
     let v13 = sh.args.mode == Mode::V13;
+    if let Ok(mut seen) = sh.seen.lock() {
+        if seen.len() < 10_000 {
+            seen.push(format!("{method} {path}"));
+        }
+    }
     let (code, body) = match (method.as_str(), path.as_str()) {
+        ("GET", "/api/stand-in/requests") => (
+            200,
+            serde_json::to_string(&*sh.seen.lock().map_or_else(|_| Vec::new(), |s| s.clone()))
+                .unwrap_or_default(),
+        ),
         (_, p) if sh.args.bare && p != "/health" => (404, String::new()),
         ("GET", "/health") => {
             if sh.args.health_hang {
@@ -743,8 +764,9 @@ fn handle(mut conn: TcpStream, sh: &Shared, out: &Out) {
             (
                 200,
                 format!(
-                    r#"{{"worker":{{"version":"{}","uptime":{up},"activeSessions":1,"sseClients":0,"port":{}}},"database":{{"path":{},"size":{size},"observations":1842,"sessions":97,"summaries":88,"firstObservationAt":"2026-01-04T09:12:00.000Z"}}}}"#,
+                    r#"{{"worker":{{"version":"{}","uptime":{up},"activeSessions":1,"sseClients":{},"port":{}}},"database":{{"path":{},"size":{size},"observations":1842,"sessions":97,"summaries":88,"firstObservationAt":"2026-01-04T09:12:00.000Z"}}}}"#,
                     sh.version,
+                    sh.sse.count(),
                     sh.port,
                     serde_json::to_string(&db.map(|p| p.display().to_string()).unwrap_or_default())
                         .unwrap_or_default()
@@ -761,6 +783,31 @@ fn handle(mut conn: TcpStream, sh: &Shared, out: &Out) {
                 ),
             )
         }
+        ("GET", "/stream") => {
+            let unready = sh
+                .args
+                .stream_unready
+                .is_some_and(|ms| sh.start.elapsed() < Duration::from_millis(ms));
+            if unready {
+                (503, r#"{"error":"Service initializing"}"#.to_string())
+            } else {
+                sh.sse.serve(conn, "stand-in-project");
+                return;
+            }
+        }
+        ("POST", p) if p.starts_with("/api/stand-in/") => {
+            let kind = &p["/api/stand-in/".len()..];
+            match sh.sse.sample(kind, "stand-in-project") {
+                Some(frame) => {
+                    sh.sse.broadcast(frame);
+                    (
+                        200,
+                        format!(r#"{{"sent":"{kind}","clients":{}}}"#, sh.sse.count()),
+                    )
+                }
+                None => (404, String::new()),
+            }
+        }
         ("POST", "/api/admin/shutdown") if v13 => {
             let _ = write_response(&mut conn, 200, r#"{"status":"shutting_down"}"#);
             shutdown(out, sh, "Shutdown requested via /api/admin/shutdown", 0);
@@ -773,6 +820,7 @@ fn handle(mut conn: TcpStream, sh: &Shared, out: &Out) {
 fn write_response(conn: &mut TcpStream, code: u16, body: &str) -> std::io::Result<()> {
     let (reason, ctype, body) = match code {
         200 => ("OK", "application/json", body.to_string()),
+        503 => ("Service Unavailable", "application/json", body.to_string()),
         404 => (
             "Not Found",
             "text/html",
