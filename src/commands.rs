@@ -39,36 +39,33 @@ impl From<ConfigError> for Fail {
 pub type Res = Result<u8, Fail>;
 
 pub fn status(cfg: &Config, format: Format, stall_after: Duration) -> Res {
-    let t0 = std::time::Instant::now();
-    let opts = StatusOpts {
-        stall_after,
-        ..StatusOpts::display()
-    };
-    let st = status::status(cfg, opts);
-    let out = match format {
-        Format::Text => crate::once::text(&st),
-        Format::Json => crate::once::json(&st) + "\n",
-        Format::Prometheus => crate::metrics::render(cfg, &st, t0),
-    };
-    print!("{out}");
-    Ok(st.state.exit_code())
+    print_status(cfg, format, stall_after, false)
 }
 
 /// `--once`: the status, and what the worker stored last (the Activity panel's newest items).
 pub fn once(cfg: &Config, format: Format, stall_after: Duration) -> Res {
+    print_status(cfg, format, stall_after, true)
+}
+
+fn print_status(cfg: &Config, format: Format, stall_after: Duration, with_activity: bool) -> Res {
     let t0 = std::time::Instant::now();
     let opts = StatusOpts {
         stall_after,
         ..StatusOpts::display()
     };
     let st = status::status(cfg, opts);
-    let db = cfg.path("claude-mem.db");
-    let activity = crate::procman::activity::read(&db, Default::default(), ONCE_ACTIVITY)
-        .map(|(items, _)| items)
-        .unwrap_or_default();
+    let activity = if with_activity {
+        let db = cfg.path("claude-mem.db");
+        crate::procman::activity::read(&db, Default::default(), ONCE_ACTIVITY)
+            .map(|(items, _)| items)
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     let out = match format {
         Format::Text => crate::once::text(&st) + &crate::once::activity_text(&activity),
-        Format::Json => crate::once::json_with_activity(&st, &activity) + "\n",
+        Format::Json if with_activity => crate::once::json_with_activity(&st, &activity) + "\n",
+        Format::Json => crate::once::json(&st) + "\n",
         Format::Prometheus => crate::metrics::render(cfg, &st, t0),
     };
     print!("{out}");
