@@ -253,7 +253,8 @@ fn open_on_log(o: &Opts, size: u64, real: u64) -> R<Opened> {
     let on_disk = fs::metadata(&path)
         .map(|m| std::os::unix::fs::MetadataExt::blocks(&m) * 512)
         .unwrap_or(0);
-    let mut pty = Pty::open(120, 40)?;
+    // 160 columns: the log panel (beside Activity) shows the marker line whole.
+    let mut pty = Pty::open(160, 40)?;
     // A full frame: the status is known and the log's last line is shown.
     let rx = pty.arm(move |s| header_has("STOPPED")(s) && s.contains(&marker));
     let t0 = env.dashboard(&mut pty)?;
@@ -316,7 +317,7 @@ pub fn rows_big_log(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
 
 pub fn rows_file_change(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
     // Kept to the end of the function, as the steady-stream run's neighbour.
-    let mut dash = Session::start(o, "--log-rate 2", 120)?;
+    let mut dash = Session::start(o, "--log-rate 2", 160)?;
     let pid = dash.env.pid()?;
     dash.wait_running("RUNNING", |_| true)?;
     let t = Duration::from_secs(10);
@@ -355,7 +356,7 @@ pub fn rows_file_change(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
     dash.pty.quit()?;
     let steady = steady_lag(o, 200, o.pick(10, 1))?;
     notes.push(format!(
-        "7: 120×40 pty, worker logging 2 lines/s; {n} rounds at random phases; from unlink()/write() to the bytes that show it arriving from the pty. Steady stream: worker logging 200 lines/s, 160×40 pty, from a seq=-stamped line reaching the file (polled every 0.5 ms) to the screen showing it"
+        "7: 160×40 pty, worker logging 2 lines/s; {n} rounds at random phases; from unlink()/write() to the bytes that show it arriving from the pty. Steady stream: worker logging 200 lines/s, 240×40 pty (the log panel beside Activity shows whole lines), from a seq=-stamped line reaching the file (polled every 0.5 ms) to the screen showing it"
     ));
     let row = |figure, times| Row::new("7", figure, "ms", AtMost(100.0)).with(times);
     Ok(vec![
@@ -372,7 +373,7 @@ pub fn rows_file_change(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
 /// `seq=`-stamped line to reach the file (polling its new bytes every 0.5 ms), then time until
 /// the screen shows it (a marker line of our own would scroll away unseen).
 fn steady_lag(o: &Opts, rate: u32, n: usize) -> R<Vec<f64>> {
-    let mut dash = Session::start(o, &format!("--log-rate {rate}"), 160)?;
+    let mut dash = Session::start(o, &format!("--log-rate {rate}"), 240)?;
     let log = dash.env.log()?;
     dash.wait_running("RUNNING with lines", has_seq)?;
     let mut rng = Rng::new();
@@ -419,7 +420,7 @@ struct Ingest {
 }
 
 fn ingest_run(o: &Opts, secs: u64) -> R<Ingest> {
-    let mut dash = Session::start(o, "--log-rate 50000", 160)?;
+    let mut dash = Session::start(o, "--log-rate 50000", 240)?;
     let wpid = dash.env.pid()?;
     let log = dash.env.log()?;
     dash.wait_running("RUNNING with lines", has_seq)?;
@@ -465,7 +466,7 @@ pub fn rows_ingest(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
     let col = |f: fn(&Ingest) -> f64| runs.iter().map(f).collect::<Vec<f64>>();
     let lag = col(|r| r.lag_ms);
     notes.push(format!(
-        "8: {n} runs of {secs} s, stand-in --log-rate 50000 (achieved {:.0} lines/s), 160×40 pty; lag = from the end of the window (the file's last seq= read then) to the screen showing that seq; CPU per second of the dashboard (mean {:.1} %), worker {:.1} %; dashboard RSS at the end {:.1} MB",
+        "8: {n} runs of {secs} s, stand-in --log-rate 50000 (achieved {:.0} lines/s), 240×40 pty; lag = from the end of the window (the file's last seq= read then) to the screen showing that seq; CPU per second of the dashboard (mean {:.1} %), worker {:.1} %; dashboard RSS at the end {:.1} MB",
         median(&col(|r| r.rate)),
         median(&col(|r| r.mean_cpu)),
         median(&col(|r| r.worker_cpu)),
