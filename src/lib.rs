@@ -13,6 +13,7 @@ pub mod platform;
 pub mod procman;
 pub mod procs;
 pub mod release;
+pub mod serve;
 pub mod sources;
 pub mod supervise;
 pub mod ui;

@@ -3,7 +3,7 @@
 //! collector) and served on `/metrics` by `serve-metrics` (std `TcpListener`, no async runtime).
 
 use std::fmt::Write as _;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -476,23 +476,16 @@ fn respond(
 fn handle(cfg: &Config, mut conn: TcpStream, stall_after: Duration) {
     let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
     let _ = conn.set_write_timeout(Some(Duration::from_secs(5)));
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 1024];
-    while !buf.windows(4).any(|w| w == b"\r\n\r\n") && !buf.windows(2).any(|w| w == b"\n\n") {
-        if buf.len() > 8 * 1024 {
+    let head = crate::serve::read_head(&mut conn, 8 * 1024);
+    let method = match &head {
+        crate::serve::Head::Request { method, .. } => method.as_str(),
+        crate::serve::Head::TooLarge => {
             let _ = respond(&mut conn, 400, "text/plain", b"request too large\n", false);
             return;
         }
-        match conn.read(&mut chunk) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    }
-    let head = String::from_utf8_lossy(&buf);
-    let mut first = head.lines().next().unwrap_or("").split_whitespace();
-    let method = first.next().unwrap_or("");
-    let target = first.next().unwrap_or("");
-    let path = target.split('?').next().unwrap_or("");
+        crate::serve::Head::Closed => return,
+    };
+    let path = head.path();
     let head_only = method == "HEAD";
     if method != "GET" && !head_only {
         let _ = respond(&mut conn, 405, "text/plain", b"GET only\n", false);

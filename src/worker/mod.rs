@@ -1,7 +1,7 @@
 //! The built-in stand-in worker: a real HTTP server on 127.0.0.1 that answers like the claude-mem
 //! worker, logs like it, and has switches for faults. Tests and the demo run it; nobody needs bun.
 
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -667,19 +667,11 @@ fn handle(mut conn: TcpStream, sh: &Shared, out: &Out) {
         }
     }
     let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 2048];
-    while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 16 * 1024 {
-        match conn.read(&mut chunk) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    }
+    let (method, path) = match crate::serve::read_head(&mut conn, 16 * 1024) {
+        crate::serve::Head::Request { method, target } => (method, target),
+        crate::serve::Head::TooLarge | crate::serve::Head::Closed => return,
+    };
     sh.requests.fetch_add(1, Ordering::Relaxed);
-    let head = String::from_utf8_lossy(&buf);
-    let mut first = head.lines().next().unwrap_or("").split_whitespace();
-    let method = first.next().unwrap_or("").to_string();
-    let path = first.next().unwrap_or("").to_string();
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
