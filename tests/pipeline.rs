@@ -287,11 +287,7 @@ fn the_hook_threshold_comes_from_settings_and_malformed_files_are_notes() {
     env.write("observer-health.json", "{\"consecutiveFailures\": 3,");
     let out = env.run(&["status"]);
     out.code(0);
-    let note = out
-        .stdout
-        .lines()
-        .find(|l| l.trim_start().starts_with("Note:"))
-        .unwrap_or_else(|| panic!("no note:\n{}", out.stdout));
+    let note = line_starting(&out.stdout, "Note:", "no note");
     assert!(
         note.contains("observer-health.json is not valid JSON"),
         "{note}"
@@ -343,10 +339,7 @@ fn prompts_without_observations_past_stall_after_are_stalled_with_the_observers_
     let out = env.run(&["status"]);
     out.code(0);
     let text = &out.stdout;
-    let line = text
-        .lines()
-        .find(|l| l.trim_start().starts_with("STALLED:"))
-        .unwrap_or_else(|| panic!("no STALLED line:\n{text}"));
+    let line = line_starting(text, "STALLED:", "no STALLED line");
     assert!(line.contains("2 prompt(s) since"), "{line}");
     assert!(
         line.contains("spawn claude ENOENT"),
@@ -414,11 +407,7 @@ fn six_starts_and_mismatch_kills_within_an_hour_are_flapping() {
     });
     let out = env.run(&["status"]);
     out.code(0);
-    let line = out
-        .stdout
-        .lines()
-        .find(|l| l.trim_start().starts_with("FLAPPING:"))
-        .unwrap_or_else(|| panic!("no FLAPPING line:\n{}", out.stdout));
+    let line = line_starting(&out.stdout, "FLAPPING:", "no FLAPPING line:");
     assert!(
         line.contains("6 worker starts and 6 `Worker version mismatch` kills"),
         "{line}"
@@ -488,4 +477,11 @@ fn the_dashboard_header_shows_degraded_and_the_health_panel_the_remediation() {
     );
     pty.send(b"q");
     assert_eq!(pty.wait_exit(Duration::from_secs(10)).code(), Some(0));
+}
+
+/// The first line of `text` that starts (after its indent) with `head`; panics naming `what`.
+fn line_starting<'a>(text: &'a str, head: &str, what: &str) -> &'a str {
+    text.lines()
+        .find(|l| l.trim_start().starts_with(head))
+        .unwrap_or_else(|| panic!("{what}:\n{text}"))
 }
