@@ -44,6 +44,8 @@ mod probe;
 #[cfg(unix)]
 #[path = "bench/pty.rs"]
 mod pty;
+#[path = "bench/release.rs"]
+mod release;
 #[path = "bench/sandbox.rs"]
 mod sandbox;
 #[path = "bench/table.rs"]

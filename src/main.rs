@@ -75,7 +75,7 @@ fn run(cli: Cli) -> Res {
                 });
             }
             let opts = dash_opts(&cli, *interval)?;
-            claude_mem_top::demo::run(*keep, opts).map_err(|e| Fail {
+            claude_mem_top::app::demo::run(*keep, opts).map_err(|e| Fail {
                 code: e.exit_code(),
                 msg: e.to_string(),
             })
@@ -94,8 +94,8 @@ fn run(cli: Cli) -> Res {
     }
 }
 
-fn ui_config(cli: &Cli) -> Result<claude_mem_top::ui_config::UiConfig, Fail> {
-    claude_mem_top::ui_config::load(cli.global.config.as_deref()).map_err(|e| Fail {
+fn ui_config(cli: &Cli) -> Result<claude_mem_top::app::config::UiConfig, Fail> {
+    claude_mem_top::app::config::load(cli.global.config.as_deref()).map_err(|e| Fail {
         code: 2,
         msg: e.to_string(),
     })
@@ -104,11 +104,11 @@ fn ui_config(cli: &Cli) -> Result<claude_mem_top::ui_config::UiConfig, Fail> {
 fn config_cmd(cli: &Cli, default: bool) -> Res {
     use std::io::Write;
     if default {
-        let _ = std::io::stdout().write_all(claude_mem_top::ui_config::default_file().as_bytes());
+        let _ = std::io::stdout().write_all(claude_mem_top::app::config::default_file().as_bytes());
         return Ok(0);
     }
     let c = ui_config(cli)?;
-    let msg = match (&c.path, claude_mem_top::ui_config::default_path()) {
+    let msg = match (&c.path, claude_mem_top::app::config::default_path()) {
         (Some(p), _) => format!("{}: OK", p.display()),
         (None, Some(p)) => format!("{}: not there; the defaults apply", p.display()),
         (None, None) => "no config directory; the defaults apply".to_string(),

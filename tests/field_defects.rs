@@ -251,7 +251,7 @@ fn bare(env: &Env, args: &[&str], no_dir: bool) -> std::process::Command {
 #[test]
 fn defect02_a_fresh_13x_install_uses_the_13x_default_port() {
     // The worker writes its own 13.x worker.pid, as the real one does.
-    let env = Env::new().with_args("--mode 13x");
+    let env = Env::new().with_args("--mode 13.x");
     let plugin = env
         .home
         .join(".claude/plugins/marketplaces/thedotmack/plugin");
@@ -302,7 +302,7 @@ fn defect06_the_data_dir_named_in_the_default_settings_is_followed() {
 #[cfg(unix)]
 #[test]
 fn defect05_a_start_right_after_a_kill_waits_for_the_zombie_to_be_reaped() {
-    let env = Env::new().with_args("--mode 13x --log-rate 5 --exit-if-pid-alive");
+    let env = Env::new().with_args("--mode 13.x --log-rate 5 --exit-if-pid-alive");
     env.make_dir();
     // Worker A, as claude-mem's hooks start it: it writes its own worker.pid.
     let mut a = env
@@ -335,7 +335,7 @@ fn defect05_a_start_right_after_a_kill_waits_for_the_zombie_to_be_reaped() {
 
 #[test]
 fn defect04_after_an_outside_restart_and_our_stop_the_status_is_stopped() {
-    let env = Env::stand_in("--mode 13x");
+    let env = Env::stand_in("--mode 13.x");
     env.run(&["start"]).code(0);
     let a = env.pid().expect("worker A");
     // claude-mem restarts its worker by itself: A goes, B (started by its hooks) takes over and
@@ -366,7 +366,7 @@ fn defect04_after_an_outside_restart_and_our_stop_the_status_is_stopped() {
 
 #[test]
 fn defect09_a_13x_data_dir_gets_none_of_the_7_1_0_files() {
-    let env = Env::stand_in("--mode 13x");
+    let env = Env::stand_in("--mode 13.x");
     // A 13.x data dir: its supervisor.json is there.
     env.write("supervisor.json", r#"{"processes":{}}"#);
     env.run(&["start"]).code(0);

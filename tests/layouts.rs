@@ -14,7 +14,7 @@ use common::{alive, run, wait_listening, wait_until, Env, CALL};
 
 const T: Duration = Duration::from_secs(10);
 
-/// A test's world with the stand-in in `mode` (`13x` or `spec`) as the worker command; the data
+/// A test's world with the stand-in in `mode` (`13.x` or `spec`) as the worker command; the data
 /// dir exists from the start, as an installed claude-mem's does.
 fn new_env(mode: &str) -> Env {
     let env = Env::new().with_args(&format!("--mode {mode} --log-rate 20"));
@@ -34,7 +34,7 @@ fn spawn_worker(env: &Env) -> i32 {
 
 #[test]
 fn v13_status_reads_worker_pid_json_and_the_api() {
-    let env = new_env("13x");
+    let env = new_env("13.x");
     let pid = spawn_worker(&env);
     wait_until(T, "worker.pid", || env.path("worker.pid").exists());
     let out = env.run(&["status"]);
@@ -66,7 +66,7 @@ fn v13_status_reads_worker_pid_json_and_the_api() {
 
 #[test]
 fn v13_wrong_start_token_is_stale_and_never_signalled() {
-    let env = new_env("13x");
+    let env = new_env("13.x");
     let pid = spawn_worker(&env);
     let f = env.path("worker.pid");
     wait_until(T, "worker.pid", || f.exists());
@@ -107,7 +107,7 @@ fn v13_wrong_start_token_is_stale_and_never_signalled() {
 
 #[test]
 fn v13_stop_uses_the_admin_endpoint() {
-    let env = new_env("13x");
+    let env = new_env("13.x");
     let pid = spawn_worker(&env);
     wait_until(T, "worker.pid", || env.path("worker.pid").exists());
     let out = env.run(&["stop", "--grace", "3s"]);

@@ -254,37 +254,37 @@ pub fn rows_floor(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
     let env = Env::new(&o.bin, "")?;
     env.start()?;
     let me = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
-    let floor = || {
+    let floor = |data: &std::path::Path| {
         let mut c = Command::new(&me);
         c.arg("--floor")
-            .arg(env.data())
+            .arg(data)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         time(c)
     };
     for _ in 0..3 {
-        floor()?;
+        floor(&env.data())?;
         env.run(&["status"])?;
         env.run(&["--once"])?;
         env.run(&["ps"])?;
     }
     let n = o.pick(60, 3);
     let [t_floor, t_status, t_once, t_ps] = round_robin(n, |v| match v {
-        0 => floor(),
+        0 => floor(&env.data()),
         1 => env.run_ok(&["status"]).map(ms),
         2 => env.run_ok(&["--once"]).map(ms),
         _ => env.run_ok(&["ps"]).map(ms),
     })?;
     let base = median(&t_floor);
-    let ratios = |t: &[f64]| -> Vec<f64> { t.iter().map(|x| x / base).collect() };
+    let ratios = |t: &[f64], base: f64| -> Vec<f64> { t.iter().map(|x| x / base).collect() };
     notes.push(format!(
         "11: {n} runs of each, round-robin; floor = `bench --floor` (reads .worker.pid/.worker.port, one GET /health on a std TcpStream, prints), median {base:.2} ms; `status` median {:.2} ms, `--once` median {:.2} ms, `ps` (the census both include) median {:.2} ms; ratios are each run / the floor's median",
         median(&t_status),
         median(&t_once),
         median(&t_ps)
     ));
-    Ok(vec![
+    let mut rows = vec![
         Row::new(
             "11",
             "floor program (PID+port files, one GET /health)",
@@ -292,8 +292,85 @@ pub fn rows_floor(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
             Info,
         )
         .with(t_floor),
-        Row::new("11", "`status` / floor", "×", AtMost(2.0)).with(ratios(&t_status)),
-        Row::new("11", "`--once` / floor", "×", AtMost(2.0)).with(ratios(&t_once)),
-        Row::new("11", "`ps` / floor (the census in both)", "×", Info).with(ratios(&t_ps)),
-    ])
+        Row::new("11", "`status` / floor", "×", AtMost(2.0)).with(ratios(&t_status, base)),
+        Row::new("11", "`--once` / floor", "×", AtMost(2.0)).with(ratios(&t_once, base)),
+        Row::new("11", "`ps` / floor (the census in both)", "×", Info).with(ratios(&t_ps, base)),
+    ];
+    drop(env);
+
+    // The same against a real release's worker, with that release's own `status` beside.
+    let release = match crate::release::find() {
+        Ok(r) => r,
+        Err(why) => {
+            let line = format!("11: no row against a real claude-mem release: {why}");
+            eprintln!("bench: {line}");
+            notes.push(line);
+            return Ok(rows);
+        }
+    };
+    let run = crate::release::start(release)?;
+    let result = (|| -> R<Vec<Row>> {
+        let sb = &run.sandbox;
+        let ours = |args: &[&str]| -> R<f64> {
+            let mut c = sb.cmd(&o.bin, args);
+            c.stdout(Stdio::piped()).stderr(Stdio::piped());
+            time(c)
+        };
+        let theirs = || -> R<f64> {
+            let mut c = run.own_status();
+            c.stdout(Stdio::piped()).stderr(Stdio::piped());
+            time(c)
+        };
+        for _ in 0..3 {
+            floor(&sb.data())?;
+            ours(&["status"])?;
+            ours(&["--once"])?;
+            theirs()?;
+        }
+        let n = o.pick(30, 2);
+        let [f, st, once, own] = round_robin(n, |v| match v {
+            0 => floor(&sb.data()),
+            1 => ours(&["status"]),
+            2 => ours(&["--once"]),
+            _ => theirs(),
+        })?;
+        let base = median(&f);
+        let v = &run.release.version;
+        notes.push(format!(
+            "11 (claude-mem {v}): {n} runs of each, round-robin, against the release's own worker ({} {} --daemon, a temporary HOME, port {}); floor median {base:.2} ms, `status` {:.2} ms, `--once` {:.2} ms, the release's own `status` {:.2} ms",
+            run.release.bun.display(),
+            run.release.script.display(),
+            sb.port,
+            median(&st),
+            median(&once),
+            median(&own),
+        ));
+        Ok(vec![
+            Row::new("11", format!("floor, claude-mem {v} worker"), "ms", Info).with(f),
+            Row::new(
+                "11",
+                format!("`status` / floor, claude-mem {v}"),
+                "×",
+                AtMost(2.0),
+            )
+            .with(ratios(&st, base)),
+            Row::new(
+                "11",
+                format!("`--once` / floor, claude-mem {v}"),
+                "×",
+                AtMost(2.0),
+            )
+            .with(ratios(&once, base)),
+            Row::new(
+                "11",
+                format!("claude-mem {v}'s own `status` / floor"),
+                "×",
+                Info,
+            )
+            .with(ratios(&own, base)),
+        ])
+    })();
+    crate::release::stop(run, Some(&o.bin));
+    rows.extend(result?);
+    Ok(rows)
 }

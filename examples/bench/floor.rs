@@ -1,6 +1,6 @@
 //! The floor for `status` and `--once` (row 11): the least a status program can do. It reads
-//! `.worker.pid` and `.worker.port`, sends one `GET /health` over a plain `TcpStream`, prints
-//! the status line and exits 0 on a 200. Measurement code only (the product's HTTP is reqwest):
+//! `.worker.pid` and `.worker.port` (or, for a 13.x release, its `worker.pid` JSON), sends one
+//! `GET /health` over a plain `TcpStream`, prints the status line and exits 0 on a 200. Measurement code only (the product's HTTP is reqwest):
 //! no identity proof, no API, no census, no timeouts beyond one second.
 //!
 //! The bench runs it as `bench --floor DATA_DIR` (this same executable), so the spawn and
@@ -14,11 +14,18 @@ use std::time::Duration;
 /// Returns the exit code.
 pub fn main(dir: &Path) -> i32 {
     let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_default();
-    let pid = read(".worker.pid").trim().to_string();
-    let port: Option<u16> = read(".worker.port")
+    let mut pid = read(".worker.pid").trim().to_string();
+    let mut port: Option<u16> = read(".worker.port")
         .lines()
         .next()
         .and_then(|l| l.trim().parse().ok());
+    if port.is_none() {
+        // 13.x: `{"pid": …, "port": …, …}`.
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&read("worker.pid")) {
+            pid = v["pid"].to_string();
+            port = v["port"].as_u64().and_then(|p| u16::try_from(p).ok());
+        }
+    }
     let Some(port) = port else {
         println!("no port file");
         return 3;

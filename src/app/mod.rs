@@ -2,6 +2,8 @@
 //! One current-thread tokio runtime carries it: the terminal's event stream, the health and
 //! `/stream` tasks and the channel all meet in one `select!`; effects run off the UI task.
 
+pub mod config;
+pub mod demo;
 pub mod effect;
 pub mod keymap;
 pub mod model;

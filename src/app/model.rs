@@ -561,7 +561,9 @@ mod tests {
         if continuation {
             return format!("    at frame {n} {word}");
         }
-        let lv = ["DEBUG", "INFO ", "WARN ", "ERROR", "OTHER"][level as usize];
+        let lv = [Level::Debug, Level::Info, Level::Warn, Level::Error]
+            .get(level as usize)
+            .map_or_else(|| "OTHER".to_string(), |l| l.padded());
         format!(
             "[2026-11-25 10:00:00.{:03}] [{lv}] [W] line {n} {word}",
             n % 1000

@@ -37,13 +37,8 @@ impl Level {
     }
 
     /// The label padded to five columns, as claude-mem writes it: `[INFO ]`, `[WARN ]`.
-    pub fn padded(self) -> &'static str {
-        match self {
-            Level::Debug => "DEBUG",
-            Level::Info => "INFO ",
-            Level::Warn => "WARN ",
-            Level::Error => "ERROR",
-        }
+    pub fn padded(self) -> String {
+        format!("{:<5}", self.label())
     }
 
     /// Does a line of `level` pass a minimum? Lines without a level (raw lines from other

@@ -571,7 +571,7 @@ pub fn describe_exit(status: std::process::ExitStatus) -> String {
     match (status.code(), os_family::exit_signal(&status)) {
         (Some(c), _) => format!("exit code {c}"),
         (None, Some(sig)) => format!("killed by signal {sig}"),
-        _ => "exited".into(),
+        _ => status.to_string(),
     }
 }
 

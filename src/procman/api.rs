@@ -30,16 +30,26 @@ pub struct ApiInfo {
     /// `/api/health` `dependencies` (13.x); in the status JSON under `pipeline`.
     #[serde(skip)]
     pub dependencies: Option<super::pipeline::Dependencies>,
+    /// The PID `/api/health` reports.
+    #[serde(skip)]
+    pub pid: Option<crate::platform::Pid>,
+    /// The answer of [`CHROMA_PATH`], asked with the others (the pipeline reads it).
+    #[serde(skip)]
+    pub chroma: Option<health::Probe>,
 }
 
 pub const TIMEOUT: Duration = Duration::from_millis(500);
 
+/// Chroma's state (13.x); the pipeline makes sense of it.
+pub const CHROMA_PATH: &str = "/api/chroma/status";
+
 /// The endpoints [`read`] asks, at once.
-pub const PATHS: [&str; 4] = [
+pub const PATHS: [&str; 5] = [
     "/api/health",
     "/api/readiness",
     "/api/stats",
     "/api/processing-status",
+    CHROMA_PATH,
 ];
 
 fn json_of(p: health::Probe) -> Result<serde_json::Value, String> {
@@ -74,13 +84,22 @@ pub async fn read_async(host: IpAddr, port: u16) -> ApiInfo {
 /// The figures out of the answers to [`PATHS`], in that order.
 pub fn from_probes(probes: Vec<health::Probe>) -> ApiInfo {
     let mut a = ApiInfo::default();
-    let mut it = probes.into_iter().map(json_of);
-    let mut next = || it.next().unwrap_or_else(|| Err("not asked".into()));
+    let mut probes = probes.into_iter();
+    let mut next = || {
+        probes
+            .next()
+            .map(json_of)
+            .unwrap_or_else(|| Err("not asked".into()))
+    };
     match next() {
         Ok(v) => {
             a.version = s(&v, "version");
             a.uptime = n(&v, "uptime");
             a.initialized = v.get("initialized").and_then(|x| x.as_bool());
+            a.pid = v
+                .get("pid")
+                .and_then(|p| p.as_i64())
+                .and_then(|p| crate::platform::Pid::try_from(p).ok());
             a.dependencies = super::pipeline::parse_dependencies(&v);
         }
         Err(e) => a.notes.push(format!("/api/health: {e}")),
@@ -114,5 +133,7 @@ pub fn from_probes(probes: Vec<health::Probe>) -> ApiInfo {
         }
         Err(e) => a.notes.push(format!("/api/processing-status: {e}")),
     }
+    drop(next);
+    a.chroma = probes.next();
     a
 }

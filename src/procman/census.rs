@@ -367,6 +367,7 @@ fn env_names_dir(env: &[OsString], dir: &Path) -> bool {
     })
 }
 
+#[derive(Debug)]
 struct Candidate {
     info: ProcInfo,
     kind: Option<HelperKind>,
@@ -482,19 +483,48 @@ pub fn take(cfg: &Config, scope: Scope, named: Option<Pid>) -> Census {
     Scanner::default().take(cfg, scope, named)
 }
 
-/// [`take`], with what the configured port already answered (a status read's probe): a port
-/// that did not answer is not waited on twice.
-pub fn take_with(
+/// What the configured port already said (a status read's requests): the census does not ask
+/// it again. A port that did not answer is not waited on twice either.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Heard {
+    pub answer: Answer,
+    /// The version `/api/health` reported.
+    pub version: Option<String>,
+    /// The PID the worker reported about itself.
+    pub pid: Option<Pid>,
+}
+
+/// The processes that may be claude-mem's, with their details: the part of a census that
+/// reads the process table and asks no port. [`scan`] takes one (on its own thread, say, while
+/// the caller's requests are in flight) and [`take_scanned`] makes the census of it.
+#[derive(Debug, Default)]
+pub struct Scan {
+    candidates: Vec<Candidate>,
+}
+
+/// Scan the process table (no port asked).
+pub fn scan(cfg: &Config) -> Scan {
+    Scan {
+        candidates: Scanner::default().candidates(cfg),
+    }
+}
+
+/// The census of a [`scan`], with what the configured port already said.
+pub fn take_scanned(
     cfg: &Config,
     scope: Scope,
     named: Option<Pid>,
-    port_answer: Option<Answer>,
+    scan: Scan,
+    heard: Option<Heard>,
 ) -> Census {
-    let mut s = Scanner {
-        port_answer,
-        ..Scanner::default()
-    };
-    s.take(cfg, scope, named)
+    classify(
+        cfg,
+        scope,
+        named,
+        scan.candidates,
+        heard,
+        &mut Facts::default(),
+    )
 }
 
 /// How often a long-lived [`Scanner`] reads every process's command line again (in between it
@@ -522,12 +552,16 @@ pub struct Scanner {
     facts: Facts,
     not_ours: std::collections::HashSet<Pid>,
     full_at: Option<std::time::Instant>,
-    /// What the configured port answered just before (not waited on again).
-    port_answer: Option<Answer>,
 }
 
 impl Scanner {
     pub fn take(&mut self, cfg: &Config, scope: Scope, named: Option<Pid>) -> Census {
+        let candidates = self.candidates(cfg);
+        classify(cfg, scope, named, candidates, None, &mut self.facts)
+    }
+
+    /// The processes whose command line is a worker's or a helper's, with their details.
+    fn candidates(&mut self, cfg: &Config) -> Vec<Candidate> {
         let me = std::process::id() as Pid;
         let pids = platform::pids();
         if self.full_at.is_none_or(|t| t.elapsed() >= FULL_SCAN) {
@@ -560,8 +594,7 @@ impl Scanner {
         // No command line to show (kernel threads): not ours either.
         self.not_ours
             .extend(todo.into_iter().filter(|p| !shown.contains(p)));
-        let answer = self.port_answer.clone();
-        classify(cfg, scope, named, candidates, answer, &mut self.facts)
+        candidates
     }
 }
 
@@ -570,7 +603,7 @@ fn classify(
     scope: Scope,
     named: Option<Pid>,
     candidates: Vec<Candidate>,
-    port_answer: Option<Answer>,
+    heard: Option<Heard>,
     facts: &mut Facts,
 ) -> Census {
     let here = norm(&cfg.data_dir);
@@ -582,9 +615,9 @@ fn classify(
     let on_port = candidates
         .iter()
         .any(|c| c.kind.is_none())
-        .then(|| match port_answer.clone() {
-            Some(a) if a != Answer::Healthy => (a, None, None),
-            _ => probe(cfg.host, cfg.port, PROBE_TIMEOUT),
+        .then(|| match heard {
+            Some(h) => (h.answer, h.version, h.pid),
+            None => probe(cfg.host, cfg.port, PROBE_TIMEOUT),
         });
     let port_pid = on_port.as_ref().and_then(|(_, _, pid)| *pid);
 

@@ -179,11 +179,11 @@ fn epoch_ms(v: i64) -> i64 {
 
 /// Prompts against observations (for the pipeline's stall check): `Ok(None)` when there is no
 /// database or it lacks `user_prompts`/`observations` with `created_at_epoch`.
-pub fn activity(db: &Path) -> Result<Option<super::pipeline::Activity>, String> {
+pub fn prompt_flow(db: &Path) -> Result<Option<super::pipeline::PromptFlow>, String> {
     if std::fs::metadata(db).is_err() {
         return Ok(None);
     }
-    read_activity(db).map_err(|e| {
+    read_prompt_flow(db).map_err(|e| {
         if matches!(
             e.sqlite_error_code(),
             Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked)
@@ -195,7 +195,7 @@ pub fn activity(db: &Path) -> Result<Option<super::pipeline::Activity>, String> 
     })
 }
 
-fn read_activity(db: &Path) -> rusqlite::Result<Option<super::pipeline::Activity>> {
+fn read_prompt_flow(db: &Path) -> rusqlite::Result<Option<super::pipeline::PromptFlow>> {
     let c = open(db)?;
     for t in ["user_prompts", "observations"] {
         if !column_exists(&c, t, "created_at_epoch")? {
@@ -222,7 +222,7 @@ fn read_activity(db: &Path) -> rusqlite::Result<Option<super::pipeline::Activity
         [after],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    Ok(Some(super::pipeline::Activity {
+    Ok(Some(super::pipeline::PromptFlow {
         newest_prompt_ms: newest_prompt.map(epoch_ms),
         newest_observation_ms: newest_obs.map(epoch_ms),
         prompts_since_observation: n.max(0) as u64,

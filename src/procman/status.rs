@@ -459,20 +459,26 @@ pub fn v13_default_port() -> u16 {
     }
 }
 
-/// Read the status. Never writes anything.
+/// Read the status. Never writes anything. With the extras, the census's scan of the process
+/// table runs on a second thread while this one reads the files and waits on the worker.
 pub fn status(cfg: &Config, opts: StatusOpts) -> Status {
-    let mut warnings = Vec::new();
-    let dir = &cfg.data_dir;
-    let st = Status {
-        log_file: crate::logs::newest_log(&cfg.logs_dir()),
-        ..Status::new(cfg.port, cfg.port_source.clone(), dir.clone())
-    };
-    let st = read_layers(cfg, opts, st, &mut warnings);
-    let mut st = finish(st, warnings);
-    if opts.extras {
-        Extras::read(cfg, &st, opts.stall_after).apply(&mut st);
-    }
-    st
+    std::thread::scope(|s| {
+        let scan = opts.extras.then(|| s.spawn(|| census::scan(cfg)));
+        let mut warnings = Vec::new();
+        let dir = &cfg.data_dir;
+        let st = Status {
+            log_file: crate::logs::newest_log(&cfg.logs_dir()),
+            ..Status::new(cfg.port, cfg.port_source.clone(), dir.clone())
+        };
+        let st = read_layers(cfg, opts, st, &mut warnings);
+        let mut st = finish(st, warnings);
+        if let Some(scan) = scan {
+            // A scan that panicked is an empty one: the layers stand on their own.
+            let scan = scan.join().unwrap_or_default();
+            Extras::read(cfg, &st, opts.stall_after, scan).apply(&mut st);
+        }
+        st
+    })
 }
 
 /// What `status` shows besides the three layers: the installed release, the worker's API
@@ -488,15 +494,25 @@ pub struct Extras {
 }
 
 impl Extras {
-    /// Everything, with the census (for `status`, `--once`, doctor and the metrics).
-    pub fn read(cfg: &Config, st: &Status, stall_after: Duration) -> Extras {
+    /// Everything, with the census of `scan` (for `status`, `--once`, doctor and the
+    /// metrics). The census asks the configured port nothing more: the status read asked it.
+    pub fn read(cfg: &Config, st: &Status, stall_after: Duration, scan: census::Scan) -> Extras {
         let mut e = Extras::read_without_census(cfg, st, stall_after);
-        let port_answer = st.probe.as_ref().map(census::Answer::of);
-        e.census = census::take_with(
+        let heard = st.probe.as_ref().map(|p| {
+            // What a healthy worker said of itself; nothing of one that is not.
+            let api = (st.api_prefetch.as_ref().or(e.api.as_ref())).filter(|_| p.healthy());
+            census::Heard {
+                answer: census::Answer::of(p),
+                version: api.and_then(|a| a.version.clone()),
+                pid: api.and_then(|a| a.pid).or_else(|| reported_pid(p)),
+            }
+        });
+        e.census = census::take_scanned(
             cfg,
             census::Scope::DataDir,
             st.proven.as_ref().map(|p| p.pid),
-            port_answer,
+            scan,
+            heard,
         );
         e
     }
@@ -524,6 +540,7 @@ impl Extras {
             pipeline::Inputs {
                 answering_port: api.is_some().then_some(st.port),
                 dependencies: api.as_ref().and_then(|a| a.dependencies.as_ref()),
+                chroma: api.as_ref().and_then(|a| a.chroma.as_ref()),
                 running_version: api.as_ref().and_then(|a| a.version.as_deref()),
                 installed_version: plugin.as_deref(),
                 stall_after,
@@ -754,6 +771,12 @@ fn read_layers(
         }
     }
     st
+}
+
+/// The PID a healthy `/health` body reports (`pid`), if any.
+fn reported_pid(p: &Probe) -> Option<platform::Pid> {
+    let v = p.result.as_ref().ok().filter(|_| p.healthy())?.json()?;
+    platform::Pid::try_from(v.get("pid")?.as_i64()?).ok()
 }
 
 fn http_check(probe: &Probe) -> Check {

@@ -144,17 +144,6 @@ pub enum Stage {
 }
 
 impl Stage {
-    pub fn label(self) -> &'static str {
-        match self {
-            Stage::Starting => "starting",
-            Stage::Running => "running",
-            Stage::Backoff => "backoff",
-            Stage::Stopped => "stopped",
-            Stage::Fatal => "fatal",
-            Stage::Exited => "exited",
-        }
-    }
-
     /// The supervisor is gone (or has given up).
     pub fn is_over(self) -> bool {
         matches!(self, Stage::Fatal | Stage::Exited)
@@ -162,8 +151,9 @@ impl Stage {
 }
 
 impl std::fmt::Display for Stage {
+    /// Its name in `supervisor.json`: the variant's, in lowercase.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.label())
+        f.write_str(&format!("{self:?}").to_ascii_lowercase())
     }
 }
 

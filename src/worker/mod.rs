@@ -19,7 +19,7 @@ pub enum Mode {
     /// 7.1.0 as specified: the manager writes `.worker.pid` and `.worker.port`.
     Spec,
     /// 13.x: its own `worker.pid` JSON with a start token, `logs/claude-mem-<date>.log`.
-    #[value(name = "13x", alias = "13.x")]
+    #[value(name = "13.x")]
     V13,
 }
 
@@ -27,14 +27,14 @@ impl Mode {
     pub fn label(self) -> &'static str {
         match self {
             Mode::Spec => "spec",
-            Mode::V13 => "13x",
+            Mode::V13 => "13.x",
         }
     }
 }
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct StandInArgs {
-    /// `spec` (7.1.0: the manager writes the PID files) or `13x` (writes its own worker.pid JSON
+    /// `spec` (7.1.0: the manager writes the PID files) or `13.x` (writes its own worker.pid JSON
     /// with a start token and logs to logs/claude-mem-<date>.log)
     #[arg(long, value_enum, default_value_t = Mode::Spec)]
     pub mode: Mode,

@@ -168,7 +168,7 @@ pub struct Hooks {
 
 /// Prompts against observations, from the database.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Activity {
+pub struct PromptFlow {
     pub newest_prompt_ms: Option<i64>,
     pub newest_observation_ms: Option<i64>,
     /// Prompts newer than the newest observation.
@@ -286,7 +286,7 @@ pub struct Pipeline {
     pub chroma: Option<Chroma>,
     pub observer: Option<Observer>,
     pub hooks: Option<Hooks>,
-    pub activity: Option<Activity>,
+    pub activity: Option<PromptFlow>,
     pub restarts: Option<Restarts>,
     pub versions: Versions,
     pub stall_after_seconds: u64,

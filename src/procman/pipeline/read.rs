@@ -87,9 +87,8 @@ pub(super) fn count_in(path: &Path, since: chrono::NaiveDateTime) -> Restarts {
     }
 }
 
-/// `/api/chroma/status`: `Ok(None)` when this version has no such endpoint.
-fn read_chroma(cfg: &Config, port: u16) -> Result<Option<Chroma>, ReadError> {
-    let p = health::get(cfg.host, port, "/api/chroma/status", HTTP_TIMEOUT);
+/// `/api/chroma/status`'s answer: `Ok(None)` when this version has no such endpoint.
+fn chroma_of(p: health::Probe) -> Result<Option<Chroma>, ReadError> {
     match p.result {
         Ok(r) if r.status == 404 => Ok(None),
         Ok(r) if r.status == 200 || r.status == 503 => r
@@ -110,6 +109,8 @@ pub struct Inputs<'a> {
     pub answering_port: Option<u16>,
     /// `/api/health`'s dependencies, as `api::read` parsed them.
     pub dependencies: Option<&'a Dependencies>,
+    /// `/api/chroma/status`'s answer when it was asked with the API (else it is asked here).
+    pub chroma: Option<&'a health::Probe>,
     pub running_version: Option<&'a str>,
     pub installed_version: Option<&'a str>,
     pub stall_after: Duration,
@@ -127,7 +128,16 @@ pub fn read(cfg: &Config, inp: Inputs<'_>) -> Pipeline {
         ..Pipeline::default()
     };
     if let Some(port) = inp.answering_port {
-        match read_chroma(cfg, port) {
+        let probe = match inp.chroma {
+            Some(p) => p.clone(),
+            None => health::get(
+                cfg.host,
+                port,
+                crate::procman::api::CHROMA_PATH,
+                HTTP_TIMEOUT,
+            ),
+        };
+        match chroma_of(probe) {
             Ok(c) => p.chroma = c,
             Err(e) => p.notes.push(e.to_string()),
         }
@@ -154,7 +164,7 @@ fn read_local(cfg: &Config, p: &mut Pipeline) {
         Ok(h) => p.hooks = h,
         Err(e) => p.notes.push(e.to_string()),
     }
-    match crate::procman::db::activity(&cfg.path("claude-mem.db")) {
+    match crate::procman::db::prompt_flow(&cfg.path("claude-mem.db")) {
         Ok(a) => p.activity = a,
         Err(e) => p.notes.push(ReadError::Db(e).to_string()),
     }

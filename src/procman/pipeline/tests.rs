@@ -130,7 +130,7 @@ fn stalled_only_after_stall_after_since_the_first_unobserved_prompt() {
     let min = 60_000;
     let now = 1_795_600_000_000;
     let mut p = Pipeline {
-        activity: Some(Activity {
+        activity: Some(PromptFlow {
             newest_prompt_ms: Some(now - min),
             newest_observation_ms: Some(now - 120 * min),
             prompts_since_observation: 4,
