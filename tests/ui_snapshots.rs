@@ -616,7 +616,7 @@ fn activity_panel_and_its_detail() {
 /// A healthy worker whose pipeline is degraded (claude_cli missing, as 13.25.3 reports it),
 /// stalled and flapping, and that runs another version than the installed plugin.
 fn degraded_model() -> Model {
-    use claude_mem_top::procman::pipeline::{self, Activity, Pipeline, Restarts, Versions};
+    use claude_mem_top::procman::pipeline::{self, Pipeline, PromptFlow, Restarts, Versions};
     // The stalled reason names local times.
     std::env::set_var("TZ", "UTC");
     let now_ms = now()
@@ -630,7 +630,7 @@ fn degraded_model() -> Model {
         "recordedAtMs": now_ms - 60_000}]}});
     let mut p = Pipeline {
         dependencies: pipeline::parse_dependencies(&health),
-        activity: Some(Activity {
+        activity: Some(PromptFlow {
             newest_prompt_ms: Some(now_ms - 5 * 60_000),
             newest_observation_ms: Some(now_ms - 3 * 3_600_000),
             prompts_since_observation: 7,

@@ -444,4 +444,182 @@ mod tests {
         assert!(s.ends_with('Z') && s.len() == 24, "{s}");
         assert_eq!(parse_marker(&s).map(iso), Some(s));
     }
+    #[test]
+    fn pid_bounds_are_exact() {
+        // Ten digits is the most a PID has; i32::MAX the largest.
+        assert_eq!(parse_pid("2147483647"), Ok(i32::MAX));
+        assert_eq!(parse_pid("0000000042"), Ok(42));
+        assert!(parse_pid("2147483648").is_err());
+        assert!(parse_pid("00000000042").is_err());
+        // Non-ASCII digits are not digits here.
+        assert!(parse_pid("４２").is_err());
+    }
+
+    #[test]
+    fn port_bounds_are_exact() {
+        assert_eq!(parse_port("1024"), Ok(1024));
+        assert_eq!(parse_port("65535"), Ok(65535));
+        assert_eq!(parse_port("01024"), Ok(1024));
+        for bad in [
+            "", "1023", "65536", "99999", "001024", "80", "0", "-1", "+1024", "1024 ",
+        ] {
+            assert!(parse_port(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn what_a_bad_value_is_shown_as() {
+        assert_eq!(parse_pid(""), Err("nothing (empty)".into()));
+        assert_eq!(parse_pid("abc"), Err("\"abc\"".into()));
+        let exactly_24 = "a".repeat(24);
+        assert_eq!(parse_pid(&exactly_24), Err(format!("{exactly_24:?}")));
+        let longer = "b".repeat(25);
+        assert_eq!(parse_pid(&longer), Err(format!("\"{}…\"", "b".repeat(24))));
+        assert_eq!(parse_port("x"), Err("\"x\"".into()));
+    }
+
+    #[test]
+    fn one_line_end_is_stripped_and_only_one() {
+        assert_eq!(strip_eol("42\r\n"), "42");
+        assert_eq!(strip_eol("42\n"), "42");
+        assert_eq!(strip_eol("42"), "42");
+        assert_eq!(strip_eol("42\n\n"), "42\n");
+        assert_eq!(strip_eol("42\r"), "42\r");
+        let p = Path::new(".worker.pid");
+        assert!(parse_pid_file(p, "42\r").is_err());
+        match parse_pid_file(p, "x") {
+            Err(FileProblem::Invalid {
+                path,
+                what,
+                expected,
+            }) => {
+                assert_eq!(
+                    (path.as_path(), what.as_str(), expected),
+                    (p, "\"x\"", "a PID")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn port_file_line_ends_and_problems() {
+        let p = Path::new("/d/.worker.port");
+        assert_eq!(parse_port_file(p, "37777\r\n123\r\n"), Ok((37777, 123)));
+        assert_eq!(parse_port_file(p, "37777\r\n123"), Ok((37777, 123)));
+        assert!(parse_port_file(p, "37777\n\n").is_err());
+        assert!(parse_port_file(p, "\n123").is_err());
+        assert!(parse_port_file(p, "37777\n0").is_err());
+        match parse_port_file(p, "37777 123") {
+            Err(FileProblem::Invalid {
+                path,
+                what,
+                expected,
+            }) => {
+                assert_eq!(path, p);
+                assert_eq!(what, "\"37777 123\"");
+                assert_eq!(expected, "two lines: port, PID");
+            }
+            other => panic!("{other:?}"),
+        }
+        // The bad line is the one named.
+        match parse_port_file(p, "37777\nabc") {
+            Err(FileProblem::Invalid { what, .. }) => assert_eq!(what, "\"abc\""),
+            other => panic!("{other:?}"),
+        }
+        match parse_port_file(p, "70000\n5") {
+            Err(FileProblem::Invalid { what, .. }) => assert_eq!(what, "\"70000\""),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn marker_forms() {
+        let t = parse_marker("2026-11-25T09:53:32.877Z\n").expect("with a newline");
+        assert_eq!(iso(t), "2026-11-25T09:53:32.877Z");
+        let t = parse_marker(" 2026-11-25T10:53:32+01:00 ").expect("an offset, spaces");
+        assert_eq!(iso(t), "2026-11-25T09:53:32.000Z");
+        assert!(parse_marker("").is_none());
+        assert!(parse_marker("yesterday").is_none());
+    }
+
+    #[test]
+    fn json_pid_every_field() {
+        let p = Path::new("/d/worker.pid");
+        let j = parse_json_pid(
+            p,
+            r#"{"pid": "77", "port": "37800", "startedAt": "2026-11-24T10:53:24.194Z", "startToken": 5, "version": "13.25.3"}"#,
+        )
+        .expect("strings and numbers");
+        assert_eq!(
+            j,
+            JsonPid {
+                pid: 77,
+                port: Some(37800),
+                started_at: parse_marker("2026-11-24T10:53:24.194Z"),
+                start_token: Some(StartToken::from_raw(5)),
+                version: Some("13.25.3".into()),
+            }
+        );
+        assert!(j.started_at.is_some());
+        // The extremes of a PID, and ports out of range or of the wrong type, read as none.
+        assert_eq!(parse_json_pid(p, r#"{"pid": 1}"#).map(|j| j.pid), Ok(1));
+        assert_eq!(
+            parse_json_pid(p, r#"{"pid": 2147483647}"#).map(|j| j.pid),
+            Ok(i32::MAX)
+        );
+        for bad in [
+            r#"{"pid": 0}"#,
+            r#"{"pid": 2147483648}"#,
+            r#"{"pid": 1.5}"#,
+            r#"{"pid": "x"}"#,
+            r#"{"pid": null}"#,
+            r#"{}"#,
+        ] {
+            assert!(parse_json_pid(p, bad).is_err(), "{bad}");
+        }
+        let none = parse_json_pid(
+            p,
+            r#"{"pid": 5, "port": 80, "startToken": "abc", "startedAt": 3, "version": 13}"#,
+        )
+        .expect("pid only");
+        assert_eq!(
+            (none.port, none.start_token, none.started_at, none.version),
+            (None, None, None, None)
+        );
+        assert_eq!(
+            parse_json_pid(p, r#"{"pid": 5, "port": 65536}"#).map(|j| j.port),
+            Ok(None)
+        );
+        assert_eq!(
+            parse_json_pid(p, r#"{"pid": 5, "port": true}"#).map(|j| j.port),
+            Ok(None)
+        );
+        assert_eq!(
+            parse_json_pid(p, r#"{"pid": 5, "startToken": "12"}"#).map(|j| j.start_token),
+            Ok(Some(StartToken::from_raw(12)))
+        );
+        match parse_json_pid(p, r#"{"pid": -3}"#) {
+            Err(FileProblem::Invalid {
+                path,
+                what,
+                expected,
+            }) => {
+                assert_eq!(path, p);
+                assert_eq!(what, "pid -3");
+                assert_eq!(expected, "worker.pid JSON with a pid");
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse_json_pid(p, "{}") {
+            Err(FileProblem::Invalid { what, .. }) => assert_eq!(what, "pid missing"),
+            other => panic!("{other:?}"),
+        }
+        match parse_json_pid(p, "[") {
+            Err(FileProblem::Invalid { what, .. }) => {
+                assert!(what.starts_with("invalid JSON ("), "{what}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }
