@@ -272,14 +272,7 @@ fn save(name: &str, text: &str) -> Msg {
 /// `o`: hand the terminal to `$PAGER` (`less +G` by default) on `path`, wait for it, and say
 /// how it went. The caller restores the dashboard.
 fn pager(path: &std::path::Path) -> Msg {
-    let mut out = std::io::stdout();
-    let _ = execute!(
-        out,
-        event::DisableMouseCapture,
-        terminal::LeaveAlternateScreen,
-        cursor::Show
-    );
-    let _ = terminal::disable_raw_mode();
+    restore_terminal();
     let spec = std::env::var("PAGER")
         .ok()
         .filter(|p| !p.trim().is_empty())

@@ -444,6 +444,18 @@ mod tests {
         assert!(s.ends_with('Z') && s.len() == 24, "{s}");
         assert_eq!(parse_marker(&s).map(iso), Some(s));
     }
+    /// An `Invalid` problem's path, shown value and expectation (a panic for anything else).
+    fn invalid<T: std::fmt::Debug>(r: Result<T, FileProblem>) -> (PathBuf, String, &'static str) {
+        match r {
+            Err(FileProblem::Invalid {
+                path,
+                what,
+                expected,
+            }) => (path, what, expected),
+            other => panic!("not an invalid file: {other:?}"),
+        }
+    }
+
     #[test]
     fn pid_bounds_are_exact() {
         // Ten digits is the most a PID has; i32::MAX the largest.
@@ -487,19 +499,10 @@ mod tests {
         assert_eq!(strip_eol("42\r"), "42\r");
         let p = Path::new(".worker.pid");
         assert!(parse_pid_file(p, "42\r").is_err());
-        match parse_pid_file(p, "x") {
-            Err(FileProblem::Invalid {
-                path,
-                what,
-                expected,
-            }) => {
-                assert_eq!(
-                    (path.as_path(), what.as_str(), expected),
-                    (p, "\"x\"", "a PID")
-                );
-            }
-            other => panic!("{other:?}"),
-        }
+        assert_eq!(
+            invalid(parse_pid_file(p, "x")),
+            (p.to_path_buf(), "\"x\"".to_string(), "a PID")
+        );
     }
 
     #[test]
@@ -510,27 +513,17 @@ mod tests {
         assert!(parse_port_file(p, "37777\n\n").is_err());
         assert!(parse_port_file(p, "\n123").is_err());
         assert!(parse_port_file(p, "37777\n0").is_err());
-        match parse_port_file(p, "37777 123") {
-            Err(FileProblem::Invalid {
-                path,
-                what,
-                expected,
-            }) => {
-                assert_eq!(path, p);
-                assert_eq!(what, "\"37777 123\"");
-                assert_eq!(expected, "two lines: port, PID");
-            }
-            other => panic!("{other:?}"),
-        }
+        assert_eq!(
+            invalid(parse_port_file(p, "37777 123")),
+            (
+                p.to_path_buf(),
+                "\"37777 123\"".to_string(),
+                "two lines: port, PID"
+            )
+        );
         // The bad line is the one named.
-        match parse_port_file(p, "37777\nabc") {
-            Err(FileProblem::Invalid { what, .. }) => assert_eq!(what, "\"abc\""),
-            other => panic!("{other:?}"),
-        }
-        match parse_port_file(p, "70000\n5") {
-            Err(FileProblem::Invalid { what, .. }) => assert_eq!(what, "\"70000\""),
-            other => panic!("{other:?}"),
-        }
+        assert_eq!(invalid(parse_port_file(p, "37777\nabc")).1, "\"abc\"");
+        assert_eq!(invalid(parse_port_file(p, "70000\n5")).1, "\"70000\"");
     }
 
     #[test]
@@ -599,27 +592,16 @@ mod tests {
             parse_json_pid(p, r#"{"pid": 5, "startToken": "12"}"#).map(|j| j.start_token),
             Ok(Some(StartToken::from_raw(12)))
         );
-        match parse_json_pid(p, r#"{"pid": -3}"#) {
-            Err(FileProblem::Invalid {
-                path,
-                what,
-                expected,
-            }) => {
-                assert_eq!(path, p);
-                assert_eq!(what, "pid -3");
-                assert_eq!(expected, "worker.pid JSON with a pid");
-            }
-            other => panic!("{other:?}"),
-        }
-        match parse_json_pid(p, "{}") {
-            Err(FileProblem::Invalid { what, .. }) => assert_eq!(what, "pid missing"),
-            other => panic!("{other:?}"),
-        }
-        match parse_json_pid(p, "[") {
-            Err(FileProblem::Invalid { what, .. }) => {
-                assert!(what.starts_with("invalid JSON ("), "{what}")
-            }
-            other => panic!("{other:?}"),
-        }
+        assert_eq!(
+            invalid(parse_json_pid(p, r#"{"pid": -3}"#)),
+            (
+                p.to_path_buf(),
+                "pid -3".to_string(),
+                "worker.pid JSON with a pid"
+            )
+        );
+        assert_eq!(invalid(parse_json_pid(p, "{}")).1, "pid missing");
+        let what = invalid(parse_json_pid(p, "[")).1;
+        assert!(what.starts_with("invalid JSON ("), "{what}");
     }
 }
