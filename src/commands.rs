@@ -69,7 +69,7 @@ fn print_status(cfg: &Config, format: Format, stall_after: Duration, with_activi
         Format::Prometheus => crate::metrics::render(cfg, &st, t0),
     };
     print!("{out}");
-    Ok(st.state.exit_code())
+    Ok(st.state().exit_code())
 }
 
 /// Items `--once` shows.

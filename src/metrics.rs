@@ -90,9 +90,9 @@ fn b(x: bool) -> f64 {
 
 /// The worker's PID when a worker runs (ours or an unmanaged one).
 fn worker_pid(st: &Status) -> Option<i32> {
-    match st.state {
-        State::Running | State::Unhealthy => st.proven.as_ref().map(|p| p.pid).or(st.pid),
-        State::Unmanaged => st.pid,
+    match st.state() {
+        State::Running | State::Unhealthy => st.proven().map(|p| p.pid).or(st.pid()),
+        State::Unmanaged => st.pid(),
         _ => None,
     }
 }
@@ -226,7 +226,7 @@ pub fn collect(cfg: &Config, stall_after: Duration) -> String {
 pub fn render(cfg: &Config, st: &Status, t0: Instant) -> String {
     let mut o = Out(String::with_capacity(4096));
     let pid = worker_pid(st);
-    let up = pid.is_some() || st.state == State::Unmanaged;
+    let up = pid.is_some() || st.state() == State::Unmanaged;
     o.one(
         "claude_mem_worker_up",
         "gauge",
@@ -237,7 +237,7 @@ pub fn render(cfg: &Config, st: &Status, t0: Instant) -> String {
         "claude_mem_worker_healthy",
         "gauge",
         "1 if GET /health answers 200.",
-        b(st.healthy),
+        b(st.healthy()),
     );
     o.family(
         "claude_mem_worker_state",
@@ -248,7 +248,7 @@ pub fn render(cfg: &Config, st: &Status, t0: Instant) -> String {
         o.sample(
             "claude_mem_worker_state",
             &[("state", name)],
-            b(st.state == s),
+            b(st.state() == s),
         );
     }
     let version = st
@@ -271,7 +271,7 @@ pub fn render(cfg: &Config, st: &Status, t0: Instant) -> String {
         ],
         1.0,
     );
-    if let Some(u) = st.uptime_seconds.filter(|_| up) {
+    if let Some(u) = st.uptime_seconds().filter(|_| up) {
         o.one(
             "claude_mem_worker_uptime_seconds",
             "gauge",

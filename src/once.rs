@@ -6,16 +6,16 @@ use crate::procman::status::{fmt_uptime, State, Status};
 
 pub fn text(st: &Status) -> String {
     let mut s = String::new();
-    match st.state {
-        State::Unhealthy if st.proven.is_none() => {
+    match st.state() {
+        State::Unhealthy if st.proven().is_none() => {
             let _ = writeln!(
                 s,
                 "Worker is wedged: port {} {}",
                 st.port,
                 crate::procman::status::WEDGED
             );
-            if let Some(pid) = st.pid {
-                match &st.command {
+            if let Some(pid) = st.pid() {
+                match &st.command() {
                     Some(cmd) => {
                         let _ = writeln!(s, "  PID: {pid} ({cmd})");
                     }
@@ -28,22 +28,22 @@ pub fn text(st: &Status) -> String {
         }
         State::Running | State::Unhealthy => {
             let _ = writeln!(s, "Worker is running");
-            if let Some(pid) = st.pid {
+            if let Some(pid) = st.pid() {
                 let _ = writeln!(s, "  PID: {pid}");
             }
             let _ = writeln!(s, "  Port: {}", st.port);
-            if let Some(u) = st.uptime_seconds {
+            if let Some(u) = st.uptime_seconds() {
                 let _ = writeln!(s, "  Uptime: {}", fmt_uptime(u));
             }
         }
         State::Unmanaged => {
-            let why = if st.record.is_some() {
+            let why = if st.record().is_some() {
                 "stale PID file"
             } else {
                 "no PID file"
             };
             let _ = writeln!(s, "Worker is running, but unmanaged ({why})");
-            match (st.pid, &st.command) {
+            match (st.pid(), &st.command()) {
                 (Some(pid), Some(cmd)) => {
                     let _ = writeln!(s, "  PID: {pid} ({cmd})");
                 }
@@ -53,7 +53,7 @@ pub fn text(st: &Status) -> String {
                 _ => {}
             }
             let _ = writeln!(s, "  Port: {}", st.port);
-            if let Some(u) = st.uptime_seconds {
+            if let Some(u) = st.uptime_seconds() {
                 let _ = writeln!(s, "  Uptime: {}", fmt_uptime(u));
             }
         }
@@ -70,7 +70,7 @@ pub fn text(st: &Status) -> String {
     let _ = writeln!(
         s,
         "  State: {} (layout {})",
-        st.state.label(),
+        st.state().label(),
         st.layout.label()
     );
     let badges = st
@@ -83,7 +83,11 @@ pub fn text(st: &Status) -> String {
     let _ = writeln!(
         s,
         "  Health: {}{badges}",
-        if st.healthy { "healthy" } else { "not healthy" }
+        if st.healthy() {
+            "healthy"
+        } else {
+            "not healthy"
+        }
     );
     for c in &st.checks {
         let mark = if c.ok { "ok  " } else { "FAIL" };
@@ -94,13 +98,13 @@ pub fn text(st: &Status) -> String {
         let name = c.name.label();
         let _ = writeln!(s, "    {mark} {name}  {}{lat}", c.detail);
     }
-    if let Some(r) = &st.reason {
+    if let Some(r) = &st.reason() {
         if !st.checks.iter().any(|c| &c.detail == r) {
             let _ = writeln!(s, "  Reason: {r}");
         }
     }
     if let Some(h) = &st.port_holder {
-        if st.state != State::Unmanaged {
+        if st.state() != State::Unmanaged {
             let _ = writeln!(s, "  Port {} held by: {h}", st.port);
         }
     }

@@ -9,10 +9,14 @@ use claude_mem_top::app::msg::Msg;
 use claude_mem_top::app::msg::{Action, ApiInfo, DbState, DbStats, FileInfo, Sample};
 use claude_mem_top::app::update::update;
 use claude_mem_top::config::PortSource;
+use claude_mem_top::platform::ProcInfo;
 use claude_mem_top::platform::StartToken;
 use claude_mem_top::procman::activity::{Item, Kind};
 use claude_mem_top::procman::census::{Census, Class, HelperKind, Member, Tie};
-use claude_mem_top::procman::status::{Check, Layer, Layout, State, Status};
+use claude_mem_top::procman::identity::{Claim, Proven};
+use claude_mem_top::procman::status::{
+    Check, Found, Layer, Layout, Record, Since, State, Status, Worker,
+};
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
@@ -31,10 +35,9 @@ fn check(name: Layer, ok: bool, detail: &str, lat: Option<f64>) -> Check {
 }
 
 fn status(state: State) -> Status {
-    let (pid, healthy, checks, reason, uptime) = match state {
+    let (pid, checks, reason, uptime) = match state {
         State::Running => (
             Some(4242),
-            true,
             vec![
                 check(Layer::PidFile, true, ".worker.pid: PID 4242", None),
                 check(Layer::Process, true, "PID 4242 alive (bun)", None),
@@ -45,7 +48,6 @@ fn status(state: State) -> Status {
         ),
         State::Unhealthy => (
             Some(4242),
-            false,
             vec![
                 check(Layer::PidFile, true, ".worker.pid: PID 4242", None),
                 check(Layer::Process, true, "PID 4242 alive (bun)", None),
@@ -56,7 +58,6 @@ fn status(state: State) -> Status {
         ),
         State::Stale => (
             Some(999_999),
-            false,
             vec![
                 check(Layer::PidFile, true, ".worker.pid: PID 999999", None),
                 check(Layer::Process, false, "process 999999 is not running", None),
@@ -66,7 +67,6 @@ fn status(state: State) -> Status {
         ),
         _ => (
             None,
-            false,
             vec![
                 check(Layer::PidFile, false, "no PID file", None),
                 check(Layer::Http, false, "connection refused", Some(0.15)),
@@ -75,24 +75,74 @@ fn status(state: State) -> Status {
             None,
         ),
     };
+    // What each state carries: a worker (PID 4242, 2h 15m old) the PID file proves, a stale
+    // file naming PID 999999, nothing.
+    let found = || Found {
+        proven: Proven {
+            pid: 4242,
+            info: ProcInfo {
+                pid: 4242,
+                ppid: 1,
+                name: "bun".into(),
+                start: StartToken::from_raw(1),
+                started: None,
+                cmdline: vec!["bun".into(), "worker-service.cjs".into()],
+                exe: None,
+                owner: None,
+                rss_bytes: 0,
+                cpu: Duration::ZERO,
+                threads: None,
+                zombie: false,
+                leads_group: true,
+            },
+        },
+        record: record(pid.unwrap_or(4242)),
+        since: Since {
+            started_at: None,
+            uptime_seconds: uptime,
+        },
+    };
+    let worker = match state {
+        State::Running => Worker::Running(found()),
+        State::Unhealthy => Worker::Unhealthy {
+            found: Some(found()),
+            stale: None,
+            reason: reason.unwrap_or_default(),
+        },
+        State::Stale => Worker::Stale {
+            record: pid.map(record),
+            reason: reason.unwrap_or_default(),
+        },
+        _ => Worker::Stopped,
+    };
     Status {
-        state,
+        worker,
         layout: if state == State::Stopped {
             Layout::None
         } else {
             Layout::Spec
         },
-        pid,
-        uptime_seconds: uptime,
-        healthy,
         checks,
         pm2_migrated_at: Some("2025-12-13T00:18:39.673Z".into()),
-        reason,
         ..Status::new(
             37777,
             PortSource::Default,
             PathBuf::from("/home/dev/.claude-mem"),
         )
+    }
+}
+
+fn record(pid: i32) -> Record {
+    Record {
+        layout: Layout::Spec,
+        path: PathBuf::from("/home/dev/.claude-mem/.worker.pid"),
+        claim: Claim {
+            pid,
+            written: std::time::UNIX_EPOCH,
+            start_token: None,
+        },
+        port: Some(37777),
+        version: None,
     }
 }
 

@@ -469,7 +469,7 @@ impl Model {
     }
 
     pub fn state(&self) -> Option<State> {
-        self.status.as_ref().map(|s| s.state)
+        self.status.as_ref().map(|s| s.state())
     }
 
     /// The header badge: the action in progress wins over the sampled state.

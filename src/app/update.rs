@@ -114,10 +114,10 @@ pub fn update(m: &mut Model, msg: Msg) -> Updated {
         Msg::Status(st) => {
             let prev = m.status.take();
             let (old_state, old_pid) = (
-                prev.as_ref().map(|s| s.state),
-                prev.as_ref().and_then(|s| s.pid),
+                prev.as_ref().map(|s| s.state()),
+                prev.as_ref().and_then(|s| s.pid()),
             );
-            let new_state = st.state;
+            let new_state = st.state();
             if let Some(p) = &st.probe {
                 let us = if p.healthy() {
                     (p.latency.as_micros() as u64).max(1)
@@ -127,7 +127,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Updated {
                 push_capped(&mut m.latencies, us);
             }
             if matches!(new_state, State::Running | State::Unhealthy) {
-                if st.healthy {
+                if st.healthy() {
                     m.consecutive_failures = 0;
                 } else {
                     m.consecutive_failures += 1;
@@ -138,42 +138,41 @@ pub fn update(m: &mut Model, msg: Msg) -> Updated {
             // A worker that started moments ago and does not answer yet is starting, not
             // unhealthy: announce it only if the spell outlasts a start's health timeout.
             let starting = new_state == State::Unhealthy
-                && st.uptime_seconds.is_some_and(|u| u < START_GRACE_SECS);
+                && st.uptime_seconds().is_some_and(|u| u < START_GRACE_SECS);
             let announced = m.announced;
             if announced != Some(new_state) && !starting {
                 m.announced = Some(new_state);
-                let pid = st.pid.map(|p| format!(" (PID {p})")).unwrap_or_default();
+                let pid = st.pid().map(|p| format!(" (PID {p})")).unwrap_or_default();
                 let text = match (announced, new_state) {
                     (Some(State::Unhealthy), State::Running) => format!("health regained{pid}"),
                     (Some(State::Running), State::Unhealthy) => {
-                        format!("health lost: {}", st.reason.as_deref().unwrap_or("?"))
+                        format!("health lost: {}", st.reason().unwrap_or("?"))
                     }
                     (_, State::Running) => format!("worker running{pid}"),
                     (None, State::Stopped) => "worker not running".to_string(),
                     (_, State::Stopped) => "worker stopped".to_string(),
                     (_, State::Stale) => {
-                        format!("stale PID file: {}", st.reason.as_deref().unwrap_or("?"))
+                        format!("stale PID file: {}", st.reason().unwrap_or("?"))
                     }
-                    (_, State::Unhealthy) => format!(
-                        "worker unhealthy{pid}: {}",
-                        st.reason.as_deref().unwrap_or("?")
-                    ),
+                    (_, State::Unhealthy) => {
+                        format!("worker unhealthy{pid}: {}", st.reason().unwrap_or("?"))
+                    }
                     (_, State::Unmanaged) => format!("unmanaged worker on port {}{pid}", st.port),
                     (_, State::Unknown) => {
-                        format!("state unknown: {}", st.reason.as_deref().unwrap_or("?"))
+                        format!("state unknown: {}", st.reason().unwrap_or("?"))
                     }
                 };
                 m.event(text);
             } else if old_state == Some(new_state)
-                && old_pid != st.pid
-                && st.pid.is_some()
+                && old_pid != st.pid()
+                && st.pid().is_some()
                 && new_state == State::Running
             {
-                m.event(format!("worker PID changed to {}", st.pid.unwrap_or(0)));
+                m.event(format!("worker PID changed to {}", st.pid().unwrap_or(0)));
             }
             let watch = match new_state {
-                State::Running | State::Unhealthy => st.proven.as_ref().map(|p| p.pid),
-                State::Unmanaged => st.pid,
+                State::Running | State::Unhealthy => st.proven().map(|p| p.pid),
+                State::Unmanaged => st.pid(),
                 _ => None,
             };
             if watch != m.watched_pid {
@@ -189,8 +188,8 @@ pub fn update(m: &mut Model, msg: Msg) -> Updated {
             ) {
                 m.api = None;
             }
-            let named = st.proven.as_ref().map(|p| p.pid);
-            if named != prev.as_ref().and_then(|p| p.proven.as_ref()).map(|p| p.pid) {
+            let named = st.proven().map(|p| p.pid);
+            if named != prev.as_ref().and_then(|p| p.proven()).map(|p| p.pid) {
                 fx.push(Effect::CensusNamed(named));
             }
             auto_restart_watch(m, old_state, &st);
@@ -703,11 +702,11 @@ fn ask_proc(m: &mut Model, key: ProcKey) {
             let unmanaged = m
                 .status
                 .as_ref()
-                .filter(|s| s.state == State::Unmanaged)
+                .filter(|s| s.state() == State::Unmanaged)
                 .and_then(|s| {
                     census
                         .workers()
-                        .find(|w| Some(w.pid) == s.pid && w.ports.contains(&s.port))
+                        .find(|w| Some(w.pid) == s.pid() && w.ports.contains(&s.port))
                 })
                 .cloned();
             match unmanaged {
@@ -799,10 +798,10 @@ fn jump_match(m: &mut Model, dir: Dir) {
 /// Watch for a death the dashboard should answer (auto-restart on, no supervisor, not a stop on
 /// purpose) and schedule the restart after the backoff.
 fn auto_restart_watch(m: &mut Model, old: Option<State>, st: &crate::procman::status::Status) {
-    if let Some(p) = &st.proven {
+    if let Some(p) = &st.proven() {
         m.auto.last_worker = Some((p.pid, p.token()));
     }
-    if st.state == State::Running {
+    if st.state() == State::Running {
         let since = *m.auto.healthy_since.get_or_insert(m.now);
         if m.now.duration_since(since).is_ok_and(|d| d.as_secs() >= 60) {
             m.auto.restarts = 0;
@@ -811,7 +810,7 @@ fn auto_restart_watch(m: &mut Model, old: Option<State>, st: &crate::procman::st
         m.auto.healthy_since = None;
     }
     let died = matches!(old, Some(State::Running) | Some(State::Unhealthy))
-        && matches!(st.state, State::Stopped | State::Stale);
+        && matches!(st.state(), State::Stopped | State::Stale);
     if !died || !m.auto.on || m.supervisor.is_some() || m.action.is_some() {
         return;
     }
@@ -865,8 +864,9 @@ mod tests {
     use super::*;
     use crate::config::PortSource;
     use crate::platform::{ProcInfo, StartToken};
+    use crate::procman::identity::Claim;
     use crate::procman::identity::Proven;
-    use crate::procman::status::{Layout, Status};
+    use crate::procman::status::{Found, Layout, Record, Since, Status, Worker};
     use std::time::{Duration, SystemTime};
 
     fn status(state: State, pid: Option<i32>) -> Box<Status> {
@@ -888,14 +888,59 @@ mod tests {
                 leads_group: true,
             },
         });
-        Box::new(Status {
-            state,
+        let record = |pid: i32| Record {
             layout: Layout::Spec,
-            pid,
-            healthy: state == State::Running,
+            path: "/d/.worker.pid".into(),
+            claim: Claim {
+                pid,
+                written: SystemTime::UNIX_EPOCH,
+                start_token: None,
+            },
+            port: Some(40000),
+            version: None,
+        };
+        let found = pid.zip(proven).map(|(p, proven)| Found {
             proven,
+            record: record(p),
+            since: Since::default(),
+        });
+        let worker = match (state, found) {
+            (State::Running, Some(f)) => Worker::Running(f),
+            (State::Unhealthy, found) => Worker::Unhealthy {
+                found,
+                stale: None,
+                reason: "GET /health: HTTP 500".into(),
+            },
+            (State::Stale, _) => Worker::Stale {
+                record: pid.map(record),
+                reason: "the process is not running".into(),
+            },
+            (State::Unmanaged, _) => Worker::Unmanaged {
+                since: Since::default(),
+                stale: None,
+                reason: "a worker answers but no PID file names it".into(),
+            },
+            (State::Stopped, _) => Worker::Stopped,
+            (State::Running | State::Unknown, _) => Worker::Unknown {
+                reason: "unreadable".into(),
+            },
+        };
+        Box::new(Status {
+            worker,
+            layout: Layout::Spec,
             ..Status::new(40000, PortSource::Default, "/d".into())
         })
+    }
+
+    /// Its worker's age, as a status read would have seen it.
+    fn aged(mut st: Box<Status>, secs: u64) -> Box<Status> {
+        match &mut st.worker {
+            Worker::Running(f) | Worker::Unhealthy { found: Some(f), .. } => {
+                f.since.uptime_seconds = Some(secs)
+            }
+            _ => panic!("no worker to age"),
+        }
+        st
     }
 
     fn model() -> Model {
@@ -993,12 +1038,9 @@ mod tests {
     fn defect11_a_starting_worker_is_not_announced_unhealthy_unless_it_stays_so() {
         let mut m = model();
         update(&mut m, Msg::Status(status(State::Stopped, None)));
-        let mut starting = status(State::Unhealthy, Some(42));
-        starting.uptime_seconds = Some(0);
-        starting.reason = Some("GET /health: connection refused".into());
+        let starting = aged(status(State::Unhealthy, Some(42)), 0);
         update(&mut m, Msg::Status(starting.clone()));
-        let mut running = status(State::Running, Some(42));
-        running.uptime_seconds = Some(1);
+        let running = aged(status(State::Running, Some(42)), 1);
         update(&mut m, Msg::Status(running));
         let texts: Vec<&str> = m.events.iter().map(|(_, e)| e.as_str()).collect();
         assert!(!texts.iter().any(|e| e.contains("unhealthy")), "{texts:?}");
@@ -1007,8 +1049,7 @@ mod tests {
             "{texts:?}"
         );
         // A spell that outlasts a start is announced.
-        let mut stuck = starting;
-        stuck.uptime_seconds = Some(START_GRACE_SECS + 1);
+        let stuck = aged(starting, START_GRACE_SECS + 1);
         update(&mut m, Msg::Status(stuck));
         assert!(
             m.events.iter().any(|(_, e)| e.contains("health lost")),

@@ -11,8 +11,8 @@ use crate::procman::status::{self, Layout, State, Status};
 pub(super) fn check_worker(st: &Status) -> Finding {
     const ID: &str = "worker";
     const T: &str = "worker";
-    let reason = st.reason.clone().unwrap_or_default();
-    match st.state {
+    let reason = st.reason().unwrap_or_default();
+    match st.state() {
         State::Running => {
             let lat = st
                 .probe
@@ -24,12 +24,12 @@ pub(super) fn check_worker(st: &Status) -> Finding {
                 T,
                 format!(
                     "running and healthy: PID {}, port {}{lat}",
-                    st.pid.unwrap_or(0),
+                    st.pid().unwrap_or(0),
                     st.port
                 ),
             )
         }
-        State::Unhealthy if st.proven.is_none() => fail(
+        State::Unhealthy if st.proven().is_none() => fail(
             ID,
             T,
             format!("no proven worker; {reason}"),
@@ -40,7 +40,7 @@ pub(super) fn check_worker(st: &Status) -> Finding {
             T,
             format!(
                 "PID {} runs but is unhealthy: {reason}",
-                st.pid.unwrap_or(0)
+                st.pid().unwrap_or(0)
             ),
             "claude-mem-top restart; then `claude-mem-top logs --level warn` for the cause",
         ),
@@ -55,7 +55,7 @@ pub(super) fn check_worker(st: &Status) -> Finding {
             T,
             format!(
                 "a worker (PID {}) answers on port {}: {reason}",
-                st.pid.map_or_else(|| "?".into(), |p| p.to_string()),
+                st.pid().map_or_else(|| "?".into(), |p| p.to_string()),
                 st.port
             ),
             "claude-mem-top adopt (records it in the PID file), or leave it as is",
@@ -78,9 +78,9 @@ pub(super) fn check_pid_files(cfg: &Config, st: &Status) -> Finding {
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "the PID file".into());
     // A record no live worker proves is stale, whatever answers the port meanwhile.
-    let stale = st.state == State::Stale
-        || (st.record.is_some() && st.proven.is_none() && st.state != State::Unknown);
-    match st.state {
+    let stale = st.state() == State::Stale
+        || (st.record().is_some() && st.proven().is_none() && st.state() != State::Unknown);
+    match st.state() {
         _ if stale => {
             let port_file = cfg.path(PORT_FILE);
             let also = if platform::exists(&port_file) {
@@ -97,7 +97,7 @@ pub(super) fn check_pid_files(cfg: &Config, st: &Status) -> Finding {
                         .iter()
                         .find(|c| c.name == crate::procman::status::Layer::Process && !c.ok)
                         .map(|c| c.detail.as_str())
-                        .or(st.reason.as_deref())
+                        .or(st.reason())
                         .unwrap_or("it names no live worker")
                 ),
                 &format!("claude-mem-top start (it removes stale files), or delete {named}{also}"),
@@ -106,7 +106,7 @@ pub(super) fn check_pid_files(cfg: &Config, st: &Status) -> Finding {
         State::Unknown => fail(
             ID,
             T,
-            st.reason.clone().unwrap_or_else(|| "unreadable".into()),
+            st.reason().unwrap_or("unreadable"),
             "make the PID file a regular file owned by you, or remove it if no worker runs",
         ),
         _ => {
@@ -131,7 +131,7 @@ pub(super) fn check_pid_files(cfg: &Config, st: &Status) -> Finding {
                     &format!("delete {}", port_file.display()),
                 );
             }
-            match (&st.pid_file, &st.proven) {
+            match (&st.pid_file, &st.proven()) {
                 (Some(p), Some(w)) => ok(
                     ID,
                     T,
@@ -153,7 +153,7 @@ pub(super) fn check_port(cfg: &Config, st: &Status) -> Finding {
     let port = st.port;
     let from = &cfg.port_source;
     let Some(h) = platform::port_holder(port) else {
-        return if matches!(st.state, State::Running | State::Unhealthy) {
+        return if matches!(st.state(), State::Running | State::Unhealthy) {
             warn(
                 ID,
                 T,
@@ -164,7 +164,7 @@ pub(super) fn check_port(cfg: &Config, st: &Status) -> Finding {
             ok(ID, T, format!("port {port} ({from}) is free"))
         };
     };
-    let worker_pid = st.proven.as_ref().map(|p| p.pid);
+    let worker_pid = st.proven().map(|p| p.pid);
     let family =
         |pid: i32| worker_pid.is_some_and(|w| w == pid || platform::descendants(w).contains(&pid));
     if h.pid.is_some_and(family) {
@@ -207,7 +207,7 @@ pub(super) fn check_port(cfg: &Config, st: &Status) -> Finding {
             "claude-mem-top adopt records it if the PID file is missing or stale; `claude-mem-top ps` shows every worker",
         );
     }
-    if st.state == State::Unmanaged {
+    if st.state() == State::Unmanaged {
         return warn(
             ID,
             T,

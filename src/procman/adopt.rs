@@ -91,30 +91,27 @@ fn candidate(cfg: &Config, port: u16, census: &census::Census) -> Result<Member,
 pub fn adopt(cfg: &Config) -> Result<Adopted, Error> {
     let _lock = Lock::acquire(&cfg.data_dir, std::time::Duration::from_secs(5))?;
     let st = status::status(cfg, StatusOpts::default());
-    match st.state {
+    match st.state() {
         State::Unmanaged => {}
         State::Running => {
             return Err(refuse(format!(
                 "the PID file already names the running worker (PID {})",
-                st.pid.map_or_else(|| "?".into(), |p| p.to_string())
+                st.pid().map_or_else(|| "?".into(), |p| p.to_string())
             )))
         }
-        State::Unknown => return Err(Error::Unknown(st.reason.unwrap_or_default())),
+        State::Unknown => return Err(Error::Unknown(st.reason().unwrap_or_default().to_string())),
         _ => {
             return Err(refuse(format!(
                 "no worker answers port {} ({}{})",
                 st.port,
-                st.state.label(),
-                st.reason.map(|r| format!(": {r}")).unwrap_or_default()
+                st.state().label(),
+                st.reason().map(|r| format!(": {r}")).unwrap_or_default()
             )))
         }
     }
     let census = census::take(cfg, Scope::DataDir, None);
     let m = candidate(cfg, st.port, &census)?;
-    let was = st
-        .reason
-        .clone()
-        .unwrap_or_else(|| "no PID file".to_string());
+    let was = st.reason().unwrap_or("no PID file").to_string();
     let layout = match st.layout {
         Layout::None if status::has_v13_files(&cfg.data_dir) => Layout::V13,
         Layout::None => Layout::Spec,

@@ -133,7 +133,6 @@ pub fn from_probes(probes: Vec<health::Probe>) -> ApiInfo {
         }
         Err(e) => a.notes.push(format!("/api/processing-status: {e}")),
     }
-    drop(next);
     a.chroma = probes.next();
     a
 }

@@ -475,7 +475,7 @@ pub fn named_worker(cfg: &Config) -> Option<Pid> {
             ..super::status::StatusOpts::default()
         },
     );
-    st.proven.map(|p| p.pid)
+    st.proven().map(|p| p.pid)
 }
 
 /// Take the census. `named` is the PID the data dir's PID file proves (from a status read).

@@ -11,7 +11,7 @@ use super::identity::{self, Proven};
 use super::lock::Lock;
 use super::migrate::{self, MigrateReport};
 use super::spawn;
-use super::status::{self, Layout, State, Status, StatusOpts, Verdict};
+use super::status::{self, Layout, State, Status, StatusOpts, Worker};
 use super::Error;
 use crate::config::{fmt_duration, Config};
 use crate::platform::{self, ProcHandle, StartToken, Stop};
@@ -86,7 +86,7 @@ fn ensure_dir(cfg: &Config) -> Result<(), Error> {
 /// missing) writes nothing, not even the data dir.
 fn precheck(cfg: &Config) -> Result<(), Error> {
     let st = status::status(cfg, StatusOpts::default());
-    if matches!(st.state, State::Running | State::Unhealthy) {
+    if matches!(st.state(), State::Running | State::Unhealthy) {
         return Ok(());
     }
     check_program(cfg)
@@ -124,9 +124,9 @@ fn pm2_cleanup(cfg: &Config, notes: &mut Vec<String>) -> Result<(), Error> {
 /// `ensure`: fast path without the lock when the worker is healthy; else start.
 pub fn ensure(cfg: &Config, opts: Opts) -> Result<StartOutcome, Error> {
     let st = status::status(cfg, StatusOpts::default());
-    if let Verdict::Running(p) = st.verdict() {
+    if let Worker::Running(f) = &st.worker {
         return Ok(StartOutcome::AlreadyRunning {
-            pid: p.pid,
+            pid: f.proven.pid,
             port: st.port,
         });
     }
@@ -185,10 +185,10 @@ fn clear_spec_files(cfg: &Config, pid: Option<i32>) -> Vec<String> {
 /// removed.
 pub fn clear_if_stale(cfg: &Config) -> Vec<String> {
     let st = status::status(cfg, StatusOpts::default());
-    match (&st.state, &st.record) {
-        (State::Stale, Some(r)) if r.layout == Layout::Spec => {
-            clear_spec_files(cfg, Some(r.claim.pid))
-        }
+    match &st.worker {
+        Worker::Stale {
+            record: Some(r), ..
+        } if r.layout == Layout::Spec => clear_spec_files(cfg, Some(r.claim.pid)),
         _ => Vec::new(),
     }
 }
@@ -233,23 +233,16 @@ fn start_locked(
     mut notes: Vec<String>,
 ) -> Result<StartOutcome, Error> {
     let st = status::status(cfg, StatusOpts::default());
-    match st.verdict() {
-        Verdict::Running(p) => {
+    match &st.worker {
+        Worker::Running(f) => {
             return Ok(StartOutcome::AlreadyRunning {
-                pid: p.pid,
+                pid: f.proven.pid,
                 port: st.port,
             })
         }
-        Verdict::Unknown { reason } => return Err(Error::Unknown(reason.to_string())),
-        _ => {}
-    }
-    match st.state {
-        // Both are answered by the verdict above.
-        State::Running | State::Unknown => {
-            return Err(Error::Unknown(format!("state {}", st.state.label())))
-        }
+        Worker::Unknown { reason } => return Err(Error::Unknown(reason.clone())),
         // A wedged listener no PID file proves: not ours to wait for or to replace.
-        State::Unhealthy if st.proven.is_none() => {
+        Worker::Unhealthy { found: None, .. } => {
             return Err(Error::PortInUse {
                 port: st.port,
                 holder: match &st.port_holder {
@@ -258,8 +251,8 @@ fn start_locked(
                 },
             })
         }
-        State::Unhealthy => return wait_unhealthy(cfg, opts, st),
-        State::Unmanaged => {
+        Worker::Unhealthy { found: Some(_), .. } => return wait_unhealthy(cfg, opts, st),
+        Worker::Unmanaged { .. } => {
             return Err(Error::PortInUse {
                 port: st.port,
                 holder: st
@@ -268,8 +261,8 @@ fn start_locked(
                     .unwrap_or_else(|| "an unmanaged worker".into()),
             })
         }
-        State::Stale => {
-            let pid = st.record.as_ref().map(|r| r.claim.pid);
+        Worker::Stale { record, reason } => {
+            let pid = record.as_ref().map(|r| r.claim.pid);
             if let Some(p) = pid {
                 // A worker killed a moment ago can still be a zombie that its parent has not
                 // reaped: claude-mem's own worker takes that for a live worker and exits. Wait
@@ -280,14 +273,10 @@ fn start_locked(
             }
             let removed = clear_spec_files(cfg, pid);
             if !removed.is_empty() {
-                notes.push(format!(
-                    "removed stale {} ({})",
-                    removed.join(", "),
-                    st.reason.as_deref().unwrap_or("stale")
-                ));
+                notes.push(format!("removed stale {} ({reason})", removed.join(", ")));
             }
         }
-        State::Stopped => {}
+        Worker::Stopped => {}
     }
     check_program(cfg)?;
     let port = st.port;
@@ -465,32 +454,30 @@ fn wait_unhealthy(cfg: &Config, opts: Opts, first: Status) -> Result<StartOutcom
         std::thread::sleep(nap.min(deadline.saturating_duration_since(Instant::now())));
         nap = (nap * 2).min(Duration::from_millis(200));
         st = status::status(cfg, StatusOpts::default());
-        match st.verdict() {
-            Verdict::Running(p) => {
+        match &st.worker {
+            Worker::Running(f) => {
                 return Ok(StartOutcome::AlreadyRunning {
-                    pid: p.pid,
+                    pid: f.proven.pid,
                     port: st.port,
                 })
             }
-            Verdict::Unhealthy {
-                worker: Some(_), ..
-            } => {}
+            Worker::Unhealthy { found: Some(_), .. } => {}
             _ => break,
         }
     }
-    match st.verdict() {
-        Verdict::Unhealthy {
-            worker: Some(p),
+    match &st.worker {
+        Worker::Unhealthy {
+            found: Some(f),
             reason,
             ..
         } => Err(Error::Unhealthy {
-            pid: p.pid,
-            reason: reason.to_string(),
+            pid: f.proven.pid,
+            reason: reason.clone(),
         }),
         // It stopped, went stale or lost its proof while we waited: say so, start nothing.
         _ => Err(Error::Unknown(format!(
             "the unhealthy worker became {} while start waited for it",
-            st.state.label()
+            st.state().label()
         ))),
     }
 }
@@ -506,87 +493,87 @@ fn listener(st: &Status) -> String {
 
 fn stop_locked(cfg: &Config, opts: Opts, _lock: &Lock) -> Result<StopOutcome, Error> {
     let st = status::status(cfg, StatusOpts::default());
-    match st.state {
-        State::Stopped => {
+    let proven = match &st.worker {
+        Worker::Stopped => {
             let notes = clear_spec_files(cfg, None)
                 .into_iter()
                 .map(|f| format!("removed stale {f}"))
                 .collect();
-            Ok(StopOutcome::NotRunning { notes })
+            return Ok(StopOutcome::NotRunning { notes });
         }
-        State::Stale => {
-            let pid = st.record.as_ref().map(|r| r.claim.pid);
+        Worker::Stale { record, reason } => {
+            let pid = record.as_ref().map(|r| r.claim.pid);
             let mut notes: Vec<String> = clear_spec_files(cfg, pid)
                 .into_iter()
                 .map(|f| format!("removed stale {f}"))
                 .collect();
-            if let Some(r) = &st.reason {
-                notes.push(format!("not signalled: {r}"));
-            }
-            Ok(StopOutcome::NotRunning { notes })
+            notes.push(format!("not signalled: {reason}"));
+            return Ok(StopOutcome::NotRunning { notes });
         }
-        State::Unknown => Err(Error::Unknown(st.reason.unwrap_or_default())),
-        State::Unmanaged => Err(Error::Refused {
-            target: listener(&st),
-            reason: format!(
-                "it answers on port {} but no PID file proves it is the worker                  (`claude-mem-top adopt` records it, if it is yours)",
-                st.port
-            ),
-        }),
-        State::Unhealthy if st.proven.is_none() => Err(Error::Refused {
-            target: listener(&st),
-            reason: format!(
-                "port {} {} and no PID file proves it is the worker",
-                st.port,
-                status::WEDGED
-            ),
-        }),
-        State::Running | State::Unhealthy => {
-            let Some(proven) = st.proven.clone() else {
-                return Err(Error::Unknown("worker not proven".into()));
-            };
-            refuse_foreign(&proven)?;
-            // Before any signal: a supervisor must see this as a stop, not a crash.
-            super::stopnote::record(&cfg.data_dir, proven.pid, proven.token());
-            let layout = st.layout;
-            if layout == Layout::V13 {
-                // Ask a 13.x worker to shut itself down first: it checkpoints its DB and removes
-                // its own files.
-                let t0 = Instant::now();
-                let handle = ProcHandle::open(proven.pid, proven.token());
-                let r = health::request(
-                    cfg.host,
-                    st.port,
-                    "POST",
-                    "/api/admin/shutdown",
-                    health::DEFAULT_TIMEOUT,
-                );
-                if matches!(&r.result, Ok(resp) if resp.status == 200) {
-                    if let Some(h) = handle {
-                        if h.wait_exit(opts.grace) {
-                            clear_spec_files(cfg, Some(proven.pid));
-                            clear_if_stale(cfg);
-                            return Ok(StopOutcome::Stopped {
-                                pid: proven.pid,
-                                elapsed: t0.elapsed(),
-                                killed: false,
-                            });
-                        }
-                    }
-                }
-            }
-            let (elapsed, killed) = terminate(&proven, opts.grace)?;
-            clear_spec_files(cfg, Some(proven.pid));
-            clear_json_pid(cfg, proven.pid);
-            // Ours may name an earlier worker that claude-mem replaced by itself.
-            clear_if_stale(cfg);
-            Ok(StopOutcome::Stopped {
-                pid: proven.pid,
-                elapsed,
-                killed,
+        Worker::Unknown { reason } => return Err(Error::Unknown(reason.clone())),
+        Worker::Unmanaged { .. } => {
+            return Err(Error::Refused {
+                target: listener(&st),
+                reason: format!(
+                    "it answers on port {} but no PID file proves it is the worker \
+                     (`claude-mem-top adopt` records it, if it is yours)",
+                    st.port
+                ),
             })
         }
+        Worker::Unhealthy { found: None, .. } => {
+            return Err(Error::Refused {
+                target: listener(&st),
+                reason: format!(
+                    "port {} {} and no PID file proves it is the worker",
+                    st.port,
+                    status::WEDGED
+                ),
+            })
+        }
+        // Only a proven worker is signalled.
+        Worker::Running(f) | Worker::Unhealthy { found: Some(f), .. } => f.proven.clone(),
+    };
+    refuse_foreign(&proven)?;
+    // Before any signal: a supervisor must see this as a stop, not a crash.
+    super::stopnote::record(&cfg.data_dir, proven.pid, proven.token());
+    let layout = st.layout;
+    if layout == Layout::V13 {
+        // Ask a 13.x worker to shut itself down first: it checkpoints its DB and removes
+        // its own files.
+        let t0 = Instant::now();
+        let handle = ProcHandle::open(proven.pid, proven.token());
+        let r = health::request(
+            cfg.host,
+            st.port,
+            "POST",
+            "/api/admin/shutdown",
+            health::DEFAULT_TIMEOUT,
+        );
+        if matches!(&r.result, Ok(resp) if resp.status == 200) {
+            if let Some(h) = handle {
+                if h.wait_exit(opts.grace) {
+                    clear_spec_files(cfg, Some(proven.pid));
+                    clear_if_stale(cfg);
+                    return Ok(StopOutcome::Stopped {
+                        pid: proven.pid,
+                        elapsed: t0.elapsed(),
+                        killed: false,
+                    });
+                }
+            }
+        }
     }
+    let (elapsed, killed) = terminate(&proven, opts.grace)?;
+    clear_spec_files(cfg, Some(proven.pid));
+    clear_json_pid(cfg, proven.pid);
+    // Ours may name an earlier worker that claude-mem replaced by itself.
+    clear_if_stale(cfg);
+    Ok(StopOutcome::Stopped {
+        pid: proven.pid,
+        elapsed,
+        killed,
+    })
 }
 
 /// Ask the proven worker to stop ([`Stop::Graceful`]: its group when it leads one, else it and

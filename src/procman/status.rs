@@ -140,29 +140,131 @@ pub struct Record {
     pub version: Option<String>,
 }
 
-/// Everything `status`, `--once` and the dashboard show about the worker.
-#[derive(Debug, Clone, Serialize)]
+/// When a process started, as a status read saw it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Since {
+    /// ISO time.
+    pub started_at: Option<String>,
+    pub uptime_seconds: Option<u64>,
+}
+
+impl Since {
+    /// `t`, read now.
+    pub fn of(t: Option<SystemTime>) -> Since {
+        match t {
+            None => Since::default(),
+            Some(t) => Since {
+                started_at: Some(to_iso(t)),
+                uptime_seconds: Some(
+                    SystemTime::now()
+                        .duration_since(t)
+                        .unwrap_or_default()
+                        .as_secs(),
+                ),
+            },
+        }
+    }
+}
+
+/// The worker a PID file names, proven to be it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    pub proven: Proven,
+    pub record: Record,
+    pub since: Since,
+}
+
+impl Found {
+    pub fn new(proven: Proven, record: Record) -> Found {
+        let since = Since::of(proven.started());
+        Found {
+            proven,
+            record,
+            since,
+        }
+    }
+}
+
+/// What the three layers found: one variant per state, each with what that state has. The
+/// core's actions match on it; the report ([`Status`]'s JSON) is made from it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Worker {
+    /// A PID file names it, the process is proven, and `/health` answers 200.
+    Running(Found),
+    /// The proven worker does not answer `/health` well (`found`), or a listener no PID file
+    /// proves accepts connections and never answers (wedged; `stale`: the file that failed).
+    Unhealthy {
+        found: Option<Found>,
+        stale: Option<Record>,
+        reason: String,
+    },
+    /// The PID file names no live worker (`record`: the file, when it parsed).
+    Stale {
+        record: Option<Record>,
+        reason: String,
+    },
+    Stopped,
+    /// A worker answers on the port, but no PID file proves it (the listener is
+    /// [`Status::port_holder`]; `since`: when it started; `stale`: the file that failed).
+    Unmanaged {
+        since: Since,
+        stale: Option<Record>,
+        reason: String,
+    },
+    /// The data dir or the PID file could not be read or trusted.
+    Unknown {
+        reason: String,
+    },
+}
+
+impl Worker {
+    pub fn state(&self) -> State {
+        match self {
+            Worker::Running(_) => State::Running,
+            Worker::Unhealthy { .. } => State::Unhealthy,
+            Worker::Stale { .. } => State::Stale,
+            Worker::Stopped => State::Stopped,
+            Worker::Unmanaged { .. } => State::Unmanaged,
+            Worker::Unknown { .. } => State::Unknown,
+        }
+    }
+
+    /// Why the state is stale, unknown, unhealthy or unmanaged.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Worker::Running(_) | Worker::Stopped => None,
+            Worker::Unhealthy { reason, .. }
+            | Worker::Stale { reason, .. }
+            | Worker::Unmanaged { reason, .. }
+            | Worker::Unknown { reason } => Some(reason),
+        }
+    }
+
+    /// The proven worker, if any.
+    pub fn found(&self) -> Option<&Found> {
+        match self {
+            Worker::Running(f) => Some(f),
+            Worker::Unhealthy { found, .. } => found.as_ref(),
+            _ => None,
+        }
+    }
+}
+
+/// Everything `status`, `--once` and the dashboard show about the worker. What the layers
+/// found is [`Worker`]; the rest is what every state has (the port, the checks, the files) and
+/// what the extras add. Serialized as the report `--json` prints (see [`Report`]).
+#[derive(Debug, Clone)]
 pub struct Status {
-    pub schema_version: u32,
-    pub state: State,
+    pub worker: Worker,
     pub layout: Layout,
-    pub pid: Option<i32>,
     pub port: u16,
     pub port_source: PortSource,
-    pub uptime_seconds: Option<u64>,
-    pub started_at: Option<String>,
-    pub healthy: bool,
     pub checks: Vec<Check>,
-    #[serde(serialize_with = "files::ser_path")]
     pub data_dir: PathBuf,
-    #[serde(serialize_with = "files::ser_opt_path")]
     pub pid_file: Option<PathBuf>,
-    #[serde(serialize_with = "files::ser_opt_path")]
     pub log_file: Option<PathBuf>,
     pub pm2_migrated_at: Option<String>,
-    /// Why the state is stale, unknown or unhealthy.
-    pub reason: Option<String>,
-    pub command: Option<String>,
+    /// Who listens on the configured port, when something accepted the probe.
     pub port_holder: Option<PortHolder>,
     pub warnings: Vec<String>,
     /// The installed claude-mem release (its plugin's package.json).
@@ -178,91 +280,172 @@ pub struct Status {
     /// What `/health` does not say: degraded dependencies, Chroma, the observer, the hooks, a
     /// stalled pipeline, restart loops (read with the extras).
     pub pipeline: Option<Pipeline>,
-    #[serde(skip)]
-    pub proven: Option<Proven>,
-    #[serde(skip)]
-    pub record: Option<Record>,
-    #[serde(skip)]
+    /// The `/health` probe, when one was sent.
     pub probe: Option<Probe>,
     /// The API, read at the same time as `/health` when extras were asked for.
-    #[serde(skip)]
     pub api_prefetch: Option<ApiInfo>,
 }
 
-/// What a status read found, as one enum whose variants carry what each state has: callers
-/// match on it instead of reading `state`, `proven`, `reason` and `pid` side by side.
-#[derive(Debug, Clone, Copy)]
-pub enum Verdict<'a> {
-    /// Proven and answering `/health`.
-    Running(&'a Proven),
-    /// `worker`: the proven process (a PID file names it); `None`: a wedged listener no file
-    /// names, `holder` on the port.
-    Unhealthy {
-        worker: Option<&'a Proven>,
-        holder: Option<&'a PortHolder>,
-        reason: &'a str,
-    },
-    Stale {
-        record: Option<&'a Record>,
-        reason: &'a str,
-    },
-    Stopped,
-    /// A worker answers on the port, but no PID file proves it.
-    Unmanaged {
-        holder: Option<&'a PortHolder>,
-    },
-    Unknown {
-        reason: &'a str,
-    },
+/// The status as `--json` prints it (the schema in `assets/status.schema.json`).
+#[derive(Serialize)]
+pub struct Report<'a> {
+    schema_version: u32,
+    state: State,
+    layout: Layout,
+    pid: Option<i32>,
+    port: u16,
+    port_source: &'a PortSource,
+    uptime_seconds: Option<u64>,
+    started_at: Option<&'a str>,
+    healthy: bool,
+    checks: &'a [Check],
+    #[serde(serialize_with = "files::ser_path")]
+    data_dir: &'a Path,
+    #[serde(serialize_with = "files::ser_opt_path")]
+    pid_file: &'a Option<PathBuf>,
+    #[serde(serialize_with = "files::ser_opt_path")]
+    log_file: &'a Option<PathBuf>,
+    pm2_migrated_at: Option<&'a str>,
+    reason: Option<&'a str>,
+    command: Option<String>,
+    port_holder: Option<&'a PortHolder>,
+    warnings: &'a [String],
+    installed_version: Option<&'a str>,
+    api: Option<&'a ApiInfo>,
+    pm2: Option<&'a Pm2Leftovers>,
+    processes: &'a [Member],
+    orphans: &'a [Member],
+    pipeline: Option<&'a Pipeline>,
+}
+
+impl Serialize for Status {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.report().serialize(s)
+    }
 }
 
 impl Status {
-    /// The typed view of this read.
-    pub fn verdict(&self) -> Verdict<'_> {
-        let reason = self.reason.as_deref().unwrap_or("");
-        match (self.state, &self.proven) {
-            (State::Running, Some(p)) => Verdict::Running(p),
-            // The builder proves a worker before it says running; a read without the proof is
-            // not one to act on.
-            (State::Running, None) => Verdict::Unknown {
-                reason: "running, but the process is not proven",
-            },
-            (State::Unhealthy, worker) => Verdict::Unhealthy {
-                worker: worker.as_ref(),
-                holder: self.port_holder.as_ref(),
-                reason,
-            },
-            (State::Stale, _) => Verdict::Stale {
-                record: self.record.as_ref(),
-                reason,
-            },
-            (State::Stopped, _) => Verdict::Stopped,
-            (State::Unmanaged, _) => Verdict::Unmanaged {
-                holder: self.port_holder.as_ref(),
-            },
-            (State::Unknown, _) => Verdict::Unknown { reason },
+    pub fn state(&self) -> State {
+        self.worker.state()
+    }
+
+    pub fn reason(&self) -> Option<&str> {
+        self.worker.reason()
+    }
+
+    /// `/health` answered 200 (a proven worker, or an unmanaged one).
+    pub fn healthy(&self) -> bool {
+        matches!(self.worker, Worker::Running(_) | Worker::Unmanaged { .. })
+    }
+
+    /// The proven worker (running or unhealthy).
+    pub fn proven(&self) -> Option<&Proven> {
+        self.worker.found().map(|f| &f.proven)
+    }
+
+    /// The PID record the state stands on.
+    pub fn record(&self) -> Option<&Record> {
+        match &self.worker {
+            Worker::Running(f) => Some(&f.record),
+            Worker::Unhealthy { found, stale, .. } => {
+                found.as_ref().map(|f| &f.record).or(stale.as_ref())
+            }
+            Worker::Stale { record, .. } | Worker::Unmanaged { stale: record, .. } => {
+                record.as_ref()
+            }
+            _ => None,
+        }
+    }
+
+    fn holder_pid(&self) -> Option<i32> {
+        self.port_holder.as_ref().and_then(|h| h.pid)
+    }
+
+    /// The worker's PID: the proven one, the port's listener, or what a stale file names.
+    pub fn pid(&self) -> Option<i32> {
+        match &self.worker {
+            Worker::Running(f) => Some(f.proven.pid),
+            Worker::Unhealthy { found: Some(f), .. } => Some(f.proven.pid),
+            Worker::Unhealthy { stale, .. } => {
+                self.holder_pid().or(stale.as_ref().map(|r| r.claim.pid))
+            }
+            Worker::Stale { record, .. } => record.as_ref().map(|r| r.claim.pid),
+            Worker::Unmanaged { .. } => self.holder_pid(),
+            Worker::Stopped | Worker::Unknown { .. } => None,
+        }
+    }
+
+    /// The worker's command line.
+    pub fn command(&self) -> Option<String> {
+        match &self.worker {
+            Worker::Running(f) | Worker::Unhealthy { found: Some(f), .. } => {
+                Some(f.proven.argv().join(" "))
+            }
+            Worker::Unhealthy { .. } | Worker::Unmanaged { .. } => {
+                self.port_holder.as_ref().and_then(|h| h.command.clone())
+            }
+            _ => None,
+        }
+    }
+
+    /// When the worker started.
+    pub fn since(&self) -> Option<&Since> {
+        match &self.worker {
+            Worker::Unmanaged { since, .. } => Some(since),
+            w => w.found().map(|f| &f.since),
+        }
+    }
+
+    pub fn uptime_seconds(&self) -> Option<u64> {
+        self.since().and_then(|s| s.uptime_seconds)
+    }
+
+    pub fn started_at(&self) -> Option<&str> {
+        self.since().and_then(|s| s.started_at.as_deref())
+    }
+
+    /// The report `--json` prints.
+    pub fn report(&self) -> Report<'_> {
+        Report {
+            schema_version: SCHEMA_VERSION,
+            state: self.state(),
+            layout: self.layout,
+            pid: self.pid(),
+            port: self.port,
+            port_source: &self.port_source,
+            uptime_seconds: self.uptime_seconds(),
+            started_at: self.started_at(),
+            healthy: self.healthy(),
+            checks: &self.checks,
+            data_dir: &self.data_dir,
+            pid_file: &self.pid_file,
+            log_file: &self.log_file,
+            pm2_migrated_at: self.pm2_migrated_at.as_deref(),
+            reason: self.reason(),
+            command: self.command(),
+            port_holder: self.port_holder.as_ref(),
+            warnings: &self.warnings,
+            installed_version: self.installed_version.as_deref(),
+            api: self.api.as_ref(),
+            pm2: self.pm2.as_ref(),
+            processes: &self.processes,
+            orphans: &self.orphans,
+            pipeline: self.pipeline.as_ref(),
         }
     }
 
     /// Stopped, with nothing found yet: the start of a status read.
     pub fn new(port: u16, port_source: PortSource, data_dir: PathBuf) -> Status {
         Status {
-            schema_version: SCHEMA_VERSION,
-            state: State::Stopped,
+            worker: Worker::Stopped,
             layout: Layout::None,
-            pid: None,
             port,
             port_source,
-            uptime_seconds: None,
-            started_at: None,
-            healthy: false,
             checks: Vec::new(),
             data_dir,
             pid_file: None,
             log_file: None,
             pm2_migrated_at: None,
-            reason: None,
-            command: None,
             port_holder: None,
             warnings: Vec::new(),
             installed_version: None,
@@ -271,8 +454,6 @@ impl Status {
             processes: Vec::new(),
             orphans: Vec::new(),
             pipeline: None,
-            proven: None,
-            record: None,
             probe: None,
             api_prefetch: None,
         }
@@ -510,7 +691,7 @@ impl Extras {
         e.census = census::take_scanned(
             cfg,
             census::Scope::DataDir,
-            st.proven.as_ref().map(|p| p.pid),
+            st.proven().map(|p| p.pid),
             scan,
             heard,
         );
@@ -524,7 +705,7 @@ impl Extras {
         let answered = st.probe.as_ref().is_some_and(|p| p.result.is_ok());
         let api = (answered
             && matches!(
-                st.state,
+                st.state(),
                 State::Running | State::Unhealthy | State::Unmanaged
             ))
         .then(|| {
@@ -559,7 +740,7 @@ impl Extras {
     pub fn apply(&self, st: &mut Status) {
         st.installed_version = self.installed_version.clone();
         if matches!(
-            st.state,
+            st.state(),
             State::Running | State::Unhealthy | State::Unmanaged
         ) {
             st.api = self.api.clone();
@@ -581,7 +762,7 @@ impl Extras {
         let others: Vec<String> = self
             .census
             .workers()
-            .filter(|m| Some(m.pid) != st.pid)
+            .filter(|m| Some(m.pid) != st.pid())
             .map(|m| {
                 format!(
                     "PID {} ({}{})",
@@ -618,8 +799,9 @@ fn read_layers(
             }
         }
         Ok(_) => {
-            st.state = State::Unknown;
-            st.reason = Some(format!("data dir {} is not a directory", dir.display()));
+            st.worker = Worker::Unknown {
+                reason: format!("data dir {} is not a directory", dir.display()),
+            };
             return st;
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -632,14 +814,16 @@ fn read_layers(
             return st;
         }
         Err(e) => {
-            st.state = State::Unknown;
-            st.reason = Some(format!("cannot read data dir {}: {e}", dir.display()));
+            st.worker = Worker::Unknown {
+                reason: format!("cannot read data dir {}: {e}", dir.display()),
+            };
             return st;
         }
     }
     if let Err(e) = std::fs::read_dir(dir) {
-        st.state = State::Unknown;
-        st.reason = Some(format!("cannot read data dir {}: {e}", dir.display()));
+        st.worker = Worker::Unknown {
+            reason: format!("cannot read data dir {}: {e}", dir.display()),
+        };
         return st;
     }
 
@@ -664,15 +848,18 @@ fn read_layers(
             probe_unmanaged(cfg, opts, &mut st);
         }
         PidLayer::Untrusted(p) => {
-            st.state = State::Unknown;
-            st.reason = Some(p.to_string());
+            st.worker = Worker::Unknown {
+                reason: p.to_string(),
+            };
             st.checks
                 .push(Check::new(Layer::PidFile, false, p.to_string()));
         }
         PidLayer::Invalid(p) => {
-            st.state = State::Stale;
+            st.worker = Worker::Stale {
+                record: None,
+                reason: p.to_string(),
+            };
             st.layout = Layout::Spec;
-            st.reason = Some(p.to_string());
             st.checks
                 .push(Check::new(Layer::PidFile, false, p.to_string()));
             if let FileProblem::Invalid { path, .. } = &p {
@@ -694,7 +881,6 @@ fn read_layers(
                 .unwrap_or_default();
             let (rec, verdict) = verdicts.swap_remove(idx);
             st.layout = rec.layout;
-            st.pid = Some(rec.claim.pid);
             st.pid_file = Some(rec.path.clone());
             if let Some(p) = rec.port {
                 if p != st.port && cfg.port_source != PortSource::Default {
@@ -722,23 +908,17 @@ fn read_layers(
             match verdict {
                 Err(why) => {
                     let reason = why.to_string();
-                    st.state = State::Stale;
                     st.checks
                         .push(Check::new(Layer::Process, false, reason.clone()));
-                    st.reason = Some(reason);
-                    st.record = Some(rec);
+                    st.worker = Worker::Stale {
+                        record: Some(rec),
+                        reason,
+                    };
                     // The file is stale, but is a worker answering on the port anyway?
                     probe_unmanaged(cfg, opts, &mut st);
                     return st;
                 }
                 Ok(proven) => {
-                    let now = SystemTime::now();
-                    if let Some(t) = proven.started() {
-                        st.started_at = Some(to_iso(t));
-                        st.uptime_seconds =
-                            Some(now.duration_since(t).unwrap_or_default().as_secs());
-                    }
-                    st.command = Some(proven.argv().join(" "));
                     st.checks.push(Check::new(
                         Layer::Process,
                         true,
@@ -751,23 +931,24 @@ fn read_layers(
                         ));
                     }
                     let probe = probe_health(cfg, opts, &mut st);
-                    st.healthy = probe.healthy();
                     st.checks.push(http_check(&probe));
-                    if st.healthy {
-                        st.state = State::Running;
+                    let found = Found::new(proven, rec);
+                    st.worker = if probe.healthy() {
+                        Worker::Running(found)
                     } else {
-                        st.state = State::Unhealthy;
-                        st.reason = Some(if wedged(&probe) {
-                            wedged_reason(&probe, st.port)
-                        } else {
-                            format!("GET /health: {}", probe.detail())
-                        });
-                    }
+                        Worker::Unhealthy {
+                            found: Some(found),
+                            stale: None,
+                            reason: if wedged(&probe) {
+                                wedged_reason(&probe, st.port)
+                            } else {
+                                format!("GET /health: {}", probe.detail())
+                            },
+                        }
+                    };
                     st.probe = Some(probe);
-                    st.proven = Some(proven);
                 }
             }
-            st.record = Some(rec);
         }
     }
     st
@@ -841,44 +1022,47 @@ fn probe_unmanaged(cfg: &Config, opts: StatusOpts, st: &mut Status) {
     if connected {
         st.port_holder = platform::port_holder_of_listener(st.port);
     }
-    let stale = (st.state == State::Stale)
-        .then(|| st.reason.clone())
-        .flatten();
-    if wedged(&probe) {
-        st.state = State::Unhealthy;
-        st.pid = st.port_holder.as_ref().and_then(|h| h.pid).or(st.pid);
-        st.command = st.port_holder.as_ref().and_then(|h| h.command.clone());
-        st.reason = Some(wedged_reason(&probe, st.port));
-    } else if probe.healthy() {
-        st.state = State::Unmanaged;
-        st.healthy = true;
-        if let Some(h) = &st.port_holder {
-            st.pid = h.pid;
-            st.command = h.command.clone();
-            if let Some(info) = h.pid.and_then(platform::proc_info) {
-                if let Some(t) = info.started {
-                    st.started_at = Some(to_iso(t));
-                    st.uptime_seconds = Some(
-                        SystemTime::now()
-                            .duration_since(t)
-                            .unwrap_or_default()
-                            .as_secs(),
-                    );
-                }
-            }
+    let (stale, why) = match std::mem::replace(&mut st.worker, Worker::Stopped) {
+        Worker::Stale { record, reason } => (record, Some(reason)),
+        other => {
+            st.worker = other;
+            (None, None)
         }
-        st.reason = Some(match stale {
-            Some(why) => format!(
-                "a worker answers on port {} but the PID file is stale ({why})",
-                st.port
-            ),
-            None => format!(
-                "a worker answers on port {} but no PID file names it",
-                st.port
-            ),
-        });
-    } else if stale.is_none() {
-        st.state = State::Stopped;
+    };
+    if wedged(&probe) {
+        st.worker = Worker::Unhealthy {
+            found: None,
+            stale,
+            reason: wedged_reason(&probe, st.port),
+        };
+    } else if probe.healthy() {
+        let started = st
+            .port_holder
+            .as_ref()
+            .and_then(|h| h.pid)
+            .and_then(platform::proc_info)
+            .and_then(|i| i.started);
+        st.worker = Worker::Unmanaged {
+            since: Since::of(started),
+            stale,
+            reason: match why {
+                Some(why) => format!(
+                    "a worker answers on port {} but the PID file is stale ({why})",
+                    st.port
+                ),
+                None => format!(
+                    "a worker answers on port {} but no PID file names it",
+                    st.port
+                ),
+            },
+        };
+    } else if let Some(reason) = why {
+        st.worker = Worker::Stale {
+            record: stale,
+            reason,
+        };
+    } else {
+        st.worker = Worker::Stopped;
     }
     st.checks.push(http_check(&probe));
     st.probe = Some(probe);
@@ -907,29 +1091,133 @@ pub fn fmt_uptime(secs: u64) -> String {
 mod tests {
     use super::*;
 
+    fn proven(pid: i32, started: Option<SystemTime>) -> Proven {
+        Proven {
+            pid,
+            info: platform::ProcInfo {
+                pid,
+                ppid: 1,
+                name: "bun".into(),
+                start: platform::StartToken::from_raw(7),
+                started,
+                cmdline: vec!["bun".into(), "worker-service.cjs".into()],
+                exe: None,
+                owner: None,
+                rss_bytes: 0,
+                cpu: Duration::ZERO,
+                threads: None,
+                zombie: false,
+                leads_group: true,
+            },
+        }
+    }
+
+    fn record(pid: i32) -> Record {
+        Record {
+            layout: Layout::Spec,
+            path: "/d/.worker.pid".into(),
+            claim: Claim {
+                pid,
+                written: UNIX_EPOCH,
+                start_token: None,
+            },
+            port: Some(40000),
+            version: None,
+        }
+    }
+
     #[test]
-    fn the_verdict_carries_what_each_state_has() {
+    fn each_state_carries_what_it_has() {
         let mut st = Status::new(40000, PortSource::Default, "/d".into());
-        assert!(matches!(st.verdict(), Verdict::Stopped));
-        // Running without a proof is nothing to act on.
-        st.state = State::Running;
-        assert!(
-            matches!(st.verdict(), Verdict::Unknown { reason } if reason.contains("not proven"))
+        assert_eq!(
+            (st.state(), st.pid(), st.reason()),
+            (State::Stopped, None, None)
         );
-        st.state = State::Unhealthy;
-        st.reason = Some("GET /health: HTTP 500".into());
-        assert!(matches!(
-            st.verdict(),
-            Verdict::Unhealthy {
-                worker: None,
-                holder: None,
-                reason: "GET /health: HTTP 500"
-            }
-        ));
-        st.state = State::Stale;
-        assert!(matches!(st.verdict(), Verdict::Stale { record: None, .. }));
-        st.state = State::Unmanaged;
-        assert!(matches!(st.verdict(), Verdict::Unmanaged { holder: None }));
+        assert!(!st.healthy() && st.proven().is_none() && st.command().is_none());
+
+        let hour_ago = SystemTime::now() - Duration::from_secs(3600);
+        st.worker = Worker::Running(Found::new(proven(42, Some(hour_ago)), record(42)));
+        assert_eq!(
+            (st.state(), st.pid(), st.healthy()),
+            (State::Running, Some(42), true)
+        );
+        assert_eq!(st.command().as_deref(), Some("bun worker-service.cjs"));
+        assert!(st
+            .uptime_seconds()
+            .is_some_and(|u| (3599..=3601).contains(&u)));
+        assert_eq!(st.record().map(|r| r.claim.pid), Some(42));
+
+        st.worker = Worker::Unhealthy {
+            found: Some(Found::new(proven(42, None), record(42))),
+            stale: None,
+            reason: "GET /health: HTTP 500".into(),
+        };
+        assert_eq!(st.reason(), Some("GET /health: HTTP 500"));
+        assert_eq!((st.pid(), st.healthy()), (Some(42), false));
+        assert!(st.proven().is_some() && st.uptime_seconds().is_none());
+
+        // A wedged listener: the PID is the listener's, else the stale file's.
+        st.worker = Worker::Unhealthy {
+            found: None,
+            stale: Some(record(7)),
+            reason: "wedged".into(),
+        };
+        assert_eq!((st.pid(), st.command()), (Some(7), None));
+        st.port_holder = Some(PortHolder {
+            pid: Some(99),
+            uid: None,
+            command: Some("node x".into()),
+        });
+        assert_eq!(
+            (st.pid(), st.command().as_deref()),
+            (Some(99), Some("node x"))
+        );
+        assert!(st.proven().is_none());
+
+        st.worker = Worker::Unmanaged {
+            since: Since::default(),
+            stale: None,
+            reason: "a worker answers".into(),
+        };
+        assert_eq!(
+            (st.state(), st.pid(), st.healthy()),
+            (State::Unmanaged, Some(99), true)
+        );
+
+        st.port_holder = None;
+        st.worker = Worker::Stale {
+            record: Some(record(5)),
+            reason: "process 5 is not running".into(),
+        };
+        assert_eq!((st.state(), st.pid()), (State::Stale, Some(5)));
+        assert!(!st.healthy() && st.command().is_none());
+
+        st.worker = Worker::Unknown {
+            reason: "untrusted".into(),
+        };
+        assert_eq!(
+            (st.state(), st.pid(), st.reason()),
+            (State::Unknown, None, Some("untrusted"))
+        );
+    }
+
+    #[test]
+    fn the_report_is_made_from_the_state() {
+        let mut st = Status::new(40000, PortSource::Default, "/d".into());
+        st.worker = Worker::Stale {
+            record: Some(record(5)),
+            reason: "gone".into(),
+        };
+        let text = serde_json::to_string(&st).expect("json");
+        assert!(
+            text.starts_with(r#"{"schema_version":1,"state":"stale","#),
+            "{text}"
+        );
+        let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+        assert_eq!(v["pid"], 5);
+        assert_eq!(v["reason"], "gone");
+        assert_eq!(v["healthy"], false);
+        assert!(v["uptime_seconds"].is_null() && v["command"].is_null());
     }
 
     #[test]

@@ -29,7 +29,7 @@ fn sample(
     extras: &mut Extras,
 ) -> (Status, bool, Msg) {
     let mut st = status::status(cfg, StatusOpts::default());
-    let key = (st.state, st.pid);
+    let key = (st.state(), st.pid());
     let fresh = n.is_multiple_of(EXTRAS_EVERY) || last_key != Some(key);
     if fresh {
         // The census has a source of its own.
@@ -47,7 +47,7 @@ fn sample(
 
 /// The port `/stream` follows: while a worker answers HTTP there.
 fn stream_port(st: &Status) -> Option<u16> {
-    matches!(st.state, State::Running | State::Unmanaged).then_some(st.port)
+    matches!(st.state(), State::Running | State::Unmanaged).then_some(st.port)
 }
 
 pub async fn task(
@@ -75,7 +75,7 @@ pub async fn task(
         };
         extras = kept;
         n += 1;
-        last_key = Some((st.state, st.pid));
+        last_key = Some((st.state(), st.pid()));
         let port = stream_port(&st);
         stream_port_tx.send_if_modified(|p| {
             let changed = *p != port;

@@ -570,7 +570,7 @@ impl Supervisor<'_> {
             Err(RecvTimeoutError::Disconnected) => Next::Exit(1),
             Err(RecvTimeoutError::Timeout) => {
                 let st = status::status(self.cfg, StatusOpts::default());
-                match (st.state, st.proven.as_ref()) {
+                match (st.state(), st.proven()) {
                     (State::Running | State::Unhealthy, Some(p)) => {
                         let (pid, port) = (p.pid, st.port);
                         self.log(

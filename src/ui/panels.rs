@@ -86,7 +86,7 @@ pub fn header(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
         ));
     }
     if let Some(st) = &m.status {
-        if let Some(pid) = st.pid {
+        if let Some(pid) = st.pid() {
             l1.push((
                 0,
                 vec![Span::raw(format!(
@@ -103,7 +103,7 @@ pub fn header(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
                 format!("  port {}", st.port)
             })],
         ));
-        if let Some(u) = st.uptime_seconds {
+        if let Some(u) = st.uptime_seconds() {
             let sep = if narrow { " " } else { "  " };
             l1.push((0, vec![Span::raw(format!("{sep}up {}", fmt_uptime(u)))]));
         }
@@ -178,7 +178,7 @@ pub fn header(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
         let orphans = c.orphans().count();
         let others = c
             .workers()
-            .filter(|w| m.status.as_ref().and_then(|s| s.pid) != Some(w.pid))
+            .filter(|w| m.status.as_ref().and_then(|s| s.pid()) != Some(w.pid))
             .count();
         if others > 0 {
             l1.push((
@@ -235,7 +235,7 @@ pub fn header(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
         }
         if let Some(w) = st.warnings.first() {
             l2.push((1, vec![Span::styled(format!("  ⚠ {w}"), t.warn())]));
-        } else if let Some(r) = &st.reason {
+        } else if let Some(r) = &st.reason() {
             l2.push((2, vec![Span::styled(format!("  {r}"), t.dim())]));
         }
     }

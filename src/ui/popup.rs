@@ -34,7 +34,7 @@ pub fn confirm(f: &mut Frame, area: Rect, m: &Model, a: Action, t: &Theme) {
     let pid = m
         .status
         .as_ref()
-        .and_then(|s| s.pid)
+        .and_then(|s| s.pid())
         .map(|p| format!(" (PID {p})"))
         .unwrap_or_default();
     let q = match a {
