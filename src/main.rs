@@ -19,23 +19,46 @@ fn main() -> ExitCode {
         claude_mem_top::worker::child_main(false);
     }
     let _ = color_eyre::install();
+    // Not eprintln!: with the terminal gone (SIGHUP) it would panic.
+    use std::io::Write;
     match run(cli) {
         Ok(code) => ExitCode::from(code),
-        Err(Fail { code, msg }) => {
-            // Not eprintln!: with the terminal gone (SIGHUP) it would panic.
-            use std::io::Write;
+        Err(Edge::Fail(Fail { code, msg })) => {
             let _ = writeln!(std::io::stderr(), "claude-mem-top: {msg}");
             ExitCode::from(code)
+        }
+        Err(Edge::Unexpected(report)) => {
+            let _ = writeln!(std::io::stderr(), "claude-mem-top: {report:?}");
+            ExitCode::FAILURE
         }
     }
 }
 
-fn run(cli: Cli) -> Res {
+/// How a run failed. An expected failure (bad input, a refusal, a worker that will not start)
+/// is one line and its documented exit code; anything else is color-eyre's report, exit 1.
+enum Edge {
+    Fail(Fail),
+    Unexpected(color_eyre::Report),
+}
+
+impl From<Fail> for Edge {
+    fn from(f: Fail) -> Edge {
+        Edge::Fail(f)
+    }
+}
+
+fn run(cli: Cli) -> Result<u8, Edge> {
+    if cli.command.is_none() && !cli.once {
+        return dashboard(&commands::load_config(&cli.global)?, &cli);
+    }
+    Ok(command(cli)?)
+}
+
+fn command(cli: Cli) -> Res {
     let fmt = |f: Format, json: bool| if json { Format::Json } else { f };
     let cfg = || commands::load_config(&cli.global);
     match &cli.command {
-        None if cli.once => commands::once(&cfg()?, fmt(cli.format, cli.json), cli.stall_after),
-        None => dashboard(&cfg()?, &cli),
+        None => commands::once(&cfg()?, fmt(cli.format, cli.json), cli.stall_after),
         Some(Command::Status {
             format,
             json,
@@ -135,13 +158,17 @@ fn dash_opts(cli: &Cli, interval: Option<std::time::Duration>) -> Result<app::Op
     Ok(o)
 }
 
-fn dashboard(cfg: &claude_mem_top::config::Config, cli: &Cli) -> Res {
+fn dashboard(cfg: &claude_mem_top::config::Config, cli: &Cli) -> Result<u8, Edge> {
     let opts = dash_opts(cli, cli.interval)?;
-    app::run(cfg, opts).map_err(|e| Fail {
-        code: match e {
-            app::RunError::NotATerminal => 2,
-            app::RunError::Io(_) => 1,
-        },
-        msg: e.to_string(),
-    })
+    match app::run(cfg, opts) {
+        Ok(code) => Ok(code),
+        Err(e @ app::RunError::NotATerminal) => Err(Edge::Fail(Fail {
+            code: 2,
+            msg: e.to_string(),
+        })),
+        // The terminal failed under a running dashboard: not something the user did wrong.
+        Err(app::RunError::Io(e)) => Err(Edge::Unexpected(
+            color_eyre::Report::new(e).wrap_err("the dashboard's terminal failed"),
+        )),
+    }
 }
