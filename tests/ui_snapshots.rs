@@ -80,21 +80,7 @@ fn status(state: State) -> Status {
     let found = || Found {
         proven: Proven {
             pid: 4242,
-            info: ProcInfo {
-                pid: 4242,
-                ppid: 1,
-                name: "bun".into(),
-                start: StartToken::from_raw(1),
-                started: None,
-                cmdline: vec!["bun".into(), "worker-service.cjs".into()],
-                exe: None,
-                owner: None,
-                rss_bytes: 0,
-                cpu: Duration::ZERO,
-                threads: None,
-                zombie: false,
-                leads_group: true,
-            },
+            info: ProcInfo::described(4242, &["bun", "worker-service.cjs"]),
         },
         record: record(pid.unwrap_or(4242)),
         since: Since {

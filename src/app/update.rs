@@ -872,21 +872,7 @@ mod tests {
     fn status(state: State, pid: Option<i32>) -> Box<Status> {
         let proven = pid.map(|p| Proven {
             pid: p,
-            info: ProcInfo {
-                pid: p,
-                ppid: 1,
-                name: "w".into(),
-                start: StartToken::from_raw(777),
-                started: None,
-                cmdline: vec!["w".into()],
-                exe: None,
-                owner: None,
-                rss_bytes: 4096,
-                cpu: Duration::ZERO,
-                threads: Some(1),
-                zombie: false,
-                leads_group: true,
-            },
+            info: ProcInfo::described(p, &["w"]),
         });
         let record = |pid: i32| Record {
             layout: Layout::Spec,
@@ -1013,7 +999,7 @@ mod tests {
             &mut m,
             Msg::Supervisor {
                 state: None,
-                stop_note: Some((42, StartToken::from_raw(777))),
+                stop_note: Some((42, ProcInfo::described(42, &["w"]).start)),
             },
         );
         update(&mut m, Msg::Status(status(State::Stopped, None)));

@@ -198,6 +198,27 @@ pub struct ProcInfo {
 }
 
 impl ProcInfo {
+    /// A process described, not read (its name is argv\[0\]): the fixture of display tests.
+    /// It proves nothing; a proof comes from `procman::identity::prove` only.
+    #[doc(hidden)]
+    pub fn described(pid: Pid, argv: &[&str]) -> ProcInfo {
+        ProcInfo {
+            pid,
+            ppid: 1,
+            name: argv.first().map(|a| a.to_string()).unwrap_or_default(),
+            start: StartToken::from_raw(1),
+            started: None,
+            cmdline: argv.iter().map(|a| a.to_string()).collect(),
+            exe: None,
+            owner: None,
+            rss_bytes: 0,
+            cpu: Duration::ZERO,
+            threads: None,
+            zombie: false,
+            leads_group: true,
+        }
+    }
+
     /// The command line as one string, or `[name]` when argv is empty.
     pub fn command(&self) -> String {
         if self.cmdline.is_empty() {

@@ -1092,24 +1092,9 @@ mod tests {
     use super::*;
 
     fn proven(pid: i32, started: Option<SystemTime>) -> Proven {
-        Proven {
-            pid,
-            info: platform::ProcInfo {
-                pid,
-                ppid: 1,
-                name: "bun".into(),
-                start: platform::StartToken::from_raw(7),
-                started,
-                cmdline: vec!["bun".into(), "worker-service.cjs".into()],
-                exe: None,
-                owner: None,
-                rss_bytes: 0,
-                cpu: Duration::ZERO,
-                threads: None,
-                zombie: false,
-                leads_group: true,
-            },
-        }
+        let mut info = platform::ProcInfo::described(pid, &["bun", "worker-service.cjs"]);
+        info.started = started;
+        Proven { pid, info }
     }
 
     fn record(pid: i32) -> Record {
