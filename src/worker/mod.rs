@@ -525,7 +525,18 @@ fn write_v13_files(sh: &Shared) {
         "{{\n  \"pid\": {},\n  \"port\": {},\n  \"startedAt\": \"{now}\",\n  \"startToken\": \"{token}\"\n}}",
         sh.pid, sh.port
     );
-    let _ = files::write_atomic(&dir.join(files::JSON_PID_FILE), pidfile.as_bytes());
+    // A file a worker that just died still holds can refuse the replace for a moment (Windows,
+    // Wine under load): try again for up to 2 s, and say so if it never works.
+    let path = dir.join(files::JSON_PID_FILE);
+    let mut tries = 0;
+    while let Err(e) = files::write_atomic(&path, pidfile.as_bytes()) {
+        tries += 1;
+        if tries == 20 {
+            eprintln!("stand-in-worker: cannot write {}: {e}", path.display());
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let sup = format!(
         "{{\"processes\":{{\"worker\":{{\"pid\":{},\"type\":\"worker\",\"startedAt\":\"{now}\"}}}}}}",
         sh.pid
