@@ -25,13 +25,9 @@ pub mod stream;
 
 use std::path::PathBuf;
 
-use crate::config::ConfigError;
-
 /// Everything the core can fail with. Each variant knows its exit code.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
     #[error("Bun is required but not found in PATH")]
     BunMissing,
     #[error("Worker script not found at {0}")]
@@ -66,10 +62,10 @@ pub enum Error {
 }
 
 impl Error {
-    /// Exit codes (README): 1 failure · 2 bad config · 4 state unknown · 5 worker program missing.
+    /// Exit codes (README): 1 failure · 4 state unknown · 5 worker program missing (a bad config,
+    /// 2, is a `ConfigError` and never reaches the core).
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Config(_) => 2,
             Error::BunMissing | Error::ScriptMissing(_) | Error::ProgramMissing(_) => 5,
             Error::Unknown(_) => 4,
             _ => 1,

@@ -297,12 +297,7 @@ impl Supervisor<'_> {
                 }
                 Next::Go(phase)
             }
-            Err(
-                e @ (Error::BunMissing
-                | Error::ScriptMissing(_)
-                | Error::ProgramMissing(_)
-                | Error::Config(_)),
-            ) => {
+            Err(e @ (Error::BunMissing | Error::ScriptMissing(_) | Error::ProgramMissing(_))) => {
                 let msg = e.to_string();
                 self.fatal(&format!("cannot start the worker: {msg}"));
                 Next::Exit(e.exit_code())
