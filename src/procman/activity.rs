@@ -472,6 +472,25 @@ login page', '2026-12-01T10:00:01.000Z', 1764583201000);
     }
 
     #[test]
+    fn a_long_text_is_kept_to_16_kib_and_cut_on_a_character() {
+        let short = "a".repeat(5000);
+        assert_eq!(cap(short.clone()), short, "5,000 bytes stay whole");
+        let exact = "b".repeat(TEXT_CAP);
+        assert_eq!(cap(exact.clone()), exact);
+        // Two-byte characters across the cap: cut before the one the cap would split.
+        let long = format!("x{}", "é".repeat(TEXT_CAP));
+        let cut = cap(long);
+        assert!(
+            cut.ends_with("\n…"),
+            "ends {:?}",
+            cut.chars().rev().take(4).collect::<String>()
+        );
+        let body = cut.trim_end_matches("\n…");
+        assert_eq!(body.len(), TEXT_CAP - 1);
+        assert!(body.starts_with('x') && body[1..].chars().all(|c| c == 'é'));
+    }
+
+    #[test]
     fn the_cursor_returns_only_new_rows() {
         let (_d, p) = db_13x();
         let (_, cur) = read(&p, Cursor::default(), 10).expect("read");
