@@ -253,9 +253,11 @@ fn restart_never_exits_with_the_worker() {
     assert!(live_with(&env.marker()).is_empty());
 }
 
-#[test]
-fn a_worker_that_stays_unhealthy_is_stopped_and_restarted() {
-    let env = Env::stand_in("--health-fail-after 400");
+/// `supervise` with a 300 ms unhealthy limit, one restart allowed and a 100 ms first backoff,
+/// over a stand-in with `switches`, run to its end: the exit, the most workers seen at once,
+/// the log, and the world (to look for leftovers).
+fn supervise_until_it_gives_up(switches: &str) -> (ExitStatus, usize, String, Env) {
+    let env = Env::stand_in(switches);
     let census = Census::start(env.marker());
     let mut sup = env
         .cmd(&[
@@ -276,9 +278,15 @@ fn a_worker_that_stays_unhealthy_is_stopped_and_restarted() {
         .expect("spawn supervise");
     let st = wait_exit(&mut sup);
     let most = census.finish();
+    let log = env.log();
+    (st, most, log, env)
+}
+
+#[test]
+fn a_worker_that_stays_unhealthy_is_stopped_and_restarted() {
+    let (st, most, log, env) = supervise_until_it_gives_up("--health-fail-after 400");
     assert_eq!(st.code(), Some(1), "FATAL after the second unhealthy spell");
     assert!(most <= 1, "{most} workers ran at once");
-    let log = env.log();
     let spells = log
         .matches("worker unhealthy for 300ms (GET /health: HTTP 500): stopping it")
         .count();
@@ -294,29 +302,9 @@ fn a_worker_that_stays_unhealthy_is_stopped_and_restarted() {
 #[test]
 fn a_wedged_worker_is_restarted_like_an_unhealthy_one() {
     // Healthy at first, then it accepts connections and never answers.
-    let env = Env::stand_in("--wedged-after 400");
-    let census = Census::start(env.marker());
-    let mut sup = env
-        .cmd(&[
-            "supervise",
-            "--unhealthy-after",
-            "300ms",
-            "--health-interval",
-            "50ms",
-            "--max-restarts",
-            "1",
-        ])
-        .env("CLAUDE_MEM_TOP_SUPERVISE_BACKOFF", "100ms")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn supervise");
-    let st = wait_exit(&mut sup);
-    let most = census.finish();
+    let (st, most, log, env) = supervise_until_it_gives_up("--wedged-after 400");
     assert_eq!(st.code(), Some(1), "FATAL after the second wedged spell");
     assert!(most <= 1, "{most} workers ran at once");
-    let log = env.log();
     let spells = log
         .matches(
             "worker wedged for 300ms: it accepts connections but does not answer HTTP \
