@@ -719,7 +719,6 @@ impl Extras {
         let pipeline = pipeline::read(
             cfg,
             pipeline::Inputs {
-                answering_port: api.is_some().then_some(st.port),
                 dependencies: api.as_ref().and_then(|a| a.dependencies.as_ref()),
                 chroma: api.as_ref().and_then(|a| a.chroma.as_ref()),
                 running_version: api.as_ref().and_then(|a| a.version.as_deref()),

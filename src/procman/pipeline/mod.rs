@@ -50,7 +50,6 @@ const STATE_FILE_CAP: u64 = 64 * 1024;
 const LOG_TAIL_BYTES: u64 = 4 * 1024 * 1024;
 /// Text we keep of a message from the worker or a file.
 const TEXT_CAP: usize = 600;
-const HTTP_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// The log message of a hook that kills a worker of another version.
 pub const MISMATCH_LINE: &str = "Worker version mismatch";

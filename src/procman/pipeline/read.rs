@@ -105,11 +105,9 @@ fn chroma_of(p: health::Probe) -> Result<Option<Chroma>, ReadError> {
 /// What `read` needs from the status read before it.
 #[derive(Debug, Clone, Copy)]
 pub struct Inputs<'a> {
-    /// The port of a worker that answers HTTP (`None`: no HTTP reads).
-    pub answering_port: Option<u16>,
     /// `/api/health`'s dependencies, as `api::read` parsed them.
     pub dependencies: Option<&'a Dependencies>,
-    /// `/api/chroma/status`'s answer when it was asked with the API (else it is asked here).
+    /// `/api/chroma/status`'s answer, asked with the API (`None`: no worker answered HTTP).
     pub chroma: Option<&'a health::Probe>,
     pub running_version: Option<&'a str>,
     pub installed_version: Option<&'a str>,
@@ -127,17 +125,8 @@ pub fn read(cfg: &Config, inp: Inputs<'_>) -> Pipeline {
         },
         ..Pipeline::default()
     };
-    if let Some(port) = inp.answering_port {
-        let probe = match inp.chroma {
-            Some(p) => p.clone(),
-            None => health::get(
-                cfg.host,
-                port,
-                crate::procman::api::CHROMA_PATH,
-                HTTP_TIMEOUT,
-            ),
-        };
-        match chroma_of(probe) {
+    if let Some(probe) = inp.chroma {
+        match chroma_of(probe.clone()) {
             Ok(c) => p.chroma = c,
             Err(e) => p.notes.push(e.to_string()),
         }
