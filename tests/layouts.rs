@@ -64,6 +64,55 @@ fn v13_status_reads_worker_pid_json_and_the_api() {
     assert!(v["api"]["queue_depth"].is_u64(), "{v:#}");
 }
 
+/// What the stand-in on `port` was asked, `METHOD path` each.
+fn asked(port: u16) -> Vec<String> {
+    let seen = claude_mem_top::procman::health::get(
+        std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+        port,
+        "/api/stand-in/requests",
+        Duration::from_secs(2),
+    );
+    seen.result
+        .ok()
+        .and_then(|r| serde_json::from_slice(&r.body).ok())
+        .expect("the stand-in's request list")
+}
+
+#[test]
+fn v13_readiness_is_read_from_api_health_without_a_request_of_its_own() {
+    let env = new_env("13.x");
+    spawn_worker(&env);
+    wait_until(T, "worker.pid", || env.path("worker.pid").exists());
+    let v = env.run(&["status", "--json"]).code(0).json();
+    assert_eq!(v["api"]["readiness"], "ready", "{v:#}");
+    let seen = asked(env.port);
+    for p in [
+        "/health",
+        "/api/health",
+        "/api/stats",
+        "/api/processing-status",
+        "/api/chroma/status",
+    ] {
+        assert!(
+            seen.iter().any(|r| *r == format!("GET {p}")),
+            "{p}: {seen:?}"
+        );
+    }
+    assert!(!seen.iter().any(|r| r == "GET /api/readiness"), "{seen:?}");
+}
+
+#[test]
+fn spec_layout_readiness_is_asked_of_its_own_endpoint() {
+    let env = new_env("spec");
+    env.run(&["start"]).code(0);
+    let v = env.run(&["status", "--json"]).code(0).json();
+    assert_eq!(v["layout"], "spec", "{v:#}");
+    assert_eq!(v["api"]["readiness"], "ready", "{v:#}");
+    let seen = asked(env.port);
+    assert!(seen.iter().any(|r| r == "GET /api/readiness"), "{seen:?}");
+    env.run(&["stop", "--grace", "2s"]).code(0);
+}
+
 #[test]
 fn v13_wrong_start_token_is_stale_and_never_signalled() {
     let env = new_env("13.x");

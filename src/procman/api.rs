@@ -42,15 +42,38 @@ pub const TIMEOUT: Duration = Duration::from_millis(500);
 
 /// Chroma's state (13.x); the pipeline makes sense of it.
 pub const CHROMA_PATH: &str = "/api/chroma/status";
+/// Readiness, for releases whose `/api/health` does not say `initialized`.
+pub const READINESS_PATH: &str = "/api/readiness";
 
-/// The endpoints [`read`] asks, at once.
-pub const PATHS: [&str; 5] = [
-    "/api/health",
-    "/api/readiness",
-    "/api/stats",
-    "/api/processing-status",
-    CHROMA_PATH,
-];
+/// Which releases the requests are for, told from the data dir's files before anything is asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// 13.x: `/api/health` says `initialized`, which is all `/api/readiness` says (`ready` when
+    /// initialized, else `initializing`), so that request is not sent: the worker answers its
+    /// requests one at a time on one JavaScript thread, and each costs it as much as `/health`.
+    V13,
+    /// Anything else: every endpoint is asked.
+    Older,
+}
+
+/// The endpoints [`read`] asks of each family, at once.
+pub fn paths(f: Family) -> &'static [&'static str] {
+    match f {
+        Family::V13 => &[
+            "/api/health",
+            "/api/stats",
+            "/api/processing-status",
+            CHROMA_PATH,
+        ],
+        Family::Older => &[
+            "/api/health",
+            READINESS_PATH,
+            "/api/stats",
+            "/api/processing-status",
+            CHROMA_PATH,
+        ],
+    }
+}
 
 fn json_of(p: health::Probe) -> Result<serde_json::Value, String> {
     match p.result {
@@ -71,68 +94,219 @@ fn n(v: &serde_json::Value, k: &str) -> Option<u64> {
     v.get(k)?.as_u64()
 }
 
-/// Read the API: its four requests go at once (blocking).
-pub fn read(host: IpAddr, port: u16) -> ApiInfo {
-    from_probes(health::get_many(host, port, &PATHS, TIMEOUT))
+/// Read the API: its requests go at once (blocking).
+pub fn read(host: IpAddr, port: u16, family: Family) -> ApiInfo {
+    super::http::block_on(read_async(host, port, family)).unwrap_or_else(|e| ApiInfo {
+        notes: vec![format!("the API was not asked: {e}")],
+        ..ApiInfo::default()
+    })
 }
 
-/// Read the API from async code: its four requests go at once.
-pub async fn read_async(host: IpAddr, port: u16) -> ApiInfo {
-    from_probes(super::http::get_all(host, port, &PATHS, TIMEOUT).await)
-}
-
-/// The figures out of the answers to [`PATHS`], in that order.
-pub fn from_probes(probes: Vec<health::Probe>) -> ApiInfo {
-    let mut a = ApiInfo::default();
-    let mut probes = probes.into_iter();
-    let mut next = || {
-        probes
-            .next()
-            .map(json_of)
-            .unwrap_or_else(|| Err("not asked".into()))
-    };
-    match next() {
-        Ok(v) => {
-            a.version = s(&v, "version");
-            a.uptime = n(&v, "uptime");
-            a.initialized = v.get("initialized").and_then(|x| x.as_bool());
-            a.pid = v
-                .get("pid")
-                .and_then(|p| p.as_i64())
-                .and_then(|p| crate::platform::Pid::try_from(p).ok());
-            a.dependencies = super::pipeline::parse_dependencies(&v);
-        }
-        Err(e) => a.notes.push(format!("/api/health: {e}")),
+/// Read the API from async code: its requests go at once. When `/api/health` did not say
+/// whether the worker is initialized, `/api/readiness` is asked after them.
+pub async fn read_async(host: IpAddr, port: u16, family: Family) -> ApiInfo {
+    let asked = paths(family);
+    let probes = super::http::get_all(host, port, asked, TIMEOUT).await;
+    let mut a = from_probes(asked.iter().copied().zip(probes));
+    if a.readiness.is_none() && !asked.contains(&READINESS_PATH) {
+        let p = super::http::fetch(host, port, "GET", READINESS_PATH, TIMEOUT).await;
+        a.take(READINESS_PATH, p);
     }
-    match next() {
-        Ok(v) => a.readiness = s(&v, "status"),
-        Err(e) => a.notes.push(format!("/api/readiness: {e}")),
-    }
-    match next() {
-        Ok(v) => {
-            let w = &v["worker"];
-            let d = &v["database"];
-            a.active_sessions = n(w, "activeSessions");
-            a.sse_clients = n(w, "sseClients");
-            a.db_observations = n(d, "observations");
-            a.db_sessions = n(d, "sessions");
-            a.db_summaries = n(d, "summaries");
-            a.db_size = n(d, "size");
-            if a.version.is_none() {
-                a.version = s(w, "version");
-            }
-            a.stats = true;
-        }
-        Err(e) => a.notes.push(format!("/api/stats: {e}")),
-    }
-    match next() {
-        Ok(v) => {
-            a.processing = v.get("isProcessing").and_then(|x| x.as_bool());
-            a.queue_depth = n(&v, "queueDepth");
-            a.parked = n(&v, "parkedSessions");
-        }
-        Err(e) => a.notes.push(format!("/api/processing-status: {e}")),
-    }
-    a.chroma = probes.next();
     a
+}
+
+/// The figures out of the answers, each with the path it answers.
+pub fn from_probes<'a>(answers: impl IntoIterator<Item = (&'a str, health::Probe)>) -> ApiInfo {
+    let mut a = ApiInfo::default();
+    let mut readiness_asked = false;
+    for (path, probe) in answers {
+        readiness_asked |= path == READINESS_PATH;
+        a.take(path, probe);
+    }
+    if !readiness_asked {
+        // What `/api/readiness` would have said (13.x's handler, word for word).
+        a.readiness = a
+            .initialized
+            .map(|i| if i { "ready" } else { "initializing" }.to_string());
+    }
+    a
+}
+
+impl ApiInfo {
+    /// Put in what the answer to `path` says.
+    fn take(&mut self, path: &str, probe: health::Probe) {
+        let a = self;
+        if path == CHROMA_PATH {
+            a.chroma = Some(probe);
+            return;
+        }
+        let v = match json_of(probe) {
+            Ok(v) => v,
+            Err(e) => {
+                a.notes.push(format!("{path}: {e}"));
+                return;
+            }
+        };
+        match path {
+            "/api/health" => {
+                a.version = s(&v, "version").or(a.version.take());
+                a.uptime = n(&v, "uptime");
+                a.initialized = v.get("initialized").and_then(|x| x.as_bool());
+                a.pid = v
+                    .get("pid")
+                    .and_then(|p| p.as_i64())
+                    .and_then(|p| crate::platform::Pid::try_from(p).ok());
+                a.dependencies = super::pipeline::parse_dependencies(&v);
+            }
+            READINESS_PATH => a.readiness = s(&v, "status"),
+            "/api/stats" => {
+                let w = &v["worker"];
+                let d = &v["database"];
+                a.active_sessions = n(w, "activeSessions");
+                a.sse_clients = n(w, "sseClients");
+                a.db_observations = n(d, "observations");
+                a.db_sessions = n(d, "sessions");
+                a.db_summaries = n(d, "summaries");
+                a.db_size = n(d, "size");
+                if a.version.is_none() {
+                    a.version = s(w, "version");
+                }
+                a.stats = true;
+            }
+            "/api/processing-status" => {
+                a.processing = v.get("isProcessing").and_then(|x| x.as_bool());
+                a.queue_depth = n(&v, "queueDepth");
+                a.parked = n(&v, "parkedSessions");
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use health::{Probe, Response};
+    use std::io::{Read, Write};
+    use std::net::{Ipv4Addr, TcpListener};
+
+    fn answer(status: u16, body: &str) -> Probe {
+        Probe {
+            result: Ok(Response {
+                status,
+                body: body.as_bytes().to_vec(),
+                truncated: false,
+            }),
+            latency: Duration::ZERO,
+        }
+    }
+
+    fn health(initialized: Option<bool>) -> Probe {
+        let init = initialized.map_or(String::new(), |i| format!(r#","initialized":{i}"#));
+        answer(
+            200,
+            &format!(r#"{{"status":"ok","version":"13.25.3"{init}}}"#),
+        )
+    }
+
+    #[test]
+    fn readiness_not_asked_is_what_initialized_says() {
+        for (init, want) in [
+            (Some(true), Some("ready")),
+            (Some(false), Some("initializing")),
+            (None, None),
+        ] {
+            let a = from_probes([("/api/health", health(init))]);
+            assert_eq!(a.readiness.as_deref(), want, "{init:?}");
+        }
+    }
+
+    #[test]
+    fn readiness_asked_is_the_endpoints_word() {
+        let a = from_probes([
+            ("/api/health", health(Some(true))),
+            (READINESS_PATH, answer(503, r#"{"status":"initializing"}"#)),
+        ]);
+        assert_eq!(a.readiness.as_deref(), Some("initializing"));
+        // A 404 is "not in this version", and no readiness is made up for it.
+        let a = from_probes([
+            ("/api/health", health(Some(true))),
+            (READINESS_PATH, answer(404, "")),
+        ]);
+        assert_eq!(a.readiness, None);
+        assert!(
+            a.notes.iter().any(|n| n.contains(READINESS_PATH)),
+            "{:?}",
+            a.notes
+        );
+    }
+
+    #[test]
+    fn the_health_version_wins_in_any_order() {
+        let stats = answer(200, r#"{"worker":{"version":"9.9.9"},"database":{}}"#);
+        let a = from_probes([("/api/stats", stats.clone()), ("/api/health", health(None))]);
+        assert_eq!(a.version.as_deref(), Some("13.25.3"));
+        let a = from_probes([("/api/health", answer(404, "")), ("/api/stats", stats)]);
+        assert_eq!(a.version.as_deref(), Some("9.9.9"));
+        assert!(a.stats);
+    }
+
+    #[test]
+    fn families_ask_readiness_only_where_health_does_not_say_it() {
+        assert!(!paths(Family::V13).contains(&READINESS_PATH));
+        assert!(paths(Family::Older).contains(&READINESS_PATH));
+        for f in [Family::V13, Family::Older] {
+            assert!(paths(f).contains(&CHROMA_PATH) && paths(f).contains(&"/api/health"));
+        }
+    }
+
+    /// A server that answers each path once from `routes` (404 otherwise) and records the paths.
+    fn serve(
+        routes: &'static [(&'static str, &'static str)],
+        n: usize,
+    ) -> (u16, std::sync::mpsc::Receiver<String>) {
+        let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for _ in 0..n {
+                let Ok((mut c, _)) = l.accept() else { return };
+                let mut head = [0u8; 2048];
+                let len = c.read(&mut head).unwrap_or(0);
+                let text = String::from_utf8_lossy(&head[..len]).to_string();
+                let path = text.split_whitespace().nth(1).unwrap_or("").to_string();
+                let (code, body) = routes
+                    .iter()
+                    .find(|(p, _)| *p == path)
+                    .map_or((404, ""), |(_, b)| (200, *b));
+                let _ = write!(
+                    c,
+                    "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tx.send(path);
+            }
+        });
+        (port, rx)
+    }
+
+    #[test]
+    fn a_13x_health_without_initialized_has_readiness_asked_after() {
+        let routes: &'static [(&str, &str)] = &[
+            ("/api/health", r#"{"status":"ok","version":"13.0.0"}"#),
+            (READINESS_PATH, r#"{"status":"ready"}"#),
+        ];
+        let (port, seen) = serve(routes, 5);
+        let a = read(IpAddr::V4(Ipv4Addr::LOCALHOST), port, Family::V13);
+        assert_eq!(a.readiness.as_deref(), Some("ready"));
+        let seen: Vec<String> = (0..5)
+            .filter_map(|_| seen.recv_timeout(Duration::from_secs(5)).ok())
+            .collect();
+        assert_eq!(seen.len(), 5, "{seen:?}");
+        assert_eq!(
+            seen.last().map(String::as_str),
+            Some(READINESS_PATH),
+            "{seen:?}"
+        );
+    }
 }

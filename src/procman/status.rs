@@ -1,12 +1,13 @@
 //! The three layers, read once: PID file → process → `GET /health`. Pure reading: status never
 //! creates, changes or removes anything.
 
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use super::api::ApiInfo;
+use super::api::{ApiInfo, Family};
 use super::census::{self, Member};
 use super::files::{self, FileProblem, JSON_PID_FILE, MARKER_FILE, PID_FILE, PORT_FILE};
 use super::health::{self, Probe};
@@ -640,26 +641,52 @@ pub fn v13_default_port() -> u16 {
     }
 }
 
-/// Read the status. Never writes anything. With the extras, the census's scan of the process
-/// table runs on a second thread while this one reads the files and waits on the worker.
+/// Read the status. Never writes anything. With the extras, the worker's requests go out as soon
+/// as the port is known, while a second thread reads the extras' files and takes the census's
+/// scan of the process table ([`Prober`]).
 pub fn status(cfg: &Config, opts: StatusOpts) -> Status {
     std::thread::scope(|s| {
-        let scan = opts.extras.then(|| s.spawn(|| census::scan(cfg)));
+        let mut prober = Prober {
+            scope: opts.extras.then_some(s),
+            cfg,
+            opts,
+            answered: None,
+            side: None,
+        };
         let mut warnings = Vec::new();
         let dir = &cfg.data_dir;
-        let st = Status {
-            log_file: crate::logs::newest_log(&cfg.logs_dir()),
-            ..Status::new(cfg.port, cfg.port_source.clone(), dir.clone())
-        };
-        let st = read_layers(cfg, opts, st, &mut warnings);
+        let st = Status::new(cfg.port, cfg.port_source.clone(), dir.clone());
+        let st = read_layers(cfg, &mut prober, st, &mut warnings);
         let mut st = finish(st, warnings);
-        if let Some(scan) = scan {
-            // A scan that panicked is an empty one: the layers stand on their own.
-            let scan = scan.join().unwrap_or_default();
-            Extras::read(cfg, &st, opts.stall_after, scan).apply(&mut st);
+        st.log_file = crate::logs::newest_log(&cfg.logs_dir());
+        if let Some((scan, local)) = prober.finish() {
+            Extras::read(cfg, &st, opts.stall_after, scan, local).apply(&mut st);
         }
         st
     })
+}
+
+/// The extras that come from disk alone: `status` reads them on a second thread while the
+/// worker answers.
+#[derive(Debug, Clone, Default)]
+pub struct LocalExtras {
+    installed_version: Option<String>,
+    /// The release the hooks run (they decide what gets killed), else the marketplace's.
+    plugin: Option<String>,
+    pm2: Option<Pm2Leftovers>,
+    pipeline: pipeline::Local,
+}
+
+impl LocalExtras {
+    pub fn read(cfg: &Config) -> LocalExtras {
+        let installed_version = crate::release::installed_version(cfg);
+        LocalExtras {
+            plugin: crate::release::hooks_version(cfg).or_else(|| installed_version.clone()),
+            installed_version,
+            pm2: pm2::detect(cfg.home.as_deref()).filter(|p| p.active()),
+            pipeline: pipeline::read_local(cfg),
+        }
+    }
 }
 
 /// What `status` shows besides the three layers: the installed release, the worker's API
@@ -675,10 +702,17 @@ pub struct Extras {
 }
 
 impl Extras {
-    /// Everything, with the census of `scan` (for `status`, `--once`, doctor and the
-    /// metrics). The census asks the configured port nothing more: the status read asked it.
-    pub fn read(cfg: &Config, st: &Status, stall_after: Duration, scan: census::Scan) -> Extras {
-        let mut e = Extras::read_without_census(cfg, st, stall_after);
+    /// Everything, with the census of `scan` and the disk reads of `local` (for `status`,
+    /// `--once`, doctor and the metrics). The census asks the configured port nothing more: the
+    /// status read asked it.
+    pub fn read(
+        cfg: &Config,
+        st: &Status,
+        stall_after: Duration,
+        scan: census::Scan,
+        local: LocalExtras,
+    ) -> Extras {
+        let mut e = Extras::complete(cfg, st, stall_after, local);
         let heard = st.probe.as_ref().map(|p| {
             // What a healthy worker said of itself; nothing of one that is not.
             let api = (st.api_prefetch.as_ref().or(e.api.as_ref())).filter(|_| p.healthy());
@@ -700,6 +734,11 @@ impl Extras {
 
     /// Without the census (the dashboard has a census source of its own).
     pub fn read_without_census(cfg: &Config, st: &Status, stall_after: Duration) -> Extras {
+        Extras::complete(cfg, st, stall_after, LocalExtras::read(cfg))
+    }
+
+    /// The disk reads with the worker's answers (asked now if the status read did not).
+    fn complete(cfg: &Config, st: &Status, stall_after: Duration, local: LocalExtras) -> Extras {
         // Only when /health answered HTTP: a worker that hangs or talks garbage would make each
         // API read wait out its timeout too, and status must stay within one probe's timeout.
         let answered = st.probe.as_ref().is_some_and(|p| p.result.is_ok());
@@ -711,25 +750,22 @@ impl Extras {
         .then(|| {
             st.api_prefetch
                 .clone()
-                .unwrap_or_else(|| super::api::read(cfg.host, st.port))
+                .unwrap_or_else(|| super::api::read(cfg.host, st.port, family(cfg, st.layout)))
         });
-        let installed_version = crate::release::installed_version(cfg);
-        // The release the hooks run decides what they kill; the marketplace's otherwise.
-        let plugin = crate::release::hooks_version(cfg).or_else(|| installed_version.clone());
-        let pipeline = pipeline::read(
-            cfg,
+        let pipeline = pipeline::complete(
+            local.pipeline,
             pipeline::Inputs {
                 dependencies: api.as_ref().and_then(|a| a.dependencies.as_ref()),
                 chroma: api.as_ref().and_then(|a| a.chroma.as_ref()),
                 running_version: api.as_ref().and_then(|a| a.version.as_deref()),
-                installed_version: plugin.as_deref(),
+                installed_version: local.plugin.as_deref(),
                 stall_after,
             },
         );
         Extras {
-            installed_version,
+            installed_version: local.installed_version,
             api,
-            pm2: pm2::detect(cfg.home.as_deref()).filter(|p| p.active()),
+            pm2: local.pm2,
             census: census::Census::default(),
             pipeline: Some(pipeline),
         }
@@ -785,7 +821,7 @@ impl Extras {
 
 fn read_layers(
     cfg: &Config,
-    opts: StatusOpts,
+    prober: &mut Prober<'_, '_>,
     mut st: Status,
     warnings: &mut Vec<String>,
 ) -> Status {
@@ -809,7 +845,7 @@ fn read_layers(
                 false,
                 format!("data dir {} does not exist", dir.display()),
             ));
-            probe_unmanaged(cfg, opts, &mut st);
+            probe_unmanaged(prober, &mut st, Family::Older);
             return st;
         }
         Err(e) => {
@@ -838,13 +874,14 @@ fn read_layers(
     if v13 && cfg.port_source == PortSource::Default {
         st.port = v13_default_port();
     }
+    let mut family = if v13 { Family::V13 } else { Family::Older };
 
     match pid_layer(cfg, warnings) {
         PidLayer::Absent => {
             st.layout = if v13 { Layout::V13 } else { Layout::None };
             st.checks
                 .push(Check::new(Layer::PidFile, false, "no PID file"));
-            probe_unmanaged(cfg, opts, &mut st);
+            probe_unmanaged(prober, &mut st, family);
         }
         PidLayer::Untrusted(p) => {
             st.worker = Worker::Unknown {
@@ -866,6 +903,14 @@ fn read_layers(
             }
         }
         PidLayer::Records(records) => {
+            // Ask the worker now, on the port the first record names; the proofs take place
+            // while it answers.
+            if records.iter().any(|r| r.layout == Layout::V13) {
+                family = Family::V13;
+            }
+            if let Some(r) = records.first() {
+                prober.start(r.port.unwrap_or(st.port), family);
+            }
             let mut verdicts: Vec<(Record, Result<Proven, identity::NotProven>)> = records
                 .into_iter()
                 .map(|r| {
@@ -914,7 +959,7 @@ fn read_layers(
                         reason,
                     };
                     // The file is stale, but is a worker answering on the port anyway?
-                    probe_unmanaged(cfg, opts, &mut st);
+                    probe_unmanaged(prober, &mut st, family);
                     return st;
                 }
                 Ok(proven) => {
@@ -929,7 +974,7 @@ fn read_layers(
                             "the worker runs as uid {uid}, not as you: actions will be refused"
                         ));
                     }
-                    let probe = probe_health(cfg, opts, &mut st);
+                    let probe = prober.answer(&mut st, family);
                     st.checks.push(http_check(&probe));
                     let found = Found::new(proven, rec);
                     st.worker = if probe.healthy() {
@@ -974,25 +1019,84 @@ fn http_check(probe: &Probe) -> Check {
     }
 }
 
-/// `GET /health`; with extras, the API's requests go at the same time (kept in
-/// `st.api_prefetch`), so a status read costs one round of requests, not five in a row.
-fn probe_health(cfg: &Config, opts: StatusOpts, st: &mut Status) -> Probe {
-    let (host, port) = (cfg.host, st.port);
+/// Which releases the API requests are for: 13.x when the PID file or the data dir says so.
+fn family(cfg: &Config, layout: Layout) -> Family {
+    if layout == Layout::V13 || has_v13_files(&cfg.data_dir) {
+        Family::V13
+    } else {
+        Family::Older
+    }
+}
+
+/// What one round of requests brings: `/health`, and with the extras the API, asked at the
+/// same time (so a status read costs one round of requests, not five in a row).
+type Answers = (Probe, Option<ApiInfo>);
+
+fn ask(host: IpAddr, port: u16, opts: StatusOpts, family: Family) -> Answers {
     if !opts.extras {
-        return health::get(host, port, "/health", opts.http_timeout);
+        return (health::get(host, port, "/health", opts.http_timeout), None);
     }
     let both = super::http::block_on(async {
         tokio::join!(
             super::http::fetch(host, port, "GET", "/health", opts.http_timeout),
-            super::api::read_async(host, port)
+            super::api::read_async(host, port, family)
         )
     });
     match both {
-        Ok((probe, api)) => {
-            st.api_prefetch = Some(api);
-            probe
-        }
-        Err(_) => health::get(host, port, "/health", opts.http_timeout),
+        Ok((probe, api)) => (probe, Some(api)),
+        Err(_) => (health::get(host, port, "/health", opts.http_timeout), None),
+    }
+}
+
+/// The worker's round of requests, and with the extras the work done while it runs: as soon
+/// as the port is known ([`Prober::start`]) a second thread takes the extras' disk reads and
+/// the census's scan of the process table, and this one sends the round and waits on the
+/// worker. (This thread, not a new one, sends it: on a busy machine a new thread may wait for a
+/// core, and the worker's answers are the longest part.) [`Prober::answer`] takes the answers;
+/// without the extras it asks in place.
+struct Prober<'scope, 'env> {
+    scope: Option<&'scope std::thread::Scope<'scope, 'env>>,
+    cfg: &'env Config,
+    opts: StatusOpts,
+    /// The port asked, and its answers.
+    answered: Option<(u16, Answers)>,
+    side: Option<std::thread::ScopedJoinHandle<'scope, (LocalExtras, census::Scan)>>,
+}
+
+impl Prober<'_, '_> {
+    /// With the extras, once: start the side work, then ask `port`.
+    fn start(&mut self, port: u16, family: Family) {
+        let Some(scope) = self.scope.filter(|_| self.side.is_none()) else {
+            return;
+        };
+        let cfg = self.cfg;
+        self.side = Some(scope.spawn(move || (LocalExtras::read(cfg), census::scan(cfg))));
+        self.answered = Some((port, ask(cfg.host, port, self.opts, family)));
+    }
+
+    /// `GET /health` on `st.port` (the API's answers go to `st.api_prefetch`): those of the
+    /// round already sent to that port, else a round asked now.
+    fn answer(&mut self, st: &mut Status, family: Family) -> Probe {
+        self.start(st.port, family);
+        let (probe, api) = match self.answered.take() {
+            Some((port, answers)) if port == st.port => answers,
+            // Another port (a second PID file won): ask that one.
+            _ => ask(self.cfg.host, st.port, self.opts, family),
+        };
+        st.api_prefetch = api;
+        probe
+    }
+
+    /// With the extras: the disk reads and the scan (done now if nothing was asked).
+    fn finish(self) -> Option<(census::Scan, LocalExtras)> {
+        self.scope?;
+        // A thread that panicked read nothing: the layers stand on their own.
+        let (local, scan) = match self.side.map(|h| h.join()) {
+            Some(Ok(side)) => side,
+            Some(Err(_)) => Default::default(),
+            None => (LocalExtras::read(self.cfg), census::scan(self.cfg)),
+        };
+        Some((scan, local))
     }
 }
 
@@ -1015,8 +1119,8 @@ fn wedged(probe: &Probe) -> bool {
 
 /// No PID file, or a stale one: is a worker answering on the port anyway? "Not running" only
 /// when nothing answers.
-fn probe_unmanaged(cfg: &Config, opts: StatusOpts, st: &mut Status) {
-    let probe = probe_health(cfg, opts, st);
+fn probe_unmanaged(prober: &mut Prober<'_, '_>, st: &mut Status, family: Family) {
+    let probe = prober.answer(st, family);
     let connected = !matches!(probe.result, Err(health::ProbeError::Refused));
     if connected {
         st.port_holder = platform::port_holder_of_listener(st.port);

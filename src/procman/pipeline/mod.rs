@@ -25,7 +25,7 @@ pub use parse::{
     count_restarts, first_time, line_time, parse_chroma, parse_dependencies, parse_hooks,
     parse_observer, parse_threshold,
 };
-pub use read::{hook_threshold, read, read_restarts, Inputs};
+pub use read::{complete, hook_threshold, read, read_local, read_restarts, Inputs, Local};
 
 /// `observer-health.json` in the data dir (written by the 13.x worker).
 pub const OBSERVER_HEALTH_FILE: &str = "observer-health.json";

@@ -127,24 +127,32 @@ pub fn parse_threshold(value: Option<&str>) -> u64 {
 
 /// The local time at the start of a formatted log line (`[2026-11-24 10:53:24.194] …`).
 pub fn line_time(line: &str) -> Option<chrono::NaiveDateTime> {
-    let stamp = line.strip_prefix('[')?.get(..23)?;
+    line_time_of(line.as_bytes())
+}
+
+/// [`line_time`] of a line's bytes (a log is read as bytes: only the stamp need be UTF-8).
+fn line_time_of(line: &[u8]) -> Option<chrono::NaiveDateTime> {
+    let stamp = std::str::from_utf8(line.strip_prefix(b"[")?.get(..23)?).ok()?;
     chrono::NaiveDateTime::parse_from_str(stamp, "%Y-%m-%d %H:%M:%S%.3f").ok()
 }
 
 /// Count worker starts and version-mismatch kills at or after `since` (local time, as the log's
 /// stamps are) in a log's text. Continuation lines (no stamp) count for nothing. The text is
 /// searched for the two messages rather than split into lines: an hour of a busy log is megabytes.
-pub fn count_restarts(text: &str, since: chrono::NaiveDateTime) -> Restarts {
+/// It is bytes, as read: nothing of it is decoded but the stamps of the lines that match.
+pub fn count_restarts(text: &[u8], since: chrono::NaiveDateTime) -> Restarts {
+    use memchr::memmem;
     let mut r = Restarts::default();
+    let mismatch_finder = memmem::Finder::new(MISMATCH_LINE);
     for (needle, mismatch) in [(MISMATCH_LINE, true), (START_LINE, false)] {
-        for (at, _) in text.match_indices(needle) {
-            let start = text[..at].rfind('\n').map_or(0, |p| p + 1);
-            if line_time(&text[start..]).is_none_or(|t| t < since) {
+        for at in memmem::find_iter(text, needle) {
+            let start = memchr::memrchr(b'\n', &text[..at]).map_or(0, |p| p + 1);
+            if line_time_of(&text[start..]).is_none_or(|t| t < since) {
                 continue;
             }
             if mismatch {
                 r.version_mismatches_last_hour += 1;
-            } else if !text[start..at].contains(MISMATCH_LINE) {
+            } else if mismatch_finder.find(&text[start..at]).is_none() {
                 r.starts_last_hour += 1;
             }
         }
@@ -153,6 +161,6 @@ pub fn count_restarts(text: &str, since: chrono::NaiveDateTime) -> Restarts {
 }
 
 /// The stamp of the first formatted line among the first `max` lines of `text`.
-pub fn first_time(text: &str, max: usize) -> Option<chrono::NaiveDateTime> {
-    text.lines().take(max).find_map(line_time)
+pub fn first_time(text: &[u8], max: usize) -> Option<chrono::NaiveDateTime> {
+    text.split(|&b| b == b'\n').take(max).find_map(line_time_of)
 }

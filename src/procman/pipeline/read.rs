@@ -78,10 +78,9 @@ pub(super) fn count_in(path: &Path, since: chrono::NaiveDateTime) -> Restarts {
         let Ok((buf, len)) = crate::logs::read_tail(path, size) else {
             return Restarts::default();
         };
-        let text = String::from_utf8_lossy(&buf);
-        let reaches_back = first_time(&text, 1000).is_some_and(|t| t < since);
+        let reaches_back = first_time(&buf, 1000).is_some_and(|t| t < since);
         if reaches_back || size >= len || size >= LOG_TAIL_BYTES {
-            return count_restarts(&text, since);
+            return count_restarts(&buf, since);
         }
         size = (size * 16).min(LOG_TAIL_BYTES);
     }
@@ -114,8 +113,18 @@ pub struct Inputs<'a> {
     pub stall_after: Duration,
 }
 
+/// What the pipeline reads from disk alone (the state files, the database, the logs): nothing
+/// in it waits on the worker, so `status` reads it while the worker answers.
+#[derive(Debug, Clone, Default)]
+pub struct Local(Pipeline);
+
 /// Read everything and evaluate it.
 pub fn read(cfg: &Config, inp: Inputs<'_>) -> Pipeline {
+    complete(read_local(cfg), inp)
+}
+
+/// Add the worker's answers to what was read from disk, and evaluate it.
+pub fn complete(local: Local, inp: Inputs<'_>) -> Pipeline {
     let mut p = Pipeline {
         dependencies: inp.dependencies.cloned(),
         stall_after_seconds: inp.stall_after.as_secs(),
@@ -123,22 +132,28 @@ pub fn read(cfg: &Config, inp: Inputs<'_>) -> Pipeline {
             running: inp.running_version.map(str::to_string),
             installed: inp.installed_version.map(str::to_string),
         },
-        ..Pipeline::default()
+        ..local.0
     };
     if let Some(probe) = inp.chroma {
         match chroma_of(probe.clone()) {
             Ok(c) => p.chroma = c,
-            Err(e) => p.notes.push(e.to_string()),
+            // Chroma's note first, as the worker's answers come before the files.
+            Err(e) => p.notes.insert(0, e.to_string()),
         }
     }
-    read_local(cfg, &mut p);
     let now_ms = chrono::Utc::now().timestamp_millis();
     evaluate(&mut p, inp.stall_after, now_ms);
     p
 }
 
 /// The state files, the database and the logs.
-fn read_local(cfg: &Config, p: &mut Pipeline) {
+pub fn read_local(cfg: &Config) -> Local {
+    let mut p = Pipeline::default();
+    read_files(cfg, &mut p);
+    Local(p)
+}
+
+fn read_files(cfg: &Config, p: &mut Pipeline) {
     let dir = &cfg.data_dir;
     match read_state(dir, OBSERVER_HEALTH_FILE)
         .and_then(|t| t.map(|t| parse_observer(&t)).transpose())

@@ -166,7 +166,7 @@ fn restarts_count_within_the_hour() {
         "[SessionStore] Migration004 applied successfully",
         "[garbage",
     ];
-    let r = count_restarts(&lines.join("\n"), since);
+    let r = count_restarts(lines.join("\n").as_bytes(), since);
     assert_eq!(
         r,
         Restarts {
@@ -189,6 +189,33 @@ fn restarts_count_within_the_hour() {
     });
     evaluate(&mut p, DEFAULT_STALL_AFTER, 0);
     assert_eq!(p.badges, vec![Signal::Flapping]);
+}
+
+#[test]
+fn restarts_are_counted_in_a_log_that_is_not_utf8() {
+    let since = chrono::NaiveDate::from_ymd_opt(2026, 11, 24)
+        .and_then(|d| d.and_hms_opt(10, 0, 0))
+        .expect("date");
+    // A cut multi-byte character at the start (the tail was read from the middle of one), a
+    // Latin-1 byte in a line: neither hides the lines around them.
+    let mut log = vec![0x9c, b'\n'];
+    log.extend_from_slice(
+        b"[2026-11-24 10:01:00.000] [INFO ] [SYSTEM] caf\xe9 HTTP server started\n",
+    );
+    log.extend_from_slice(
+        b"[2026-11-24 10:02:00.000] [INFO ] [SYSTEM] Worker version mismatch \xff\n",
+    );
+    assert_eq!(
+        count_restarts(&log, since),
+        Restarts {
+            starts_last_hour: 1,
+            version_mismatches_last_hour: 1
+        }
+    );
+    assert_eq!(
+        first_time(&log, 10).map(|t| t.to_string()),
+        Some("2026-11-24 10:01:00".to_string())
+    );
 }
 
 #[test]
