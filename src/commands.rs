@@ -51,20 +51,13 @@ fn print_status(cfg: &Config, format: Format, stall_after: Duration, with_activi
     let t0 = std::time::Instant::now();
     let opts = StatusOpts {
         stall_after,
+        activity: if with_activity { ONCE_ACTIVITY } else { 0 },
         ..StatusOpts::display()
     };
     let st = status::status(cfg, opts);
-    let activity = if with_activity {
-        let db = cfg.path("claude-mem.db");
-        crate::procman::activity::read(&db, Default::default(), ONCE_ACTIVITY)
-            .map(|(items, _)| items)
-            .unwrap_or_default()
-    } else {
-        Vec::new()
-    };
     let out = match format {
-        Format::Text => crate::once::text(&st) + &crate::once::activity_text(&activity),
-        Format::Json if with_activity => crate::once::json_with_activity(&st, &activity) + "\n",
+        Format::Text => crate::once::text(&st) + &crate::once::activity_text(&st.activity),
+        Format::Json if with_activity => crate::once::json_with_activity(&st, &st.activity) + "\n",
         Format::Json => crate::once::json(&st) + "\n",
         Format::Prometheus => crate::metrics::render(cfg, &st, t0),
     };

@@ -285,6 +285,9 @@ pub struct Status {
     pub probe: Option<Probe>,
     /// The API, read at the same time as `/health` when extras were asked for.
     pub api_prefetch: Option<ApiInfo>,
+    /// The newest stored items, when [`StatusOpts::activity`] asked for them (empty when the
+    /// database cannot be read).
+    pub activity: Vec<super::activity::Item>,
 }
 
 /// The status as `--json` prints it (the schema in `assets/status.schema.json`).
@@ -457,6 +460,7 @@ impl Status {
             pipeline: None,
             probe: None,
             api_prefetch: None,
+            activity: Vec::new(),
         }
     }
 }
@@ -611,6 +615,9 @@ pub struct StatusOpts {
     pub extras: bool,
     /// With the extras: prompts without an observation for this long is a stalled pipeline.
     pub stall_after: Duration,
+    /// With the extras: read this many of the newest stored items into [`Status::activity`]
+    /// (`--once`), with the other disk reads.
+    pub activity: usize,
 }
 
 impl Default for StatusOpts {
@@ -619,6 +626,7 @@ impl Default for StatusOpts {
             http_timeout: health::DEFAULT_TIMEOUT,
             extras: false,
             stall_after: pipeline::DEFAULT_STALL_AFTER,
+            activity: 0,
         }
     }
 }
@@ -675,16 +683,25 @@ pub struct LocalExtras {
     plugin: Option<String>,
     pm2: Option<Pm2Leftovers>,
     pipeline: pipeline::Local,
+    activity: Vec<super::activity::Item>,
 }
 
 impl LocalExtras {
-    pub fn read(cfg: &Config) -> LocalExtras {
+    /// Everything, and the newest `activity` items of the database.
+    pub fn read(cfg: &Config, activity: usize) -> LocalExtras {
         let installed_version = crate::release::installed_version(cfg);
         LocalExtras {
             plugin: crate::release::hooks_version(cfg).or_else(|| installed_version.clone()),
             installed_version,
             pm2: pm2::detect(cfg.home.as_deref()).filter(|p| p.active()),
             pipeline: pipeline::read_local(cfg),
+            activity: if activity == 0 {
+                Vec::new()
+            } else {
+                super::activity::read(&cfg.path("claude-mem.db"), Default::default(), activity)
+                    .map(|(items, _)| items)
+                    .unwrap_or_default()
+            },
         }
     }
 }
@@ -699,6 +716,8 @@ pub struct Extras {
     pub pm2: Option<Pm2Leftovers>,
     pub census: census::Census,
     pub pipeline: Option<Pipeline>,
+    /// The newest stored items ([`StatusOpts::activity`]).
+    pub activity: Vec<super::activity::Item>,
 }
 
 impl Extras {
@@ -734,7 +753,7 @@ impl Extras {
 
     /// Without the census (the dashboard has a census source of its own).
     pub fn read_without_census(cfg: &Config, st: &Status, stall_after: Duration) -> Extras {
-        Extras::complete(cfg, st, stall_after, LocalExtras::read(cfg))
+        Extras::complete(cfg, st, stall_after, LocalExtras::read(cfg, 0))
     }
 
     /// The disk reads with the worker's answers (asked now if the status read did not).
@@ -768,12 +787,14 @@ impl Extras {
             pm2: local.pm2,
             census: census::Census::default(),
             pipeline: Some(pipeline),
+            activity: local.activity,
         }
     }
 
     /// Put these into a status (the API only while a worker answers).
     pub fn apply(&self, st: &mut Status) {
         st.installed_version = self.installed_version.clone();
+        st.activity = self.activity.clone();
         if matches!(
             st.state(),
             State::Running | State::Unhealthy | State::Unmanaged
@@ -1069,8 +1090,8 @@ impl Prober<'_, '_> {
         let Some(scope) = self.scope.filter(|_| self.side.is_none()) else {
             return;
         };
-        let cfg = self.cfg;
-        self.side = Some(scope.spawn(move || (LocalExtras::read(cfg), census::scan(cfg))));
+        let (cfg, n) = (self.cfg, self.opts.activity);
+        self.side = Some(scope.spawn(move || (LocalExtras::read(cfg, n), census::scan(cfg))));
         self.answered = Some((port, ask(cfg.host, port, self.opts, family)));
     }
 
@@ -1094,7 +1115,10 @@ impl Prober<'_, '_> {
         let (local, scan) = match self.side.map(|h| h.join()) {
             Some(Ok(side)) => side,
             Some(Err(_)) => Default::default(),
-            None => (LocalExtras::read(self.cfg), census::scan(self.cfg)),
+            None => (
+                LocalExtras::read(self.cfg, self.opts.activity),
+                census::scan(self.cfg),
+            ),
         };
         Some((scan, local))
     }
