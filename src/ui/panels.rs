@@ -534,6 +534,8 @@ pub fn resources(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
 fn short_file_name(name: &str) -> String {
     match name {
         ".worker.pid" => "pid".into(),
+        // 13.x's JSON PID file; "worke" said nothing.
+        "worker.pid" => "w.pid".into(),
         ".worker.port" => "port".into(),
         ".pm2-migrated" => "pm2".into(),
         "claude-mem.db" => "db".into(),
@@ -987,5 +989,34 @@ fn kind_style(k: crate::procman::activity::Kind, t: &Theme) -> ratatui::style::S
         Kind::Prompt => t.key(),
         Kind::Summary => t.warn(),
         Kind::Session => t.dim(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::procman::files::{JSON_PID_FILE, MARKER_FILE, PID_FILE, PORT_FILE};
+
+    #[test]
+    fn the_files_short_names_are_short_and_tell_the_files_apart() {
+        let names: Vec<String> = [
+            PID_FILE,
+            PORT_FILE,
+            JSON_PID_FILE,
+            MARKER_FILE,
+            "claude-mem.db",
+        ]
+        .iter()
+        .map(|n| super::short_file_name(n))
+        .collect();
+        assert!(
+            names.iter().all(|n| !n.is_empty() && n.len() <= 5),
+            "{names:?}"
+        );
+        let mut distinct = names.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), names.len(), "{names:?}");
+        // Both PID files say so (13.x's `worker.pid` was once cut to "worke").
+        assert!(names[0].contains("pid") && names[2].contains("pid"), "{names:?}");
     }
 }
