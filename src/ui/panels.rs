@@ -1017,6 +1017,9 @@ mod tests {
         distinct.dedup();
         assert_eq!(distinct.len(), names.len(), "{names:?}");
         // Both PID files say so (13.x's `worker.pid` was once cut to "worke").
-        assert!(names[0].contains("pid") && names[2].contains("pid"), "{names:?}");
+        assert!(
+            names[0].contains("pid") && names[2].contains("pid"),
+            "{names:?}"
+        );
     }
 }
