@@ -70,20 +70,54 @@ pub fn read_restarts(logs_dir: &Path) -> Option<Restarts> {
     Some(total)
 }
 
-/// Count in one log, reading from its end only as far back as the hour goes: 64 KB, then 1 MB,
-/// then 4 MB, until a line older than `since` is in, the whole file is, or [`LOG_TAIL_BYTES`].
+/// How much of a log the restart count reads at a time.
+pub(super) const LOG_BLOCK: usize = 64 * 1024;
+
+/// Count in one log, reading it backwards from its end a block at a time, only as far back as
+/// the hour goes: until a block holds a line older than `since`, the file's start, or
+/// [`LOG_TAIL_BYTES`]. One block's memory, whatever the log's size; each byte read once.
 pub(super) fn count_in(path: &Path, since: chrono::NaiveDateTime) -> Restarts {
-    let mut size: u64 = 64 * 1024;
-    loop {
-        let Ok((buf, len)) = crate::logs::read_tail(path, size) else {
-            return Restarts::default();
-        };
-        let reaches_back = first_time(&buf, 1000).is_some_and(|t| t < since);
-        if reaches_back || size >= len || size >= LOG_TAIL_BYTES {
-            return count_restarts(&buf, since);
+    use std::io::{Read, Seek, SeekFrom};
+    let mut total = Restarts::default();
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return total;
+    };
+    let Ok(len) = f.metadata().map(|m| m.len()) else {
+        return total;
+    };
+    let floor = len.saturating_sub(LOG_TAIL_BYTES);
+    let mut end = len;
+    // The block read, then the start of the line the later block began inside of.
+    let mut chunk: Vec<u8> = Vec::with_capacity(2 * LOG_BLOCK);
+    let mut carry: Vec<u8> = Vec::new();
+    while end > floor {
+        let start = end.saturating_sub(LOG_BLOCK as u64).max(floor);
+        chunk.clear();
+        let read = f
+            .seek(SeekFrom::Start(start))
+            .and_then(|_| (&mut f).take(end - start).read_to_end(&mut chunk));
+        if read.is_err() {
+            return total;
         }
-        size = (size * 16).min(LOG_TAIL_BYTES);
+        chunk.extend_from_slice(&carry);
+        // Before the first newline: the end of a line that began in an earlier block (whole
+        // only at the file's start; cut at the 4 MB limit, where it is dropped).
+        let head = if start == 0 {
+            0
+        } else {
+            memchr::memchr(b'\n', &chunk).map_or(chunk.len(), |i| i + 1)
+        };
+        let lines = &chunk[head..];
+        let r = count_restarts(lines, since);
+        total.starts_last_hour += r.starts_last_hour;
+        total.version_mismatches_last_hour += r.version_mismatches_last_hour;
+        if first_time(lines, 1000).is_some_and(|t| t < since) {
+            break;
+        }
+        carry = chunk[..head].to_vec();
+        end = start;
     }
+    total
 }
 
 /// `/api/chroma/status`'s answer: `Ok(None)` when this version has no such endpoint.

@@ -296,3 +296,47 @@ fn a_big_log_is_read_back_only_as_far_as_the_hour() {
     assert_eq!(r.starts_last_hour, 8 * 7);
     assert_eq!(r.version_mismatches_last_hour, 8 * 6);
 }
+
+#[test]
+fn a_line_cut_by_a_block_boundary_still_counts() {
+    use super::read::{count_in, LOG_BLOCK};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let since = chrono::NaiveDate::from_ymd_opt(2026, 11, 24)
+        .and_then(|d| d.and_hms_opt(10, 0, 0))
+        .expect("date");
+    let filler = "[2026-11-24 10:31:00.000] [INFO ] [SYSTEM] Query executed {table=observations}\n";
+    for (msg, cut_at) in [
+        (START_LINE, "server"),
+        (MISMATCH_LINE, "version"),
+        (START_LINE, "[2026"),
+    ] {
+        let line = format!("[2026-11-24 10:30:00.000] [INFO ] [SYSTEM] {msg} {{port=1}}\n");
+        let off = line.find(cut_at).expect("cut point");
+        // From the cut point on, exactly one block: the boundary falls at `cut_at`.
+        let mut after = line.len() - off;
+        let mut tail = String::new();
+        while after + filler.len() < LOG_BLOCK - 200 {
+            tail.push_str(filler);
+            after += filler.len();
+        }
+        let pad = LOG_BLOCK - after - "[2026-11-24 10:32:00.000] \n".len();
+        tail.push_str(&format!("[2026-11-24 10:32:00.000] {}\n", "x".repeat(pad)));
+        let text = format!(
+            "[2026-11-24 09:00:00.000] [INFO ] [SYSTEM] {START_LINE} (old)\n{}{line}{tail}",
+            filler.repeat(3000)
+        );
+        assert_eq!(
+            text.len() - LOG_BLOCK,
+            text.find(&line).expect("line") + off
+        );
+        let path = dir.path().join("claude-mem-2026-11-24.log");
+        std::fs::write(&path, &text).expect("write log");
+        let r = count_in(&path, since);
+        let want = if msg == START_LINE { (1, 0) } else { (0, 1) };
+        assert_eq!(
+            (r.starts_last_hour, r.version_mismatches_last_hour),
+            want,
+            "{msg} cut at {cut_at:?}"
+        );
+    }
+}
