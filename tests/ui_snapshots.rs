@@ -717,3 +717,40 @@ fn degraded_stalled_and_flapping_badges_and_the_health_detail() {
         assert!(s.contains("fix Install or update Claude Code CLI"), "{s}");
     }
 }
+
+#[test]
+fn enter_on_health_opens_the_health_detail_with_every_fix() {
+    use claude_mem_top::app::model::{Focus, Mode};
+    let mut m = degraded_model();
+    let fixes: Vec<String> = m
+        .status
+        .as_ref()
+        .and_then(|st| st.pipeline.as_ref())
+        .map(|p| p.findings.iter().map(|f| f.fix.clone()).collect())
+        .unwrap_or_default();
+    assert!(fixes.len() >= 3, "{fixes:?}");
+    // The panel has no room for the fixes of three findings and more.
+    let panel = render(&m, 120, 40);
+    assert!(!panel.contains("fix Install or update"), "{panel}");
+
+    m.focus = Focus::Health;
+    key(&mut m, KeyCode::Enter);
+    assert_eq!(m.mode, Mode::HealthDetail(0));
+    let s = render(&m, 120, 40);
+    assert!(s.contains("Esc closes"), "{s}");
+    assert!(s.contains("DEGRADED: claude_cli setup_required"), "{s}");
+    assert!(s.contains("fix: Install or update Claude Code CLI"), "{s}");
+    // Every finding's fix is in it, the first words at least (long ones wrap).
+    for f in &fixes {
+        let start: String = f.chars().take(30).collect();
+        assert!(s.contains(&start), "{start:?} in:\n{s}");
+    }
+    key(&mut m, KeyCode::Char('j'));
+    assert_eq!(m.mode, Mode::HealthDetail(1));
+    key(&mut m, KeyCode::Esc);
+    assert_eq!(m.mode, Mode::Normal);
+    // Elsewhere, Enter still says where it works.
+    m.focus = Focus::Logs;
+    key(&mut m, KeyCode::Enter);
+    assert_eq!(m.mode, Mode::Normal);
+}

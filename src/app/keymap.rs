@@ -78,7 +78,7 @@ pub const SPECS: &[Spec] = &[
     spec(Command::KillProcess, "kill_process", &["K"], "stop the process selected in Processes (asks first)", None),
     spec(Command::ReapOrphans, "reap_orphans", &["X"], "end all orphaned helpers (asks first)", None),
     spec(Command::Adopt, "adopt", &["A"], "adopt the worker on the port into the PID file", None),
-    spec(Command::Open, "open", &["Enter"], "open the selected Activity item (read-only)", None),
+    spec(Command::Open, "open", &["Enter"], "open the selected Activity item or the Health detail", None),
     spec(Command::FocusNext, "focus_next", &["Tab"], "focus the next panel", Some("focus")),
     spec(Command::FocusPrev, "focus_prev", &["S-Tab"], "focus the previous panel", None),
     spec(Command::Follow, "follow", &["f"], "follow the log", Some("follow")),

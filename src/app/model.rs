@@ -53,6 +53,9 @@ pub enum Mode {
     Search,
     /// The help popup, scrolled down by this many rows.
     Help(u16),
+    /// The Health detail: what `status` prints for the current status (each finding with its
+    /// fix, the checks, the warnings), read-only, scrolled down by this many rows.
+    HealthDetail(u16),
     /// One Activity item's full text, read-only, scrolled down by `top` rows.
     Detail {
         item: Box<crate::procman::activity::Item>,

@@ -415,21 +415,22 @@ fn key(m: &mut Model, k: KeyEvent, fx: &mut Vec<Effect>) -> bool {
                 _ => return false,
             }
         }
-        Mode::Detail { item, top } => {
-            let top = match (k.code, m.keys.lookup(&k)) {
-                (KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q'), _) => return true,
-                (_, Some(Command::ScrollDown)) => top.saturating_add(1),
-                (_, Some(Command::PageDown)) => top.saturating_add(10),
-                (_, Some(Command::ScrollUp)) => top.saturating_sub(1),
-                (_, Some(Command::PageUp)) => top.saturating_sub(10),
-                (_, Some(Command::Top)) => 0,
-                _ => {
-                    m.mode = Mode::Detail { item, top };
-                    return false;
-                }
-            };
-            m.mode = Mode::Detail { item, top };
-        }
+        Mode::Detail { item, top } => match reader_key(m, &k, top) {
+            Reader::Close => return true,
+            Reader::Ignore => {
+                m.mode = Mode::Detail { item, top };
+                return false;
+            }
+            Reader::Scroll(top) => m.mode = Mode::Detail { item, top },
+        },
+        Mode::HealthDetail(top) => match reader_key(m, &k, top) {
+            Reader::Close => return true,
+            Reader::Ignore => {
+                m.mode = Mode::HealthDetail(top);
+                return false;
+            }
+            Reader::Scroll(top) => m.mode = Mode::HealthDetail(top),
+        },
         Mode::Help(top) => match m.keys.lookup(&k) {
             Some(Command::Quit) if k.code != KeyCode::Esc => m.quit = Some(0),
             Some(Command::ScrollDown) => m.mode = Mode::Help(top.saturating_add(1)),
@@ -453,6 +454,25 @@ fn key(m: &mut Model, k: KeyEvent, fx: &mut Vec<Effect>) -> bool {
     true
 }
 
+/// What a key does in a read-only popup (an Activity item, the Health detail).
+enum Reader {
+    Close,
+    Scroll(u16),
+    Ignore,
+}
+
+fn reader_key(m: &Model, k: &KeyEvent, top: u16) -> Reader {
+    match (k.code, m.keys.lookup(k)) {
+        (KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q'), _) => Reader::Close,
+        (_, Some(Command::ScrollDown)) => Reader::Scroll(top.saturating_add(1)),
+        (_, Some(Command::PageDown)) => Reader::Scroll(top.saturating_add(10)),
+        (_, Some(Command::ScrollUp)) => Reader::Scroll(top.saturating_sub(1)),
+        (_, Some(Command::PageUp)) => Reader::Scroll(top.saturating_sub(10)),
+        (_, Some(Command::Top)) => Reader::Scroll(0),
+        _ => Reader::Ignore,
+    }
+}
+
 /// What a command does in normal mode.
 pub(crate) fn command(m: &mut Model, cmd: Command, fx: &mut Vec<Effect>) {
     let page = (m.size.1 as usize / 2).max(1);
@@ -463,22 +483,27 @@ pub(crate) fn command(m: &mut Model, cmd: Command, fx: &mut Vec<Effect>) {
         Command::KillProcess => ask_proc(m, ProcKey::Kill),
         Command::ReapOrphans => ask_proc(m, ProcKey::Reap),
         Command::Adopt => ask_proc(m, ProcKey::Adopt),
-        Command::Open => match m.activity.get(m.activity_sel) {
-            Some(item) if m.focus == Focus::Activity => {
-                m.mode = Mode::Detail {
-                    item: Box::new(item.clone()),
-                    top: 0,
-                }
-            }
-            Some(_) => {
-                m.result = Some((
-                    m.now,
-                    "Enter opens an Activity item: Tab to the Activity panel first".into(),
-                    false,
-                ))
-            }
-            None => m.result = Some((m.now, "no activity yet".into(), false)),
+        Command::Open if m.focus == Focus::Health => match m.status {
+            Some(_) => m.mode = Mode::HealthDetail(0),
+            None => m.result = Some((m.now, "no status read yet".into(), false)),
         },
+        Command::Open => {
+            match m.activity.get(m.activity_sel) {
+                Some(item) if m.focus == Focus::Activity => {
+                    m.mode = Mode::Detail {
+                        item: Box::new(item.clone()),
+                        top: 0,
+                    }
+                }
+                Some(_) => m.result = Some((
+                    m.now,
+                    "Enter opens an Activity item or the Health detail: Tab to that panel first"
+                        .into(),
+                    false,
+                )),
+                None => m.result = Some((m.now, "no activity yet".into(), false)),
+            }
+        }
         Command::Restart => m.mode = Mode::Confirm(Action::Restart),
         Command::AutoRestart => {
             if let Some(s) = &m.supervisor {

@@ -181,6 +181,7 @@ pub fn draw(f: &mut Frame, m: &Model) {
         Mode::Confirm(a) => popup::confirm(f, area, m, *a, &t),
         Mode::ConfirmProc(job) => popup::confirm_proc(f, area, job, &t),
         Mode::Detail { item, top } => popup::detail(f, area, item, *top, &t),
+        Mode::HealthDetail(top) => popup::health_detail(f, area, m, *top, &t),
         Mode::Search | Mode::Normal => {}
     }
 }

@@ -212,6 +212,50 @@ pub fn help(f: &mut Frame, area: Rect, m: &Model, top: u16, t: &Theme) {
 }
 
 /// One Activity item's full text, read-only; ↑/↓ scroll, Esc closes.
+/// The Health detail: the text `status` prints for the status the dashboard holds, so each
+/// finding's fix is there however many findings the panel had room for.
+pub fn health_detail(f: &mut Frame, area: Rect, m: &Model, top: u16, t: &Theme) {
+    let r = centered(
+        area,
+        area.width.saturating_sub(4).min(110),
+        area.height.saturating_sub(2),
+    );
+    f.render_widget(Clear, r);
+    let text = m
+        .status
+        .as_ref()
+        .map(crate::once::text)
+        .unwrap_or_else(|| "no status read yet".into());
+    let lines: Vec<Line> = text
+        .lines()
+        .map(|l| {
+            let l = crate::logs::sanitize(l);
+            let trimmed = l.trim_start();
+            if trimmed.starts_with("DEGRADED:")
+                || trimmed.starts_with("STALLED:")
+                || trimmed.starts_with("FLAPPING:")
+                || trimmed.starts_with("WARNING:")
+            {
+                Line::styled(l, t.warn())
+            } else if trimmed.starts_with("fix:") {
+                Line::styled(l, t.dim())
+            } else {
+                Line::raw(l)
+            }
+        })
+        .collect();
+    let b = Block::bordered()
+        .title(" Health · as `claude-mem-top status` prints it · Esc closes ")
+        .border_style(t.key());
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(b)
+            .wrap(Wrap { trim: false })
+            .scroll((top, 0)),
+        r,
+    );
+}
+
 pub fn detail(
     f: &mut Frame,
     area: Rect,
