@@ -88,17 +88,3 @@ pub fn request(host: IpAddr, port: u16, method: &str, path: &str, timeout: Durat
         latency: t0.elapsed(),
     })
 }
-
-/// GET each path at once (blocking): the answers in the order asked, within one `timeout`.
-pub fn get_many(host: IpAddr, port: u16, paths: &[&str], timeout: Duration) -> Vec<Probe> {
-    let t0 = Instant::now();
-    http::block_on(http::get_all(host, port, paths, timeout)).unwrap_or_else(|e| {
-        paths
-            .iter()
-            .map(|_| Probe {
-                result: Err(ProbeError::Io(e.to_string())),
-                latency: t0.elapsed(),
-            })
-            .collect()
-    })
-}

@@ -215,12 +215,6 @@ pub fn help(f: &mut Frame, area: Rect, m: &Model, top: u16, t: &Theme) {
 /// The Health detail: the text `status` prints for the status the dashboard holds, so each
 /// finding's fix is there however many findings the panel had room for.
 pub fn health_detail(f: &mut Frame, area: Rect, m: &Model, top: u16, t: &Theme) {
-    let r = centered(
-        area,
-        area.width.saturating_sub(4).min(110),
-        area.height.saturating_sub(2),
-    );
-    f.render_widget(Clear, r);
     let text = m
         .status
         .as_ref()
@@ -244,9 +238,27 @@ pub fn health_detail(f: &mut Frame, area: Rect, m: &Model, top: u16, t: &Theme) 
             }
         })
         .collect();
-    let b = Block::bordered()
-        .title(" Health · as `claude-mem-top status` prints it · Esc closes ")
-        .border_style(t.key());
+    let title = " Health · as `claude-mem-top status` prints it · Esc closes ";
+    reader(f, area, 110, title, lines, top, t);
+}
+
+/// A read-only text popup, `width` columns at most, wrapped and scrolled down by `top` rows.
+fn reader(
+    f: &mut Frame,
+    area: Rect,
+    width: u16,
+    title: &str,
+    lines: Vec<Line>,
+    top: u16,
+    t: &Theme,
+) {
+    let r = centered(
+        area,
+        area.width.saturating_sub(4).min(width),
+        area.height.saturating_sub(2),
+    );
+    f.render_widget(Clear, r);
+    let b = Block::bordered().title(title).border_style(t.key());
     f.render_widget(
         Paragraph::new(lines)
             .block(b)
@@ -263,12 +275,6 @@ pub fn detail(
     top: u16,
     t: &Theme,
 ) {
-    let r = centered(
-        area,
-        area.width.saturating_sub(4).min(100),
-        area.height.saturating_sub(2),
-    );
-    f.render_widget(Clear, r);
     let mut head = vec![Span::styled(
         item.label
             .clone()
@@ -292,12 +298,5 @@ pub fn detail(
     };
     lines.extend(body.lines().map(|l| Line::raw(crate::logs::sanitize(l))));
     let title = format!(" {} #{} · Esc closes ", item.kind.label(), item.id);
-    let b = Block::bordered().title(title).border_style(t.key());
-    f.render_widget(
-        Paragraph::new(lines)
-            .block(b)
-            .wrap(Wrap { trim: false })
-            .scroll((top, 0)),
-        r,
-    );
+    reader(f, area, 100, &title, lines, top, t);
 }

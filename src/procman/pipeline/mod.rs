@@ -4,8 +4,9 @@
 //! locked themselves out (`state/hook-failures.json`), prompts arrive but no observation is stored
 //! (the database), or hooks kill and restart it in a loop (the log).
 //!
-//! Parsing (`parse.rs`) and judging (`evaluate.rs`) are pure; [`read`] (`read.rs`) does the I/O: small state
-//! files, one read-only DB query, the tail of the newest logs, one HTTP request. A missing file or
+//! Parsing (`parse.rs`) and judging (`evaluate.rs`) are pure. `read.rs` does the rest:
+//! [`read_local`] the disk (small state files, one read-only DB query, the tail of the newest
+//! logs), and [`complete`] adds the worker's answers the status read brought. A missing file or
 //! a 404 means "nothing to say" (7.1.0 workers have none of this), never degraded; a malformed
 //! file is a note naming it, never a panic. None of this changes the worker's state or exit code.
 
@@ -25,7 +26,7 @@ pub use parse::{
     count_restarts, first_time, line_time, parse_chroma, parse_dependencies, parse_hooks,
     parse_observer, parse_threshold,
 };
-pub use read::{complete, hook_threshold, read, read_local, read_restarts, Inputs, Local};
+pub use read::{complete, hook_threshold, read_local, read_restarts, Inputs, Local};
 
 /// `observer-health.json` in the data dir (written by the 13.x worker).
 pub const OBSERVER_HEALTH_FILE: &str = "observer-health.json";

@@ -135,7 +135,7 @@ fn chroma_of(p: health::Probe) -> Result<Option<Chroma>, ReadError> {
     }
 }
 
-/// What `read` needs from the status read before it.
+/// What [`complete`] needs from the status read before it.
 #[derive(Debug, Clone, Copy)]
 pub struct Inputs<'a> {
     /// `/api/health`'s dependencies, as `api::read` parsed them.
@@ -151,11 +151,6 @@ pub struct Inputs<'a> {
 /// in it waits on the worker, so `status` reads it while the worker answers.
 #[derive(Debug, Clone, Default)]
 pub struct Local(Pipeline);
-
-/// Read everything and evaluate it.
-pub fn read(cfg: &Config, inp: Inputs<'_>) -> Pipeline {
-    complete(read_local(cfg), inp)
-}
 
 /// Add the worker's answers to what was read from disk, and evaluate it.
 pub fn complete(local: Local, inp: Inputs<'_>) -> Pipeline {
