@@ -160,41 +160,58 @@ pub fn ensure(cfg: &Config, timeout: Duration) -> Res {
     Ok(0)
 }
 
+/// `migrate`: the one-time PM2 cleanup on demand. Exit 1, naming the daemon and the command to
+/// run, when a pm2 daemon still runs claude-mem-worker afterwards (the marker is then not written).
 pub fn migrate(cfg: &Config) -> Res {
-    match migrate::run(cfg, true) {
-        Ok(Some(r)) => {
-            let pm2 = match r.pm2 {
-                migrate::Pm2Outcome::NotInstalled => {
-                    "pm2 is not installed: nothing to delete".to_string()
-                }
-                migrate::Pm2Outcome::Exited(Some(0)) => "pm2 delete claude-mem-worker: done".into(),
-                migrate::Pm2Outcome::Exited(c) => format!(
-                    "pm2 delete claude-mem-worker exited {} (nothing to delete?)",
-                    c.unwrap_or(-1)
+    let marker = || cfg.path(crate::procman::files::MARKER_FILE);
+    let r = match migrate::run(cfg, true) {
+        Ok(Some(r)) => r,
+        Ok(None) => return Ok(0),
+        Err(e) => {
+            return Err(Fail {
+                code: 1,
+                msg: format!(
+                    "cannot write the PM2 marker in {}: {e}",
+                    cfg.data_dir.display()
                 ),
-                migrate::Pm2Outcome::KilledAfterTimeout => {
-                    "pm2 delete hung and was killed after 10 s".into()
-                }
-                migrate::Pm2Outcome::FailedToRun(e) => format!("pm2 could not run: {e}"),
-            };
-            println!("{pm2}");
-            match r.marker_written {
-                Some(t) => println!(
-                    "Wrote {} ({t})",
-                    cfg.path(crate::procman::files::MARKER_FILE).display()
-                ),
-                None => println!("Marker already present; left as it was"),
-            }
-            Ok(0)
+            })
         }
-        Ok(None) => Ok(0),
-        Err(e) => Err(Fail {
+    };
+    if let migrate::Pm2Outcome::NotDeleted { .. } = &r.pm2 {
+        return Err(Fail {
             code: 1,
             msg: format!(
-                "cannot write the PM2 marker in {}: {e}",
-                cfg.data_dir.display()
+                "{}; {} not written",
+                r.pm2.summary(),
+                marker().display()
             ),
-        }),
+        });
+    }
+    println!("{}", capitalized(&r.pm2.summary()));
+    if let migrate::Pm2Outcome::Deleted {
+        home,
+        dump_lists_app: true,
+        ..
+    } = &r.pm2
+    {
+        println!(
+            "Note: {} still lists claude-mem-worker: `PM2_HOME={} pm2 save` persists the deletion",
+            home.join("dump.pm2").display(),
+            home.display()
+        );
+    }
+    match r.marker_written {
+        Some(t) => println!("Wrote {} ({t})", marker().display()),
+        None => println!("Marker already present; left as it was"),
+    }
+    Ok(0)
+}
+
+fn capitalized(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
     }
 }
 
@@ -408,7 +425,10 @@ pub fn reap(cfg: &Config, dry_run: bool, grace: Duration, json: bool) -> Res {
         .filter(|r| {
             !matches!(
                 r.outcome,
-                ReapOutcome::Listed | ReapOutcome::Ended | ReapOutcome::Killed
+                ReapOutcome::Listed
+                    | ReapOutcome::Ended
+                    | ReapOutcome::Killed
+                    | ReapOutcome::Gone
             )
         })
         .count();

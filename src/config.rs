@@ -113,6 +113,9 @@ impl WorkerCmd {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub data_dir: PathBuf,
+    pub data_dir_source: DataDirSource,
+    /// The `settings.json` claude-mem reads for this data dir (see [`Config::load`]).
+    pub settings_file: PathBuf,
     pub port: u16,
     pub port_source: PortSource,
     pub worker: WorkerCmd,
@@ -149,28 +152,78 @@ pub fn expand_tilde(p: &Path, home: Option<&Path>) -> Result<PathBuf, ConfigErro
     }
 }
 
+/// Where the data dir came from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "path")]
+pub enum DataDirSource {
+    Flag,
+    Env,
+    /// `CLAUDE_MEM_DATA_DIR` in `~/.claude-mem/settings.json` (claude-mem 13.x moves its data
+    /// dir there).
+    Settings(#[serde(serialize_with = "files::ser_path")] PathBuf),
+    Default,
+}
+
+impl fmt::Display for DataDirSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DataDirSource::Flag => write!(f, "--data-dir"),
+            DataDirSource::Env => write!(f, "env CLAUDE_MEM_DATA_DIR"),
+            DataDirSource::Settings(p) => write!(f, "CLAUDE_MEM_DATA_DIR in {}", p.display()),
+            DataDirSource::Default => write!(f, "the default"),
+        }
+    }
+}
+
+/// claude-mem 13.x's data dir resolver (`resolveDataDir` in its bundle), for a home and an
+/// environment value of `CLAUDE_MEM_DATA_DIR`: that value (`~` expanded), else
+/// `CLAUDE_MEM_DATA_DIR` in `HOME/.claude-mem/settings.json` (flat, or under `env`; a BOM is
+/// fine), else `HOME/.claude-mem`. A settings file claude-mem could not read counts as absent
+/// for it too (`strict` false), or is an error naming the file (`strict`, our own config).
+pub fn claude_mem_data_dir(
+    env_value: Option<&str>,
+    home: &Path,
+    strict: bool,
+) -> Result<(PathBuf, DataDirSource), ConfigError> {
+    if let Some(d) = env_value.filter(|d| !d.is_empty()) {
+        return Ok((expand_tilde(Path::new(d), Some(home))?, DataDirSource::Env));
+    }
+    let default = home.join(".claude-mem");
+    let settings = default.join("settings.json");
+    let moved = match settings_value(&settings, "CLAUDE_MEM_DATA_DIR") {
+        Ok(v) => v,
+        Err(e) if strict => return Err(e),
+        Err(_) => None,
+    };
+    match moved {
+        Some(d) if !d.trim().is_empty() => Ok((
+            expand_tilde(Path::new(d.trim()), Some(home))?,
+            DataDirSource::Settings(settings),
+        )),
+        _ => Ok((default, DataDirSource::Default)),
+    }
+}
+
 impl Config {
     pub fn load(o: &Overrides) -> Result<Config, ConfigError> {
         let home = home_dir();
-        let data_dir = match (&o.data_dir, std::env::var_os("CLAUDE_MEM_DATA_DIR")) {
-            (Some(d), _) => expand_tilde(d, home.as_deref())?,
-            (None, Some(d)) if !d.is_empty() => expand_tilde(Path::new(&d), home.as_deref())?,
-            _ => {
-                let default = home
-                    .as_ref()
-                    .ok_or(ConfigError::NoHome)?
-                    .join(".claude-mem");
-                // claude-mem 13.x honours CLAUDE_MEM_DATA_DIR in ~/.claude-mem/settings.json: its
-                // worker then keeps every file there, so we must look there too.
-                match settings_value(&default.join("settings.json"), "CLAUDE_MEM_DATA_DIR")? {
-                    Some(d) if !d.trim().is_empty() => {
-                        expand_tilde(Path::new(d.trim()), home.as_deref())?
-                    }
-                    _ => default,
-                }
-            }
+        let (data_dir, data_dir_source) =
+            match (&o.data_dir, std::env::var_os("CLAUDE_MEM_DATA_DIR")) {
+                (Some(d), _) => (expand_tilde(d, home.as_deref())?, DataDirSource::Flag),
+                (None, Some(d)) if !d.is_empty() => (
+                    expand_tilde(Path::new(&d), home.as_deref())?,
+                    DataDirSource::Env,
+                ),
+                _ => claude_mem_data_dir(None, home.as_deref().ok_or(ConfigError::NoHome)?, true)?,
+            };
+        // claude-mem 13.x reads its settings from `$CLAUDE_MEM_DATA_DIR/settings.json`, else
+        // `~/.claude-mem/settings.json`, even when that file moved the data dir elsewhere: a
+        // `settings.json` inside a moved data dir is not the one its worker and hooks read.
+        let settings_file = match (&data_dir_source, &home) {
+            (DataDirSource::Settings(_), Some(h)) => h.join(".claude-mem").join("settings.json"),
+            _ => data_dir.join("settings.json"),
         };
-        let (mut port, port_source) = resolve_port(o.port.as_deref(), &data_dir)?;
+        let (mut port, port_source) = resolve_port_in(o.port.as_deref(), &settings_file)?;
         // A 13.x install (its files in the data dir, or the installed release) has its own
         // default: 37700 + uid % 100, which its worker then writes into settings.json.
         if port_source == PortSource::Default
@@ -188,9 +241,11 @@ impl Config {
             (None, Some(c)) if !c.is_empty() => WorkerCmd::parse(&c, "CLAUDE_MEM_TOP_WORKER_CMD")?,
             _ => WorkerCmd::default_for(home.as_deref().unwrap_or(Path::new("/nonexistent-home"))),
         };
-        let host = resolve_host(&data_dir)?;
+        let host = resolve_host_in(&settings_file)?;
         Ok(Config {
             data_dir,
+            data_dir_source,
+            settings_file,
             port,
             port_source,
             worker,
@@ -207,13 +262,23 @@ impl Config {
         self.data_dir.join("logs")
     }
 
+    /// The `settings.json` claude-mem reads: the data dir's, except for a data dir moved by
+    /// `~/.claude-mem/settings.json`, whose settings stay in that file.
     pub fn settings_path(&self) -> PathBuf {
-        self.data_dir.join("settings.json")
+        self.settings_file.clone()
     }
 }
 
-/// Port: `--port`, else env, else settings.json, else 37777.
+/// Port: `--port`, else env, else the data dir's settings.json, else 37777.
 pub fn resolve_port(flag: Option<&str>, data_dir: &Path) -> Result<(u16, PortSource), ConfigError> {
+    resolve_port_in(flag, &data_dir.join("settings.json"))
+}
+
+/// Port: `--port`, else env, else `settings` (a settings.json), else 37777.
+pub fn resolve_port_in(
+    flag: Option<&str>,
+    settings: &Path,
+) -> Result<(u16, PortSource), ConfigError> {
     let check = |value: &str, source: PortSource| {
         files::parse_port(value).map_err(|_| ConfigError::InvalidPort {
             value: shown(value),
@@ -226,7 +291,7 @@ pub fn resolve_port(flag: Option<&str>, data_dir: &Path) -> Result<(u16, PortSou
     if let Some(v) = env("CLAUDE_MEM_WORKER_PORT") {
         return Ok((check(&v, PortSource::Env)?, PortSource::Env));
     }
-    let path = data_dir.join("settings.json");
+    let path = settings.to_path_buf();
     if let Some(v) = settings_port(&path)? {
         let src = PortSource::Settings(path);
         return Ok((check(&v, src.clone())?, src));
@@ -244,8 +309,13 @@ fn shown(v: &str) -> String {
 
 /// `CLAUDE_MEM_WORKER_HOST` (env, else settings.json): loopback only; default 127.0.0.1.
 pub fn resolve_host(data_dir: &Path) -> Result<std::net::IpAddr, ConfigError> {
+    resolve_host_in(&data_dir.join("settings.json"))
+}
+
+/// `CLAUDE_MEM_WORKER_HOST` (env, else `settings`): loopback only; default 127.0.0.1.
+pub fn resolve_host_in(settings: &Path) -> Result<std::net::IpAddr, ConfigError> {
     use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-    let path = data_dir.join("settings.json");
+    let path = settings.to_path_buf();
     let (value, origin) = match env("CLAUDE_MEM_WORKER_HOST").filter(|v| !v.is_empty()) {
         Some(v) => (v, "env CLAUDE_MEM_WORKER_HOST".to_string()),
         None => match settings_value(&path, "CLAUDE_MEM_WORKER_HOST")? {
@@ -274,8 +344,12 @@ pub fn settings_value(path: &Path, key: &str) -> Result<Option<String>, ConfigEr
     let Some(v) = read_settings(path)? else {
         return Ok(None);
     };
-    let pick = |obj: &serde_json::Value| obj.get(key).cloned();
-    let raw = pick(&v).or_else(|| v.get("env").and_then(pick));
+    // As claude-mem's loader: a nested `env` object is the settings (the keys beside it are
+    // not read); else the file's own keys.
+    let raw = match v.get("env").filter(|e| e.is_object()) {
+        Some(env) => env.get(key).cloned(),
+        None => v.get(key).cloned(),
+    };
     Ok(match raw {
         None | Some(serde_json::Value::Null) => None,
         Some(serde_json::Value::String(s)) => Some(s),
@@ -319,11 +393,13 @@ pub fn read_settings(path: &Path) -> Result<Option<serde_json::Value>, ConfigErr
     if buf.len() as u64 > SETTINGS_CAP {
         return Err(err("larger than 16 MB".into()));
     }
-    if buf.iter().all(|b| b.is_ascii_whitespace()) {
+    // Editors on Windows write a UTF-8 BOM; claude-mem strips it before parsing.
+    let body = buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&buf);
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
         return Ok(None);
     }
     let v: serde_json::Value =
-        serde_json::from_slice(&buf).map_err(|e| err(format!("not valid JSON ({e})")))?;
+        serde_json::from_slice(body).map_err(|e| err(format!("not valid JSON ({e})")))?;
     if !v.is_object() {
         return Err(err("not a JSON object".into()));
     }

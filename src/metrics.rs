@@ -20,12 +20,13 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:9477";
 /// Connections served at once; more get 503.
 const MAX_CONNS: usize = 4;
 
-const STATES: [(State, &str); 6] = [
+const STATES: [(State, &str); 7] = [
     (State::Running, "running"),
     (State::Unhealthy, "unhealthy"),
     (State::Stale, "stale"),
     (State::Stopped, "stopped"),
     (State::Unmanaged, "unmanaged"),
+    (State::Taken, "taken"),
     (State::Unknown, "unknown"),
 ];
 

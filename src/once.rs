@@ -59,6 +59,20 @@ pub fn text(st: &Status) -> String {
         }
         State::Stale => {
             let _ = writeln!(s, "Worker is not running (stale PID file)");
+            if let Some(e) = &st.elsewhere {
+                let _ = writeln!(s, "  PID file names: {e}");
+            }
+        }
+        State::Taken => {
+            let _ = writeln!(
+                s,
+                "Worker is not running: port {} is taken by another worker",
+                st.port
+            );
+            if let Some(e) = &st.elsewhere {
+                let _ = writeln!(s, "  Held by: {e}");
+            }
+            let _ = writeln!(s, "  Port: {}", st.port);
         }
         State::Stopped => {
             let _ = writeln!(s, "Worker is not running");

@@ -22,6 +22,14 @@ pub fn short_path(p: &Path, home: Option<&Path>) -> String {
     p.display().to_string()
 }
 
+/// Another user's process: its login name (else `uid N`); empty for this user's.
+fn other_user(m: &Member) -> String {
+    match (m.owner, crate::platform::current_uid()) {
+        (Some(o), Some(me)) if o != me => m.user.clone().unwrap_or_else(|| format!("uid {o}")),
+        _ => String::new(),
+    }
+}
+
 fn row(s: &mut String, m: &Member, class: &str, home: Option<&Path>) {
     let ports: Vec<String> = m.ports.iter().map(u16::to_string).collect();
     let helpers = if m.class.is_worker() {
@@ -29,9 +37,8 @@ fn row(s: &mut String, m: &Member, class: &str, home: Option<&Path>) {
     } else {
         String::new()
     };
-    let _ = writeln!(
-        s,
-        "{:<8} {:<20} {:<9} {:<6} {:<22} {:>6} {:>9} {:>7} {:>7}",
+    let line = format!(
+        "{:<8} {:<20} {:<9} {:<6} {:<22} {:>6} {:>9} {:>7} {:>7}  {}",
         m.pid,
         class,
         m.version.as_deref().unwrap_or("-"),
@@ -47,7 +54,9 @@ fn row(s: &mut String, m: &Member, class: &str, home: Option<&Path>) {
         fmt_bytes(m.rss_bytes),
         m.age_seconds.map_or_else(|| "-".into(), fmt_uptime),
         helpers,
+        other_user(m),
     );
+    let _ = writeln!(s, "{}", line.trim_end());
 }
 
 /// The `ps` table.
@@ -55,8 +64,8 @@ pub fn table(c: &Census, home: Option<&Path>) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{:<8} {:<20} {:<9} {:<6} {:<22} {:>6} {:>9} {:>7} {:>7}",
-        "PID", "CLASS", "VERSION", "PORT", "DATA DIR", "CPU", "RSS", "AGE", "HELPERS"
+        "{:<8} {:<20} {:<9} {:<6} {:<22} {:>6} {:>9} {:>7} {:>7}  {}",
+        "PID", "CLASS", "VERSION", "PORT", "DATA DIR", "CPU", "RSS", "AGE", "HELPERS", "USER"
     );
     if c.members.is_empty() {
         let _ = writeln!(s, "(no claude-mem process)");
@@ -111,6 +120,7 @@ pub fn reap_text(done: &[Reaped], dry_run: bool) -> String {
             ReapOutcome::Changed => "left alone: no longer the process seen",
             ReapOutcome::NotOurs => "left alone: another user's",
             ReapOutcome::Survived => "still alive after SIGKILL",
+            ReapOutcome::Gone => "gone already (ended with its launcher or server)",
         };
         let _ = writeln!(
             s,

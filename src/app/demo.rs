@@ -100,6 +100,8 @@ pub fn run(keep: bool, mut opts: Options) -> Result<u8, DemoError> {
     let port = free_port().map_err(setup("cannot find a free port"))?;
     let cfg = Config {
         data_dir: dir.clone(),
+        data_dir_source: crate::config::DataDirSource::Flag,
+        settings_file: dir.join("settings.json"),
         port,
         port_source: PortSource::Flag,
         worker: WorkerCmd {

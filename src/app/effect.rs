@@ -60,7 +60,7 @@ fn describe_ended(done: &[crate::procman::census::Reaped]) -> Result<String, Str
     let mut left = Vec::new();
     for r in done {
         match r.outcome {
-            ReapOutcome::Ended | ReapOutcome::Killed | ReapOutcome::Listed => {
+            ReapOutcome::Ended | ReapOutcome::Killed | ReapOutcome::Listed | ReapOutcome::Gone => {
                 ended.push(r.pid.to_string())
             }
             ReapOutcome::Changed => left.push(format!("{} (no longer the same process)", r.pid)),

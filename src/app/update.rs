@@ -158,6 +158,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Updated {
                         format!("worker unhealthy{pid}: {}", st.reason().unwrap_or("?"))
                     }
                     (_, State::Unmanaged) => format!("unmanaged worker on port {}{pid}", st.port),
+                    (_, State::Taken) => st.reason().unwrap_or("port taken").to_string(),
                     (_, State::Unknown) => {
                         format!("state unknown: {}", st.reason().unwrap_or("?"))
                     }
@@ -931,6 +932,10 @@ mod tests {
                 stale: None,
                 reason: "a worker answers but no PID file names it".into(),
             },
+            (State::Taken, _) => Worker::Taken {
+                stale: None,
+                reason: "port 40000 is held by user root's worker".into(),
+            },
             (State::Stopped, _) => Worker::Stopped,
             (State::Running | State::Unknown, _) => Worker::Unknown {
                 reason: "unreadable".into(),
@@ -1079,6 +1084,7 @@ mod tests {
             kind: helper.then_some(HelperKind::Claude),
             version: None,
             data_dir: Some("/d".into()),
+            user: None,
             ports: if helper { Vec::new() } else { vec![40000] },
             started_at: None,
             age_seconds: None,

@@ -44,6 +44,12 @@ pub(super) fn check_worker(st: &Status) -> Finding {
             ),
             "claude-mem-top restart; then `claude-mem-top logs --level warn` for the cause",
         ),
+        State::Stale if st.elsewhere.is_some() => fail(
+            ID,
+            T,
+            format!("not running: {reason}"),
+            "move the copied PID file out of this data dir (it names another data dir's or user's worker)",
+        ),
         State::Stopped | State::Stale => warn(
             ID,
             T,
@@ -59,6 +65,12 @@ pub(super) fn check_worker(st: &Status) -> Finding {
                 st.port
             ),
             "claude-mem-top adopt (records it in the PID file), or leave it as is",
+        ),
+        State::Taken => fail(
+            ID,
+            T,
+            reason.to_string(),
+            "not yours to stop or adopt: give this data dir another CLAUDE_MEM_WORKER_PORT in its settings.json",
         ),
         State::Unknown => fail(
             ID,
@@ -250,7 +262,6 @@ fn pm2_daemons_in_proc() -> Vec<i32> {
 pub(super) fn check_pm2(cfg: &Config) -> Finding {
     const ID: &str = "pm2";
     const T: &str = "PM2 leftovers";
-    let fix_delete = "pm2 delete claude-mem-worker && pm2 save (or `claude-mem-top migrate`)";
     let found = pm2::detect(cfg.home.as_deref());
     let mut daemons = pm2_daemons_in_proc();
     if let Some(d) = found.as_ref().and_then(|f| f.daemon_pid) {
@@ -275,26 +286,49 @@ pub(super) fn check_pm2(cfg: &Config) -> Finding {
         };
     };
     let home = found.home.display().to_string();
-    let live: Vec<String> = found
-        .apps
-        .iter()
-        .filter(|a| a.alive)
-        .map(|a| format!("PID {}", a.pid.unwrap_or(0)))
-        .collect();
+    let live = found.live_apps();
+    let pids = |sep: &str, first: &str| {
+        let l: Vec<String> = live.iter().map(|p| p.to_string()).collect();
+        format!("{first}{}", l.join(sep))
+    };
+    // `migrate` acts only through a live daemon; without one, pm2 cannot remove the app.
+    if found.runs_worker() {
+        return fail(
+            ID,
+            T,
+            format!(
+                "the pm2 daemon PID {} still runs claude-mem-worker ({}) from {home}: it competes for the worker's port",
+                found.daemon_pid.unwrap_or(0),
+                pids(", PID ", "PID ")
+            ),
+            &format!("claude-mem-top migrate (or PM2_HOME={home} pm2 delete claude-mem-worker && pm2 save)"),
+        );
+    }
     if !live.is_empty() {
         return fail(
             ID,
             T,
             format!(
-                "pm2 still runs claude-mem-worker ({}) from {home}: it competes for the worker's port",
-                live.join(", ")
+                "claude-mem-worker ({}) from {home} runs without its pm2 daemon: it competes for the worker's port",
+                pids(", PID ", "PID ")
             ),
-            fix_delete,
+            &format!(
+                "check it and stop it: kill {} (pm2 cannot: no daemon)",
+                pids(" ", "")
+            ),
         );
     }
     let dump = found.home.join("dump.pm2");
     let in_dump = std::fs::read_to_string(&dump).is_ok_and(|t| t.contains("claude-mem-worker"));
     if in_dump {
+        let fix = match found.daemon_pid {
+            Some(_) => format!("PM2_HOME={home} pm2 delete claude-mem-worker; pm2 save"),
+            // Any pm2 command would start a daemon first: edit the file instead.
+            None => format!(
+                "remove the claude-mem-worker entry from {} (or the file, if pm2 keeps nothing else of yours)",
+                dump.display()
+            ),
+        };
         return warn(
             ID,
             T,
@@ -302,7 +336,7 @@ pub(super) fn check_pm2(cfg: &Config) -> Finding {
                 "{} lists claude-mem-worker: `pm2 resurrect` (or boot) would start it again",
                 dump.display()
             ),
-            fix_delete,
+            &fix,
         );
     }
     if !daemons.is_empty() {
@@ -393,12 +427,16 @@ pub(super) fn check_marker(cfg: &Config, st: &Status) -> Finding {
             ok(ID, T, "absent; claude-mem 13.x does not use it")
         }
         Ok(None) => {
-            let leftovers = pm2::detect(cfg.home.as_deref()).is_some_and(|p| p.active());
+            // Advise `migrate` only where it acts: a live pm2 daemon running claude-mem-worker.
+            let leftovers = pm2::detect(cfg.home.as_deref()).is_some_and(|p| p.runs_worker());
             if leftovers {
                 warn(
                     ID,
                     T,
-                    format!("{} absent: the PM2 cleanup never ran", path.display()),
+                    format!(
+                        "{} absent: the PM2 cleanup never ran and pm2 still runs claude-mem-worker",
+                        path.display()
+                    ),
                     "claude-mem-top migrate",
                 )
             } else {

@@ -52,6 +52,23 @@ pub fn current_uid() -> Option<u32> {
     Some(rp::getuid().as_raw())
 }
 
+/// The login name of a uid (`getpwuid_r`), if the user database has one.
+pub fn user_name(uid: u32) -> Option<String> {
+    let mut buf = vec![0 as libc::c_char; 4096];
+    // SAFETY: all-zero is a valid `passwd` (null pointers, zero ids); getpwuid_r fills it.
+    let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut out: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: `pw`, `buf` (with its true length) and `out` are valid for the call; the strings
+    // it writes live in `buf`, read below while `buf` lives.
+    let rc = unsafe { libc::getpwuid_r(uid, &mut pw, buf.as_mut_ptr(), buf.len(), &mut out) };
+    if rc != 0 || out.is_null() || pw.pw_name.is_null() {
+        return None;
+    }
+    // SAFETY: getpwuid_r succeeded: `pw_name` is a NUL-terminated string inside `buf`.
+    let name = unsafe { std::ffi::CStr::from_ptr(pw.pw_name) };
+    Some(name.to_string_lossy().into_owned()).filter(|n| !n.is_empty())
+}
+
 /// The uid that owns a file.
 pub fn file_owner(meta: &fs::Metadata) -> Option<u32> {
     Some(meta.uid())

@@ -697,6 +697,11 @@ pub fn current_uid() -> Option<u32> {
     None
 }
 
+/// Windows has no numeric uids.
+pub fn user_name(_uid: u32) -> Option<String> {
+    None
+}
+
 /// Windows files have no numeric owner.
 pub fn file_owner(_meta: &fs::Metadata) -> Option<u32> {
     None

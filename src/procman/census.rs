@@ -25,6 +25,7 @@ use serde::Serialize;
 use super::files;
 use super::health;
 use super::identity;
+use super::ownership::{self, norm};
 use crate::config::{Config, WorkerCmd};
 use crate::platform::{self, Pid, ProcInfo, StartToken, Stop};
 
@@ -45,8 +46,11 @@ pub enum Class {
     Duplicate,
     /// Accepts TCP on its port, but `/health` gives no answer within the probe timeout.
     Wedged,
-    /// A worker of another data dir (listed with `--all`).
+    /// A worker of another data dir of this user's (listed with `--all`, or when it holds
+    /// this data dir's port).
     Foreign,
+    /// Another user's worker (listed with `--all`, or when it holds this data dir's port).
+    OtherUser,
     /// A helper whose worker is alive.
     Helper,
     /// A helper whose worker is gone.
@@ -54,13 +58,14 @@ pub enum Class {
 }
 
 impl Class {
-    pub const WORKERS: [Class; 6] = [
+    pub const WORKERS: [Class; 7] = [
         Class::Worker,
         Class::Unmanaged,
         Class::OtherVersion,
         Class::Duplicate,
         Class::Wedged,
         Class::Foreign,
+        Class::OtherUser,
     ];
 
     pub fn label(self) -> &'static str {
@@ -71,6 +76,7 @@ impl Class {
             Class::Duplicate => "duplicate",
             Class::Wedged => "wedged",
             Class::Foreign => "other-data-dir",
+            Class::OtherUser => "other-user",
             Class::Helper => "helper",
             Class::OrphanedHelper => "orphaned",
         }
@@ -91,13 +97,17 @@ pub enum HelperKind {
     Chroma,
     /// claude-mem's `mcp-server.cjs`.
     McpServer,
+    /// The `node -e …` launcher of claude-mem's `.mcp.json`, which Claude Code starts and which
+    /// spawns `mcp-server.cjs`.
+    McpLauncher,
 }
 
 impl HelperKind {
-    pub const ALL: [HelperKind; 3] = [
+    pub const ALL: [HelperKind; 4] = [
         HelperKind::Claude,
         HelperKind::Chroma,
         HelperKind::McpServer,
+        HelperKind::McpLauncher,
     ];
 
     pub fn label(self) -> &'static str {
@@ -105,6 +115,7 @@ impl HelperKind {
             HelperKind::Claude => "claude",
             HelperKind::Chroma => "chroma-mcp",
             HelperKind::McpServer => "mcp-server",
+            HelperKind::McpLauncher => "mcp-launcher",
         }
     }
 
@@ -122,8 +133,68 @@ impl HelperKind {
             Some(HelperKind::Chroma)
         } else if argv.iter().any(|a| base(a) == "mcp-server.cjs") {
             Some(HelperKind::McpServer)
+        } else if is_mcp_launcher(argv) {
+            Some(HelperKind::McpLauncher)
         } else {
             None
+        }
+    }
+}
+
+/// `node -e <code>` where the code is claude-mem's `.mcp.json` launcher: it looks for
+/// `scripts/mcp-server.cjs` in the `thedotmack` plugin dirs.
+fn is_mcp_launcher(argv: &[String]) -> bool {
+    let [node, flag, code, ..] = argv else {
+        return false;
+    };
+    file_stem_is(node, "node")
+        && (flag == "-e" || flag == "--eval")
+        && code.contains("mcp-server.cjs")
+        && code.contains("thedotmack")
+}
+
+/// Where Claude Code (and Codex) keep this user's plugins: a `mcp-server.cjs` under one of
+/// these is claude-mem's as Claude Code installed it.
+fn plugin_roots(cfg: &Config) -> Vec<PathBuf> {
+    let mut roots = Vec::new();
+    if let Some(d) = std::env::var_os("CLAUDE_CONFIG_DIR").filter(|d| !d.is_empty()) {
+        roots.push(PathBuf::from(d).join("plugins"));
+    }
+    if let Some(h) = &cfg.home {
+        roots.push(h.join(".claude").join("plugins"));
+        roots.push(h.join(".codex").join("plugins"));
+    }
+    roots
+}
+
+/// The `mcp-server.cjs` argument under one of `roots` (as written, or as the OS resolves both).
+fn plugin_script(argv: &[String], roots: &[PathBuf]) -> Option<String> {
+    let script = argv.iter().find(|a| base(a) == "mcp-server.cjs")?;
+    let p = Path::new(script);
+    if !p.is_absolute() {
+        return None;
+    }
+    let resolved = norm(p);
+    roots
+        .iter()
+        .any(|r| p.starts_with(r) || resolved.starts_with(norm(r)))
+        .then(|| script.clone())
+}
+
+/// The session that started a process is gone: it was reparented to init (or to a user
+/// service manager acting as subreaper), or its parent is gone.
+fn reparented(ppid: Pid) -> bool {
+    if ppid <= 1 {
+        return true;
+    }
+    match platform::proc_info(ppid).filter(|p| !p.zombie) {
+        None => true,
+        Some(p) => {
+            let init = p.cmdline.first().is_some_and(|a| {
+                ["init", "launchd", "tini", "dumb-init"].contains(&base(a))
+                    || (base(a) == "systemd" && p.cmdline.iter().any(|x| x == "--user"))
+            });
+            init
         }
     }
 }
@@ -140,6 +211,10 @@ pub enum Tie {
     Argument(String),
     /// `CLAUDE_MEM_DATA_DIR` in its environment.
     Environment,
+    /// Claude Code's MCP server: its script is in this user's plugin dirs.
+    PluginScript(String),
+    /// Claude Code's launcher of that server (claude-mem's `.mcp.json` command), this user's.
+    PluginLauncher,
 }
 
 impl std::fmt::Display for Tie {
@@ -149,6 +224,8 @@ impl std::fmt::Display for Tie {
             Tie::WorkingDir(d) => write!(f, "runs in {d}"),
             Tie::Argument(a) => write!(f, "argument {a}"),
             Tie::Environment => write!(f, "CLAUDE_MEM_DATA_DIR in its environment"),
+            Tie::PluginScript(s) => write!(f, "runs {s}"),
+            Tie::PluginLauncher => write!(f, "claude-mem's .mcp.json launcher"),
         }
     }
 }
@@ -184,6 +261,8 @@ pub struct Member {
     pub started_at: Option<String>,
     pub age_seconds: Option<u64>,
     pub owner: Option<u32>,
+    /// The owner's login name, for another user's process.
+    pub user: Option<String>,
     /// Average CPU over its lifetime, percent of one core (as `ps` shows it).
     pub cpu_percent: f64,
     pub cpu_seconds: f64,
@@ -324,28 +403,6 @@ pub fn version_from_path(argv: &[String]) -> Option<String> {
     .find_map(|p| crate::release::version_of(p))
 }
 
-/// The data dir a process works on: `CLAUDE_MEM_DATA_DIR` in its environment, else its
-/// `HOME`'s (`USERPROFILE`'s) `.claude-mem`. `None` when its environment is not ours to read.
-fn data_dir_from_env(env: &[OsString]) -> Option<PathBuf> {
-    let get = |key: &str| {
-        env.iter().find_map(|e| {
-            let s = e.to_str()?;
-            let (k, v) = s.split_once('=')?;
-            (k == key && !v.is_empty()).then(|| v.to_string())
-        })
-    };
-    if let Some(d) = get("CLAUDE_MEM_DATA_DIR") {
-        return Some(PathBuf::from(d));
-    }
-    let home = get("HOME").or_else(|| get("USERPROFILE"))?;
-    Some(Path::new(&home).join(".claude-mem"))
-}
-
-/// Compare paths as the OS would resolve them.
-fn norm(p: &Path) -> PathBuf {
-    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
-}
-
 fn inside(path: &Path, dir: &Path) -> bool {
     path == dir || path.starts_with(dir)
 }
@@ -400,6 +457,10 @@ fn member(info: &ProcInfo, class: Class, kind: Option<HelperKind>) -> Member {
             .map(|t| files::iso(chrono::DateTime::<chrono::Utc>::from(t))),
         age_seconds: age.map(|a| a.as_secs()),
         owner: info.owner,
+        user: info
+            .owner
+            .filter(|o| Some(*o) != platform::current_uid())
+            .and_then(platform::user_name),
         cpu_percent,
         cpu_seconds: seconds(info.cpu),
         rss_bytes: info.rss_bytes,
@@ -537,8 +598,12 @@ pub const FULL_SCAN: Duration = Duration::from_secs(120);
 #[derive(Debug, Default)]
 struct Facts {
     workers: HashMap<(Pid, StartToken), WorkerFacts>,
-    helpers: HashMap<(Pid, StartToken), (Option<PathBuf>, Vec<OsString>)>,
+    helpers: HashMap<(Pid, StartToken), HelperFacts>,
 }
+
+/// An unattached helper's working dir, `CLAUDE_MEM_DATA_DIR` entries, and the data dir its
+/// environment resolves to.
+type HelperFacts = (Option<PathBuf>, Vec<OsString>, Option<PathBuf>);
 
 /// A worker's data dir, listening ports and path version.
 type WorkerFacts = (Option<PathBuf>, Vec<u16>, Option<String>);
@@ -638,7 +703,7 @@ fn classify(
                         platform::listening_ports(c.info.pid)
                     };
                     (
-                        data_dir_from_env(&platform::environ(c.info.pid)).map(|d| norm(&d)),
+                        ownership::data_dir_of_env(&platform::environ(c.info.pid)),
                         ports,
                         version_from_path(&c.info.cmdline),
                     )
@@ -706,15 +771,32 @@ fn classify(
                 .map(|w| w.pid)
                 .next()
         });
+    let me = platform::current_uid();
     for w in &mut workers {
-        let mine = w.data_dir.as_deref() == Some(here.as_path()) || w.ports.contains(&cfg.port);
+        // Whose it is first: on this data dir's port or not, another user's or another data
+        // dir's worker is never this data dir's (a port can be shared, a PID file copied).
+        let owner = ownership::decide(
+            &ownership::Facts {
+                uid: w.owner,
+                data_dir: w.data_dir.clone(),
+            },
+            &here,
+            me,
+        );
+        let mine = match owner {
+            ownership::Owner::Ours => true,
+            ownership::Owner::Unread => w.ports.contains(&cfg.port),
+            _ => false,
+        };
         let other_version = matches!((&w.version, &reference), (Some(v), Some(r)) if v != r);
-        w.class = if w.answer == Some(Answer::Wedged) && mine {
+        w.class = if matches!(owner, ownership::Owner::OtherUser { .. }) {
+            Class::OtherUser
+        } else if w.answer == Some(Answer::Wedged) && mine {
             Class::Wedged
-        } else if other_version {
-            Class::OtherVersion
         } else if !mine {
             Class::Foreign
+        } else if other_version {
+            Class::OtherVersion
         } else if Some(w.pid) == named {
             Class::Worker
         } else if Some(w.pid) == primary {
@@ -740,6 +822,7 @@ fn classify(
     }
     let mut parents: HashMap<Pid, Option<(Pid, StartToken)>> = HashMap::new();
     let mut helpers = Vec::new();
+    let roots = plugin_roots(cfg);
     for c in candidates.iter().filter(|c| c.kind.is_some()) {
         let kind = c.kind;
         let mut m = member(&c.info, Class::Helper, kind);
@@ -750,19 +833,21 @@ fn classify(
             m.tie = Some(Tie::Descendant(wp));
             m.data_dir = w.data_dir.clone();
         } else {
-            let (cwd, env) = facts
+            let (cwd, env, env_dir) = facts
                 .helpers
                 .entry((c.info.pid, c.info.start))
                 .or_insert_with(|| {
+                    let full = platform::environ(c.info.pid);
+                    let env_dir = ownership::data_dir_of_env(&full);
                     // Only what a tie needs of the environment.
-                    let env: Vec<OsString> = platform::environ(c.info.pid)
+                    let env: Vec<OsString> = full
                         .into_iter()
                         .filter(|e| {
                             e.to_str()
                                 .is_some_and(|s| s.starts_with("CLAUDE_MEM_DATA_DIR="))
                         })
                         .collect();
-                    (platform::cwd(c.info.pid).map(|p| norm(&p)), env)
+                    (platform::cwd(c.info.pid).map(|p| norm(&p)), env, env_dir)
                 })
                 .clone();
             let found = dirs.iter().find_map(|d| {
@@ -774,14 +859,42 @@ fn classify(
                 }
                 env_names_dir(&env, d).then(|| (d.clone(), Tie::Environment))
             });
+            // Claude Code's MCP server and its launcher carry no claude-mem variable and run in
+            // the user's project: their tie is the plugin's own script or launcher, this
+            // user's, and the data dir their environment resolves to.
+            let found = found.or_else(|| {
+                let mine = c.info.owner.is_none() || c.info.owner == me;
+                let tie = match kind {
+                    Some(HelperKind::McpServer) => {
+                        plugin_script(&c.info.cmdline, &roots).map(Tie::PluginScript)
+                    }
+                    Some(HelperKind::McpLauncher) => Some(Tie::PluginLauncher),
+                    _ => None,
+                }
+                .filter(|_| mine)?;
+                Some((env_dir.clone()?, tie))
+            });
             let Some((dir, tie)) = found else {
                 // A name alone is never proof.
                 continue;
             };
             m.data_dir = Some(dir);
             m.tie = Some(tie);
-            let parent_gone = c.info.ppid <= 1 || !platform::alive(c.info.ppid);
-            m.class = if kind == Some(HelperKind::McpServer) && !parent_gone {
+            // Claude Code's MCP pair belongs to a running session until that session is gone
+            // (the launcher reparented; the server's launcher gone or itself reparented).
+            let session_gone = |info: &ProcInfo| {
+                reparented(info.ppid)
+                    || candidates.iter().any(|p| {
+                        p.info.pid == info.ppid
+                            && p.kind == Some(HelperKind::McpLauncher)
+                            && reparented(p.info.ppid)
+                    })
+            };
+            m.class = if matches!(
+                kind,
+                Some(HelperKind::McpServer | HelperKind::McpLauncher)
+            ) && !session_gone(&c.info)
+            {
                 Class::Helper
             } else {
                 Class::OrphanedHelper
@@ -870,11 +983,16 @@ pub enum ReapOutcome {
     NotOurs,
     /// Signalled but still alive after the grace period and SIGKILL.
     Survived,
+    /// Gone before its signal: an MCP server or launcher that ended with its partner.
+    Gone,
 }
 
 /// End these census members, each proven again (same PID, same start, ours) right before its
 /// signal: SIGTERM, then SIGKILL after `grace`.
 pub fn end(members: &[&Member], grace: Duration, dry_run: bool) -> Vec<Reaped> {
+    // Claude Code's MCP launchers first: each forwards its signal to its server and exits.
+    let mut members = members.to_vec();
+    members.sort_by_key(|m| m.kind != Some(HelperKind::McpLauncher));
     members
         .iter()
         .map(|m| {
@@ -899,7 +1017,15 @@ pub fn end(members: &[&Member], grace: Duration, dry_run: bool) -> Vec<Reaped> {
 fn end_one(m: &Member, grace: Duration) -> ReapOutcome {
     // The handle is opened only for this PID with this start: a reused PID fails here.
     let Some(handle) = platform::ProcHandle::open(m.pid, m.start) else {
-        return ReapOutcome::Changed;
+        let pair = matches!(
+            m.kind,
+            Some(HelperKind::McpServer | HelperKind::McpLauncher)
+        );
+        return if pair && !platform::alive(m.pid) {
+            ReapOutcome::Gone
+        } else {
+            ReapOutcome::Changed
+        };
     };
     if !m.still_same() {
         return ReapOutcome::Changed;
@@ -992,18 +1118,6 @@ mod tests {
             Some("12.4.7")
         );
         assert!(!is_worker_argv(&v(&["sleep", "1"]), &cfg));
-    }
-
-    #[test]
-    fn data_dir_from_the_environment() {
-        let env: Vec<OsString> = vec!["HOME=/home/u".into(), "PATH=/bin".into()];
-        assert_eq!(
-            data_dir_from_env(&env),
-            Some(PathBuf::from("/home/u/.claude-mem"))
-        );
-        let env: Vec<OsString> = vec!["HOME=/home/u".into(), "CLAUDE_MEM_DATA_DIR=/d".into()];
-        assert_eq!(data_dir_from_env(&env), Some(PathBuf::from("/d")));
-        assert_eq!(data_dir_from_env(&[]), None);
     }
 
     #[test]

@@ -67,13 +67,7 @@ pub enum StopOutcome {
 /// Notes of what `start` did besides starting (stale files removed, PM2 cleanup).
 fn migrate_notes(r: Option<MigrateReport>, notes: &mut Vec<String>) {
     if let Some(r) = r {
-        let pm2 = match r.pm2 {
-            migrate::Pm2Outcome::NotInstalled => "pm2 not installed".to_string(),
-            migrate::Pm2Outcome::Exited(c) => format!("pm2 delete exited {}", c.unwrap_or(-1)),
-            migrate::Pm2Outcome::KilledAfterTimeout => "pm2 delete hung and was killed".into(),
-            migrate::Pm2Outcome::FailedToRun(e) => format!("pm2 failed to run: {e}"),
-        };
-        notes.push(format!("PM2 cleanup done ({pm2}); marker written"));
+        notes.push(r.note());
     }
 }
 
@@ -97,7 +91,7 @@ pub fn start(cfg: &Config, opts: Opts) -> Result<StartOutcome, Error> {
     ensure_dir(cfg)?;
     let lock = Lock::acquire(&cfg.data_dir, opts.lock_wait)?;
     let mut notes = Vec::new();
-    pm2_cleanup(cfg, &mut notes)?;
+    pm2_cleanup(cfg, &mut notes, true)?;
     start_locked(cfg, opts, &lock, notes)
 }
 
@@ -110,9 +104,14 @@ pub fn is_v13_install(cfg: &Config) -> bool {
             .is_some_and(|m| m >= 13)
 }
 
-/// The one-time PM2 cleanup of the 7.1.0 spec; never on a 13.x install.
-fn pm2_cleanup(cfg: &Config, notes: &mut Vec<String>) -> Result<(), Error> {
-    if is_v13_install(cfg) {
+/// The one-time PM2 cleanup of the 7.1.0 spec; never on a 13.x install. It runs `early` (before
+/// start's checks) only while a pm2 daemon runs claude-mem-worker, which may be what holds the
+/// port; otherwise only once start is not refused, so a refused start leaves no marker.
+fn pm2_cleanup(cfg: &Config, notes: &mut Vec<String>, early: bool) -> Result<(), Error> {
+    if migrate::marker_present(cfg)
+        || is_v13_install(cfg)
+        || migrate::pm2_runs_worker(cfg) != early
+    {
         return Ok(());
     }
     let m = migrate::run(cfg, false)
@@ -139,7 +138,7 @@ pub fn restart(cfg: &Config, opts: Opts) -> Result<(StopOutcome, StartOutcome), 
     let lock = Lock::acquire(&cfg.data_dir, opts.lock_wait)?;
     let stopped = stop_locked(cfg, opts, &lock)?;
     let mut notes = Vec::new();
-    pm2_cleanup(cfg, &mut notes)?;
+    pm2_cleanup(cfg, &mut notes, true)?;
     let started = start_locked(cfg, opts, &lock, notes)?;
     Ok((stopped, started))
 }
@@ -261,6 +260,17 @@ fn start_locked(
                     .unwrap_or_else(|| "an unmanaged worker".into()),
             })
         }
+        Worker::Taken { .. } => {
+            return Err(Error::PortInUse {
+                port: st.port,
+                holder: elsewhere(&st),
+            })
+        }
+        Worker::Stale { reason, .. } if st.elsewhere.is_some() => {
+            return Err(Error::StartRefused(format!(
+                "{reason}: move that file away, then start"
+            )))
+        }
         Worker::Stale { record, reason } => {
             let pid = record.as_ref().map(|r| r.claim.pid);
             if let Some(p) = pid {
@@ -286,6 +296,7 @@ fn start_locked(
             holder: holder.to_string(),
         });
     }
+    pm2_cleanup(cfg, &mut notes, false)?;
 
     let v13 = is_v13_install(cfg);
     // On 13.x the worker's own dated log is the one log: its stdout and stderr go there too.
@@ -484,6 +495,21 @@ fn wait_unhealthy(cfg: &Config, opts: Opts, first: Status) -> Result<StartOutcom
 
 /// Who a refusal is about when no PID file proves the process: the port's listener, by PID
 /// when the socket table shows it.
+/// Whose worker holds the port, for an error: `PID 42, user root's worker for data dir …`.
+fn elsewhere(st: &Status) -> String {
+    st.elsewhere
+        .as_ref()
+        .map(|e| e.to_string())
+        .unwrap_or_else(|| "a worker that is not this data dir's".into())
+}
+
+fn elsewhere_target(st: &Status) -> String {
+    match st.elsewhere.as_ref().and_then(|e| e.pid) {
+        Some(pid) => format!("PID {pid}"),
+        None => format!("the listener on port {}", st.port),
+    }
+}
+
 fn listener(st: &Status) -> String {
     match st.port_holder.as_ref().and_then(|h| h.pid) {
         Some(pid) => format!("PID {pid}"),
@@ -500,6 +526,20 @@ fn stop_locked(cfg: &Config, opts: Opts, _lock: &Lock) -> Result<StopOutcome, Er
                 .map(|f| format!("removed stale {f}"))
                 .collect();
             return Ok(StopOutcome::NotRunning { notes });
+        }
+        // The PID file names a live worker that is not this data dir's: not ours to signal, and
+        // the file (a copy) is not ours to remove.
+        Worker::Stale { reason, .. } if st.elsewhere.is_some() => {
+            return Err(Error::Refused {
+                target: elsewhere_target(&st),
+                reason: reason.clone(),
+            })
+        }
+        Worker::Taken { reason, .. } => {
+            return Err(Error::Refused {
+                target: elsewhere_target(&st),
+                reason: format!("{reason}, not this data dir's worker"),
+            })
         }
         Worker::Stale { record, reason } => {
             let pid = record.as_ref().map(|r| r.claim.pid);

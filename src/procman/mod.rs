@@ -16,6 +16,7 @@ pub mod http;
 pub mod identity;
 pub mod lock;
 pub mod migrate;
+pub mod ownership;
 pub mod pipeline;
 pub mod pm2;
 pub mod spawn;
@@ -49,6 +50,8 @@ pub enum Error {
     Refused { target: String, reason: String },
     #[error("not adopting: {0}")]
     AdoptRefused(String),
+    #[error("not starting: {0}")]
+    StartRefused(String),
     #[error("Worker (PID {pid}) did not exit after SIGKILL")]
     WouldNotDie { pid: i32 },
     #[error(transparent)]

@@ -70,8 +70,16 @@ pub fn spawn_worker(cfg: &Config, cmd: &WorkerCmd, log: &Path) -> std::io::Resul
         .stdin(Stdio::null())
         .stdout(Stdio::from(out))
         .stderr(Stdio::from(err))
-        .env("CLAUDE_MEM_WORKER_PORT", cfg.port.to_string())
-        .env("CLAUDE_MEM_DATA_DIR", &cfg.data_dir);
+        .env("CLAUDE_MEM_WORKER_PORT", cfg.port.to_string());
+    // A data dir named by --data-dir or the environment is passed on. One that claude-mem
+    // resolves itself (the default, or moved by `~/.claude-mem/settings.json`) is not: the
+    // variable would also move where its worker reads its settings from.
+    if matches!(
+        cfg.data_dir_source,
+        crate::config::DataDirSource::Flag | crate::config::DataDirSource::Env
+    ) {
+        c.env("CLAUDE_MEM_DATA_DIR", &cfg.data_dir);
+    }
     if let Some(cwd) = &cmd.cwd {
         if cwd.is_dir() {
             c.current_dir(cwd);

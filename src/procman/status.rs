@@ -12,6 +12,7 @@ use super::census::{self, Member};
 use super::files::{self, FileProblem, JSON_PID_FILE, MARKER_FILE, PID_FILE, PORT_FILE};
 use super::health::{self, Probe};
 use super::identity::{self, Claim, Proven};
+use super::ownership::{self, Elsewhere};
 use super::pipeline::{self, Pipeline};
 use super::pm2::{self, Pm2Leftovers};
 use crate::config::{Config, PortSource};
@@ -27,6 +28,9 @@ pub enum State {
     Stale,
     Stopped,
     Unmanaged,
+    /// The port is held by a worker that is not this data dir's (another data dir's, or
+    /// another user's): never ours to adopt, stop or count.
+    Taken,
     Unknown,
 }
 
@@ -40,6 +44,7 @@ impl State {
             State::Unknown => 4,
             State::Unhealthy => 150,
             State::Unmanaged => 151,
+            State::Taken => 152,
         }
     }
 
@@ -50,6 +55,7 @@ impl State {
             State::Stale => "STALE",
             State::Stopped => "STOPPED",
             State::Unmanaged => "UNMANAGED",
+            State::Taken => "TAKEN",
             State::Unknown => "UNKNOWN",
         }
     }
@@ -212,6 +218,12 @@ pub enum Worker {
         stale: Option<Record>,
         reason: String,
     },
+    /// A worker that is not this data dir's holds the port ([`Status::elsewhere`] says
+    /// whose; `stale`: this data dir's PID file, when it failed or named that worker).
+    Taken {
+        stale: Option<Record>,
+        reason: String,
+    },
     /// The data dir or the PID file could not be read or trusted.
     Unknown {
         reason: String,
@@ -226,6 +238,7 @@ impl Worker {
             Worker::Stale { .. } => State::Stale,
             Worker::Stopped => State::Stopped,
             Worker::Unmanaged { .. } => State::Unmanaged,
+            Worker::Taken { .. } => State::Taken,
             Worker::Unknown { .. } => State::Unknown,
         }
     }
@@ -237,6 +250,7 @@ impl Worker {
             Worker::Unhealthy { reason, .. }
             | Worker::Stale { reason, .. }
             | Worker::Unmanaged { reason, .. }
+            | Worker::Taken { reason, .. }
             | Worker::Unknown { reason } => Some(reason),
         }
     }
@@ -267,6 +281,8 @@ pub struct Status {
     pub pm2_migrated_at: Option<String>,
     /// Who listens on the configured port, when something accepted the probe.
     pub port_holder: Option<PortHolder>,
+    /// A live worker that is not this data dir's, named by the PID file or holding the port.
+    pub elsewhere: Option<Elsewhere>,
     pub warnings: Vec<String>,
     /// The installed claude-mem release (its plugin's package.json).
     pub installed_version: Option<String>,
@@ -313,6 +329,7 @@ pub struct Report<'a> {
     reason: Option<&'a str>,
     command: Option<String>,
     port_holder: Option<&'a PortHolder>,
+    elsewhere: Option<&'a Elsewhere>,
     warnings: &'a [String],
     installed_version: Option<&'a str>,
     api: Option<&'a ApiInfo>,
@@ -354,9 +371,9 @@ impl Status {
             Worker::Unhealthy { found, stale, .. } => {
                 found.as_ref().map(|f| &f.record).or(stale.as_ref())
             }
-            Worker::Stale { record, .. } | Worker::Unmanaged { stale: record, .. } => {
-                record.as_ref()
-            }
+            Worker::Stale { record, .. }
+            | Worker::Unmanaged { stale: record, .. }
+            | Worker::Taken { stale: record, .. } => record.as_ref(),
             _ => None,
         }
     }
@@ -375,6 +392,11 @@ impl Status {
             }
             Worker::Stale { record, .. } => record.as_ref().map(|r| r.claim.pid),
             Worker::Unmanaged { .. } => self.holder_pid(),
+            Worker::Taken { .. } => self
+                .elsewhere
+                .as_ref()
+                .and_then(|e| e.pid)
+                .or(self.holder_pid()),
             Worker::Stopped | Worker::Unknown { .. } => None,
         }
     }
@@ -385,7 +407,7 @@ impl Status {
             Worker::Running(f) | Worker::Unhealthy { found: Some(f), .. } => {
                 Some(f.proven.argv().join(" "))
             }
-            Worker::Unhealthy { .. } | Worker::Unmanaged { .. } => {
+            Worker::Unhealthy { .. } | Worker::Unmanaged { .. } | Worker::Taken { .. } => {
                 self.port_holder.as_ref().and_then(|h| h.command.clone())
             }
             _ => None,
@@ -428,6 +450,7 @@ impl Status {
             reason: self.reason(),
             command: self.command(),
             port_holder: self.port_holder.as_ref(),
+            elsewhere: self.elsewhere.as_ref(),
             warnings: &self.warnings,
             installed_version: self.installed_version.as_deref(),
             api: self.api.as_ref(),
@@ -451,6 +474,7 @@ impl Status {
             log_file: None,
             pm2_migrated_at: None,
             port_holder: None,
+            elsewhere: None,
             warnings: Vec::new(),
             installed_version: None,
             api: None,
@@ -866,7 +890,7 @@ fn read_layers(
                 false,
                 format!("data dir {} does not exist", dir.display()),
             ));
-            probe_unmanaged(prober, &mut st, Family::Older);
+            probe_unmanaged(cfg, prober, &mut st, Family::Older);
             return st;
         }
         Err(e) => {
@@ -902,7 +926,7 @@ fn read_layers(
             st.layout = if v13 { Layout::V13 } else { Layout::None };
             st.checks
                 .push(Check::new(Layer::PidFile, false, "no PID file"));
-            probe_unmanaged(prober, &mut st, family);
+            probe_unmanaged(cfg, prober, &mut st, family);
         }
         PidLayer::Untrusted(p) => {
             st.worker = Worker::Unknown {
@@ -980,21 +1004,37 @@ fn read_layers(
                         reason,
                     };
                     // The file is stale, but is a worker answering on the port anyway?
-                    probe_unmanaged(prober, &mut st, family);
+                    probe_unmanaged(cfg, prober, &mut st, family);
                     return st;
                 }
                 Ok(proven) => {
+                    // Alive and the worker, but is it this data dir's? A PID file can be a copy
+                    // of another data dir's, and another user's worker is never ours.
+                    let owner = ownership::of(&proven.info, cfg);
+                    if let Some(whose) = owner.whose() {
+                        let reason = format!(
+                            "PID {} is {whose}, not this data dir's ({} is a copy or left over)",
+                            proven.pid,
+                            rec.path.display()
+                        );
+                        st.checks
+                            .push(Check::new(Layer::Process, false, reason.clone()));
+                        st.elsewhere = Some(Elsewhere {
+                            pid: Some(proven.pid),
+                            owner,
+                        });
+                        st.worker = Worker::Stale {
+                            record: Some(rec),
+                            reason,
+                        };
+                        probe_unmanaged(cfg, prober, &mut st, family);
+                        return st;
+                    }
                     st.checks.push(Check::new(
                         Layer::Process,
                         true,
                         format!("PID {} alive ({})", proven.pid, proven.info.name),
                     ));
-                    if let Some(uid) = proven.uid().filter(|u| Some(*u) != platform::current_uid())
-                    {
-                        warnings.push(format!(
-                            "the worker runs as uid {uid}, not as you: actions will be refused"
-                        ));
-                    }
                     let probe = prober.answer(&mut st, family);
                     st.checks.push(http_check(&probe));
                     let found = Found::new(proven, rec);
@@ -1143,7 +1183,7 @@ fn wedged(probe: &Probe) -> bool {
 
 /// No PID file, or a stale one: is a worker answering on the port anyway? "Not running" only
 /// when nothing answers.
-fn probe_unmanaged(prober: &mut Prober<'_, '_>, st: &mut Status, family: Family) {
+fn probe_unmanaged(cfg: &Config, prober: &mut Prober<'_, '_>, st: &mut Status, family: Family) {
     let probe = prober.answer(st, family);
     let connected = !matches!(probe.result, Err(health::ProbeError::Refused));
     if connected {
@@ -1156,6 +1196,29 @@ fn probe_unmanaged(prober: &mut Prober<'_, '_>, st: &mut Status, family: Family)
             (None, None)
         }
     };
+    // Whose listener is it? Its PID from the socket table, else the one a 13.x worker reports
+    // in `/health` (another user's sockets hide their PID), else the socket's owner alone.
+    let taken = connected
+        .then(|| {
+            let pid = st
+                .port_holder
+                .as_ref()
+                .and_then(|h| h.pid)
+                .or_else(|| reported_pid(&probe));
+            ownership::of_listener(pid, st.port_holder.as_ref().and_then(|h| h.uid), cfg)
+        })
+        .flatten();
+    if let Some(holder) = taken {
+        let mut reason = format!("port {} is held by {holder}", st.port);
+        if let Some(why) = why {
+            reason.push_str(&format!("; the PID file is stale ({why})"));
+        }
+        st.worker = Worker::Taken { stale, reason };
+        st.elsewhere = Some(holder);
+        st.checks.push(http_check(&probe));
+        st.probe = Some(probe);
+        return;
+    }
     if wedged(&probe) {
         st.worker = Worker::Unhealthy {
             found: None,

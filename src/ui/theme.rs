@@ -154,7 +154,7 @@ impl Theme {
     pub fn badge(&self, label: &str) -> Style {
         let bg = match label {
             "RUNNING" => self.pal.ok,
-            "UNHEALTHY" | "STALE" | "UNKNOWN" => self.pal.bad,
+            "UNHEALTHY" | "STALE" | "TAKEN" | "UNKNOWN" => self.pal.bad,
             "STARTING" | "STOPPING" | "UNMANAGED" | "DEGRADED" | "STALLED" => self.pal.warn,
             "FLAPPING" => self.pal.bad,
             _ => self.pal.dim,

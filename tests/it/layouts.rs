@@ -4,13 +4,15 @@
 // Helpers and imports used only by this file's Unix-only tests.
 #![cfg_attr(windows, allow(unused_imports, dead_code))]
 
-mod common;
-mod support_schema;
+#[allow(unused_imports)]
+use crate::common;
+#[allow(unused_imports)]
+use crate::support_schema;
 
 use std::process::Command;
 use std::time::Duration;
 
-use common::{alive, run, wait_listening, wait_until, Env, CALL};
+use crate::common::{alive, run, wait_listening, wait_until, Env, CALL};
 
 const T: Duration = Duration::from_secs(10);
 

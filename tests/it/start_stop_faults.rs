@@ -2,12 +2,13 @@
 //! early deaths are noticed at once, a held port names its holder, SIGTERM-deaf workers and their
 //! children are killed, bad ports and missing programs fail with the documented codes.
 
-mod common;
+#[allow(unused_imports)]
+use crate::common;
 
 use std::net::TcpListener;
 use std::time::Duration;
 
-use common::{alive, spawn, wait_until, Env, CALL};
+use crate::common::{alive, spawn, wait_until, Env, CALL};
 
 fn assert_no_files(env: &Env) {
     for f in [".worker.pid", ".worker.port", ".claude-mem-top.worker.json"] {

@@ -5,7 +5,8 @@
 // CoreFoundation, and the macOS build here links without Apple's SDK.
 #![cfg(not(target_os = "macos"))]
 
-mod common;
+#[allow(unused_imports)]
+use crate::common;
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -13,7 +14,7 @@ use std::net::TcpStream;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use common::Env;
+use crate::common::Env;
 use prometheus_parse::{Scrape, Value};
 
 /// Parse, and check what the lenient parser would let pass: every sample line is a sample, every

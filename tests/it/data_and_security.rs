@@ -4,9 +4,11 @@
 // Helpers and imports used only by this file's Unix-only tests.
 #![cfg_attr(windows, allow(unused_imports, dead_code))]
 
-mod common;
+#[allow(unused_imports)]
+use crate::common;
 #[cfg(unix)]
-mod support_pty;
+#[allow(unused_imports)]
+use crate::support_pty;
 
 use std::io::Write;
 #[cfg(unix)]
@@ -17,10 +19,10 @@ use std::time::Duration;
 
 use claude_mem_top::procman::db::{self, DbState};
 #[cfg(unix)]
-use common::setpriv_available;
-use common::{wait_listening, Env, BIN};
+use crate::common::setpriv_available;
+use crate::common::{wait_listening, Env, BIN};
 #[cfg(unix)]
-use support_pty::Pty;
+use crate::support_pty::Pty;
 
 const T: Duration = Duration::from_secs(15);
 

@@ -4,15 +4,18 @@
 // (ConPTY) are not driven by these tests.
 #![cfg(unix)]
 
-mod common;
-mod support_pty;
+#[allow(unused_imports)]
+use crate::common;
+#[cfg(unix)]
+#[allow(unused_imports)]
+use crate::support_pty;
 
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{alive, wait_until, Env, BIN};
-use support_pty::Pty;
+use crate::common::{alive, wait_until, Env, BIN};
+use crate::support_pty::Pty;
 
 const T: Duration = Duration::from_secs(15);
 

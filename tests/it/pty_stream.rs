@@ -4,15 +4,18 @@
 // Pseudo-terminal tests: openpty and a controlling terminal (see pty_dashboard.rs).
 #![cfg(unix)]
 
-mod common;
-mod support_pty;
+#[allow(unused_imports)]
+use crate::common;
+#[cfg(unix)]
+#[allow(unused_imports)]
+use crate::support_pty;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use claude_mem_top::procman::health;
-use common::{wait_until, Env};
-use support_pty::Pty;
+use crate::common::{wait_until, Env};
+use crate::support_pty::Pty;
 
 const T: Duration = Duration::from_secs(15);
 

@@ -6,13 +6,14 @@
 //! the worker command is this test's executable, so identity holds. Only `status` (read-only) and
 //! `start` (which never signals an unhealthy worker) run against that setup; `stop` never does.
 
-mod common;
+#[allow(unused_imports)]
+use crate::common;
 
 use std::net::TcpListener;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use common::{alive, spawn, Env, FakeServer, Reply, CALL};
+use crate::common::{alive, spawn, Env, FakeServer, Reply, CALL};
 
 /// How long a probe against a fault may take: the 1 s HTTP timeout plus process start-up, with
 /// room for a loaded machine.

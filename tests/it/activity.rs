@@ -1,10 +1,12 @@
 //! Issue 13, the Activity panel's headless side: `--once` and `--once --json` carry the newest
 //! items the worker stored, read from a real SQLite file (13.x's columns), newest first.
 
-mod common;
-mod support_schema;
+#[allow(unused_imports)]
+use crate::common;
+#[allow(unused_imports)]
+use crate::support_schema;
 
-use common::Env;
+use crate::common::Env;
 
 fn db_with_observations(env: &Env, n: i64) {
     std::fs::create_dir_all(&env.dir).expect("data dir");

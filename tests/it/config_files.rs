@@ -1,7 +1,8 @@
 //! Issue 6, cases 13–14: the data dir (missing, read-only, a symlink, odd names) and settings.json
 //! (missing, empty, invalid, nested, number or string, large).
 
-mod common;
+#[allow(unused_imports)]
+use crate::common;
 
 #[cfg(unix)]
 use std::ffi::OsStr;
@@ -11,8 +12,8 @@ use std::path::Path;
 
 use claude_mem_top::config::{resolve_port, PortSource, DEFAULT_PORT};
 #[cfg(unix)]
-use common::open_up;
-use common::{run, Env, CALL};
+use crate::common::open_up;
+use crate::common::{run, Env, CALL};
 
 // ---- case 13 ------------------------------------------------------------------------------
 

@@ -2,14 +2,15 @@
 //! frames typed, one connection counts as exactly one `sseClients`, reconnects after the worker
 //! restarts, a 503 before the DB is ready is retried.
 
-mod common;
+#[allow(unused_imports)]
+use crate::common;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use claude_mem_top::procman::health;
 use claude_mem_top::procman::stream::{self, Disconnect, Frame, StreamEvent};
-use common::{kill, Env};
+use crate::common::{kill, Env};
 use tokio::sync::{mpsc, watch};
 
 const HOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);

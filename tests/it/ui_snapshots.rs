@@ -163,6 +163,7 @@ fn member(pid: i32, class: Class, kind: Option<HelperKind>, worker: Option<i32>)
         started_at: None,
         age_seconds: Some(8100),
         owner: claude_mem_top::platform::current_uid(),
+        user: None,
         cpu_percent: 0.1,
         cpu_seconds: 8.0,
         rss_bytes: if kind.is_none() {

@@ -5,11 +5,12 @@
 // Helpers and imports used only by this file's Unix-only tests.
 #![cfg_attr(windows, allow(unused_imports, dead_code))]
 
-mod common;
+#[allow(unused_imports)]
+use crate::common;
 
 use std::time::Duration;
 
-use common::{alive, stat, Env, BIN};
+use crate::common::{alive, stat, Env, BIN};
 
 fn is_iso_utc(s: &str) -> bool {
     // 2025-12-13T00:18:39.673Z

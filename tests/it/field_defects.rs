@@ -1,11 +1,12 @@
 //! Defects found by trying claude-mem-top as a user would on a real 13.x install (issue 15), one
 //! regression test each, named after the defect's number.
 
-mod common;
+#[allow(unused_imports)]
+use crate::common;
 
 use std::time::Duration;
 
-use common::{run, Env};
+use crate::common::{run, Env};
 
 /// A bound for a call that must not hang (not a timing assertion: it only stops a hung test).
 const HANG: Duration = Duration::from_secs(10);

@@ -1,8 +1,9 @@
 //! Shell completions and the man page are generated and name the commands.
 
-mod common;
+#[allow(unused_imports)]
+use crate::common;
 
-use common::{text, BIN};
+use crate::common::{text, BIN};
 
 const COMMANDS: [&str; 8] = [
     "start",

@@ -1,11 +1,12 @@
 //! Issue 6, cases 1–4: races and identity. Exactly one worker however many callers race; a PID
 //! file is trusted only when it names the process that was recorded; nothing else is signalled.
 
-mod common;
+#[allow(unused_imports)]
+use crate::common;
 
 use std::time::Duration;
 
-use common::{alive, spawn, wait_until, Env, CALL};
+use crate::common::{alive, spawn, wait_until, Env, CALL};
 
 /// The end state is consistent: either one healthy worker named by the PID file, or none and no
 /// PID file.

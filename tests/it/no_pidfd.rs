@@ -5,13 +5,14 @@
 //! inherited by everything it spawns, the worker included).
 #![cfg(target_os = "linux")]
 
-mod common;
+#[allow(unused_imports)]
+use crate::common;
 
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{alive, run, wait_until, Env, CALL};
+use crate::common::{alive, run, wait_until, Env, CALL};
 
 const LIMIT: Duration = Duration::from_secs(30);
 /// `pidfd_open` has the same number on every architecture (the unified syscall table).

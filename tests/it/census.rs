@@ -2,13 +2,14 @@
 //! started by hand (not by us), helpers that outlive their worker, a decoy with a helper's name
 //! and no tie, a wedged listener; `status`, `ps`, `adopt` and `reap` against them.
 
-mod common;
+#[allow(unused_imports)]
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Instant;
 
-use common::{alive, wait_until, Env, BIN, CALL};
+use crate::common::{alive, wait_until, Env, BIN, CALL};
 
 /// The members of `ps --json` (or the `processes` of `status --json`).
 fn members(v: &serde_json::Value) -> Vec<serde_json::Value> {
@@ -349,6 +350,7 @@ fn a_member_whose_pid_now_names_another_process_is_never_signalled() {
         started_at: None,
         age_seconds: None,
         owner: platform::current_uid(),
+        user: None,
         cpu_percent: 0.0,
         cpu_seconds: 0.0,
         rss_bytes: 0,

@@ -4,15 +4,18 @@
 //! Prometheus), `--once --json`, `doctor` and the dashboard must say DEGRADED / STALLED / FLAPPING
 //! with the reason and the fix, and a healthy-but-degraded worker still exits 0.
 
-mod common;
+#[allow(unused_imports)]
+use crate::common;
 #[cfg(unix)]
-mod support_pty;
-mod support_schema;
+#[allow(unused_imports)]
+use crate::support_pty;
+#[allow(unused_imports)]
+use crate::support_schema;
 
 use std::io::Write;
 use std::time::Duration;
 
-use common::Env;
+use crate::common::Env;
 use serde_json::Value;
 
 const REMEDIATION: &str = "Install or update Claude Code CLI, then restart claude-mem.";

@@ -1,14 +1,16 @@
 //! `claude-mem-top doctor`, black-box: a broken setup names every problem with a fix and exits 1;
 //! a healthy one exits 0. The JSON output follows assets/doctor.schema.json.
 
-mod common;
-mod support_schema;
+#[allow(unused_imports)]
+use crate::common;
+#[allow(unused_imports)]
+use crate::support_schema;
 
 #[cfg(unix)]
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
-use common::Env;
+use crate::common::Env;
 use serde_json::Value;
 
 const SCHEMA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/doctor.schema.json");

@@ -4,7 +4,8 @@
 // Real `sleep` children and `setsid`: Unix (Windows has no process groups to lead).
 #![cfg(unix)]
 
-mod common;
+#[allow(unused_imports)]
+use crate::common;
 
 use std::time::{Duration, SystemTime};
 

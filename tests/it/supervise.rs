@@ -4,7 +4,8 @@
 // Helpers and imports used only by this file's Unix-only tests.
 #![cfg_attr(windows, allow(unused_imports, dead_code))]
 
-mod common;
+#[allow(unused_imports)]
+use crate::common;
 
 use std::process::{Child, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -12,8 +13,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[cfg(unix)]
-use common::signal;
-use common::{alive, live_with, stat, wait_until, Env, POLL};
+use crate::common::signal;
+use crate::common::{alive, live_with, stat, wait_until, Env, POLL};
 
 /// The longest any single wait may take.
 const LIMIT: Duration = Duration::from_secs(30);

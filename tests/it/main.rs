@@ -1,0 +1,32 @@
+//! The integration tests: one binary (one link of the whole crate), a module per area.
+//! Shared fixtures live in `common`, the pseudo-terminal driver in `support_pty` and the JSON
+//! schema checker in `support_schema`.
+
+mod common;
+#[cfg(unix)]
+mod support_pty;
+mod support_schema;
+
+mod activity;
+mod census;
+mod cli_lifecycle;
+mod completions;
+mod config_files;
+mod data_and_security;
+mod doctor;
+mod field_defects;
+mod health_faults;
+mod identity_proof;
+mod identity_races;
+mod layouts;
+mod metrics;
+mod migrate;
+mod no_pidfd;
+mod pipeline;
+mod properties;
+mod pty_dashboard;
+mod pty_stream;
+mod start_stop_faults;
+mod stream;
+mod supervise;
+mod ui_snapshots;
