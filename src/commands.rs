@@ -180,11 +180,7 @@ pub fn migrate(cfg: &Config) -> Res {
     if let migrate::Pm2Outcome::NotDeleted { .. } = &r.pm2 {
         return Err(Fail {
             code: 1,
-            msg: format!(
-                "{}; {} not written",
-                r.pm2.summary(),
-                marker().display()
-            ),
+            msg: format!("{}; {} not written", r.pm2.summary(), marker().display()),
         });
     }
     println!("{}", capitalized(&r.pm2.summary()));
@@ -207,7 +203,11 @@ pub fn migrate(cfg: &Config) -> Res {
     Ok(0)
 }
 
+/// The summary as a sentence; `pm2` keeps its lower case.
 fn capitalized(s: &str) -> String {
+    if s.starts_with("pm2") {
+        return s.to_string();
+    }
     let mut c = s.chars();
     match c.next() {
         Some(f) => f.to_uppercase().chain(c).collect(),

@@ -181,12 +181,12 @@ impl fmt::Display for DataDirSource {
 /// fine), else `HOME/.claude-mem`. A settings file claude-mem could not read counts as absent
 /// for it too (`strict` false), or is an error naming the file (`strict`, our own config).
 pub fn claude_mem_data_dir(
-    env_value: Option<&str>,
+    env_value: Option<&Path>,
     home: &Path,
     strict: bool,
 ) -> Result<(PathBuf, DataDirSource), ConfigError> {
-    if let Some(d) = env_value.filter(|d| !d.is_empty()) {
-        return Ok((expand_tilde(Path::new(d), Some(home))?, DataDirSource::Env));
+    if let Some(d) = env_value.filter(|d| !d.as_os_str().is_empty()) {
+        return Ok((expand_tilde(d, Some(home))?, DataDirSource::Env));
     }
     let default = home.join(".claude-mem");
     let settings = default.join("settings.json");

@@ -4,8 +4,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
-use super::{fail, ok, Finding};
-use crate::config::{self, Config, ConfigError, PortSource};
+use super::{fail, ok, warn, Finding};
+use crate::config::{self, Config, ConfigError, DataDirSource, PortSource};
 use crate::procman::files;
 use crate::procman::spawn;
 
@@ -68,9 +68,42 @@ pub(super) fn check_settings(cfg: &Config, config_error: Option<&ConfigError>) -
             {
                 let _ = write!(msg, "; the port in use comes from {}", cfg.port_source);
             }
+            if cfg.data_dir_source != DataDirSource::Default {
+                let _ = write!(
+                    msg,
+                    "; data dir {} from {}",
+                    cfg.data_dir.display(),
+                    cfg.data_dir_source
+                );
+            }
+            if let Some(w) = moved_settings_disagree(cfg) {
+                return warn(ID, T, format!("{msg}; {w}"), &format!(
+                    "set CLAUDE_MEM_WORKER_PORT in {} (the file claude-mem reads), or remove it from the moved data dir's settings.json",
+                    path.display()
+                ));
+            }
             ok(ID, T, msg)
         }
     }
+}
+
+/// A data dir moved by `~/.claude-mem/settings.json` whose own `settings.json` names another
+/// port than the one claude-mem uses: its hooks and worker never read that file.
+fn moved_settings_disagree(cfg: &Config) -> Option<String> {
+    if !matches!(cfg.data_dir_source, DataDirSource::Settings(_)) {
+        return None;
+    }
+    let own = cfg.data_dir.join("settings.json");
+    let raw = config::settings_port(&own).ok().flatten()?;
+    let port = files::parse_port(&raw).ok();
+    (port != Some(cfg.port)).then(|| {
+        format!(
+            "{} names port {raw}, but claude-mem reads {} and uses port {}",
+            own.display(),
+            cfg.settings_path().display(),
+            cfg.port
+        )
+    })
 }
 
 /// Run `program --version` for at most 3 s.

@@ -54,6 +54,23 @@ pub use table::environ;
 #[cfg(not(target_os = "macos"))]
 pub use table::processes;
 
+/// The value of `key` in an environment (`KEY=value` entries), byte for byte (a path value
+/// need not be UTF-8). `None` when absent or empty.
+pub fn env_get(env: &[std::ffi::OsString], key: &str) -> Option<std::ffi::OsString> {
+    env.iter().find_map(|e| {
+        let rest = e
+            .as_encoded_bytes()
+            .strip_prefix(key.as_bytes())?
+            .strip_prefix(b"=")?;
+        if rest.is_empty() {
+            return None;
+        }
+        // SAFETY: `rest` is the tail of `e`'s own encoded bytes, split right after an ASCII `=`,
+        // a boundary `from_encoded_bytes_unchecked` accepts.
+        Some(unsafe { std::ffi::OsStr::from_encoded_bytes_unchecked(rest) }.to_os_string())
+    })
+}
+
 /// Every live descendant of `root` (children, grandchildren…), by walking parent links.
 pub fn descendants(root: Pid) -> Vec<Pid> {
     #[cfg(target_os = "linux")]

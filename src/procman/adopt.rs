@@ -100,6 +100,12 @@ pub fn adopt(cfg: &Config) -> Result<Adopted, Error> {
             )))
         }
         State::Unknown => return Err(Error::Unknown(st.reason().unwrap_or_default().to_string())),
+        State::Taken => {
+            return Err(refuse(format!(
+                "{}: not yours to adopt",
+                st.reason().unwrap_or("the port is held by another worker")
+            )))
+        }
         _ => {
             return Err(refuse(format!(
                 "no worker answers port {} ({}{})",

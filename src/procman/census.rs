@@ -703,7 +703,10 @@ fn classify(
                         platform::listening_ports(c.info.pid)
                     };
                     (
-                        ownership::data_dir_of_env(&platform::environ(c.info.pid)),
+                        ownership::data_dir_of_env(
+                            &platform::environ(c.info.pid),
+                            ownership::runs_claude_mem(&c.info.cmdline),
+                        ),
                         ports,
                         version_from_path(&c.info.cmdline),
                     )
@@ -838,7 +841,7 @@ fn classify(
                 .entry((c.info.pid, c.info.start))
                 .or_insert_with(|| {
                     let full = platform::environ(c.info.pid);
-                    let env_dir = ownership::data_dir_of_env(&full);
+                    let env_dir = ownership::data_dir_of_env(&full, true);
                     // Only what a tie needs of the environment.
                     let env: Vec<OsString> = full
                         .into_iter()

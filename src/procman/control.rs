@@ -108,9 +108,7 @@ pub fn is_v13_install(cfg: &Config) -> bool {
 /// start's checks) only while a pm2 daemon runs claude-mem-worker, which may be what holds the
 /// port; otherwise only once start is not refused, so a refused start leaves no marker.
 fn pm2_cleanup(cfg: &Config, notes: &mut Vec<String>, early: bool) -> Result<(), Error> {
-    if migrate::marker_present(cfg)
-        || is_v13_install(cfg)
-        || migrate::pm2_runs_worker(cfg) != early
+    if migrate::marker_present(cfg) || is_v13_install(cfg) || migrate::pm2_runs_worker(cfg) != early
     {
         return Ok(());
     }

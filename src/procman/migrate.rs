@@ -242,7 +242,11 @@ fn cleanup(cfg: &Config) -> Pm2Outcome {
                 program: prog.shown(),
             };
         }
-        failures.push(format!("`{} delete {APP}` {}", prog.shown(), ran.describe()));
+        failures.push(format!(
+            "`{} delete {APP}` {}",
+            prog.shown(),
+            ran.describe()
+        ));
     }
     if failures.is_empty() {
         failures.push("no pm2 program found (none on PATH, none beside the daemon's node)".into());
@@ -382,7 +386,10 @@ fn beside_daemon(daemon: i32, apps: &[i32]) -> Vec<Pm2Program> {
         }
     }
     for app in apps {
-        for arg in platform::proc_info(*app).map(|i| i.cmdline).unwrap_or_default() {
+        for arg in platform::proc_info(*app)
+            .map(|i| i.cmdline)
+            .unwrap_or_default()
+        {
             let p = PathBuf::from(&arg);
             let is_container = p
                 .file_name()

@@ -126,31 +126,36 @@ pub fn decide(facts: &Facts, here: &Path, me: Option<u32>) -> Owner {
     }
 }
 
-fn get(env: &[OsString], key: &str) -> Option<String> {
-    env.iter().find_map(|e| {
-        let s = e.to_str()?;
-        let (k, v) = s.split_once('=')?;
-        (k == key && !v.is_empty()).then(|| v.to_string())
-    })
-}
-
-/// The data dir a process with this environment works for, as claude-mem resolves it (its
-/// `CLAUDE_MEM_DATA_DIR`, else its home's `settings.json`, else its home's `.claude-mem`),
-/// resolved as the OS would. `None` when the environment is empty (not ours to read).
-pub fn data_dir_of_env(env: &[OsString]) -> Option<PathBuf> {
+/// The data dir a process with this environment works for, resolved as the OS would:
+/// `CLAUDE_MEM_DATA_DIR`; else, for claude-mem's own programs (`resolver`), what claude-mem's
+/// resolver makes of its home (that home's `settings.json`, else its `.claude-mem`). `None`
+/// when the environment is empty (not ours to read) or names no data dir (a configured worker
+/// command started without one: its other proofs stand alone).
+pub fn data_dir_of_env(env: &[OsString], resolver: bool) -> Option<PathBuf> {
     if env.is_empty() {
         return None;
     }
-    let home = get(env, "HOME").or_else(|| get(env, "USERPROFILE"));
-    let value = get(env, "CLAUDE_MEM_DATA_DIR");
-    let dir = match (&home, &value) {
-        (Some(h), _) => config::claude_mem_data_dir(value.as_deref(), Path::new(h), false)
+    let home = platform::env_get(env, "HOME").or_else(|| platform::env_get(env, "USERPROFILE"));
+    let value = platform::env_get(env, "CLAUDE_MEM_DATA_DIR").map(PathBuf::from);
+    let dir = match (&home, value) {
+        (Some(h), v) if resolver => config::claude_mem_data_dir(v.as_deref(), Path::new(h), false)
             .ok()?
             .0,
-        (None, Some(v)) => PathBuf::from(v),
-        (None, None) => return None,
+        (Some(h), Some(v)) => config::expand_tilde(&v, Some(Path::new(h))).ok()?,
+        (None, Some(v)) => v,
+        (_, None) => return None,
     };
     Some(norm(&dir))
+}
+
+/// Does this argv run claude-mem's own worker script (whose data dir claude-mem's resolver
+/// decides)?
+pub fn runs_claude_mem(argv: &[String]) -> bool {
+    argv.iter().any(|a| {
+        Path::new(a)
+            .file_name()
+            .is_some_and(|n| n == "worker-service.cjs")
+    })
 }
 
 /// Compare paths as the OS resolves them.
@@ -158,11 +163,14 @@ pub fn norm(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
-/// Read the facts of a live process.
+/// Read the facts of a live worker process.
 pub fn gather(info: &ProcInfo) -> Facts {
     Facts {
         uid: info.owner,
-        data_dir: data_dir_of_env(&platform::environ(info.pid)),
+        data_dir: data_dir_of_env(
+            &platform::environ(info.pid),
+            runs_claude_mem(&info.cmdline),
+        ),
     }
 }
 
@@ -171,11 +179,20 @@ pub fn of(info: &ProcInfo, cfg: &Config) -> Owner {
     decide(&gather(info), &norm(&cfg.data_dir), platform::current_uid())
 }
 
-/// Whose is the listener of a port: by its PID where the OS shows it, else by the socket's
-/// owner alone. `None` when nothing says it is someone else's.
-pub fn of_listener(pid: Option<Pid>, socket_uid: Option<u32>, cfg: &Config) -> Option<Elsewhere> {
+/// Whose worker is the listener of a port: by its PID where the OS shows it (a worker by its
+/// command line), else, when it answered `/health` as a worker does (`answered`), by the
+/// socket's owner alone. `None` when nothing says it is another's worker.
+pub fn of_listener(
+    pid: Option<Pid>,
+    socket_uid: Option<u32>,
+    answered: bool,
+    cfg: &Config,
+) -> Option<Elsewhere> {
     let me = platform::current_uid();
     if let Some(info) = pid.and_then(platform::proc_info).filter(|i| !i.zombie) {
+        if !super::census::is_worker_argv(&info.cmdline, &cfg.worker) {
+            return None;
+        }
         let owner = of(&info, cfg);
         return (!owner.is_ours()).then_some(Elsewhere {
             pid: Some(info.pid),
@@ -183,7 +200,7 @@ pub fn of_listener(pid: Option<Pid>, socket_uid: Option<u32>, cfg: &Config) -> O
         });
     }
     match (socket_uid, me) {
-        (Some(uid), Some(me)) if uid != me => Some(Elsewhere {
+        (Some(uid), Some(me)) if uid != me && answered => Some(Elsewhere {
             pid,
             owner: Owner::OtherUser {
                 uid,
@@ -267,13 +284,13 @@ mod tests {
                 .map(|(k, v)| OsString::from(format!("{k}={}", v.display())))
                 .collect()
         };
-        assert_eq!(data_dir_of_env(&[]), None);
+        assert_eq!(data_dir_of_env(&[], true), None);
         assert_eq!(
-            data_dir_of_env(&env(&[("HOME", &home)])),
+            data_dir_of_env(&env(&[("HOME", &home)]), true),
             Some(norm(&home.join(".claude-mem")))
         );
         assert_eq!(
-            data_dir_of_env(&env(&[("HOME", &home), ("CLAUDE_MEM_DATA_DIR", &moved)])),
+            data_dir_of_env(&env(&[("HOME", &home), ("CLAUDE_MEM_DATA_DIR", &moved)]), true),
             Some(norm(&moved))
         );
         // Moved by the home's settings.json (with a BOM, nested under `env`).
@@ -283,7 +300,7 @@ mod tests {
         );
         std::fs::write(home.join(".claude-mem/settings.json"), body).expect("write");
         assert_eq!(
-            data_dir_of_env(&env(&[("HOME", &home)])),
+            data_dir_of_env(&env(&[("HOME", &home)]), true),
             Some(norm(&moved))
         );
     }

@@ -1205,7 +1205,12 @@ fn probe_unmanaged(cfg: &Config, prober: &mut Prober<'_, '_>, st: &mut Status, f
                 .as_ref()
                 .and_then(|h| h.pid)
                 .or_else(|| reported_pid(&probe));
-            ownership::of_listener(pid, st.port_holder.as_ref().and_then(|h| h.uid), cfg)
+            ownership::of_listener(
+                pid,
+                st.port_holder.as_ref().and_then(|h| h.uid),
+                probe.healthy(),
+                cfg,
+            )
         })
         .flatten();
     if let Some(holder) = taken {

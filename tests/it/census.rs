@@ -391,7 +391,7 @@ fn adopt_refuses_a_worker_of_another_data_dir() {
     let adopt = env.run(&["adopt"]);
     adopt.code(1);
     assert!(
-        adopt.stderr.contains("works on data dir"),
+        adopt.stderr.contains("the worker of data dir") && adopt.stderr.contains("other-data"),
         "{}",
         adopt.both()
     );

@@ -450,12 +450,15 @@ fn another_users_pid_file_and_worker_are_shown_and_actions_refused() {
         .expect("open");
     f.set_modified(old).expect("mtime");
     drop(f);
+    // Another user's worker is never this data dir's, whatever its PID file says: the port is
+    // taken (152), named with its user; stop refuses and signals nothing.
+    let other = claude_mem_top::platform::user_name(65534).unwrap_or_else(|| "uid 65534".into());
     let out = env.run(&["status"]);
-    assert_eq!(out.status.code(), Some(0), "{}", out.text());
-    assert!(out.text().contains("uid 65534"), "{}", out.text());
+    assert_eq!(out.status.code(), Some(152), "{}", out.text());
+    assert!(out.text().contains(&other), "{}", out.text());
     let out = env.run(&["stop", "--grace", "1s"]);
     assert_eq!(out.status.code(), Some(1), "{}", out.text());
-    assert!(out.text().contains("uid 65534"), "{}", out.text());
+    assert!(out.text().contains(&other), "{}", out.text());
     assert!(
         worker.try_wait().expect("try_wait").is_none(),
         "the other user's worker was not signalled"

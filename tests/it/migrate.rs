@@ -192,10 +192,8 @@ fn case15_pm2_failing_with_exit_1_is_ignored_by_start_but_the_cleanup_stays_due(
     assert!(
         m.stderr.contains(&format!("the pm2 daemon PID {daemon}"))
             && m.stderr.contains(&format!("PID {app}"))
-            && m.stderr.contains(&format!(
-                "PM2_HOME={} pm2 delete {APP}",
-                home.display()
-            ))
+            && m.stderr
+                .contains(&format!("PM2_HOME={} pm2 delete {APP}", home.display()))
             && m.stderr.contains("not written"),
         "{}",
         m.both()
@@ -446,7 +444,9 @@ impl Drop for Daemon {
             .filter_map(|k| platform::start_token(k).map(|t| (k, t)))
             .collect();
         platform::signal_pid(pid, info.start, Stop::Graceful);
-        if !common::holds_within(Duration::from_secs(5), || !platform::is_same(pid, info.start)) {
+        if !common::holds_within(Duration::from_secs(5), || {
+            !platform::is_same(pid, info.start)
+        }) {
             platform::signal_pid(pid, info.start, Stop::Force);
         }
         for (k, t) in kids {
@@ -525,14 +525,16 @@ impl RealPm2 {
     }
 }
 
-/// Live processes whose environment has `PM2_HOME=home`: a pm2 daemon (or its apps) there.
-fn processes_with_pm2_home(home: &Path) -> Vec<i32> {
+/// Live processes whose environment has `PM2_HOME=home`: a pm2 daemon (or its apps) there. The
+/// test's own stand-in workers inherit the variable from the binary's environment: not counted.
+fn processes_with_pm2_home(env: &Env, home: &Path) -> Vec<i32> {
     let mut needle = std::ffi::OsString::from("PM2_HOME=");
     needle.push(home.as_os_str());
+    let ours = env.ours();
     platform::pids()
         .into_iter()
-        .filter(|p| *p != std::process::id() as i32 && alive(*p))
-        .filter(|p| platform::environ(*p).iter().any(|e| *e == needle))
+        .filter(|p| *p != std::process::id() as i32 && alive(*p) && !ours.contains(p))
+        .filter(|p| platform::environ(*p).contains(&needle))
         .collect()
 }
 
@@ -561,7 +563,8 @@ fn issue22_migrate_with_pm2_on_path_and_no_daemon_starts_none() {
     let out = env.run(&["migrate"]);
     out.code(0);
     assert!(
-        out.stdout.contains(&format!("No pm2 daemon runs for {}", home.display()))
+        out.stdout
+            .contains(&format!("No pm2 daemon runs for {}", home.display()))
             && out.stdout.contains("Wrote"),
         "{}",
         out.both()
@@ -569,7 +572,7 @@ fn issue22_migrate_with_pm2_on_path_and_no_daemon_starts_none() {
     assert_marker(&env);
     assert!(calls(&calls_file).is_empty(), "{:?}", calls(&calls_file));
     assert!(!home.join("pm2.pid").exists(), "a pm2 daemon was started");
-    assert_eq!(processes_with_pm2_home(&home), Vec::<i32>::new());
+    assert_eq!(processes_with_pm2_home(&env, &home), Vec::<i32>::new());
     assert_no_pm2_advice(&env);
     // Twice: no loop of advice and no daemon either.
     env.run(&["migrate"]).code(0);
@@ -684,10 +687,10 @@ fn issue22_migrate_with_pm2_on_path_removes_the_app_and_leaves_a_bare_daemon_alo
     let again = env.run(&["migrate"]);
     again.code(0);
     assert!(
-        again
-            .stdout
-            .contains(&format!("The pm2 daemon PID {d} ({}) runs no {APP}", home.display()))
-            && again.stdout.contains("Marker already present"),
+        again.stdout.contains(&format!(
+            "The pm2 daemon PID {d} ({}) runs no {APP}",
+            home.display()
+        )) && again.stdout.contains("Marker already present"),
         "{}",
         again.both()
     );
@@ -725,5 +728,5 @@ fn issue22_ensure_with_pm2_on_path_and_no_daemon_starts_none() {
     assert_marker(&env);
     assert!(calls(&calls_file).is_empty(), "{:?}", calls(&calls_file));
     assert!(!home.join("pm2.pid").exists(), "a pm2 daemon was started");
-    assert_eq!(processes_with_pm2_home(&home), Vec::<i32>::new());
+    assert_eq!(processes_with_pm2_home(&env, &home), Vec::<i32>::new());
 }
