@@ -425,10 +425,7 @@ pub fn reap(cfg: &Config, dry_run: bool, grace: Duration, json: bool) -> Res {
         .filter(|r| {
             !matches!(
                 r.outcome,
-                ReapOutcome::Listed
-                    | ReapOutcome::Ended
-                    | ReapOutcome::Killed
-                    | ReapOutcome::Gone
+                ReapOutcome::Listed | ReapOutcome::Ended | ReapOutcome::Killed | ReapOutcome::Gone
             )
         })
         .count();

@@ -18,7 +18,7 @@ use crate::probe::ms;
 use crate::sandbox::{track_dashboard, untrack_dashboard};
 use crate::R;
 
-#[path = "../../tests/support_pty/open.rs"]
+#[path = "../../tests/it/support_pty/open.rs"]
 mod open;
 use open::open_pty;
 

@@ -893,10 +893,8 @@ fn classify(
                             && reparented(p.info.ppid)
                     })
             };
-            m.class = if matches!(
-                kind,
-                Some(HelperKind::McpServer | HelperKind::McpLauncher)
-            ) && !session_gone(&c.info)
+            m.class = if matches!(kind, Some(HelperKind::McpServer | HelperKind::McpLauncher))
+                && !session_gone(&c.info)
             {
                 Class::Helper
             } else {

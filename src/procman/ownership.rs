@@ -98,7 +98,10 @@ pub struct Elsewhere {
 impl fmt::Display for Elsewhere {
     /// `PID 42, user root's worker for data dir /root/.claude-mem`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let whose = self.owner.whose().unwrap_or_else(|| "this data dir's".into());
+        let whose = self
+            .owner
+            .whose()
+            .unwrap_or_else(|| "this data dir's".into());
         match self.pid {
             Some(pid) => write!(f, "PID {pid}, {whose}"),
             None => write!(f, "{whose}"),
@@ -138,9 +141,11 @@ pub fn data_dir_of_env(env: &[OsString], resolver: bool) -> Option<PathBuf> {
     let home = platform::env_get(env, "HOME").or_else(|| platform::env_get(env, "USERPROFILE"));
     let value = platform::env_get(env, "CLAUDE_MEM_DATA_DIR").map(PathBuf::from);
     let dir = match (&home, value) {
-        (Some(h), v) if resolver => config::claude_mem_data_dir(v.as_deref(), Path::new(h), false)
-            .ok()?
-            .0,
+        (Some(h), v) if resolver => {
+            config::claude_mem_data_dir(v.as_deref(), Path::new(h), false)
+                .ok()?
+                .0
+        }
         (Some(h), Some(v)) => config::expand_tilde(&v, Some(Path::new(h))).ok()?,
         (None, Some(v)) => v,
         (_, None) => return None,
@@ -167,10 +172,7 @@ pub fn norm(p: &Path) -> PathBuf {
 pub fn gather(info: &ProcInfo) -> Facts {
     Facts {
         uid: info.owner,
-        data_dir: data_dir_of_env(
-            &platform::environ(info.pid),
-            runs_claude_mem(&info.cmdline),
-        ),
+        data_dir: data_dir_of_env(&platform::environ(info.pid), runs_claude_mem(&info.cmdline)),
     }
 }
 
@@ -229,8 +231,16 @@ mod tests {
         let cases: [(Facts, Option<u32>, &str); 7] = [
             (facts(Some(5), Some("/h/.claude-mem")), Some(5), "ours"),
             (facts(Some(5), None), Some(5), "unread"),
-            (facts(Some(5), Some("/a/.claude-mem")), Some(5), "other_data_dir"),
-            (facts(Some(0), Some("/h/.claude-mem")), Some(5), "other_user"),
+            (
+                facts(Some(5), Some("/a/.claude-mem")),
+                Some(5),
+                "other_data_dir",
+            ),
+            (
+                facts(Some(0), Some("/h/.claude-mem")),
+                Some(5),
+                "other_user",
+            ),
             (facts(Some(0), None), Some(5), "other_user"),
             // No numeric uids (Windows): the data dir decides.
             (facts(None, Some("/h/.claude-mem")), None, "ours"),
@@ -290,7 +300,10 @@ mod tests {
             Some(norm(&home.join(".claude-mem")))
         );
         assert_eq!(
-            data_dir_of_env(&env(&[("HOME", &home), ("CLAUDE_MEM_DATA_DIR", &moved)]), true),
+            data_dir_of_env(
+                &env(&[("HOME", &home), ("CLAUDE_MEM_DATA_DIR", &moved)]),
+                true
+            ),
             Some(norm(&moved))
         );
         // Moved by the home's settings.json (with a BOM, nested under `env`).

@@ -10,10 +10,10 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use claude_mem_top::config::{resolve_port, PortSource, DEFAULT_PORT};
 #[cfg(unix)]
 use crate::common::open_up;
 use crate::common::{run, Env, CALL};
+use claude_mem_top::config::{resolve_port, PortSource, DEFAULT_PORT};
 
 // ---- case 13 ------------------------------------------------------------------------------
 

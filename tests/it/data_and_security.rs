@@ -17,12 +17,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use claude_mem_top::procman::db::{self, DbState};
 #[cfg(unix)]
 use crate::common::setpriv_available;
 use crate::common::{wait_listening, Env, BIN};
 #[cfg(unix)]
 use crate::support_pty::Pty;
+use claude_mem_top::procman::db::{self, DbState};
 
 const T: Duration = Duration::from_secs(15);
 

@@ -13,9 +13,9 @@ use crate::support_pty;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
-use claude_mem_top::procman::health;
 use crate::common::{wait_until, Env};
 use crate::support_pty::Pty;
+use claude_mem_top::procman::health;
 
 const T: Duration = Duration::from_secs(15);
 

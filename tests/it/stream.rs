@@ -8,9 +8,9 @@ use crate::common;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
+use crate::common::{kill, Env};
 use claude_mem_top::procman::health;
 use claude_mem_top::procman::stream::{self, Disconnect, Frame, StreamEvent};
-use crate::common::{kill, Env};
 use tokio::sync::{mpsc, watch};
 
 const HOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
