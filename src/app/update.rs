@@ -702,10 +702,23 @@ fn ask_proc(m: &mut Model, key: ProcKey) {
                 m.mode = Mode::Confirm(Action::Stop);
                 return;
             }
-            if !sel.is_ours() {
+            if !sel.is_ours() || sel.class == Class::OtherUser {
                 return refuse(
                     m,
                     format!("PID {} is another user's: not ours to signal", sel.pid),
+                );
+            }
+            if sel.class == Class::Foreign {
+                let dir = sel
+                    .data_dir
+                    .as_deref()
+                    .map_or_else(|| "another data dir".into(), |d| d.display().to_string());
+                return refuse(
+                    m,
+                    format!(
+                        "PID {} is the worker of {dir}: not this data dir's to stop",
+                        sel.pid
+                    ),
                 );
             }
             m.mode = Mode::ConfirmProc(ProcJob::End(vec![sel]));

@@ -971,6 +971,7 @@ fn read_layers(
             let (rec, verdict) = verdicts.swap_remove(idx);
             st.layout = rec.layout;
             st.pid_file = Some(rec.path.clone());
+            let configured = st.port;
             if let Some(p) = rec.port {
                 if p != st.port && cfg.port_source != PortSource::Default {
                     warnings.push(format!(
@@ -1023,6 +1024,8 @@ fn read_layers(
                             pid: Some(proven.pid),
                             owner,
                         });
+                        // The record's port is that worker's, not this data dir's.
+                        st.port = configured;
                         st.worker = Worker::Stale {
                             record: Some(rec),
                             reason,

@@ -22,6 +22,7 @@ mod layouts;
 mod metrics;
 mod migrate;
 mod no_pidfd;
+mod ownership;
 mod pipeline;
 mod properties;
 mod pty_dashboard;
