@@ -367,7 +367,14 @@ pub const ACTIVITY_CAP: usize = 200;
 #[derive(Debug, Clone, Default)]
 pub struct AutoRestart {
     pub on: bool,
+    /// Restarts done since `a` turned it on.
     pub restarts: u32,
+    /// The restart policy's count and backoff (the one `supervise` uses).
+    pub budget: crate::supervise::Budget<SystemTime>,
+    /// The policy gave up (FATAL): why. `a` tries again.
+    pub fatal: Option<String>,
+    /// A start just succeeded: a worker gone before any status saw it running died too.
+    pub expect_alive: bool,
     pub next_at: Option<SystemTime>,
     /// The last worker seen alive: (PID, start token).
     pub last_worker: Option<(i32, crate::platform::StartToken)>,
@@ -380,6 +387,15 @@ impl AutoRestart {
     /// The delay before the next restart after `n` restarts: 1 s, doubling to a minute.
     pub fn backoff(n: u32) -> std::time::Duration {
         crate::supervise::backoff(crate::supervise::BACKOFF_START, n.saturating_add(1))
+    }
+
+    /// Turned on (again): a fresh budget.
+    pub fn turn_on(&mut self) {
+        self.on = true;
+        self.next_at = None;
+        self.restarts = 0;
+        self.budget = Default::default();
+        self.fatal = None;
     }
 }
 

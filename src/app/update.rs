@@ -299,6 +299,9 @@ pub fn update(m: &mut Model, msg: Msg) -> Updated {
             elapsed,
         } => {
             m.action = None;
+            if action == Action::Start && result.is_ok() {
+                m.auto.expect_alive = true;
+            }
             let (text, ok) = match result {
                 Ok(t) => (
                     format!("{} done in {} ms: {t}", action.verb(), elapsed.as_millis()),
@@ -517,9 +520,12 @@ pub(crate) fn command(m: &mut Model, cmd: Command, fx: &mut Vec<Effect>) {
                     false,
                 ));
             } else {
-                m.auto.on = !m.auto.on;
-                m.auto.next_at = None;
-                m.auto.restarts = 0;
+                if m.auto.on {
+                    m.auto.on = false;
+                    m.auto.next_at = None;
+                } else {
+                    m.auto.turn_on();
+                }
                 m.event(format!(
                     "auto-restart {}",
                     if m.auto.on { "on" } else { "off" }
@@ -843,13 +849,16 @@ fn auto_restart_watch(m: &mut Model, old: Option<State>, st: &crate::procman::st
     if st.state() == State::Running {
         let since = *m.auto.healthy_since.get_or_insert(m.now);
         if m.now.duration_since(since).is_ok_and(|d| d.as_secs() >= 60) {
-            m.auto.restarts = 0;
+            m.auto.budget.reset_streak();
         }
     } else {
         m.auto.healthy_since = None;
     }
-    let died = matches!(old, Some(State::Running) | Some(State::Unhealthy))
-        && matches!(st.state(), State::Stopped | State::Stale);
+    // Dead: seen running, or started a moment ago, and now gone (a worker that dies within a
+    // status interval of its start is never seen running).
+    let was_up = matches!(old, Some(State::Running) | Some(State::Unhealthy))
+        || std::mem::take(&mut m.auto.expect_alive);
+    let died = was_up && matches!(st.state(), State::Stopped | State::Stale);
     if !died || !m.auto.on || m.supervisor.is_some() || m.action.is_some() {
         return;
     }
@@ -857,9 +866,31 @@ fn auto_restart_watch(m: &mut Model, old: Option<State>, st: &crate::procman::st
         m.event("worker stopped on purpose: not restarted");
         return;
     }
-    let delay = super::model::AutoRestart::backoff(m.auto.restarts);
-    m.auto.next_at = Some(m.now + delay);
-    m.event(format!("worker died: auto-restart in {}s", delay.as_secs()));
+    // supervise's policy: at most DEFAULT_MAX_RESTARTS restarts within DEFAULT_WINDOW.
+    let (max, window) = (
+        crate::supervise::DEFAULT_MAX_RESTARTS,
+        crate::supervise::DEFAULT_WINDOW,
+    );
+    match m
+        .auto
+        .budget
+        .failed(m.now, max, window, crate::supervise::BACKOFF_START)
+    {
+        crate::supervise::Verdict::Restart { delay, .. } => {
+            m.auto.next_at = Some(m.now + delay);
+            m.event(format!("worker died: auto-restart in {}s", delay.as_secs()));
+        }
+        crate::supervise::Verdict::GiveUp { in_window } => {
+            let why = format!(
+                "FATAL: auto-restart gave up: {in_window} restarts within {}s (a: try again)",
+                window.as_secs()
+            );
+            m.auto.on = false;
+            m.auto.next_at = None;
+            m.auto.fatal = Some(why.clone());
+            m.event(why);
+        }
+    }
 }
 
 fn auto_restart_due(m: &mut Model, fx: &mut Vec<Effect>) {
@@ -1033,6 +1064,41 @@ mod tests {
             vec![Effect::Run(Action::Start)]
         );
         assert_eq!(m.auto.restarts, 1);
+    }
+
+    #[test]
+    fn a_worker_that_keeps_dying_is_fatal_after_supervises_limit_and_a_tries_again() {
+        let mut m = model();
+        let mut starts = 0;
+        for i in 0..10 {
+            let pid = 42 + i;
+            update(&mut m, Msg::Status(status(State::Running, Some(pid))));
+            update(&mut m, Msg::Status(status(State::Stale, Some(pid))));
+            let Some(at) = m.auto.next_at else { break };
+            m.now = at;
+            if update(&mut m, Msg::Tick(at)).fx == vec![Effect::Run(Action::Start)] {
+                starts += 1;
+                update(
+                    &mut m,
+                    Msg::ActionDone {
+                        action: Action::Start,
+                        result: Ok(format!("started PID {}", pid + 1)),
+                        elapsed: Duration::from_millis(300),
+                    },
+                );
+            }
+        }
+        assert_eq!(starts, crate::supervise::DEFAULT_MAX_RESTARTS);
+        assert!(!m.auto.on);
+        assert!(m
+            .auto
+            .fatal
+            .as_deref()
+            .is_some_and(|f| f.starts_with("FATAL")));
+        assert!(m.events.iter().any(|(_, e)| e.starts_with("FATAL")));
+        // `a` tries again, with a fresh budget.
+        update(&mut m, Msg::Key(KeyEvent::from(KeyCode::Char('a'))));
+        assert!(m.auto.on && m.auto.fatal.is_none());
     }
 
     #[test]

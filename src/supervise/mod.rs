@@ -165,6 +165,93 @@ pub fn backoff(start: Duration, n: u32) -> Duration {
     start.saturating_mul(factor).min(BACKOFF_MAX.max(start))
 }
 
+/// A point in time a [`Budget`] counts from: `Instant` for the supervisor, the model's
+/// `SystemTime` clock for the dashboard (so its tests can set the time).
+pub trait Moment: Copy {
+    fn since(self, earlier: Self) -> Duration;
+}
+
+impl Moment for std::time::Instant {
+    fn since(self, earlier: Self) -> Duration {
+        self.saturating_duration_since(earlier)
+    }
+}
+
+impl Moment for std::time::SystemTime {
+    fn since(self, earlier: Self) -> Duration {
+        self.duration_since(earlier).unwrap_or_default()
+    }
+}
+
+/// The default restart limits: at most [`DEFAULT_MAX_RESTARTS`] restarts within
+/// [`DEFAULT_WINDOW`] (supervise's `--max-restarts` / `--window` defaults, and the dashboard's).
+pub const DEFAULT_MAX_RESTARTS: u32 = 5;
+pub const DEFAULT_WINDOW: Duration = Duration::from_secs(60);
+
+/// What the restart policy says about one more failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Restart after `delay`; `nth` restarts within the window, this one included.
+    Restart { delay: Duration, nth: u32 },
+    /// `in_window` restarts within the window already: FATAL.
+    GiveUp { in_window: u32 },
+}
+
+/// The one restart policy: the restarts of the last `window` (more than `max` is FATAL) and the
+/// backoff streak (reset by a healthy stretch). `supervise` and the dashboard's auto-restart
+/// both decide with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Budget<T> {
+    restarts: std::collections::VecDeque<T>,
+    streak: u32,
+}
+
+impl<T> Default for Budget<T> {
+    fn default() -> Self {
+        Budget {
+            restarts: std::collections::VecDeque::new(),
+            streak: 0,
+        }
+    }
+}
+
+impl<T: Moment> Budget<T> {
+    /// One more failure at `now`: restart (with its backoff) or give up.
+    pub fn failed(&mut self, now: T, max: u32, window: Duration, start: Duration) -> Verdict {
+        while self
+            .restarts
+            .front()
+            .is_some_and(|t| now.since(*t) > window)
+        {
+            self.restarts.pop_front();
+        }
+        let in_window = self.restarts.len() as u32;
+        if in_window >= max {
+            return Verdict::GiveUp { in_window };
+        }
+        self.restarts.push_back(now);
+        self.streak = self.streak.saturating_add(1);
+        Verdict::Restart {
+            delay: backoff(start, self.streak),
+            nth: in_window + 1,
+        }
+    }
+
+    /// Healthy long enough: the next restart's backoff starts over.
+    pub fn reset_streak(&mut self) {
+        self.streak = 0;
+    }
+
+    pub fn streak(&self) -> u32 {
+        self.streak
+    }
+
+    /// Restarts counted in the window (as of the last failure).
+    pub fn in_window(&self) -> u32 {
+        self.restarts.len() as u32
+    }
+}
+
 /// What `supervise` writes for the dashboard, `metrics` and the user.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SuperviseState {
@@ -219,6 +306,37 @@ mod tests {
             backoff_start: BACKOFF_START,
             opts: Opts::default(),
         }
+    }
+
+    #[test]
+    fn the_budget_gives_up_after_max_restarts_within_the_window() {
+        let t0 = std::time::SystemTime::UNIX_EPOCH;
+        let s = Duration::from_secs;
+        let mut b = Budget::default();
+        let mut delays = Vec::new();
+        for i in 0..5 {
+            match b.failed(t0 + s(i), 5, s(60), s(1)) {
+                Verdict::Restart { delay, nth } => {
+                    assert_eq!(nth, i as u32 + 1);
+                    delays.push(delay.as_secs());
+                }
+                v => panic!("restart {i}: {v:?}"),
+            }
+        }
+        assert_eq!(delays, [1, 2, 4, 8, 16]);
+        assert_eq!(
+            b.failed(t0 + s(6), 5, s(60), s(1)),
+            Verdict::GiveUp { in_window: 5 }
+        );
+        // Past the window the old restarts no longer count; a reset streak starts at 1 s.
+        b.reset_streak();
+        assert_eq!(
+            b.failed(t0 + s(200), 5, s(60), s(1)),
+            Verdict::Restart {
+                delay: s(1),
+                nth: 1
+            }
+        );
     }
 
     #[test]

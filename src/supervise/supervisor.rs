@@ -1,14 +1,15 @@
 //! The supervisor's run loop: start or adopt the worker, wait on it, probe it, restart it with
 //! backoff or go FATAL, and stop it on a signal. The policy and the state file are in `mod.rs`.
 
-use std::collections::VecDeque;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Child, ExitStatus};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-use super::{read_state, Policy, RestartPolicy, Stage, SuperviseArgs, SuperviseState};
+use super::{
+    read_state, Budget, Policy, RestartPolicy, Stage, SuperviseArgs, SuperviseState, Verdict,
+};
 use super::{LOCK_FILE, SCHEMA_VERSION, STATE_FILE};
 use crate::config::{fmt_duration, Config};
 use crate::logs::Level;
@@ -94,9 +95,8 @@ struct Supervisor<'a> {
     tx: Sender<Ev>,
     rx: Receiver<Ev>,
     state: SuperviseState,
-    failures: VecDeque<Instant>,
-    /// Restarts since the last backoff reset.
-    streak: u32,
+    /// The restarts within the window and the backoff streak.
+    budget: Budget<Instant>,
     /// A worker we stopped ourselves (unhealthy): its exit is expected.
     self_stopped: Option<i32>,
 }
@@ -155,8 +155,7 @@ pub fn run(cfg: &Config, args: &SuperviseArgs) -> Result<u8, (u8, String)> {
         tx,
         rx,
         state,
-        failures: VecDeque::new(),
-        streak: 0,
+        budget: Budget::default(),
         self_stopped: None,
     };
     s.log(
@@ -196,7 +195,7 @@ impl Supervisor<'_> {
     fn save(&mut self, state: Stage) {
         self.state.state = state;
         self.state.updated_at = files::iso_now();
-        self.state.failures_in_window = self.failures.len() as u32;
+        self.state.failures_in_window = self.budget.in_window();
         // Compact and bounded: the state file is read back with the small-file reader (4 KB).
         if let Some(r) = &mut self.state.last_reason {
             if r.len() > 500 {
@@ -425,8 +424,8 @@ impl Supervisor<'_> {
                 if probe.healthy() {
                     w.unhealthy_since = None;
                     let since = *w.healthy_since.get_or_insert(now);
-                    if self.streak > 0 && now.duration_since(since) >= self.p.reset_after {
-                        self.streak = 0;
+                    if self.budget.streak() > 0 && now.duration_since(since) >= self.p.reset_after {
+                        self.budget.reset_streak();
                         self.log(
                             Level::Info,
                             &format!(
@@ -479,13 +478,6 @@ impl Supervisor<'_> {
     /// A failure: schedule a restart with backoff, or go FATAL.
     fn failed(&mut self, pid: Option<i32>, reason: &str) -> Next {
         let now = Instant::now();
-        while self
-            .failures
-            .front()
-            .is_some_and(|t| now.duration_since(*t) > self.p.window)
-        {
-            self.failures.pop_front();
-        }
         self.state.last_reason = Some(reason.to_string());
         if self.p.restart == RestartPolicy::Never {
             self.log(
@@ -495,25 +487,29 @@ impl Supervisor<'_> {
             self.save(Stage::Exited);
             return Next::Exit(1);
         }
-        if self.failures.len() as u32 >= self.p.max_restarts {
-            self.fatal(&format!(
-                "{reason}; {} restarts within {} already (--max-restarts {}): giving up",
-                self.failures.len(),
-                fmt_duration(self.p.window),
-                self.p.max_restarts
-            ));
-            return Next::Exit(1);
-        }
-        self.failures.push_back(now);
-        self.streak += 1;
+        let (delay, nth) = match self.budget.failed(
+            now,
+            self.p.max_restarts,
+            self.p.window,
+            self.p.backoff_start,
+        ) {
+            Verdict::GiveUp { in_window } => {
+                self.fatal(&format!(
+                    "{reason}; {in_window} restarts within {} already (--max-restarts {}): giving up",
+                    fmt_duration(self.p.window),
+                    self.p.max_restarts
+                ));
+                return Next::Exit(1);
+            }
+            Verdict::Restart { delay, nth } => (delay, nth),
+        };
         self.state.restarts_total += 1;
-        let delay = self.p.backoff(self.streak);
         let pid_note = pid.map(|p| format!("pid={p}, ")).unwrap_or_default();
         self.log(
             Level::Warn,
             &format!(
                 "{reason}; restart {}/{} in {} {{{pid_note}delay_ms={}, restarts_total={}}}",
-                self.failures.len(),
+                nth,
                 self.p.max_restarts,
                 fmt_duration(delay),
                 delay.as_millis(),

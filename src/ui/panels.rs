@@ -155,6 +155,8 @@ pub fn header(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
                 t.label(),
             )],
         ));
+    } else if let Some(why) = &m.auto.fatal {
+        l1.push((2, vec![Span::styled(format!("  {why}"), t.bad())]));
     } else if m.auto.on {
         let next = m
             .auto

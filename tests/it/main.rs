@@ -27,6 +27,7 @@ mod pipeline;
 mod properties;
 mod pty_dashboard;
 mod pty_stream;
+mod real_worker;
 mod start_stop_faults;
 mod stream;
 mod supervise;

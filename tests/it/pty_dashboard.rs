@@ -267,6 +267,41 @@ fn auto_restart_key_restarts_a_dead_worker() {
     assert_eq!(pty.wait_exit(T).code(), Some(0));
 }
 
+/// One restart policy (issue 23): the dashboard's auto-restart gives up as `supervise` does,
+/// FATAL after its default 5 restarts within 60 s, and starts nothing after that.
+#[test]
+fn auto_restart_of_a_worker_that_keeps_dying_goes_fatal_after_five_restarts() {
+    let env = new_env();
+    let crashy = format!("{BIN} stand-in-worker --log-rate 5 --die-after 300");
+    let with = |mut c: Command| {
+        c.env("CLAUDE_MEM_TOP_WORKER_CMD", &crashy);
+        c
+    };
+    let mut pty = Pty::spawn(with(env.cmd(&["--interval", "200ms"])), 120, 40);
+    pty.wait_for("the dashboard", T, |s| s.contains("STOPPED"));
+    pty.send(b"a");
+    pty.wait_for("auto-restart on", T, |s| s.contains("auto-restart on"));
+    pty.send(b"s");
+    // Backoff 1+2+4+8+16 s between the five restarts.
+    let screen = pty.wait_for("FATAL", Duration::from_secs(90), |s| s.contains("FATAL"));
+    assert!(!screen.contains("auto-restart #6"), "{screen}");
+    let log = env.log();
+    let starts = log.matches("HTTP server started").count();
+    assert!(
+        (1..=6).contains(&starts),
+        "one start by `s` and at most five restarts, saw {starts}:\n{log}"
+    );
+    // Nothing is started after FATAL.
+    let after = env.log().len();
+    assert!(
+        !common::holds_within(Duration::from_secs(3), || env.log().len() > after
+            && env.log()[after..].contains("HTTP server started")),
+        "a worker was started after FATAL"
+    );
+    pty.send(b"q");
+    assert_eq!(pty.wait_exit(T).code(), Some(0));
+}
+
 /// Issue 12 through the keys: the header counts orphans, `X` lists exactly the orphans and ends
 /// them (the decoy, the worker and its own helpers live on), `K` on a selected helper asks with
 /// its PID, and `A` adopts an unmanaged worker.

@@ -652,7 +652,9 @@ pub fn skip(test: &str, reason: &str) {
             .append(true)
             .open(path)
         {
-            let _ = writeln!(f, "{test}: {reason}");
+            // One write: parallel tests append to the same file, and a `writeln!` may take
+            // several writes that interleave with theirs.
+            let _ = f.write_all(format!("{test}: {reason}\n").as_bytes());
         }
     }
 }
