@@ -64,8 +64,8 @@ pub fn table(c: &Census, home: Option<&Path>) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{:<8} {:<20} {:<9} {:<6} {:<22} {:>6} {:>9} {:>7} {:>7}  {}",
-        "PID", "CLASS", "VERSION", "PORT", "DATA DIR", "CPU", "RSS", "AGE", "HELPERS", "USER"
+        "{:<8} {:<20} {:<9} {:<6} {:<22} {:>6} {:>9} {:>7} {:>7}  USER",
+        "PID", "CLASS", "VERSION", "PORT", "DATA DIR", "CPU", "RSS", "AGE", "HELPERS"
     );
     if c.members.is_empty() {
         let _ = writeln!(s, "(no claude-mem process)");

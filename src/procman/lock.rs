@@ -11,7 +11,6 @@ use crate::platform;
 #[derive(Debug)]
 pub struct Lock {
     _file: File,
-    pub path: PathBuf,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,7 +46,7 @@ impl Lock {
         let mut backoff = Duration::from_millis(1);
         loop {
             match file.try_lock() {
-                Ok(()) => return Ok(Lock { _file: file, path }),
+                Ok(()) => return Ok(Lock { _file: file }),
                 Err(TryLockError::WouldBlock) => {}
                 Err(TryLockError::Error(e)) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(TryLockError::Error(source)) => return Err(LockError::Open { path, source }),

@@ -5,23 +5,23 @@
 //! identity has not been proven (see [`identity`]).
 
 pub mod activity;
-pub mod adopt;
-pub mod api;
+pub(crate) mod adopt;
+pub(crate) mod api;
 pub mod census;
-pub mod control;
+pub(crate) mod control;
 pub mod db;
 pub mod files;
 pub mod health;
-pub mod http;
+pub(crate) mod http;
 pub mod identity;
-pub mod lock;
-pub mod migrate;
-pub mod ownership;
+pub(crate) mod lock;
+pub(crate) mod migrate;
+pub(crate) mod ownership;
 pub mod pipeline;
-pub mod pm2;
-pub mod spawn;
+pub(crate) mod pm2;
+pub(crate) mod spawn;
 pub mod status;
-pub mod stopnote;
+pub(crate) mod stopnote;
 pub mod stream;
 
 use std::path::PathBuf;

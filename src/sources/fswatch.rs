@@ -1,7 +1,7 @@
 //! File watching with notify: the data dir and `logs/`, non-recursively (never single files:
 //! atomic renames swap inodes). A change re-reads the file list and pokes the sources that care.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -239,8 +239,4 @@ pub fn run(cfg: Config, tx: Tx, pokes: Pokes) {
             }
         }
     }
-}
-
-pub fn logs_dir_of(cfg: &Config) -> PathBuf {
-    cfg.logs_dir()
 }

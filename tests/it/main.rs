@@ -13,6 +13,7 @@ mod cli_lifecycle;
 mod completions;
 mod config_files;
 mod data_and_security;
+mod docs;
 mod doctor;
 mod field_defects;
 mod health_faults;
