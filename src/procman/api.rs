@@ -33,7 +33,7 @@ pub struct ApiInfo {
     /// The PID `/api/health` reports.
     #[serde(skip)]
     pub pid: Option<crate::platform::Pid>,
-    /// The answer of [`CHROMA_PATH`], asked with the others (the pipeline reads it).
+    /// The answer of `CHROMA_PATH`, asked with the others (the pipeline reads it).
     #[serde(skip)]
     pub chroma: Option<health::Probe>,
 }

@@ -11,7 +11,7 @@
 //! - their environment sets `CLAUDE_MEM_DATA_DIR` to a data dir.
 //!
 //! A helper with no live worker above it is orphaned (an `mcp-server.cjs`, which Claude Code
-//! starts, only once its parent is gone too). The census only reads; [`reap`] signals, and
+//! starts, only once its parent is gone too). The census only reads; [`end`] signals, and
 //! only what it proves again right before the signal.
 
 use std::collections::HashMap;
@@ -33,27 +33,36 @@ use crate::platform::{self, Pid, ProcInfo, StartToken, Stop};
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// What a claude-mem process is to this data dir.
+/// Serialized as its [`Class::label`]: one name in text, JSON, metrics and docs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
 pub enum Class {
     /// Proven, and named by the data dir's PID file.
+    #[serde(rename = "worker")]
     Worker,
     /// Answers the configured port, but no PID file names it (or the file is stale).
+    #[serde(rename = "unmanaged")]
     Unmanaged,
     /// A worker of another plugin version than the installed one (or the named worker's).
+    #[serde(rename = "other-version")]
     OtherVersion,
     /// A second worker for one data dir.
+    #[serde(rename = "duplicate")]
     Duplicate,
     /// Accepts TCP on its port, but `/health` gives no answer within the probe timeout.
+    #[serde(rename = "wedged")]
     Wedged,
     /// A worker of another data dir of this user's (listed with `--all`, or when it holds
     /// this data dir's port).
+    #[serde(rename = "other-data-dir")]
     Foreign,
     /// Another user's worker (listed with `--all`, or when it holds this data dir's port).
+    #[serde(rename = "other-user")]
     OtherUser,
     /// A helper whose worker is alive.
+    #[serde(rename = "helper")]
     Helper,
     /// A helper whose worker is gone.
+    #[serde(rename = "orphaned")]
     OrphanedHelper,
 }
 
@@ -88,17 +97,21 @@ impl Class {
 }
 
 /// Which of claude-mem's helper programs a process is.
+/// Serialized as its [`HelperKind::label`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
 pub enum HelperKind {
     /// The Claude Agent SDK's `claude … --output-format stream-json` (the observer).
+    #[serde(rename = "claude")]
     Claude,
     /// `chroma-mcp`, run through `uvx`.
+    #[serde(rename = "chroma-mcp")]
     Chroma,
     /// claude-mem's `mcp-server.cjs`.
+    #[serde(rename = "mcp-server")]
     McpServer,
     /// The `node -e …` launcher of claude-mem's `.mcp.json`, which Claude Code starts and which
     /// spawns `mcp-server.cjs`.
+    #[serde(rename = "mcp-launcher")]
     McpLauncher,
 }
 
@@ -1119,6 +1132,19 @@ mod tests {
             Some("12.4.7")
         );
         assert!(!is_worker_argv(&v(&["sleep", "1"]), &cfg));
+    }
+
+    #[test]
+    fn one_name_per_class_and_kind_in_text_and_json() {
+        for c in Class::WORKERS
+            .into_iter()
+            .chain([Class::Helper, Class::OrphanedHelper])
+        {
+            assert_eq!(serde_json::to_value(c).ok(), Some(c.label().into()));
+        }
+        for k in HelperKind::ALL {
+            assert_eq!(serde_json::to_value(k).ok(), Some(k.label().into()));
+        }
     }
 
     #[test]

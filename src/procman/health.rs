@@ -1,5 +1,5 @@
 //! Loopback probes: what a request's outcome is ([`Probe`]: a [`Response`] or a [`ProbeError`],
-//! with its latency) and how it reads. The transport is [`super::http`] (reqwest): bounded in
+//! with its latency) and how it reads. The transport is `procman::http` (reqwest): bounded in
 //! time and size, no proxies, no TLS.
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -76,7 +76,7 @@ pub fn loopback() -> IpAddr {
 }
 
 /// GET `path` on `host:port` within `timeout` overall (blocking; async code uses
-/// [`super::http::fetch`]).
+/// `http::fetch`).
 pub fn get(host: IpAddr, port: u16, path: &str, timeout: Duration) -> Probe {
     request(host, port, "GET", path, timeout)
 }

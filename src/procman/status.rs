@@ -675,7 +675,7 @@ pub fn v13_default_port() -> u16 {
 
 /// Read the status. Never writes anything. With the extras, the worker's requests go out as soon
 /// as the port is known, while a second thread reads the extras' files and takes the census's
-/// scan of the process table ([`Prober`]).
+/// scan of the process table (`Prober`).
 pub fn status(cfg: &Config, opts: StatusOpts) -> Status {
     std::thread::scope(|s| {
         let mut prober = Prober {

@@ -35,7 +35,7 @@ impl Mode {
 #[derive(Debug, Clone, clap::Args)]
 pub struct StandInArgs {
     /// `spec` (7.1.0: the manager writes the PID files) or `13.x` (writes its own worker.pid JSON
-    /// with a start token and logs to logs/claude-mem-<date>.log)
+    /// with a start token and logs to logs/claude-mem-DATE.log)
     #[arg(long, value_enum, default_value_t = Mode::Spec)]
     pub mode: Mode,
     /// Port (default: env CLAUDE_MEM_WORKER_PORT)
@@ -77,8 +77,8 @@ pub struct StandInArgs {
     #[arg(long, value_name = "PATH")]
     pub script: Option<PathBuf>,
     /// Spawn helpers shaped like claude-mem's (the observer's `claude … --output-format
-    /// stream-json` in <data dir>/observer-sessions/1, `chroma-mcp --data-dir <data
-    /// dir>/vector-db`, `mcp-server.cjs`), which outlive the worker when it is killed
+    /// stream-json` in DATA_DIR/observer-sessions/1, `chroma-mcp --data-dir DATA_DIR/vector-db`,
+    /// `mcp-server.cjs`), which outlive the worker when it is killed
     #[arg(long)]
     pub spawn_helpers: bool,
     /// Accept TCP connections and never answer (a wedged listener)

@@ -183,7 +183,7 @@ fn a_worker_of_another_version_on_another_port_is_listed_and_warned_about() {
     assert_eq!(a["class"], "worker");
     assert_eq!(a["version"], "13.25.3");
     assert_eq!(a["ports"], serde_json::json!([env.port]));
-    assert_eq!(b["class"], "other_version");
+    assert_eq!(b["class"], "other-version");
     assert_eq!(b["version"], "12.4.7");
     assert_eq!(b["ports"], serde_json::json!([port2]));
     let text = env.run(&["ps"]).code(0).stdout.clone();
@@ -226,7 +226,7 @@ fn orphaned_helpers_are_reaped_exactly_and_the_decoy_and_worker_live_on() {
     assert_ne!(a, b);
     wait_until(CALL, "the three orphans in ps", || {
         let v = env.run(&["ps", "--json"]).code(0).json();
-        pids_of_class(&v, "orphaned_helper") == helpers
+        pids_of_class(&v, "orphaned") == helpers
     });
     // The metrics count them, by kind, and B's own three helpers as live ones.
     let prom = env

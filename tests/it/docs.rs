@@ -309,7 +309,7 @@ fn check(file: &Path, text: &str, target: &str) -> Option<String> {
             dir.join(percent_decode(path))
         };
         if !dest.exists() {
-            return Some(format!("{} does not exist", dest.display()));
+            return Some(format!("{} does not exist", shown(&dest)));
         }
         let t = dest
             .extension()
@@ -322,7 +322,7 @@ fn check(file: &Path, text: &str, target: &str) -> Option<String> {
     let Some(dest_text) = dest_text else {
         return Some(format!(
             "#{anchor}: {} is not a Markdown file to hold the anchor",
-            dest.display()
+            shown(&dest)
         ));
     };
     let have = anchors(&dest_text);
@@ -332,7 +332,7 @@ fn check(file: &Path, text: &str, target: &str) -> Option<String> {
     }
     Some(format!(
         "no heading with the anchor #{want} in {} (anchors there: {})",
-        dest.display(),
+        shown(&dest),
         have.join(", ")
     ))
 }
