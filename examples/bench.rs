@@ -1,4 +1,4 @@
-//! The benchmark harness of issue 5: prints the README's Performance table.
+//! The benchmark harness of issue 5: prints the table of docs/performance.md.
 //!
 //! ```text
 //! cargo run --release --example bench               # the full run (about three minutes)

@@ -55,6 +55,16 @@ fn run(cli: Cli) -> Result<u8, Edge> {
 }
 
 fn command(cli: Cli) -> Res {
+    // Commands that print and end: `status | head -1` ends them quietly. The long-lived ones
+    // (supervise, serve-metrics, demo) keep Rust's default and see write errors instead.
+    if !matches!(
+        cli.command,
+        Some(Command::Supervise(_))
+            | Some(Command::ServeMetrics { .. })
+            | Some(Command::Demo { .. })
+    ) {
+        claude_mem_top::platform::quiet_on_closed_pipe();
+    }
     let fmt = |f: Format, json: bool| if json { Format::Json } else { f };
     let cfg = || commands::load_config(&cli.global);
     match &cli.command {

@@ -169,6 +169,16 @@ pub fn detach(cmd: &mut Command) {
     }
 }
 
+/// A closed pipe on stdout ends this process quietly, as it does `cat` or `grep` (SIGPIPE's
+/// default), instead of a write error at every `println!`. Sockets are not affected: the
+/// standard library sends with `MSG_NOSIGNAL` (`SO_NOSIGPIPE` on macOS).
+pub fn quiet_on_closed_pipe() {
+    // SAFETY: restoring a signal's default disposition has no memory-safety preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 /// Ignore SIGTERM from now on (the stand-in worker's "ignores stop requests" switch).
 pub fn ignore_terminate() {
     // SAFETY: installing SIG_IGN has no memory-safety preconditions.

@@ -697,6 +697,9 @@ pub fn current_uid() -> Option<u32> {
     None
 }
 
+/// Windows has no SIGPIPE: a closed pipe is a write error there.
+pub fn quiet_on_closed_pipe() {}
+
 /// Windows has no numeric uids.
 pub fn user_name(_uid: u32) -> Option<String> {
     None

@@ -65,7 +65,7 @@ pub enum Error {
 }
 
 impl Error {
-    /// Exit codes (README): 1 failure · 4 state unknown · 5 worker program missing (a bad config,
+    /// Exit codes (docs/usage.md): 1 failure · 4 state unknown · 5 worker program missing (a bad config,
     /// 2, is a `ConfigError` and never reaches the core).
     pub fn exit_code(&self) -> u8 {
         match self {

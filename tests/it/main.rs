@@ -9,6 +9,7 @@ mod support_schema;
 
 mod activity;
 mod census;
+mod citizenship;
 mod cli_lifecycle;
 mod completions;
 mod config_files;
