@@ -54,6 +54,8 @@ pub struct Install {
     pub package: PathBuf,
     /// The directory holding the `bun` executable.
     pub bun_dir: PathBuf,
+    /// The directory holding `node` (claude-mem's hooks and MCP server run under it).
+    pub node_dir: PathBuf,
 }
 
 impl Install {
@@ -100,19 +102,20 @@ impl Install {
                 need.display()
             );
         }
-        let node = Command::new("node")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        if !node.is_ok_and(|s| s.success()) {
+        let node_dir = std::env::var_os("PATH")
+            .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+            .unwrap_or_default()
+            .into_iter()
+            .find(|d| d.join("node").is_file());
+        let Some(node_dir) = node_dir else {
             common::skip(test, "no `node` on PATH: claude-mem's hooks run under node");
             return None;
-        }
+        };
         Some(Install {
             test,
             package,
             bun_dir,
+            node_dir,
         })
     }
 
@@ -208,6 +211,7 @@ pub struct Sandbox {
     pub plugin: PathBuf,
     pub port: u16,
     bun_dir: PathBuf,
+    node_dir: PathBuf,
     hook: String,
     /// Workers and other processes this test started, by PID and start token.
     started: Mutex<Vec<(i32, StartToken)>>,
@@ -252,6 +256,7 @@ impl Sandbox {
             plugin,
             port: real_port(),
             bun_dir: inst.bun_dir.clone(),
+            node_dir: inst.node_dir.clone(),
             hook: inst.start_hook(),
             started: Mutex::new(Vec::new()),
             children: Mutex::new(Vec::new()),
@@ -291,6 +296,7 @@ impl Sandbox {
     pub fn path_var(&self) -> std::ffi::OsString {
         std::env::join_paths([
             self.bun_dir.as_path(),
+            self.node_dir.as_path(),
             Path::new("/usr/local/bin"),
             Path::new("/usr/bin"),
             Path::new("/bin"),
@@ -343,7 +349,12 @@ impl Sandbox {
         c.arg("-c").arg(&self.hook);
         let out = run(c, CALL);
         assert_eq!(out.code, 0, "the SessionStart hook failed: {}", out.both());
-        let (pid, port) = pid_file(dir).unwrap_or_else(|| {
+        let mut found = None;
+        let _ = common::holds_within(UP, || {
+            found = pid_file(dir);
+            found.is_some()
+        });
+        let (pid, port) = found.unwrap_or_else(|| {
             panic!(
                 "no worker.pid in {} after the hook: {}",
                 dir.display(),
