@@ -401,7 +401,7 @@ pub fn ps(cfg: &Config, json: bool, all: bool) -> Res {
 
 /// `adopt`: point the PID file at the worker that answers the port.
 pub fn adopt(cfg: &Config) -> Res {
-    let a = crate::procman::adopt::adopt(cfg)?;
+    let a = crate::procman::adopt::adopt(cfg, None)?;
     let files: Vec<String> = a.files.iter().map(|f| f.display().to_string()).collect();
     println!(
         "Adopted the worker PID {} on port {} (was: {}); wrote {}",

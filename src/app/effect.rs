@@ -89,7 +89,7 @@ pub fn run_proc(cfg: Config, job: ProcJob, tx: Tx) {
                     let refs: Vec<&census::Member> = ms.iter().collect();
                     describe_ended(&census::end(&refs, PROC_GRACE, false))
                 }
-                ProcJob::Adopt(_) => crate::procman::adopt::adopt(&cfg)
+                ProcJob::Adopt(w) => crate::procman::adopt::adopt(&cfg, Some(w))
                     .map(|a| format!("PID {} recorded in the PID file", a.pid))
                     .map_err(|e| e.to_string()),
             };

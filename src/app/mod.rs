@@ -353,7 +353,10 @@ async fn dashboard(cfg: &Config, opts: Options) -> Result<u8, RunError> {
         std::mem::ManuallyDrop::new(Terminal::new(CrosstermBackend::new(std::io::stdout()))?);
 
     let now = SystemTime::now();
-    let mut m = Model::new(cfg.data_dir.clone(), now);
+    let mut m = Model::new(
+        std::fs::canonicalize(&cfg.data_dir).unwrap_or_else(|_| cfg.data_dir.clone()),
+        now,
+    );
     m.color = opts.color;
     m.demo = opts.demo;
     m.keys = opts.keys.clone();

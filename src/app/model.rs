@@ -400,6 +400,8 @@ impl AutoRestart {
 }
 
 impl Model {
+    /// `data_dir` as the OS resolves it (the census's data dirs are resolved too): the caller
+    /// resolves it, so `update` needs no I/O.
     pub fn new(data_dir: PathBuf, now: SystemTime) -> Model {
         Model {
             stream: StreamState::default(),

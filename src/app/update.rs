@@ -730,10 +730,9 @@ fn ask_proc(m: &mut Model, key: ProcKey) {
             m.mode = Mode::ConfirmProc(ProcJob::End(vec![sel]));
         }
         ProcKey::Reap => {
-            let here = std::fs::canonicalize(&m.data_dir).unwrap_or_else(|_| m.data_dir.clone());
             let orphans: Vec<_> = census
                 .orphans()
-                .filter(|o| o.data_dir.as_deref() == Some(here.as_path()) && o.is_ours())
+                .filter(|o| o.data_dir.as_deref() == Some(m.data_dir.as_path()) && o.is_ours())
                 .cloned()
                 .collect();
             if orphans.is_empty() {

@@ -88,7 +88,10 @@ fn candidate(cfg: &Config, port: u16, census: &census::Census) -> Result<Member,
     Ok(m.clone())
 }
 
-pub fn adopt(cfg: &Config) -> Result<Adopted, Error> {
+/// Record the unmanaged worker on the port. `confirmed`: the worker the user was shown and
+/// agreed to (the dashboard's `A`); if the port's worker is now another process, nothing is
+/// recorded.
+pub fn adopt(cfg: &Config, confirmed: Option<&Member>) -> Result<Adopted, Error> {
     let _lock = Lock::acquire(&cfg.data_dir, std::time::Duration::from_secs(5))?;
     let st = status::status(cfg, StatusOpts::default());
     match st.state() {
@@ -117,6 +120,12 @@ pub fn adopt(cfg: &Config) -> Result<Adopted, Error> {
     }
     let census = census::take(cfg, Scope::DataDir, None);
     let m = candidate(cfg, st.port, &census)?;
+    if let Some(c) = confirmed.filter(|c| c.pid != m.pid || c.start != m.start) {
+        return Err(refuse(format!(
+            "the worker on port {} is no longer the one confirmed (PID {}, now PID {}): nothing recorded",
+            st.port, c.pid, m.pid
+        )));
+    }
     let was = st.reason().unwrap_or("no PID file").to_string();
     let layout = match st.layout {
         Layout::None if status::has_v13_files(&cfg.data_dir) => Layout::V13,

@@ -145,6 +145,13 @@ fn a_data_dir_moved_by_settings_is_followed_for_status_stop_and_start() {
         "claude-mem wrote worker.pid into ~/.claude-mem, not the moved dir"
     );
     assert_eq!(health(p1), Some(200));
+    for kept in ["claude-mem.db", "logs"] {
+        assert!(
+            moved.join(kept).exists(),
+            "claude-mem keeps no {kept} in the moved dir {}",
+            moved.display()
+        );
+    }
 
     let st = sb.top(&["status"]);
     st.code(0);

@@ -30,7 +30,7 @@ use std::fs;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -414,17 +414,22 @@ impl Sandbox {
     }
 }
 
+/// SIGTERM, a bounded wait, then SIGKILL: for a process proven by its handle.
+fn end(h: &ProcHandle) {
+    h.signal(Stop::Graceful);
+    if !h.wait_exit(Duration::from_secs(5)) {
+        h.signal(Stop::Force);
+        h.wait_exit(Duration::from_secs(5));
+    }
+}
+
 impl Drop for Sandbox {
     fn drop(&mut self) {
         // The recorded processes, only while each is still the process recorded.
         let started = std::mem::take(&mut *self.started.lock().unwrap_or_else(|e| e.into_inner()));
         for (pid, token) in started {
             if let Some(h) = ProcHandle::open(pid, token) {
-                h.signal(Stop::Graceful);
-                if !h.wait_exit(Duration::from_secs(5)) {
-                    h.signal(Stop::Force);
-                    h.wait_exit(Duration::from_secs(5));
-                }
+                end(&h);
             }
         }
         if let Ok(mut kids) = self.children.lock() {
@@ -437,7 +442,9 @@ impl Drop for Sandbox {
         // (a worker a failed assertion left, one started behind our back). Say so.
         for (pid, line) in self.processes_in_sandbox() {
             eprintln!("cleanup: ending PID {pid} left running from the sandbox: {line}");
-            common::kill(pid);
+            if let Some(h) = ProcHandle::open_current(pid) {
+                end(&h);
+            }
         }
     }
 }
