@@ -400,6 +400,11 @@ impl AutoRestart {
 }
 
 impl Model {
+    /// The header's result line: what an action or a key just did (`ok`: it worked).
+    pub fn notice(&mut self, text: impl Into<String>, ok: bool) {
+        self.result = Some((self.now, text.into(), ok));
+    }
+
     /// `data_dir` as the OS resolves it (the census's data dirs are resolved too): the caller
     /// resolves it, so `update` needs no I/O.
     pub fn new(data_dir: PathBuf, now: SystemTime) -> Model {

@@ -289,7 +289,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Updated {
                 Err(e) => (format!("{} failed: {e}", job.verb()), false),
             };
             m.event(text.clone());
-            m.result = Some((m.now, text, ok));
+            m.notice(text, ok);
             fx.push(Effect::PokeCensus);
             fx.push(Effect::PokeHealth);
         }
@@ -310,10 +310,10 @@ pub fn update(m: &mut Model, msg: Msg) -> Updated {
                 Err(e) => (format!("{} failed: {e}", action.verb()), false),
             };
             m.event(text.clone());
-            m.result = Some((m.now, text, ok));
+            m.notice(text, ok);
             fx.push(Effect::PokeHealth);
         }
-        Msg::Notice { text, ok } => m.result = Some((m.now, text, ok)),
+        Msg::Notice { text, ok } => m.notice(text, ok),
     }
     Updated { fx, changed }
 }
@@ -489,36 +489,31 @@ pub(crate) fn command(m: &mut Model, cmd: Command, fx: &mut Vec<Effect>) {
         Command::Adopt => ask_proc(m, ProcKey::Adopt),
         Command::Open if m.focus == Focus::Health => match m.status {
             Some(_) => m.mode = Mode::HealthDetail(0),
-            None => m.result = Some((m.now, "no status read yet".into(), false)),
+            None => m.notice("no status read yet", false),
         },
-        Command::Open => {
-            match m.activity.get(m.activity_sel) {
-                Some(item) if m.focus == Focus::Activity => {
-                    m.mode = Mode::Detail {
-                        item: Box::new(item.clone()),
-                        top: 0,
-                    }
+        Command::Open => match m.activity.get(m.activity_sel) {
+            Some(item) if m.focus == Focus::Activity => {
+                m.mode = Mode::Detail {
+                    item: Box::new(item.clone()),
+                    top: 0,
                 }
-                Some(_) => m.result = Some((
-                    m.now,
-                    "Enter opens an Activity item or the Health detail: Tab to that panel first"
-                        .into(),
-                    false,
-                )),
-                None => m.result = Some((m.now, "no activity yet".into(), false)),
             }
-        }
+            Some(_) => m.notice(
+                "Enter opens an Activity item or the Health detail: Tab to that panel first",
+                false,
+            ),
+            None => m.notice("no activity yet", false),
+        },
         Command::Restart => m.mode = Mode::Confirm(Action::Restart),
         Command::AutoRestart => {
             if let Some(s) = &m.supervisor {
-                m.result = Some((
-                    m.now,
+                m.notice(
                     format!(
                         "supervised by PID {}: auto-restart is its job",
                         s.supervisor_pid
                     ),
                     false,
-                ));
+                );
             } else {
                 if m.auto.on {
                     m.auto.on = false;
@@ -570,7 +565,7 @@ pub(crate) fn command(m: &mut Model, cmd: Command, fx: &mut Vec<Effect>) {
         Command::CopyPage => copy(m, true, fx),
         Command::Pager => match &m.log.path {
             Some(p) => fx.push(Effect::Pager(p.clone())),
-            None => m.result = Some((m.now, "no log file to open yet".into(), false)),
+            None => m.notice("no log file to open yet", false),
         },
         Command::Save => {
             let v = &m.log;
@@ -593,7 +588,7 @@ pub(crate) fn command(m: &mut Model, cmd: Command, fx: &mut Vec<Effect>) {
         Command::ScrollLeft => m.log.hscroll = m.log.hscroll.saturating_sub(HSTEP),
         Command::ScrollRight => {
             if m.log.wrap {
-                m.result = Some((m.now, "wrap is on: nothing to scroll (w)".into(), false));
+                m.notice("wrap is on: nothing to scroll (w)", false);
             } else {
                 let widest = m
                     .log
@@ -630,7 +625,7 @@ fn copy(m: &mut Model, page: bool, fx: &mut Vec<Effect>) {
     // A key press, not a frame: one pass over the filtered lines is fine here.
     let filtered: Vec<_> = v.filtered().collect();
     let Some(cur) = v.cursor(filtered.len()) else {
-        m.result = Some((m.now, "nothing to copy".into(), false));
+        m.notice("nothing to copy", false);
         return;
     };
     let chosen: Vec<&str> = if page {
@@ -650,24 +645,22 @@ fn copy(m: &mut Model, page: bool, fx: &mut Vec<Effect>) {
     };
     let n = chosen.len();
     let text = chosen.join("\n");
-    m.result = Some((
-        m.now,
+    m.notice(
         format!(
             "copied {n} line{} to the clipboard (OSC 52)",
             if n == 1 { "" } else { "s" }
         ),
         true,
-    ));
+    );
     fx.push(Effect::Copy(text));
 }
 
 fn run(m: &mut Model, a: Action, fx: &mut Vec<Effect>) {
     if let Some((busy, _)) = m.action {
-        m.result = Some((
-            m.now,
+        m.notice(
             format!("{} is still running; wait for it", busy.verb()),
             false,
-        ));
+        );
         return;
     }
     m.action = Some((a, m.now));
@@ -685,7 +678,7 @@ enum ProcKey {
 
 /// K, X and A: find exactly what the key would touch and ask first (or say why not).
 fn ask_proc(m: &mut Model, key: ProcKey) {
-    let refuse = |m: &mut Model, why: String| m.result = Some((m.now, why, false));
+    let refuse = |m: &mut Model, why: String| m.notice(why, false);
     if m.proc_busy || m.action.is_some() {
         return refuse(m, "an action is still running; wait for it".into());
     }
