@@ -20,12 +20,13 @@ pub enum Format {
     version,
     about = "A live dashboard and process manager for the claude-mem worker",
     long_about = "A live dashboard and process manager for the claude-mem worker.\n\nWithout a command it opens the dashboard; `--once` prints one status snapshot instead.",
-    args_conflicts_with_subcommands = true,
     after_help = "Examples:\n  claude-mem-top                     open the dashboard\n  claude-mem-top demo                try it with a built-in stand-in worker\n  claude-mem-top --once --json       one status snapshot for scripts\n  claude-mem-top start               start the worker (no-op if healthy)\n  claude-mem-top logs -f --level warn"
 )]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
+    #[command(flatten)]
+    pub dash: DashArgs,
 
     /// Print one status snapshot and exit (exit code as `status`)
     #[arg(long)]
@@ -39,9 +40,9 @@ pub struct Cli {
     /// Dashboard sampling interval for health and resources [default: config.toml, else 1s]
     #[arg(long, value_name = "DURATION", value_parser = crate::config::duration_arg)]
     pub interval: Option<std::time::Duration>,
-    /// Prompts but no new observation for this long: STALLED (dashboard and --once)
-    #[arg(long, default_value = "30m", value_name = "DURATION", value_parser = crate::config::duration_arg)]
-    pub stall_after: std::time::Duration,
+    /// Prompts but no new observation for this long: STALLED (dashboard and --once) [default: 30m]
+    #[arg(long, value_name = "DURATION", value_parser = crate::config::duration_arg)]
+    pub stall_after: Option<std::time::Duration>,
 
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -62,12 +63,46 @@ pub struct Global {
     /// Monochrome output (also when NO_COLOR is set)
     #[arg(long, global = true)]
     pub no_color: bool,
+}
+
+/// The dashboard's own options (the dashboard and `demo`; `config` takes `--config` too).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct DashArgs {
     /// The dashboard's config file [default: $XDG_CONFIG_HOME/claude-mem-top/config.toml]
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// The dashboard leaves the mouse to the terminal (no wheel scrolling or click to focus)
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub no_mouse: bool,
+}
+
+impl Cli {
+    /// The options that belong to the dashboard and `--once` (before any command), given with
+    /// a command (or the dashboard's own with `--once`): named, so they are refused (exit 2)
+    /// instead of ignored.
+    pub fn top_level_misused(&self) -> Option<&'static str> {
+        if self.command.is_none() {
+            // `--once` prints one snapshot: the dashboard's own options do nothing there.
+            return [
+                (self.once && self.interval.is_some(), "--interval"),
+                (self.once && self.dash.config.is_some(), "--config"),
+                (self.once && self.dash.no_mouse, "--no-mouse"),
+            ]
+            .into_iter()
+            .find_map(|(given, name)| given.then_some(name));
+        }
+        [
+            (self.once, "--once"),
+            (self.json, "--json"),
+            (self.format != Format::Text, "--format"),
+            (self.interval.is_some(), "--interval"),
+            (self.stall_after.is_some(), "--stall-after"),
+            (self.dash.config.is_some(), "--config"),
+            (self.dash.no_mouse, "--no-mouse"),
+        ]
+        .into_iter()
+        .find_map(|(given, name)| given.then_some(name))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -197,6 +232,8 @@ pub enum Command {
         /// Dashboard sampling interval for health and resources [default: config.toml, else 1s]
         #[arg(long, value_name = "DURATION", value_parser = crate::config::duration_arg)]
         interval: Option<std::time::Duration>,
+        #[command(flatten)]
+        dash: DashArgs,
     },
     /// Check the dashboard's config.toml, or print a commented default one
     #[command(
@@ -206,6 +243,9 @@ pub enum Command {
         /// Print the default file, every setting commented
         #[arg(long)]
         default: bool,
+        /// The file to check [default: $XDG_CONFIG_HOME/claude-mem-top/config.toml]
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
     },
     /// List every claude-mem process: workers (also unmanaged, other versions, duplicates,
     /// wedged), their helpers and orphaned helpers, like `pm2 ls`

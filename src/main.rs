@@ -48,6 +48,19 @@ impl From<Fail> for Edge {
 }
 
 fn run(cli: Cli) -> Result<u8, Edge> {
+    if let Some(opt) = cli.top_level_misused() {
+        return Err(Edge::Fail(Fail {
+            code: 2,
+            msg: format!(
+                "{opt} does nothing here: it belongs to {} (`claude-mem-top --help` lists them)",
+                if cli.command.is_none() {
+                    "the dashboard, not to --once"
+                } else {
+                    "the dashboard and --once, not to a command"
+                }
+            ),
+        }));
+    }
     if cli.command.is_none() && !cli.once {
         return dashboard(&commands::load_config(&cli.global)?, &cli);
     }
@@ -68,7 +81,11 @@ fn command(cli: Cli) -> Res {
     let fmt = |f: Format, json: bool| if json { Format::Json } else { f };
     let cfg = || commands::load_config(&cli.global);
     match &cli.command {
-        None => commands::once(&cfg()?, fmt(cli.format, cli.json), cli.stall_after),
+        None => commands::once(
+            &cfg()?,
+            fmt(cli.format, cli.json),
+            cli.stall_after.unwrap_or(STALL_AFTER),
+        ),
         Some(Command::Status {
             format,
             json,
@@ -95,7 +112,11 @@ fn command(cli: Cli) -> Res {
         }) => commands::serve_metrics(&cfg()?, listen, *allow_remote, *stall_after),
         Some(Command::Completions { shell }) => commands::completions(*shell),
         Some(Command::Man { dir }) => commands::man(dir.as_deref()),
-        Some(Command::Demo { keep, interval }) => {
+        Some(Command::Demo {
+            keep,
+            interval,
+            dash,
+        }) => {
             let g = &cli.global;
             if g.data_dir.is_some() || g.port.is_some() || g.worker_cmd.is_some() {
                 return Err(Fail {
@@ -107,13 +128,13 @@ fn command(cli: Cli) -> Res {
                             .into(),
                 });
             }
-            let opts = dash_opts(&cli, *interval)?;
+            let opts = dash_opts(&cli, dash, *interval)?;
             claude_mem_top::app::demo::run(*keep, opts).map_err(|e| Fail {
                 code: e.exit_code(),
                 msg: e.to_string(),
             })
         }
-        Some(Command::Config { default }) => config_cmd(&cli, *default),
+        Some(Command::Config { default, config }) => config_cmd(config.as_deref(), *default),
         Some(Command::Ps { json, all }) => commands::ps(&cfg()?, *json, *all),
         Some(Command::Adopt) => commands::adopt(&cfg()?),
         Some(Command::Reap {
@@ -127,20 +148,25 @@ fn command(cli: Cli) -> Res {
     }
 }
 
-fn ui_config(cli: &Cli) -> Result<claude_mem_top::app::config::UiConfig, Fail> {
-    claude_mem_top::app::config::load(cli.global.config.as_deref()).map_err(|e| Fail {
+/// `--stall-after`'s default.
+const STALL_AFTER: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
+fn ui_config(
+    file: Option<&std::path::Path>,
+) -> Result<claude_mem_top::app::config::UiConfig, Fail> {
+    claude_mem_top::app::config::load(file).map_err(|e| Fail {
         code: 2,
         msg: e.to_string(),
     })
 }
 
-fn config_cmd(cli: &Cli, default: bool) -> Res {
+fn config_cmd(file: Option<&std::path::Path>, default: bool) -> Res {
     use std::io::Write;
     if default {
         let _ = std::io::stdout().write_all(claude_mem_top::app::config::default_file().as_bytes());
         return Ok(0);
     }
-    let c = ui_config(cli)?;
+    let c = ui_config(file)?;
     let msg = match (&c.path, claude_mem_top::app::config::default_path()) {
         (Some(p), _) => format!("{}: OK", p.display()),
         (None, Some(p)) => format!("{}: not there; the defaults apply", p.display()),
@@ -150,8 +176,12 @@ fn config_cmd(cli: &Cli, default: bool) -> Res {
     Ok(0)
 }
 
-fn dash_opts(cli: &Cli, interval: Option<std::time::Duration>) -> Result<app::Options, Fail> {
-    let ui = ui_config(cli)?;
+fn dash_opts(
+    cli: &Cli,
+    dash: &claude_mem_top::cli::DashArgs,
+    interval: Option<std::time::Duration>,
+) -> Result<app::Options, Fail> {
+    let ui = ui_config(dash.config.as_deref())?;
     let interval = interval
         .or(ui.interval)
         .unwrap_or(std::time::Duration::from_secs(1));
@@ -163,13 +193,13 @@ fn dash_opts(cli: &Cli, interval: Option<std::time::Duration>) -> Result<app::Op
     );
     o.keys = ui.keys;
     o.palette = ui.palette;
-    o.mouse = !cli.global.no_mouse && ui.mouse.unwrap_or(true);
-    o.stall_after = cli.stall_after;
+    o.mouse = !dash.no_mouse && ui.mouse.unwrap_or(true);
+    o.stall_after = cli.stall_after.unwrap_or(STALL_AFTER);
     Ok(o)
 }
 
 fn dashboard(cfg: &claude_mem_top::config::Config, cli: &Cli) -> Result<u8, Edge> {
-    let opts = dash_opts(cli, cli.interval)?;
+    let opts = dash_opts(cli, &cli.dash, cli.interval)?;
     match app::run(cfg, opts) {
         Ok(code) => Ok(code),
         Err(e @ app::RunError::NotATerminal) => Err(Edge::Fail(Fail {

@@ -49,3 +49,55 @@ fn a_closed_pipe_ends_printing_commands_quietly() {
         );
     }
 }
+
+/// Global options go before or after the command (issue 24); the dashboard's own options are
+/// refused where they do nothing (exit 2) and absent from a command's help.
+#[test]
+fn global_options_go_anywhere_and_dashboard_options_only_where_they_act() {
+    let env = Env::new();
+    env.make_dir();
+    let dir = env.dir.to_string_lossy().into_owned();
+    let port = crate::common::free_port().to_string();
+    let before = env.run(&[
+        "--data-dir",
+        &dir,
+        "--port",
+        &port,
+        "--no-color",
+        "status",
+        "--json",
+    ]);
+    let after = env.run(&[
+        "status",
+        "--json",
+        "--data-dir",
+        &dir,
+        "--port",
+        &port,
+        "--no-color",
+    ]);
+    assert_eq!(before.code, 3, "{}", before.both());
+    assert_eq!(before.code, after.code);
+    let (b, a) = (before.json(), after.json());
+    for key in ["state", "port", "port_source", "data_dir"] {
+        assert_eq!(b[key], a[key], "{key}");
+    }
+    assert_eq!(b["port"].to_string(), port);
+    let help = env.run(&["stop", "--help"]);
+    help.code(0);
+    assert!(
+        !help.stdout.contains("--no-mouse") && !help.stdout.contains("--config"),
+        "{}",
+        help.stdout
+    );
+    for args in [
+        &["stop", "--no-mouse"][..],
+        &["status", "--config", "/nonexistent"],
+        &["--once", "--interval", "2s"],
+        &["--interval", "2s", "status"],
+        &["--once", "ps"],
+    ] {
+        let out = env.run(args);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.both());
+    }
+}
