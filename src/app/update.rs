@@ -1172,6 +1172,37 @@ mod tests {
         }
     }
 
+    #[test]
+    fn k_never_asks_to_stop_another_data_dirs_or_users_worker() {
+        let me = crate::platform::current_uid();
+        let mut m = model();
+        let mut foreign = member(70, Class::Foreign, me);
+        foreign.data_dir = Some("/elsewhere/.claude-mem".into());
+        let census = crate::procman::census::Census {
+            members: vec![
+                member(42, Class::Worker, me),
+                foreign,
+                member(71, Class::OtherUser, me),
+            ],
+        };
+        update(&mut m, Msg::Census(Box::new(census)));
+        m.focus = Focus::Processes;
+        let rows: Vec<i32> = m.proc_rows().iter().map(|p| p.pid).collect();
+        for (pid, says) in [(70, "/elsewhere/.claude-mem"), (71, "another user")] {
+            m.procs_sel = rows.iter().position(|p| *p == pid).unwrap_or(0);
+            assert!(key(&mut m, 'K').is_empty());
+            assert!(
+                m.confirm_proc().is_none() && m.confirm().is_none(),
+                "asked to stop {pid}"
+            );
+            assert!(
+                m.result.as_ref().is_some_and(|r| r.1.contains(says)),
+                "{pid}: {:?}",
+                m.result
+            );
+        }
+    }
+
     fn key(m: &mut Model, c: char) -> Vec<Effect> {
         use ratatui::crossterm::event::KeyEvent;
         update(

@@ -177,3 +177,46 @@ fn another_users_worker_on_the_port_is_named_and_never_signalled() {
     );
     wait_until(CALL, "the worker still runs", || alive(pid));
 }
+
+/// `reap` (and the dashboard's `X`, which uses the same list) ends only this data dir's orphans:
+/// another data dir's leaked helpers are its own to reap.
+#[test]
+fn another_data_dirs_orphans_are_not_reaped_here() {
+    let a = Env::stand_in("--spawn-helpers");
+    a.run(&["start"]).code(0);
+    let worker = a.pid().expect("A's worker");
+    let mut helpers: Vec<i64> = Vec::new();
+    wait_until(CALL, "A's three helpers in ps", || {
+        let v = a.run(&["ps", "--json"]).code(0).json();
+        helpers = v["members"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| m["worker"].as_i64() == Some(i64::from(worker)) && m["class"] == "helper")
+            .filter_map(|m| m["pid"].as_i64())
+            .collect();
+        helpers.len() == 3
+    });
+    let helpers: Vec<i32> = helpers.into_iter().map(|p| p as i32).collect();
+    // A's worker dies alone: its helpers leak, orphaned, tied to A.
+    common::kill(worker);
+    wait_until(CALL, "A's worker gone", || !alive(worker));
+    let b = Env::new().with_args(&a.worker_args);
+    b.make_dir();
+    let dry = b.run(&["reap", "--dry-run", "--json"]);
+    dry.code(0);
+    assert_eq!(
+        dry.json().as_array().map(Vec::len),
+        Some(0),
+        "{}",
+        dry.stdout
+    );
+    b.run(&["reap"]).code(0);
+    assert!(helpers.iter().all(|p| alive(*p)), "B reaped A's helpers");
+    // A reaps its own.
+    let out = a.run(&["reap"]);
+    out.code(0);
+    wait_until(CALL, "A's orphans ended by A's reap", || {
+        helpers.iter().all(|p| !alive(*p))
+    });
+}
