@@ -10,7 +10,22 @@ fn main() -> ExitCode {
     // Hidden helper processes first: they must start fast and never touch color-eyre.
     let cli = Cli::parse();
     if let Some(Command::StandInWorker(args)) = &cli.command {
-        return ExitCode::from(claude_mem_top::worker::main(args.clone()));
+        // `--port` is the global option (one definition: clap refuses two of one name).
+        let mut args = args.clone();
+        if let Some(p) = &cli.global.port {
+            match claude_mem_top::procman::files::parse_port(p) {
+                Ok(port) => args.port = Some(port),
+                Err(_) => {
+                    use std::io::Write;
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "stand-in-worker: Invalid port {p}: use an integer from 1024 to 65535"
+                    );
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        return ExitCode::from(claude_mem_top::worker::main(args));
     }
     if let Some(Command::StandInChild { ignore_sigterm }) = &cli.command {
         claude_mem_top::worker::child_main(*ignore_sigterm);

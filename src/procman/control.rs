@@ -78,16 +78,24 @@ fn ensure_dir(cfg: &Config) -> Result<(), Error> {
 
 /// Preconditions before any side effect: a start that cannot happen (the worker's program is
 /// missing) writes nothing, not even the data dir.
-fn precheck(cfg: &Config) -> Result<(), Error> {
+fn precheck(cfg: &Config) -> Result<status::Status, Error> {
     let st = status::status(cfg, StatusOpts::default());
-    if matches!(st.state(), State::Running | State::Unhealthy) {
-        return Ok(());
+    if !matches!(st.state(), State::Running | State::Unhealthy) {
+        check_program(cfg)?;
     }
-    check_program(cfg)
+    Ok(st)
 }
 
 pub fn start(cfg: &Config, opts: Opts) -> Result<StartOutcome, Error> {
-    precheck(cfg)?;
+    let st = precheck(cfg)?;
+    // A start that will be refused changes nothing on disk: no data dir, no lock file, no PM2
+    // step. (A pm2 daemon that runs claude-mem-worker may be what holds the port: its cleanup
+    // comes first.)
+    if !migrate::pm2_runs_worker(cfg) {
+        if let Some(e) = refusal(&st) {
+            return Err(e);
+        }
+    }
     ensure_dir(cfg)?;
     let lock = Lock::acquire(&cfg.data_dir, opts.lock_wait)?;
     let mut notes = Vec::new();
@@ -223,6 +231,41 @@ fn refuse_foreign(p: &Proven) -> Result<(), Error> {
     }
 }
 
+/// Why `start` must not go on from this status (nothing running to wait for, and something in
+/// the way): an unreadable state, a listener or worker on the port that is not ours to replace,
+/// a PID file naming another data dir's worker. Checked before the lock (so a refused start
+/// writes nothing, not even the lock file) and again under it.
+fn refusal(st: &status::Status) -> Option<Error> {
+    let port_in_use = |holder: String| {
+        Some(Error::PortInUse {
+            port: st.port,
+            holder,
+        })
+    };
+    match &st.worker {
+        Worker::Running(_) | Worker::Unhealthy { found: Some(_), .. } => None,
+        Worker::Unknown { reason } => Some(Error::Unknown(reason.clone())),
+        // A wedged listener no PID file proves: not ours to wait for or to replace.
+        Worker::Unhealthy { found: None, .. } => port_in_use(match &st.port_holder {
+            Some(h) => format!("{h}, which {}", status::WEDGED),
+            None => format!("a listener that {}", status::WEDGED),
+        }),
+        Worker::Unmanaged { .. } => port_in_use(
+            st.port_holder
+                .as_ref()
+                .map(|h| format!("an unmanaged worker, {h}"))
+                .unwrap_or_else(|| "an unmanaged worker".into()),
+        ),
+        Worker::Taken { .. } => port_in_use(elsewhere(st)),
+        Worker::Stale { reason, .. } if st.elsewhere.is_some() => Some(Error::StartRefused(
+            format!("{reason}: move that file away, then start"),
+        )),
+        Worker::Stale { .. } | Worker::Stopped => {
+            platform::port_holder(st.port).and_then(|h| port_in_use(h.to_string()))
+        }
+    }
+}
+
 fn start_locked(
     cfg: &Config,
     opts: Opts,
@@ -237,38 +280,13 @@ fn start_locked(
                 port: st.port,
             })
         }
-        Worker::Unknown { reason } => return Err(Error::Unknown(reason.clone())),
-        // A wedged listener no PID file proves: not ours to wait for or to replace.
-        Worker::Unhealthy { found: None, .. } => {
-            return Err(Error::PortInUse {
-                port: st.port,
-                holder: match &st.port_holder {
-                    Some(h) => format!("{h}, which {}", status::WEDGED),
-                    None => format!("a listener that {}", status::WEDGED),
-                },
-            })
-        }
         Worker::Unhealthy { found: Some(_), .. } => return wait_unhealthy(cfg, opts, st),
-        Worker::Unmanaged { .. } => {
-            return Err(Error::PortInUse {
-                port: st.port,
-                holder: st
-                    .port_holder
-                    .map(|h| format!("an unmanaged worker, {h}"))
-                    .unwrap_or_else(|| "an unmanaged worker".into()),
-            })
-        }
-        Worker::Taken { .. } => {
-            return Err(Error::PortInUse {
-                port: st.port,
-                holder: elsewhere(&st),
-            })
-        }
-        Worker::Stale { reason, .. } if st.elsewhere.is_some() => {
-            return Err(Error::StartRefused(format!(
-                "{reason}: move that file away, then start"
-            )))
-        }
+        _ => {}
+    }
+    if let Some(e) = refusal(&st) {
+        return Err(e);
+    }
+    match &st.worker {
         Worker::Stale { record, reason } => {
             let pid = record.as_ref().map(|r| r.claim.pid);
             if let Some(p) = pid {
@@ -284,16 +302,10 @@ fn start_locked(
                 notes.push(format!("removed stale {} ({reason})", removed.join(", ")));
             }
         }
-        Worker::Stopped => {}
+        _ => {}
     }
     check_program(cfg)?;
     let port = st.port;
-    if let Some(holder) = platform::port_holder(port) {
-        return Err(Error::PortInUse {
-            port,
-            holder: holder.to_string(),
-        });
-    }
     pm2_cleanup(cfg, &mut notes, false)?;
 
     let v13 = is_v13_install(cfg);

@@ -38,8 +38,8 @@ pub struct StandInArgs {
     /// with a start token and logs to logs/claude-mem-DATE.log)
     #[arg(long, value_enum, default_value_t = Mode::Spec)]
     pub mode: Mode,
-    /// Port (default: env CLAUDE_MEM_WORKER_PORT)
-    #[arg(long)]
+    /// Port: the global `--port` (default: env CLAUDE_MEM_WORKER_PORT), filled in by `main`
+    #[arg(skip)]
     pub port: Option<u16>,
     /// Milliseconds to wait before listening
     #[arg(long, default_value_t = 0)]

@@ -101,3 +101,27 @@ fn global_options_go_anywhere_and_dashboard_options_only_where_they_act() {
         assert_eq!(out.code, 2, "{args:?}: {}", out.both());
     }
 }
+
+/// The stand-in's `--port` is the global option (it panicked on a clap type mismatch).
+#[test]
+fn the_stand_in_worker_listens_on_its_port_option() {
+    let env = Env::new();
+    let port = crate::common::free_port();
+    let mut c = std::process::Command::new(crate::common::BIN);
+    c.args(["stand-in-worker", "--port", &port.to_string()])
+        .env_remove("CLAUDE_MEM_WORKER_PORT")
+        .env("CLAUDE_MEM_DATA_DIR", &env.dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let pid = env.own(c.spawn().expect("stand-in"));
+    crate::common::wait_listening(port, CALL);
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    use std::io::{Read, Write};
+    s.write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .expect("send");
+    let mut body = String::new();
+    s.read_to_string(&mut body).expect("read");
+    assert!(body.starts_with("HTTP/1.1 200"), "{body}");
+    assert!(body.contains(&format!("\"pid\":{pid}")), "{body}");
+}

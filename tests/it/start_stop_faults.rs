@@ -336,3 +336,37 @@ fn case10_bun_missing_and_worker_script_missing_exit_5_with_the_spec_messages() 
     out.code(5);
     assert!(out.stderr.contains("/nonexistent/worker"), "{}", out.both());
 }
+
+/// A refused `start` changes nothing on disk (issue 28): no lock file, no PM2 marker, no log.
+#[cfg(unix)]
+#[test]
+fn a_refused_start_leaves_the_data_dir_as_it_was() {
+    let listing = |env: &Env| {
+        let mut names: Vec<String> = std::fs::read_dir(&env.dir)
+            .expect("data dir")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    // A `.worker.pid` that is a symlink: state unknown (4).
+    let env = Env::stand_in("");
+    env.make_dir();
+    std::os::unix::fs::symlink("/etc/hostname", env.path(".worker.pid")).expect("symlink");
+    let before = listing(&env);
+    let out = env.run(&["start"]);
+    assert_eq!(out.code, 4, "{}", out.both());
+    assert_eq!(listing(&env), before);
+    // The port taken by another program: port in use (1).
+    let mut env = Env::stand_in("");
+    env.stop_on_drop = false;
+    env.make_dir();
+    let l = std::net::TcpListener::bind(("127.0.0.1", env.port)).expect("bind");
+    let before = listing(&env);
+    let out = env.run(&["start"]);
+    assert_eq!(out.code, 1, "{}", out.both());
+    assert!(out.stderr.contains("in use"), "{}", out.both());
+    assert_eq!(listing(&env), before);
+    drop(l);
+}
