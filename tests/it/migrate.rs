@@ -465,6 +465,10 @@ impl RealPm2 {
             .env("HOME", &env.home)
             .env("PM2_HOME", home)
             .env("PATH", "/usr/bin:/bin")
+            // As a shell leaves it when the user types `pm2 start …`: the daemon inherits it,
+            // and it is how `migrate` finds the daemon's own pm2 (a fork-mode app's command line
+            // shows pm2's ProcessContainerFork.js only until pm2 renames the app's title).
+            .env("_", &self.script)
             .current_dir(env.root.path())
             .stdin(Stdio::null());
         c
