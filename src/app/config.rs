@@ -263,14 +263,22 @@ pub fn parse(text: &str, file: &str) -> Result<UiConfig, ConfigFileError> {
                 override_lines.push(n);
             }
             Section::Colors => {
-                let Value::Str(s) = v else {
-                    return Err(err(
-                        n,
-                        format!(
-                            "{k}: expected a colour name like \"red\" or \"#ff8800\", found {}",
-                            v.kind()
-                        ),
-                    ));
+                // A palette index may be written bare (`ok = 200`) or quoted (`ok = "200"`).
+                let s = match v {
+                    Value::Str(s) => s,
+                    Value::Int(i) if (0..=255).contains(&i) => i.to_string(),
+                    v => {
+                        return Err(err(
+                            n,
+                            format!(
+                                "{k}: expected a colour name like \"red\", \"#ff8800\" or 0-255, found {}",
+                                match v {
+                                    Value::Int(i) => format!("{i}"),
+                                    other => other.kind().to_string(),
+                                }
+                            ),
+                        ));
+                    }
                 };
                 let c: Color = s.parse().map_err(|_| {
                     err(
@@ -456,6 +464,16 @@ mod tests {
         assert_eq!(c.palette, Palette::default());
         assert_eq!(c.interval, Some(Duration::from_secs(1)));
         assert_eq!(c.mouse, Some(true));
+    }
+
+    #[test]
+    fn a_palette_index_may_be_bare_or_quoted() {
+        let bare = parse("[colors]\nok = 200\n", "c.toml").expect("bare index");
+        let quoted = parse("[colors]\nok = \"200\"\n", "c.toml").expect("quoted index");
+        assert_eq!(bare.palette, quoted.palette);
+        assert_ne!(bare.palette, Palette::default());
+        let e = parse("[colors]\nok = 256\n", "c.toml").expect_err("out of range");
+        assert!(e.to_string().contains("c.toml:2"), "{e}");
     }
 
     #[test]

@@ -92,7 +92,7 @@ pub fn start(cfg: &Config, opts: Opts) -> Result<StartOutcome, Error> {
     // step. (A pm2 daemon that runs claude-mem-worker may be what holds the port: its cleanup
     // comes first.)
     if !migrate::pm2_runs_worker(cfg) {
-        if let Some(e) = refusal(&st) {
+        if let Some(e) = lasting_refusal(cfg, &st) {
             return Err(e);
         }
     }
@@ -152,6 +152,13 @@ pub fn restart(cfg: &Config, opts: Opts) -> Result<(StopOutcome, StartOutcome), 
 pub fn stop(cfg: &Config, opts: Opts) -> Result<StopOutcome, Error> {
     if !cfg.data_dir.is_dir() {
         return Ok(StopOutcome::NotRunning { notes: Vec::new() });
+    }
+    // An unreadable data dir is state unknown (4), as `status` says, before any lock file.
+    if let Err(e) = std::fs::read_dir(&cfg.data_dir) {
+        return Err(Error::Unknown(format!(
+            "cannot read data dir {}: {e}",
+            cfg.data_dir.display()
+        )));
     }
     let lock = Lock::acquire(&cfg.data_dir, opts.lock_wait)?;
     stop_locked(cfg, opts, &lock)
@@ -264,6 +271,26 @@ fn refusal(st: &status::Status) -> Option<Error> {
             platform::port_holder(st.port).and_then(|h| port_in_use(h.to_string()))
         }
     }
+}
+
+/// The refusals that no concurrent `start` of ours can change, checked before the lock: an
+/// unreadable state, another's worker, a port held by a program that is no claude-mem worker.
+/// (A worker that answers without a PID file may be one another `ensure` is starting right now:
+/// that is decided under the lock.)
+fn lasting_refusal(cfg: &Config, st: &status::Status) -> Option<Error> {
+    let lasting = match &st.worker {
+        Worker::Unknown { .. } | Worker::Taken { .. } => true,
+        Worker::Stale { .. } if st.elsewhere.is_some() => true,
+        Worker::Running(_) | Worker::Unhealthy { found: Some(_), .. } => false,
+        Worker::Stale { .. }
+        | Worker::Stopped
+        | Worker::Unmanaged { .. }
+        | Worker::Unhealthy { found: None, .. } => platform::port_holder(st.port)
+            .and_then(|h| h.pid)
+            .and_then(platform::proc_info)
+            .is_some_and(|i| !super::census::is_worker_argv(&i.cmdline, &cfg.worker)),
+    };
+    lasting.then(|| refusal(st)).flatten()
 }
 
 fn start_locked(

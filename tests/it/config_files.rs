@@ -88,8 +88,9 @@ fn case13_data_dir_that_is_a_file_is_unknown_and_start_fails_clearly() {
     let st = env.run(&["status"]);
     st.code(4);
     assert!(st.stdout.contains("not a directory"), "{}", st.both());
+    // Refused for the same reason as `status` says (state unknown, 4), before writing anything.
     let start = env.run(&["start"]);
-    start.code(1);
+    start.code(4);
     assert!(
         start.stderr.contains(&env.dir.display().to_string()),
         "{}",
@@ -154,8 +155,9 @@ fn case13_read_only_and_unreadable_data_dir_as_an_unprivileged_user() {
     let st = nobody(&env, &["status"]);
     st.code(4);
     assert!(st.stdout.contains("Permission denied"), "{}", st.both());
+    // stop refuses for the same reason, with the same code (the exit-code table's 4).
     let stop = nobody(&env, &["stop"]);
-    stop.code(1);
+    stop.code(4);
     assert!(stop.stderr.contains("Permission denied"), "{}", stop.both());
 }
 
