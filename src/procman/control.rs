@@ -313,23 +313,20 @@ fn start_locked(
     if let Some(e) = refusal(&st) {
         return Err(e);
     }
-    match &st.worker {
-        Worker::Stale { record, reason } => {
-            let pid = record.as_ref().map(|r| r.claim.pid);
-            if let Some(p) = pid {
-                // A worker killed a moment ago can still be a zombie that its parent has not
-                // reaped: claude-mem's own worker takes that for a live worker and exits. Wait
-                // (bounded) until it is really gone.
-                if wait_reaped(p, REAP_WAIT) {
-                    notes.push(format!("waited for the exited worker {p} to be reaped"));
-                }
-            }
-            let removed = clear_spec_files(cfg, pid);
-            if !removed.is_empty() {
-                notes.push(format!("removed stale {} ({reason})", removed.join(", ")));
+    if let Worker::Stale { record, reason } = &st.worker {
+        let pid = record.as_ref().map(|r| r.claim.pid);
+        if let Some(p) = pid {
+            // A worker killed a moment ago can still be a zombie that its parent has not
+            // reaped: claude-mem's own worker takes that for a live worker and exits. Wait
+            // (bounded) until it is really gone.
+            if wait_reaped(p, REAP_WAIT) {
+                notes.push(format!("waited for the exited worker {p} to be reaped"));
             }
         }
-        _ => {}
+        let removed = clear_spec_files(cfg, pid);
+        if !removed.is_empty() {
+            notes.push(format!("removed stale {} ({reason})", removed.join(", ")));
+        }
     }
     check_program(cfg)?;
     let port = st.port;
