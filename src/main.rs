@@ -217,10 +217,12 @@ fn dashboard(cfg: &claude_mem_top::config::Config, cli: &Cli) -> Result<u8, Edge
     let opts = dash_opts(cli, &cli.dash, cli.interval)?;
     match app::run(cfg, opts) {
         Ok(code) => Ok(code),
-        Err(e @ app::RunError::NotATerminal) => Err(Edge::Fail(Fail {
-            code: 2,
-            msg: e.to_string(),
-        })),
+        Err(e @ (app::RunError::NotATerminal | app::RunError::DumbTerminal)) => {
+            Err(Edge::Fail(Fail {
+                code: 2,
+                msg: e.to_string(),
+            }))
+        }
         // The terminal failed under a running dashboard: not something the user did wrong.
         Err(app::RunError::Io(e)) => Err(Edge::Unexpected(
             color_eyre::Report::new(e).wrap_err("the dashboard's terminal failed"),

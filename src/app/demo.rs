@@ -77,7 +77,7 @@ impl DemoError {
     /// 2 when there is no terminal to draw on (a usage error), else 1.
     pub fn exit_code(&self) -> u8 {
         match self {
-            DemoError::Run(app::RunError::NotATerminal) => 2,
+            DemoError::Run(app::RunError::NotATerminal | app::RunError::DumbTerminal) => 2,
             _ => 1,
         }
     }
@@ -91,10 +91,7 @@ fn setup<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> DemoErro
 }
 
 pub fn run(keep: bool, mut opts: Options) -> Result<u8, DemoError> {
-    use std::io::IsTerminal;
-    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
-        return Err(app::RunError::NotATerminal.into());
-    }
+    app::usable_terminal()?;
     let exe = std::env::current_exe().map_err(setup("cannot find our own binary"))?;
     let dir = temp_dir().map_err(setup("cannot create a temporary directory"))?;
     let port = free_port().map_err(setup("cannot find a free port"))?;

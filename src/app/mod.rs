@@ -64,6 +64,9 @@ impl Options {
 pub enum RunError {
     #[error("not a terminal: use --once for a status snapshot")]
     NotATerminal,
+    /// `TERM=dumb` (Emacs shell buffers, some CI logs): no cursor addressing or colours.
+    #[error("TERM=dumb cannot show the dashboard: use `claude-mem-top --once` or `claude-mem-top status`")]
+    DumbTerminal,
     #[error("terminal error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -84,6 +87,7 @@ fn urgent(m: &Msg) -> bool {
             | Msg::ActionDone { .. }
             | Msg::ProcDone { .. }
             | Msg::Signal(_)
+            | Msg::Suspend
     )
 }
 
@@ -305,11 +309,44 @@ fn pager(path: &std::path::Path) -> Msg {
     note
 }
 
-/// Run the dashboard until q / Ctrl-C (exit 0) or a signal (128 + signal).
-pub fn run(cfg: &Config, opts: Options) -> Result<u8, RunError> {
+/// Come back to the terminal whole after it was given away (the pager, Ctrl-Z): raw mode, the
+/// alternate screen, the mouse if it was on, and a new `Terminal` (fresh buffers) so every cell
+/// is drawn; `Terminal::resize` or `clear` would ask the terminal for the cursor position first.
+fn reenter(m: &mut Model) -> std::io::Result<Term> {
+    terminal::enable_raw_mode()?;
+    execute!(
+        std::io::stdout(),
+        terminal::EnterAlternateScreen,
+        cursor::Hide,
+        terminal::Clear(terminal::ClearType::All)
+    )?;
+    if m.mouse {
+        execute!(std::io::stdout(), event::EnableMouseCapture)?;
+    }
+    let term =
+        std::mem::ManuallyDrop::new(Terminal::new(CrosstermBackend::new(std::io::stdout()))?);
+    let sz = term.size()?;
+    m.size = (sz.width, sz.height);
+    Ok(term)
+}
+
+/// The dashboard's terminal (dropped by hand: see `dashboard`).
+type Term = std::mem::ManuallyDrop<Terminal<CrosstermBackend<std::io::Stdout>>>;
+
+/// The dashboard needs a terminal on stdin and stdout that can address its cursor.
+pub fn usable_terminal() -> Result<(), RunError> {
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
         return Err(RunError::NotATerminal);
     }
+    if std::env::var_os("TERM").is_some_and(|t| t == "dumb") {
+        return Err(RunError::DumbTerminal);
+    }
+    Ok(())
+}
+
+/// Run the dashboard until q / Ctrl-C (exit 0) or a signal (128 + signal).
+pub fn run(cfg: &Config, opts: Options) -> Result<u8, RunError> {
+    usable_terminal()?;
     // One thread carries the UI, the health and stream tasks and the HTTP client; blocking work
     // goes to tokio's blocking pool or a source's own thread.
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -327,6 +364,10 @@ async fn dashboard(cfg: &Config, opts: Options) -> Result<u8, RunError> {
     {
         let tx = tx.clone();
         let _ = crate::platform::shutdown_signals(move |s| tx.send(Msg::Signal(s)).is_ok());
+    }
+    {
+        let tx = tx.clone();
+        let _ = crate::platform::suspend_signals(move || tx.send(Msg::Suspend).is_ok());
     }
     // The panic hook restores the terminal first, so the message is readable. It writes with
     // errors ignored: after a hang-up stderr is gone, and a panic inside the hook would abort the
@@ -454,25 +495,18 @@ async fn dashboard(cfg: &Config, opts: Options) -> Result<u8, RunError> {
                                 ok: false,
                             });
                         input = Some(EventStream::new());
-                        // Come back whole: the alternate screen, raw mode, a full redraw.
-                        terminal::enable_raw_mode()?;
-                        execute!(
-                            std::io::stdout(),
-                            terminal::EnterAlternateScreen,
-                            cursor::Hide,
-                            terminal::Clear(terminal::ClearType::All)
-                        )?;
-                        if m.mouse {
-                            execute!(std::io::stdout(), event::EnableMouseCapture)?;
-                        }
-                        // A new Terminal (fresh buffers) redraws every cell; `Terminal::resize` or
-                        // `clear` would ask the terminal for the cursor position first.
-                        term = std::mem::ManuallyDrop::new(Terminal::new(CrosstermBackend::new(
-                            std::io::stdout(),
-                        ))?);
-                        let sz = term.size()?;
-                        m.size = (sz.width, sz.height);
+                        term = reenter(&mut m)?;
                         let _ = tx.send(note);
+                        dirty = true;
+                    }
+                    Effect::Suspend => {
+                        // Job control: the shell's screen back, stopped until `fg` (SIGCONT),
+                        // then the dashboard whole again. The worker and the sources go on.
+                        drop(input.take());
+                        restore_terminal();
+                        crate::platform::stop_self();
+                        input = Some(EventStream::new());
+                        term = reenter(&mut m)?;
                         dirty = true;
                     }
                     Effect::Run(a) => effect::run_action(cfg.clone(), opts.actions, a, tx.clone()),

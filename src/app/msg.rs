@@ -53,6 +53,8 @@ pub enum Msg {
     Event(String),
     /// SIGTERM / SIGHUP / SIGINT from outside.
     Signal(crate::platform::Shutdown),
+    /// SIGTSTP from outside (`kill -TSTP`): suspend as Ctrl-Z does.
+    Suspend,
     /// The worker's live feed (`GET /stream`): connections, typed frames, drops.
     Stream(crate::procman::stream::StreamEvent),
 }

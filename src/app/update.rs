@@ -29,6 +29,8 @@ pub enum Effect {
     Copy(String),
     /// Open this file in `$PAGER`, then come back.
     Pager(std::path::PathBuf),
+    /// Ctrl-Z: give the terminal back, stop until `fg`, then come back whole.
+    Suspend,
     /// Write the filtered log to a new file of this name in the current directory.
     Save {
         name: String,
@@ -314,6 +316,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Updated {
             fx.push(Effect::PokeHealth);
         }
         Msg::Notice { text, ok } => m.notice(text, ok),
+        Msg::Suspend => fx.push(Effect::Suspend),
     }
     Updated { fx, changed }
 }
@@ -383,6 +386,11 @@ fn key(m: &mut Model, k: KeyEvent, fx: &mut Vec<Effect>) -> bool {
     if ctrl_c {
         m.quit = Some(0);
         return true;
+    }
+    // Ctrl-Z in raw mode is a key, not a signal: job control as in any shell program.
+    if k.code == KeyCode::Char('z') && k.modifiers.contains(KeyModifiers::CONTROL) {
+        fx.push(Effect::Suspend);
+        return false;
     }
     match std::mem::take(&mut m.mode) {
         Mode::Confirm(a) => match answer(&k) {

@@ -202,6 +202,28 @@ pub(super) fn utc_offset_secs(at: i64) -> i32 {
 }
 
 /// Call `f` on a thread of its own for each SIGINT, SIGTERM and SIGHUP, until it returns false.
+/// Call `f` on each SIGTSTP from outside (`kill -TSTP`; Ctrl-Z in raw mode is a key, not a
+/// signal): the dashboard puts the terminal back, then stops itself with [`stop_self`].
+pub fn suspend_signals(mut f: impl FnMut() -> bool + Send + 'static) -> std::io::Result<()> {
+    let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGTSTP])?;
+    std::thread::Builder::new()
+        .name("suspend".into())
+        .spawn(move || {
+            for _ in signals.forever() {
+                if !f() {
+                    break;
+                }
+            }
+        })?;
+    Ok(())
+}
+
+/// Stop this process as job control does (SIGSTOP: a handled SIGTSTP would only call the
+/// handler again); it goes on at SIGCONT (`fg`).
+pub fn stop_self() {
+    let _ = rp::kill_process(rp::getpid(), Signal::STOP);
+}
+
 pub fn shutdown_signals(
     mut f: impl FnMut(Shutdown) -> bool + Send + 'static,
 ) -> std::io::Result<()> {

@@ -878,6 +878,14 @@ unsafe extern "system" fn shutdown_handler(ctrl: u32) -> BOOL {
 
 /// Call `f` on a thread of its own for each Ctrl-C (Interrupt), CTRL_BREAK, logoff or shutdown
 /// (Terminate) and console close (Hangup), until it returns false.
+/// Windows has no job control: nothing suspends a console program from outside.
+pub fn suspend_signals(_f: impl FnMut() -> bool + Send + 'static) -> io::Result<()> {
+    Ok(())
+}
+
+/// Windows has no job control: Ctrl-Z does nothing there.
+pub fn stop_self() {}
+
 pub fn shutdown_signals(mut f: impl FnMut(Shutdown) -> bool + Send + 'static) -> io::Result<()> {
     let (tx, rx) = mpsc::channel::<Shutdown>();
     std::thread::Builder::new()

@@ -267,6 +267,69 @@ fn auto_restart_key_restarts_a_dead_worker() {
     assert_eq!(pty.wait_exit(T).code(), Some(0));
 }
 
+/// The state letter of `/proc/PID/stat` (`T`: stopped).
+fn proc_state(pid: i32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(") ")?.1.chars().next()
+}
+
+/// Job control (issue 24): Ctrl-Z gives the terminal back and stops the dashboard; on SIGCONT
+/// (`fg`) it is drawn again whole and takes keys at once; the same for SIGTSTP from outside.
+#[cfg(target_os = "linux")]
+#[test]
+fn ctrl_z_and_sigtstp_suspend_and_fg_redraws() {
+    let env = new_env();
+    env.run(&["start", "--timeout", "5s"]).code(0);
+    let mut pty = Pty::spawn(env.cmd(&[]), 100, 30);
+    pty.wait_for("RUNNING", T, |s| s.contains("RUNNING"));
+    let pid = pty.child.id() as i32;
+    for how in ["Ctrl-Z", "SIGTSTP"] {
+        if how == "Ctrl-Z" {
+            pty.send(b"\x1a");
+        } else {
+            common::signal(pid, libc::SIGTSTP);
+        }
+        wait_until(T, &format!("stopped by {how}"), || {
+            proc_state(pid) == Some('T')
+        });
+        assert!(pty.restored(), "{how}: the terminal is the shell's again");
+        common::signal(pid, libc::SIGCONT);
+        pty.wait_for("the dashboard drawn again", T, |s| {
+            s.contains("RUNNING")
+                && pty
+                    .screen
+                    .lock()
+                    .map(|p| p.screen().alternate_screen())
+                    .unwrap_or(false)
+        });
+    }
+    // Raw mode is back: `q` alone quits (no Enter needed).
+    pty.send(b"q");
+    assert_eq!(pty.wait_exit(T).code(), Some(0));
+    assert!(pty.restored());
+}
+
+/// `TERM=dumb` cannot show the dashboard (issue 24): one line naming what works, exit 2, and the
+/// terminal untouched (no alternate screen, no colour codes).
+#[test]
+fn a_dumb_terminal_gets_one_line_and_exit_2() {
+    let env = new_env();
+    let mut c = env.cmd(&[]);
+    c.env("TERM", "dumb");
+    let mut pty = Pty::spawn(c, 80, 24);
+    let st = pty.wait_exit(T);
+    assert_eq!(st.code(), Some(2));
+    let raw = pty.raw_text();
+    assert!(
+        raw.contains("TERM=dumb") && raw.contains("--once"),
+        "{raw:?}"
+    );
+    assert!(
+        !raw.contains("\x1b["),
+        "escape codes on a dumb terminal: {raw:?}"
+    );
+}
+
 /// One restart policy (issue 23): the dashboard's auto-restart gives up as `supervise` does,
 /// FATAL after its default 5 restarts within 60 s, and starts nothing after that.
 #[test]

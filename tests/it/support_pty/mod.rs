@@ -33,7 +33,9 @@ impl Pty {
         cmd.stdin(Stdio::from(s_in))
             .stdout(Stdio::from(s_out))
             .stderr(Stdio::from(slave_fd));
-        cmd.env("TERM", "xterm-256color");
+        if !cmd.get_envs().any(|(k, _)| k == "TERM") {
+            cmd.env("TERM", "xterm-256color");
+        }
         // SAFETY: setsid and ioctl are async-signal-safe.
         unsafe {
             cmd.pre_exec(|| {
