@@ -38,6 +38,11 @@ pub enum Effect {
     },
 }
 
+/// How long a key's result stays in the header.
+pub const NOTICE_FOR: std::time::Duration = std::time::Duration::from_secs(8);
+/// A state change clears a notice older than this.
+const NOTICE_KEEP_ON_CHANGE: std::time::Duration = std::time::Duration::from_secs(2);
+
 fn push_capped<T>(q: &mut std::collections::VecDeque<T>, v: T) {
     q.push_back(v);
     while q.len() > HISTORY {
@@ -67,6 +72,14 @@ pub fn update(m: &mut Model, msg: Msg) -> Updated {
             m.now = now;
             if m.action.is_some() {
                 m.spinner = m.spinner.wrapping_add(1);
+            }
+            // A notice is not state: it goes after a few seconds (the timeline keeps it).
+            if m.result
+                .as_ref()
+                .is_some_and(|(at, ..)| now.duration_since(*at).unwrap_or_default() >= NOTICE_FOR)
+            {
+                m.result = None;
+                changed = true;
             }
             auto_restart_due(m, &mut fx);
             changed |= !fx.is_empty();
@@ -144,6 +157,13 @@ pub fn update(m: &mut Model, msg: Msg) -> Updated {
             let announced = m.announced;
             if announced != Some(new_state) && !starting {
                 m.announced = Some(new_state);
+                // The state changed: a notice from before it (not the action that just
+                // finished, whose result arrives with it) no longer describes the screen.
+                if m.result.as_ref().is_some_and(|(at, ..)| {
+                    m.now.duration_since(*at).unwrap_or_default() >= NOTICE_KEEP_ON_CHANGE
+                }) {
+                    m.result = None;
+                }
                 let pid = st.pid().map(|p| format!(" (PID {p})")).unwrap_or_default();
                 let text = match (announced, new_state) {
                     (Some(State::Unhealthy), State::Running) => format!("health regained{pid}"),
@@ -1178,6 +1198,25 @@ mod tests {
             answer: None,
             start: StartToken::from_raw(pid as u64),
         }
+    }
+
+    #[test]
+    fn a_notice_goes_after_a_few_seconds() {
+        let mut m = model();
+        m.notice("start done", true);
+        let t0 = m.now;
+        update(
+            &mut m,
+            Msg::Tick(t0 + NOTICE_FOR - Duration::from_millis(10)),
+        );
+        assert!(m.result.is_some());
+        let u = update(&mut m, Msg::Tick(t0 + NOTICE_FOR));
+        assert!(m.result.is_none() && u.changed);
+        m.notice("no activity yet", false);
+        // A state change clears an older notice.
+        m.now += Duration::from_secs(3);
+        update(&mut m, Msg::Status(status(State::Stopped, None)));
+        assert!(m.result.is_none());
     }
 
     #[test]
