@@ -328,6 +328,8 @@ pub struct Model {
     pub events: VecDeque<(SystemTime, String)>,
     pub events_scroll: usize,
     pub action: Option<(Action, SystemTime)>,
+    /// The worker a restart began with (it is stopped first).
+    pub action_from: Option<i32>,
     pub spinner: usize,
     /// The last action's result: when, text, ok.
     pub result: Option<(SystemTime, String, bool)>,
@@ -431,6 +433,7 @@ impl Model {
             events: VecDeque::new(),
             events_scroll: 0,
             action: None,
+            action_from: None,
             spinner: 0,
             result: None,
             mode: Mode::Normal,
@@ -501,10 +504,19 @@ impl Model {
     /// The header badge: the action in progress wins over the sampled state.
     pub fn badge(&self) -> &'static str {
         match self.action {
+            Some((Action::Restart, _)) if self.old_worker_lives() => "STOPPING",
             Some((Action::Start, _)) | Some((Action::Restart, _)) => "STARTING",
             Some((Action::Stop, _)) => "STOPPING",
             None => self.state().map_or("…", |s| s.label()),
         }
+    }
+
+    /// The worker a restart began with still runs (as of the last status read).
+    fn old_worker_lives(&self) -> bool {
+        let Some(st) = &self.status else { return false };
+        self.action_from.is_some()
+            && matches!(st.state(), State::Running | State::Unhealthy)
+            && st.pid() == self.action_from
     }
 
     pub fn event(&mut self, text: impl Into<String>) {

@@ -321,6 +321,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Updated {
             elapsed,
         } => {
             m.action = None;
+            m.action_from = None;
             if action == Action::Start && result.is_ok() {
                 m.auto.expect_alive = true;
             }
@@ -692,6 +693,11 @@ fn run(m: &mut Model, a: Action, fx: &mut Vec<Effect>) {
         return;
     }
     m.action = Some((a, m.now));
+    // A restart stops this worker first: STOPPING while it lives, then STARTING.
+    m.action_from = m
+        .status
+        .as_ref()
+        .and_then(|s| s.proven().map(|p| p.pid).or(s.pid()));
     m.result = None;
     m.event(format!("{} requested", a.verb()));
     fx.push(Effect::Run(a));
@@ -1198,6 +1204,29 @@ mod tests {
             answer: None,
             start: StartToken::from_raw(pid as u64),
         }
+    }
+
+    #[test]
+    fn a_restart_says_stopping_while_the_old_worker_lives_then_starting() {
+        let mut m = model();
+        let mut fx = Vec::new();
+        run(&mut m, Action::Restart, &mut fx);
+        assert_eq!(m.badge(), "STOPPING");
+        update(&mut m, Msg::Status(status(State::Running, Some(42))));
+        assert_eq!(m.badge(), "STOPPING");
+        update(&mut m, Msg::Status(status(State::Stopped, None)));
+        assert_eq!(m.badge(), "STARTING");
+        update(&mut m, Msg::Status(status(State::Running, Some(43))));
+        assert_eq!(m.badge(), "STARTING");
+        update(
+            &mut m,
+            Msg::ActionDone {
+                action: Action::Restart,
+                result: Ok("restarted".into()),
+                elapsed: Duration::from_millis(1500),
+            },
+        );
+        assert_eq!(m.badge(), "RUNNING");
     }
 
     #[test]

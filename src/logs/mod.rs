@@ -1,6 +1,7 @@
 //! The worker's dated logs: finding the newest, reading the tail from the end, grouping
 //! multi-line entries, levels, and making control characters harmless.
 
+pub mod backward;
 pub mod follow;
 
 use std::fs::File;

@@ -71,52 +71,26 @@ pub fn read_restarts(logs_dir: &Path) -> Option<Restarts> {
 }
 
 /// How much of a log the restart count reads at a time.
-pub(super) const LOG_BLOCK: usize = 64 * 1024;
+pub(super) const LOG_BLOCK: usize = crate::logs::backward::BLOCK;
 
 /// Count in one log, reading it backwards from its end a block at a time, only as far back as
 /// the hour goes: until a block holds a line older than `since`, the file's start, or
 /// [`LOG_TAIL_BYTES`]. One block's memory, whatever the log's size; each byte read once.
 pub(super) fn count_in(path: &Path, since: chrono::NaiveDateTime) -> Restarts {
-    use std::io::{Read, Seek, SeekFrom};
     let mut total = Restarts::default();
-    let Ok(mut f) = std::fs::File::open(path) else {
-        return total;
-    };
-    let Ok(len) = f.metadata().map(|m| m.len()) else {
-        return total;
-    };
-    let floor = len.saturating_sub(LOG_TAIL_BYTES);
-    let mut end = len;
-    // The block read, then the start of the line the later block began inside of.
-    let mut chunk: Vec<u8> = Vec::with_capacity(2 * LOG_BLOCK);
-    let mut carry: Vec<u8> = Vec::new();
-    while end > floor {
-        let start = end.saturating_sub(LOG_BLOCK as u64).max(floor);
-        chunk.clear();
-        let read = f
-            .seek(SeekFrom::Start(start))
-            .and_then(|_| (&mut f).take(end - start).read_to_end(&mut chunk));
-        if read.is_err() {
-            return total;
-        }
-        chunk.extend_from_slice(&carry);
-        // Before the first newline: the end of a line that began in an earlier block (whole
-        // only at the file's start; cut at the 4 MB limit, where it is dropped).
-        let head = if start == 0 {
-            0
-        } else {
-            memchr::memchr(b'\n', &chunk).map_or(chunk.len(), |i| i + 1)
-        };
-        let lines = &chunk[head..];
+    let floor = std::fs::metadata(path)
+        .map(|m| m.len().saturating_sub(LOG_TAIL_BYTES))
+        .unwrap_or(0);
+    let _ = crate::logs::backward::blocks(path, floor, LOG_BLOCK, |lines, _| {
         let r = count_restarts(lines, since);
         total.starts_last_hour += r.starts_last_hour;
         total.version_mismatches_last_hour += r.version_mismatches_last_hour;
         if first_time(lines, 1000).is_some_and(|t| t < since) {
-            break;
+            std::ops::ControlFlow::Break(())
+        } else {
+            std::ops::ControlFlow::Continue(())
         }
-        carry = chunk[..head].to_vec();
-        end = start;
-    }
+    });
     total
 }
 
