@@ -131,6 +131,20 @@ pub fn draw(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
             break;
         }
     }
+    // At the top of the log (`g`, Home) the first lines fill the panel downward, a full page,
+    // instead of one line at the bottom of an empty panel.
+    let mut end = end;
+    if start == 0 {
+        while end < total {
+            let Some(l) = v.filtered_at(end) else { break };
+            let r = rows_for(v.shown(&l.text), inner.width as usize, v.wrap);
+            if used + r > h {
+                break;
+            }
+            used += r;
+            end += 1;
+        }
+    }
     // The cursor (the selected line `y` copies) is the bottom line, marked while focused.
     let cursor = v.cursor(total);
     let w = inner.width as usize;
@@ -159,8 +173,13 @@ pub fn draw(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
     let mut p = Paragraph::new(lines);
     if v.wrap {
         p = p.wrap(Wrap { trim: false });
-        // Bottom-align: if the wrapped text is taller than the area, skip its top rows.
-        let over = used.saturating_sub(h) as u16;
+        // Bottom-align: if the wrapped text is taller than the area, skip its top rows; but one
+        // entry taller than the panel shows its first page (its start is what is read first).
+        let over = if end - start <= 1 {
+            0
+        } else {
+            used.saturating_sub(h) as u16
+        };
         p = p.scroll((over, 0));
     }
     f.render_widget(p, inner);

@@ -755,3 +755,71 @@ fn enter_on_health_opens_the_health_detail_with_every_fix() {
     key(&mut m, KeyCode::Enter);
     assert_eq!(m.mode, Mode::Normal);
 }
+
+/// Issue 24: `g` on a long log shows a full page of its first lines (it showed the oldest line
+/// alone at the bottom of an empty panel), and a key's result leaves the header after a while.
+#[test]
+fn the_log_panel_at_its_top_and_a_notice_that_expires() {
+    use claude_mem_top::app::model::Focus;
+    let mut m = model(State::Running);
+    update(
+        &mut m,
+        Msg::LogReset {
+            path: Some(PathBuf::from(
+                "/home/dev/.claude-mem/logs/worker-2026-11-25.log",
+            )),
+            lines: (1..=900)
+                .map(|i| format!("[2026-11-25 09:00:00.000] [INFO ] [WORKER] line {i} of 900"))
+                .collect(),
+            reason: claude_mem_top::app::msg::LogReset::Opened,
+        },
+    );
+    m.focus = Focus::Logs;
+    key(&mut m, KeyCode::Char('g'));
+    for (w, h) in [(120, 40), (80, 24)] {
+        let screen = render(&m, w, h);
+        let first = screen
+            .find("line 1 of 900")
+            .expect("the first line on screen");
+        let mut shown = 0;
+        for i in 1..=20 {
+            if screen.contains(&format!("line {i} of 900")) {
+                shown = i;
+            }
+        }
+        assert!(shown >= 5, "a full page from the top at {w}x{h}:\n{screen}");
+        assert!(
+            screen[first..].contains(&format!("line {shown} of 900")),
+            "in order:\n{screen}"
+        );
+        assert!(!screen.contains("line 900 of 900"), "{screen}");
+    }
+    std::env::set_var("TZ", "UTC");
+    insta::assert_snapshot!("log_top_120x40", render(&m, 120, 40));
+    // `w` on an entry taller than the panel shows its first page, not its last line.
+    let long: String = (0..700).map(|i| format!("w{i:03} ")).collect();
+    update(
+        &mut m,
+        Msg::LogReset {
+            path: Some(PathBuf::from(
+                "/home/dev/.claude-mem/logs/worker-2026-11-25.log",
+            )),
+            lines: vec![format!(
+                "[2026-11-25 09:00:00.000] [INFO ] [WORKER] start {long}"
+            )],
+            reason: claude_mem_top::app::msg::LogReset::Opened,
+        },
+    );
+    key(&mut m, KeyCode::Char('w'));
+    let screen = render(&m, 120, 40);
+    assert!(
+        screen.contains("[WORKER] start w000") && !screen.contains("w699"),
+        "{screen}"
+    );
+    // A notice shows, then goes.
+    m.notice("start done in 12 ms: started PID 4242", true);
+    assert!(render(&m, 120, 40).contains("start done in 12 ms"));
+    let later = m.now + claude_mem_top::app::update::NOTICE_FOR;
+    update(&mut m, Msg::Tick(later));
+    assert!(!render(&m, 120, 40).contains("start done in 12 ms"));
+}
