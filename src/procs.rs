@@ -74,7 +74,7 @@ pub fn table(c: &Census, home: Option<&Path>) -> String {
     for w in c.workers() {
         row(&mut s, w, w.class.label(), home);
         for h in c.helpers_of(w.pid) {
-            let kind = h.kind.map_or("helper", |k| k.label());
+            let kind = h.kind.map_or("child", |k| k.label());
             row(&mut s, h, &format!("└ {kind}"), home);
         }
     }

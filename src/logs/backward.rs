@@ -22,12 +22,23 @@ pub fn blocks(
     path: &Path,
     floor: u64,
     block: usize,
+    f: impl FnMut(&[u8], u64) -> ControlFlow<()>,
+) -> std::io::Result<()> {
+    blocks_before(path, floor, u64::MAX, block, f)
+}
+
+/// [`blocks`] of the part before `until` (a line's start, or the file's length or more).
+pub fn blocks_before(
+    path: &Path,
+    floor: u64,
+    until: u64,
+    block: usize,
     mut f: impl FnMut(&[u8], u64) -> ControlFlow<()>,
 ) -> std::io::Result<()> {
     let mut file = File::open(path)?;
     let len = file.metadata()?.len();
     let block = block.max(1) as u64;
-    let mut end = len;
+    let mut end = len.min(until);
     // The block read, then the start of the line the later block began inside of.
     let mut chunk: Vec<u8> = Vec::with_capacity(2 * block as usize);
     let mut carry: Vec<u8> = Vec::new();

@@ -356,7 +356,7 @@ impl Census {
     pub fn helpers_of(&self, worker: Pid) -> impl Iterator<Item = &Member> {
         self.members
             .iter()
-            .filter(move |m| m.kind.is_some() && m.worker == Some(worker))
+            .filter(move |m| !m.class.is_worker() && m.worker == Some(worker))
     }
 
     /// Resident memory of the orphaned helpers.
@@ -915,6 +915,27 @@ fn classify(
             };
         }
         helpers.push(m);
+    }
+    // Every other descendant of this data dir's workers (a `sh -c which claude` the worker runs
+    // at boot, a child of its own): listed under the worker as a plain child, never a name.
+    let listed: std::collections::HashSet<Pid> = helpers.iter().map(|h| h.pid).collect();
+    for w in workers
+        .iter()
+        .filter(|w| !matches!(w.class, Class::Foreign | Class::OtherUser))
+    {
+        for pid in platform::descendants(w.pid) {
+            if pid == w.pid || listed.contains(&pid) || worker_pids.contains_key(&pid) {
+                continue;
+            }
+            let Some(info) = platform::proc_info(pid).filter(|i| !i.zombie) else {
+                continue;
+            };
+            let mut m = member(&info, Class::Helper, None);
+            m.worker = Some(w.pid);
+            m.tie = Some(Tie::Descendant(w.pid));
+            m.data_dir = w.data_dir.clone();
+            helpers.push(m);
+        }
     }
     for h in &helpers {
         if let Some(w) = h.worker.and_then(|w| worker_pids.get(&w)) {

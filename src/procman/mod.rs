@@ -12,6 +12,7 @@ pub(crate) mod control;
 pub mod db;
 pub mod files;
 pub mod health;
+pub mod history;
 pub(crate) mod http;
 pub mod identity;
 pub(crate) mod lock;

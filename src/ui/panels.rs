@@ -889,6 +889,8 @@ pub fn processes(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
                     (k.label().to_string(), ratatui::style::Style::default())
                 }
                 (Class::OrphanedHelper, Some(k)) => (format!("orphan {}", k.label()), t.bad()),
+                // Another descendant of the worker (no helper's shape): a plain child.
+                (Class::Helper, None) => ("└ child".to_string(), t.dim()),
                 (c, _) => (c.label().to_string(), t.warn()),
             };
             // PID, what, RSS, age; on a narrow panel the age goes first, then the RSS.

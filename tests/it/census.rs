@@ -398,3 +398,30 @@ fn adopt_refuses_a_worker_of_another_data_dir() {
     assert!(!env.exists(".worker.pid"));
     assert!(alive(pid));
 }
+
+/// Issue 24: every descendant of the proven worker is in the tree, not only the named helpers
+/// (a child of no helper's shape is listed as a plain child under its worker), in `ps` and on
+/// the dashboard's Processes panel.
+#[test]
+fn a_workers_plain_child_is_listed_under_it() {
+    let env = Env::stand_in("--spawn-child");
+    env.run(&["start"]).code(0);
+    let worker = env.pid().expect("worker");
+    let mut child = None;
+    wait_until(CALL, "the worker's child in ps --json", || {
+        let v = env.run(&["ps", "--json"]).code(0).json();
+        child = members(&v)
+            .iter()
+            .find(|m| m["worker"].as_i64() == Some(i64::from(worker)) && m["kind"].is_null())
+            .and_then(|m| m["pid"].as_i64());
+        child.is_some()
+    });
+    let child = child.expect("child") as i32;
+    assert!(alive(child));
+    let text = env.run(&["ps"]).code(0).stdout.clone();
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with(&child.to_string()) && l.contains("└ child")),
+        "{text}"
+    );
+}
