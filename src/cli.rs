@@ -53,7 +53,8 @@ pub struct Global {
     /// Data directory [env: CLAUDE_MEM_DATA_DIR] [default: ~/.claude-mem]
     #[arg(long, global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Worker port [env: CLAUDE_MEM_WORKER_PORT] [default: settings.json, else 37777]
+    /// Worker port [env: CLAUDE_MEM_WORKER_PORT] [default: settings.json, else 37777; on
+    /// claude-mem 13.x 37700 + uid % 100]
     #[arg(long, global = true, value_name = "PORT")]
     pub port: Option<String>,
     /// Worker command, split by shell-word rules [env: CLAUDE_MEM_TOP_WORKER_CMD]
@@ -159,6 +160,20 @@ pub enum Command {
         /// Minimum level: debug, info, warn, error (multi-line entries stay whole)
         #[arg(long, value_enum, ignore_case = true)]
         level: Option<crate::logs::Level>,
+    },
+    /// List the worker's runs from its own logs: PID, version, start, end, uptime, and how each
+    /// ended (clean, unclean, replaced, running)
+    #[command(
+        after_help = "Works whether or not the worker runs; reads every dated log of the data dir (both\nlayouts) backwards in blocks, and changes nothing. An unclean end shows the run's last\nlog lines. Exit status: 0, or 1 when there is no log to read.\n\nExamples:\n  claude-mem-top history\n  claude-mem-top history --since 2d\n  claude-mem-top history --since 2026-12-01 --json | jq '.runs[] | select(.end != \"clean\")'"
+    )]
+    History {
+        /// Only runs that started since then: a duration ago (2d, 12h, 30m, 1w) or a local
+        /// date or time (2026-12-01, "2026-12-01 08:00")
+        #[arg(long, value_name = "WHEN", value_parser = crate::procman::history::Since::parse)]
+        since: Option<crate::procman::history::Since>,
+        /// JSON output: {runs, summary, flapping, logs, notes}
+        #[arg(long)]
+        json: bool,
     },
     /// For hooks: start the worker unless it is healthy; prints nothing on stdout
     #[command(

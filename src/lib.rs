@@ -5,6 +5,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub(crate) mod doctor;
+pub mod history;
 pub mod logs;
 pub(crate) mod metrics;
 pub(crate) mod once;

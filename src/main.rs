@@ -116,6 +116,9 @@ fn command(cli: Cli) -> Res {
             level,
         }) => commands::logs(&cfg()?, *lines, *follow, *level),
         Some(Command::Migrate) => commands::migrate(&cfg()?),
+        Some(Command::History { since, json }) => {
+            claude_mem_top::history::command(&cfg()?, *since, *json)
+        }
         Some(Command::Doctor { json, stall_after }) => {
             commands::doctor(&cli.global, *json, *stall_after)
         }

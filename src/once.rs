@@ -125,6 +125,9 @@ pub fn text(st: &Status) -> String {
     if let Some(p) = &st.pipeline {
         pipeline_lines(&mut s, p);
     }
+    if let Some(r) = &st.previous_run {
+        let _ = writeln!(s, "  Previous run: PID {}, {}", r.pid, r.brief());
+    }
     match &st.log_file {
         Some(l) => {
             let _ = writeln!(s, "  Log: {}", l.display());

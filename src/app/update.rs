@@ -527,11 +527,11 @@ pub(crate) fn command(m: &mut Model, cmd: Command, fx: &mut Vec<Effect>) {
                     top: 0,
                 }
             }
-            Some(_) => m.notice(
+            _ if m.focus != Focus::Activity => m.notice(
                 "Enter opens an Activity item or the Health detail: Tab to that panel first",
                 false,
             ),
-            None => m.notice("no activity yet", false),
+            _ => m.notice("no activity yet", false),
         },
         Command::Restart => m.mode = Mode::Confirm(Action::Restart),
         Command::AutoRestart => {

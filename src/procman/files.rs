@@ -117,7 +117,7 @@ pub fn read_capped(path: &Path, cap: u64) -> Result<Option<SmallFile>, FileProbl
         Err(_) => {
             return Err(FileProblem::Invalid {
                 path: path.to_path_buf(),
-                what: "bytes that are not text".into(),
+                what: "bytes that are not UTF-8".into(),
                 expected: "text",
             })
         }

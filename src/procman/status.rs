@@ -304,6 +304,8 @@ pub struct Status {
     /// The newest stored items, when [`StatusOpts::activity`] asked for them (empty when the
     /// database cannot be read).
     pub activity: Vec<super::activity::Item>,
+    /// How the worker's previous run ended, from its logs (read with the extras).
+    pub previous_run: Option<super::history::Run>,
 }
 
 /// The status as `--json` prints it (the schema in `assets/status.schema.json`).
@@ -337,6 +339,7 @@ pub struct Report<'a> {
     processes: &'a [Member],
     orphans: &'a [Member],
     pipeline: Option<&'a Pipeline>,
+    previous_run: Option<&'a super::history::Run>,
 }
 
 impl Serialize for Status {
@@ -458,6 +461,7 @@ impl Status {
             processes: &self.processes,
             orphans: &self.orphans,
             pipeline: self.pipeline.as_ref(),
+            previous_run: self.previous_run.as_ref(),
         }
     }
 
@@ -485,6 +489,7 @@ impl Status {
             probe: None,
             api_prefetch: None,
             activity: Vec::new(),
+            previous_run: None,
         }
     }
 }
@@ -708,6 +713,8 @@ pub struct LocalExtras {
     pm2: Option<Pm2Leftovers>,
     pipeline: pipeline::Local,
     activity: Vec<super::activity::Item>,
+    /// The newest runs from the logs (the live worker not applied yet).
+    history: Option<super::history::History>,
 }
 
 impl LocalExtras {
@@ -719,6 +726,8 @@ impl LocalExtras {
             installed_version,
             pm2: pm2::detect(cfg.home.as_deref()).filter(|p| p.active()),
             pipeline: pipeline::read_local(cfg),
+            history: super::history::read(&cfg.data_dir, super::history::Limits::recent(), None)
+                .ok(),
             activity: if activity == 0 {
                 Vec::new()
             } else {
@@ -742,6 +751,8 @@ pub struct Extras {
     pub pipeline: Option<Pipeline>,
     /// The newest stored items ([`StatusOpts::activity`]).
     pub activity: Vec<super::activity::Item>,
+    /// The newest runs from the logs, the live worker's marked running.
+    pub history: Option<super::history::History>,
 }
 
 impl Extras {
@@ -805,6 +816,14 @@ impl Extras {
                 stall_after,
             },
         );
+        let mut history = local.history;
+        if let Some(h) = &mut history {
+            let mut live = super::history::Live::of(st);
+            if let Some(l) = live.as_mut().filter(|l| l.version.is_none()) {
+                l.version = api.as_ref().and_then(|a| a.version.clone());
+            }
+            h.apply_live(live.as_ref());
+        }
         Extras {
             installed_version: local.installed_version,
             api,
@@ -812,6 +831,7 @@ impl Extras {
             census: census::Census::default(),
             pipeline: Some(pipeline),
             activity: local.activity,
+            history,
         }
     }
 
@@ -827,6 +847,7 @@ impl Extras {
         }
         st.pm2 = self.pm2.clone();
         st.pipeline = self.pipeline.clone();
+        st.previous_run = self.history.as_ref().and_then(|h| h.previous().cloned());
         if let Some(p) = &st.pm2 {
             st.warnings.push(p.describe());
         }

@@ -418,7 +418,13 @@ pub fn health(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
                 ));
             }
             let fails = m.consecutive_failures;
-            if fails > 0 || inner.height as usize > st.checks.len() + 2 {
+            // Failures in a row count a running worker's probes: with none running there is
+            // nothing to count (a refused /health is the worker being gone, shown above).
+            let counts = matches!(
+                st.state(),
+                crate::procman::status::State::Running | crate::procman::status::State::Unhealthy
+            );
+            if counts && (fails > 0 || inner.height as usize > st.checks.len() + 2) {
                 lines.push(fit::first_fit(
                     w,
                     vec![

@@ -141,9 +141,9 @@ pub struct Run {
     pub cause: Option<Cause>,
     /// The last lines before an unclean end.
     pub last_lines: Vec<String>,
-    /// The log its start is in.
-    #[serde(serialize_with = "files::ser_path")]
-    pub log: PathBuf,
+    /// The log its start is in (none for a live worker whose start no log read holds).
+    #[serde(serialize_with = "files::ser_opt_path")]
+    pub log: Option<PathBuf>,
     #[serde(skip)]
     start_pos: Pos,
     /// Unclean: where the next run began (its last lines are before).
@@ -162,7 +162,7 @@ impl Run {
             end: End::Running,
             cause: None,
             last_lines: Vec::new(),
-            log: PathBuf::new(),
+            log: None,
             start_pos: pos,
             end_pos: None,
         }
@@ -279,6 +279,40 @@ impl History {
         self.runs.iter().rev().find(|r| r.end != End::Running)
     }
 
+    /// Make the live worker's run (the newest of its PID that started when it did) running, and
+    /// sum up again. Without a live worker, nothing is running.
+    pub fn apply_live(&mut self, live: Option<&Live>) {
+        let now = crate::platform::local_now().naive_local();
+        let near = chrono::Duration::from_std(SAME_START).unwrap_or_default();
+        let at = live.and_then(|l| {
+            self.runs.iter().rposition(|r| {
+                r.pid == l.pid && l.started.is_none_or(|s| (r.started - s).abs() <= near)
+            })
+        });
+        if let (Some(i), Some(l)) = (at, live) {
+            let r = &mut self.runs[i];
+            r.end = End::Running;
+            r.ended = None;
+            r.end_pos = None;
+            r.cause = None;
+            r.last_lines.clear();
+            if r.version.is_none() {
+                r.version = l.version.clone();
+            }
+            r.uptime_seconds = u64::try_from((now - r.started).num_seconds()).ok();
+        } else if let Some((l, started)) = live.and_then(|l| Some((l, l.started?))) {
+            // Its start is not in the logs read (a worker that logs no start line, or logs
+            // that were removed): the run is still the newest, from the process's start time.
+            if self.runs.last().is_none_or(|r| r.started < started) {
+                let mut r = Run::begun(l.pid, started, Pos { file: 0, at: 0 }, l.version.clone());
+                r.uptime_seconds = u64::try_from((now - started).num_seconds()).ok();
+                self.runs.push(r);
+            }
+        }
+        self.summary = summarize(&self.runs);
+        self.flapping = flaps(&self.runs);
+    }
+
     /// Runs by how they ended, in [`End::ALL`]'s order.
     pub fn counts(&self) -> [(End, usize); 4] {
         End::ALL.map(|e| (e, self.runs.iter().filter(|r| r.end == e).count()))
@@ -336,7 +370,12 @@ impl Since {
         if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
             return d.and_hms_opt(0, 0, 0).map(Since::At).ok_or_else(bad);
         }
-        for f in ["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"] {
+        for f in [
+            "%Y-%m-%d %H:%M",
+            "%Y-%m-%dT%H:%M",
+            "%Y-%m-%d %H:%M:%S",
+            "%Y-%m-%dT%H:%M:%S",
+        ] {
             if let Ok(t) = NaiveDateTime::parse_from_str(s, f) {
                 return Ok(Since::At(t));
             }
@@ -394,6 +433,28 @@ pub struct Live {
     pub started: Option<NaiveDateTime>,
 }
 
+impl Live {
+    /// The worker a status read found running (proven, unhealthy, or answering unmanaged).
+    pub fn of(st: &crate::procman::status::Status) -> Option<Live> {
+        use crate::procman::status::State;
+        if !matches!(
+            st.state(),
+            State::Running | State::Unhealthy | State::Unmanaged
+        ) {
+            return None;
+        }
+        let started = st
+            .proven()
+            .and_then(|p| p.started())
+            .map(|t| crate::platform::to_local(t.into()).naive_local());
+        Some(Live {
+            pid: st.pid()?,
+            version: st.api.as_ref().and_then(|a| a.version.clone()),
+            started,
+        })
+    }
+}
+
 /// The dated logs in `logs_dir`, oldest first (by the date in the name, then the name).
 pub fn dated_logs(logs_dir: &Path) -> Result<Vec<(String, PathBuf)>, HistoryError> {
     let rd = match std::fs::read_dir(logs_dir) {
@@ -411,7 +472,10 @@ pub fn dated_logs(logs_dir: &Path) -> Result<Vec<(String, PathBuf)>, HistoryErro
         .filter_map(|e| {
             let name = e.file_name().to_str()?.to_string();
             let date = crate::logs::log_date(&name)?.to_string();
-            e.file_type().ok()?.is_file().then(|| (date, name, e.path()))
+            e.file_type()
+                .ok()?
+                .is_file()
+                .then(|| (date, name, e.path()))
         })
         .collect();
     found.sort();
@@ -419,11 +483,7 @@ pub fn dated_logs(logs_dir: &Path) -> Result<Vec<(String, PathBuf)>, HistoryErro
 }
 
 /// Read the history of the data dir `data_dir`.
-pub fn read(
-    data_dir: &Path,
-    limits: Limits,
-    live: Option<&Live>,
-) -> Result<History, HistoryError> {
+pub fn read(data_dir: &Path, limits: Limits, live: Option<&Live>) -> Result<History, HistoryError> {
     let logs_dir = data_dir.join("logs");
     let mut logs = dated_logs(&logs_dir)?;
     if logs.is_empty() {
@@ -451,14 +511,13 @@ pub fn read(
         h.notes.push(why);
     }
     let clean_file = read_clean_shutdown(data_dir);
-    finish(&mut runs, &logs, live, clean_file);
+    finish(&mut runs, &logs, clean_file);
     for r in &mut runs {
-        r.log = logs.get(r.start_pos.file).cloned().unwrap_or_default();
+        r.log = logs.get(r.start_pos.file).cloned();
     }
-    h.summary = summarize(&runs);
-    h.flapping = flaps(&runs);
     h.runs = runs;
     h.logs = logs;
+    h.apply_live(live);
     Ok(h)
 }
 
@@ -532,41 +591,15 @@ fn read_clean_shutdown(data_dir: &Path) -> Option<NaiveDateTime> {
     Some(crate::platform::to_local(t.with_timezone(&chrono::Utc)).naive_local())
 }
 
-/// Decide the runs no line ended (the live worker, the clean-shutdown file, else unclean), and
-/// read the last lines and the uptime of each.
-fn finish(
-    runs: &mut [Run],
-    logs: &[PathBuf],
-    live: Option<&Live>,
-    clean_file: Option<NaiveDateTime>,
-) {
-    let now = crate::platform::local_now().naive_local();
-    // The live worker: the newest run of its PID that started when it did.
-    let live_at = live.and_then(|l| {
-        runs.iter().rposition(|r| {
-            r.pid == l.pid
-                && l.started.is_none_or(|s| {
-                    (r.started - s).abs()
-                        <= chrono::Duration::from_std(SAME_START).unwrap_or_default()
-                })
-        })
-    });
+/// Decide the runs no line ended (the clean-shutdown file, else unclean: [`History::apply_live`]
+/// then makes the live worker's run running), and read the last lines and the uptime of each.
+fn finish(runs: &mut [Run], logs: &[PathBuf], clean_file: Option<NaiveDateTime>) {
     let newest_end = logs.len().checked_sub(1).map(|i| Pos {
         file: i,
         at: std::fs::metadata(&logs[i]).map_or(0, |m| m.len()),
     });
     let n = runs.len();
     for (i, r) in runs.iter_mut().enumerate() {
-        if Some(i) == live_at {
-            r.end = End::Running;
-            r.ended = None;
-            r.end_pos = None;
-            if r.version.is_none() {
-                r.version = live.and_then(|l| l.version.clone());
-            }
-            r.uptime_seconds = u64::try_from((now - r.started).num_seconds()).ok();
-            continue;
-        }
         if r.end == End::Running {
             // Not live. The newest run may have written the clean-shutdown file.
             let marked = i + 1 == n && clean_file.is_some_and(|t| t >= r.started);

@@ -132,7 +132,8 @@ fn kind_of(needle: Needle, line: &str) -> Option<Kind> {
                 .chars()
                 .take_while(|c| c.is_ascii_alphanumeric())
                 .collect();
-            (name.starts_with("SIG") && rest.contains("shutting down")).then_some(Kind::Signal(name))
+            (name.starts_with("SIG") && rest.contains("shutting down"))
+                .then_some(Kind::Signal(name))
         }
         Needle::Mismatch => msg.starts_with(MISMATCH_LINE).then(|| Kind::Mismatch {
             worker: field(msg, "workerVersion").map(str::to_string),
@@ -169,7 +170,9 @@ pub fn message(line: &str) -> Option<&str> {
     for _ in 0..3 {
         rest = rest.strip_prefix('[')?;
         let close = rest.find(']')?;
-        rest = rest[close + 1..].strip_prefix(' ').unwrap_or(&rest[close + 1..]);
+        rest = rest[close + 1..]
+            .strip_prefix(' ')
+            .unwrap_or(&rest[close + 1..]);
     }
     if rest.starts_with("[session-") {
         if let Some(close) = rest.find(']') {

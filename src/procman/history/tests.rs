@@ -44,14 +44,34 @@ fn three_runs() -> String {
     let mut t = launch("10:00:00", "13.25.3");
     t += &start("10:00:01", 100);
     t += &l("10:00:02", "INFO", "WORKER", "busy");
-    t += &l("10:05:00", "INFO", "SYSTEM", "Received SIGTERM, shutting down...");
+    t += &l(
+        "10:05:00",
+        "INFO",
+        "SYSTEM",
+        "Received SIGTERM, shutting down...",
+    );
     t += &l("10:05:00", "INFO", "SYSTEM", "Worker shutdown complete");
     t += &launch("10:06:00", "13.25.3");
     t += &start("10:06:01", 200);
-    t += &l("10:07:00", "WARN", "WORKER", "the last words\nwith a continuation");
-    t += &l("10:08:00", "INFO", "SYSTEM", "Removing stale PID file (worker process is dead or PID has been reused) {pid=200}");
+    t += &l(
+        "10:07:00",
+        "WARN",
+        "WORKER",
+        "the last words\nwith a continuation",
+    );
+    t += &l(
+        "10:08:00",
+        "INFO",
+        "SYSTEM",
+        "Removing stale PID file (worker process is dead or PID has been reused) {pid=200}",
+    );
     t += &launch("10:08:01", "13.25.3");
-    t += &l("10:08:01", "INFO", "SYSTEM", "Cached SKILL.md at boot {path=/x, bytes=1}");
+    t += &l(
+        "10:08:01",
+        "INFO",
+        "SYSTEM",
+        "Cached SKILL.md at boot {path=/x, bytes=1}",
+    );
     t += &start("10:08:02", 300);
     t += &l("10:09:00", "INFO", "WORKER", "still here");
     t
@@ -71,7 +91,10 @@ fn clean_unclean_running_in_order() {
         got,
         [(100, End::Clean), (200, End::Unclean), (300, End::Running)]
     );
-    assert!(h.runs.iter().all(|r| r.version.as_deref() == Some("13.25.3")));
+    assert!(h
+        .runs
+        .iter()
+        .all(|r| r.version.as_deref() == Some("13.25.3")));
     assert_eq!(h.runs[0].uptime_seconds, Some(299));
     assert_eq!(h.runs[0].cause, Some(Cause::Signal("SIGTERM".into())));
     let killed = &h.runs[1];
@@ -82,7 +105,10 @@ fn clean_unclean_running_in_order() {
         killed.last_lines
     );
     assert!(
-        !killed.last_lines.iter().any(|l| l.contains("at boot") || l.contains("stale PID")),
+        !killed
+            .last_lines
+            .iter()
+            .any(|l| l.contains("at boot") || l.contains("stale PID")),
         "the next launcher's lines are not the run's: {:?}",
         killed.last_lines
     );
@@ -106,8 +132,8 @@ fn gone_without_a_shutdown_is_unclean_and_the_file_makes_it_clean() {
     // Its start lines are its last lines but one: it died soon after it began.
     assert_eq!(h.runs[0].last_lines.len(), 3, "{:?}", h.runs[0].last_lines);
     // 13.x wrote .worker-clean-shutdown after it started (UTC), with no line in the log.
-    let local = NaiveDateTime::parse_from_str("2026-12-07 10:00:30", "%Y-%m-%d %H:%M:%S")
-        .expect("time");
+    let local =
+        NaiveDateTime::parse_from_str("2026-12-07 10:00:30", "%Y-%m-%d %H:%M:%S").expect("time");
     let off = *crate::platform::local_now().offset();
     let utc = local
         .and_local_timezone(off)
@@ -136,7 +162,11 @@ fn a_mismatch_kill_replaces_and_a_loop_is_flapping_with_its_cause() {
     let d = data_dir(&[("logs/claude-mem-2026-12-07.log", &t)]);
     let h = read(d.path(), Limits::default(), None).expect("history");
     assert_eq!(h.runs.len(), 8);
-    assert!(h.runs.iter().all(|r| r.end == End::Replaced), "{:?}", h.runs);
+    assert!(
+        h.runs.iter().all(|r| r.end == End::Replaced),
+        "{:?}",
+        h.runs
+    );
     assert_eq!(h.runs[0].version.as_deref(), Some("13.25.2"));
     assert_eq!(h.summary.replaced, 8);
     assert_eq!(h.flapping.len(), 1, "{:?}", h.flapping);
@@ -154,10 +184,14 @@ fn a_mismatch_kill_replaces_and_a_loop_is_flapping_with_its_cause() {
 #[test]
 fn runs_across_days_and_layouts_and_the_limits() {
     let d = data_dir(&[
-        ("logs/worker-2026-12-05.log", &start("09:00:00", 1).replace("12-07", "12-05")),
+        (
+            "logs/worker-2026-12-05.log",
+            &start("09:00:00", 1).replace("12-07", "12-05"),
+        ),
         (
             "logs/claude-mem-2026-12-06.log",
-            &(start("09:00:00", 2) + &l("09:30:00", "INFO", "SHUTDOWN", "Worker shutdown complete"))
+            &(start("09:00:00", 2)
+                + &l("09:30:00", "INFO", "SHUTDOWN", "Worker shutdown complete"))
                 .replace("12-07", "12-06"),
         ),
         ("logs/claude-mem-2026-12-07.log", &start("09:00:00", 3)),
@@ -168,7 +202,9 @@ fn runs_across_days_and_layouts_and_the_limits() {
     assert_eq!(h.runs[0].end, End::Unclean);
     assert_eq!(h.runs[1].end, End::Clean);
     assert_eq!(h.summary.days.len(), 3);
-    let since = Since::parse("2026-12-06").expect("date").resolve(NaiveDateTime::default());
+    let since = Since::parse("2026-12-06")
+        .expect("date")
+        .resolve(NaiveDateTime::default());
     let h = read(
         d.path(),
         Limits {
@@ -196,7 +232,9 @@ fn runs_across_days_and_layouts_and_the_limits() {
 fn no_logs_is_an_error_naming_the_dir() {
     let d = data_dir(&[]);
     let e = read(d.path(), Limits::default(), None).expect_err("no logs");
-    assert!(e.to_string().contains(&d.path().join("logs").display().to_string()));
+    assert!(e
+        .to_string()
+        .contains(&d.path().join("logs").display().to_string()));
     assert_eq!(e.exit_code(), 1);
 }
 
@@ -206,7 +244,10 @@ fn since_parses_durations_and_dates() {
         Since::parse("2d"),
         Ok(Since::Ago(Duration::from_secs(2 * 86_400)))
     );
-    assert_eq!(Since::parse("90m"), Ok(Since::Ago(Duration::from_secs(5400))));
+    assert_eq!(
+        Since::parse("90m"),
+        Ok(Since::Ago(Duration::from_secs(5400)))
+    );
     assert!(matches!(Since::parse("2026-12-01 08:00"), Ok(Since::At(_))));
     assert!(Since::parse("yesterday").is_err());
     assert!(Since::parse("-2d").is_err());

@@ -22,6 +22,7 @@
 #![cfg(target_os = "linux")]
 
 mod dashboard;
+mod history;
 mod lifecycle;
 mod mcp;
 mod ownership;

@@ -1,0 +1,102 @@
+//! `history` and `status`'s previous run against the real worker, started by claude-mem's own
+//! CLI three times: stopped cleanly, killed with SIGKILL, left running.
+
+use super::{pid_file, wait_health, Install, Sandbox, CALL, UP};
+use crate::common::{alive, kill, wait_until};
+
+/// `claude-mem start` (its own CLI), the new worker's PID once it answers.
+#[track_caller]
+fn claude_mem_start(sb: &Sandbox, before: Option<i32>) -> i32 {
+    let out = sb.claude_mem("start");
+    assert_eq!(out.code, 0, "claude-mem start: {}", out.both());
+    let mut pid = None;
+    wait_until(UP, "worker.pid naming a new live worker", || {
+        pid = pid_file(&sb.data)
+            .map(|(p, _)| p)
+            .filter(|p| Some(*p) != before && alive(*p));
+        pid.is_some()
+    });
+    let pid = pid.unwrap_or_default();
+    sb.record(pid);
+    wait_health(sb.port, UP);
+    pid
+}
+
+#[test]
+fn history_lists_clean_killed_and_running_runs_in_order() {
+    let Some(inst) = Install::find("real_worker::history::clean_killed_running") else {
+        return;
+    };
+    let sb = Sandbox::new(&inst);
+
+    let first = claude_mem_start(&sb, None);
+    let stop = sb.claude_mem("stop");
+    assert_eq!(stop.code, 0, "claude-mem stop: {}", stop.both());
+    wait_until(CALL, "the first worker gone after claude-mem stop", || {
+        !alive(first)
+    });
+
+    let second = claude_mem_start(&sb, Some(first));
+    kill(second);
+    wait_until(CALL, "the second worker gone after SIGKILL", || {
+        !alive(second)
+    });
+
+    let third = claude_mem_start(&sb, Some(second));
+
+    let out = sb.top(&["history", "--json"]);
+    out.code(0);
+    let v = out.json();
+    let runs = v["runs"].as_array().expect("runs");
+    let got: Vec<(i64, &str)> = runs
+        .iter()
+        .map(|r| {
+            (
+                r["pid"].as_i64().unwrap_or(0),
+                r["end"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (i64::from(first), "clean"),
+            (i64::from(second), "unclean"),
+            (i64::from(third), "running")
+        ],
+        "{}",
+        out.both()
+    );
+    for r in runs {
+        assert_eq!(r["version"], super::VERSION, "{r}");
+    }
+    assert!(
+        !runs[1]["last_lines"]
+            .as_array()
+            .expect("last_lines")
+            .is_empty(),
+        "the killed run's last lines: {}",
+        out.both()
+    );
+    assert_eq!(v["summary"]["unclean"], 1, "{}", out.both());
+
+    let text = sb.top(&["history"]);
+    text.code(0);
+    assert!(
+        text.stdout
+            .contains("3 runs: 1 clean, 1 unclean, 0 replaced, 1 running"),
+        "{}",
+        text.both()
+    );
+
+    let st = sb.top(&["status"]);
+    st.code(0);
+    assert!(
+        st.stdout
+            .contains(&format!("Previous run: PID {second}, unclean end")),
+        "{}",
+        st.both()
+    );
+    let js = sb.top(&["status", "--json"]);
+    assert_eq!(js.json()["previous_run"]["end"], "unclean", "{}", js.both());
+}
