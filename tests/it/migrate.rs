@@ -371,12 +371,16 @@ fn case15_marker_and_pid_files_are_replaced_atomically() {
 // ---------------------------------------------------------------------------------------------
 // The real pm2 7.x (issue 22 item 4).
 
+// The real pm2 runs on Unix here (Wine has no node).
+#[cfg(unix)]
 /// The real pm2 `.ci/run` installs: its JS entry point, run by node.
 struct RealPm2 {
     node: PathBuf,
     script: PathBuf,
 }
 
+// The real pm2 runs on Unix here (Wine has no node).
+#[cfg(unix)]
 /// The real pm2 7.x under `CMT_PM2_ROOT`, or `None` after a visible skip.
 fn real_pm2(test: &str) -> Option<RealPm2> {
     let Some(root) = std::env::var_os("CMT_PM2_ROOT") else {
@@ -415,12 +419,16 @@ fn real_pm2(test: &str) -> Option<RealPm2> {
     Some(RealPm2 { node, script })
 }
 
+// The real pm2 runs on Unix here (Wine has no node).
+#[cfg(unix)]
 /// A real pm2 daemon this test started in its own `PM2_HOME`: on drop, the daemon its `pm2.pid`
 /// names is ended, then whatever of its children outlived it.
 struct Daemon {
     home: PathBuf,
 }
 
+// The real pm2 runs on Unix here (Wine has no node).
+#[cfg(unix)]
 impl Daemon {
     fn pid(&self) -> Option<i32> {
         std::fs::read_to_string(self.home.join("pm2.pid"))
@@ -432,6 +440,8 @@ impl Daemon {
     }
 }
 
+// The real pm2 runs on Unix here (Wine has no node).
+#[cfg(unix)]
 impl Drop for Daemon {
     fn drop(&mut self) {
         let Some(pid) = self.pid() else { return };
@@ -455,6 +465,8 @@ impl Drop for Daemon {
     }
 }
 
+// The real pm2 runs on Unix here (Wine has no node).
+#[cfg(unix)]
 impl RealPm2 {
     /// pm2 as the test runs it: node and the script, a clean environment, this test's homes.
     fn cmd(&self, env: &Env, home: &Path, args: &[&str]) -> Command {
@@ -529,6 +541,8 @@ impl RealPm2 {
     }
 }
 
+// The real pm2 runs on Unix here (Wine has no node).
+#[cfg(unix)]
 /// Live processes whose environment has `PM2_HOME=home`: a pm2 daemon (or its apps) there. The
 /// test's own stand-in workers inherit the variable from the binary's environment: not counted.
 fn processes_with_pm2_home(env: &Env, home: &Path) -> Vec<i32> {
@@ -542,6 +556,8 @@ fn processes_with_pm2_home(env: &Env, home: &Path) -> Vec<i32> {
         .collect()
 }
 
+// The real pm2 runs on Unix here (Wine has no node).
+#[cfg(unix)]
 /// `status` (text and JSON) gives no pm2 advice.
 fn assert_no_pm2_advice(env: &Env) {
     let st = env.run(&["status"]);
