@@ -731,7 +731,27 @@ fn classify(
             m
         })
         .collect();
+    // In this data dir's census another data dir's or user's worker is not asked anything
+    // (it is dropped below unless it holds the configured port, whose answer is known): its
+    // facts come from the process table, and a status read never waits on a foreign worker.
+    let me = platform::current_uid();
+    let to_ask = |w: &Member| {
+        scope == Scope::All
+            || w.ports.contains(&cfg.port)
+            || ownership::decide(
+                &ownership::Facts {
+                    uid: w.owner,
+                    data_dir: w.data_dir.clone(),
+                },
+                &here,
+                me,
+            )
+            .is_ours()
+    };
     let ask = |w: &Member| {
+        if !to_ask(w) {
+            return None;
+        }
         let port = w
             .ports
             .iter()
@@ -748,7 +768,7 @@ fn classify(
     // wedged ones cost one timeout in all.
     let elsewhere = workers
         .iter()
-        .filter(|w| !w.ports.contains(&cfg.port) && !w.ports.is_empty())
+        .filter(|w| !w.ports.contains(&cfg.port) && !w.ports.is_empty() && to_ask(w))
         .count();
     let answers: Vec<_> = if elsewhere <= 1 {
         workers.iter().map(ask).collect()
@@ -787,7 +807,6 @@ fn classify(
                 .map(|w| w.pid)
                 .next()
         });
-    let me = platform::current_uid();
     for w in &mut workers {
         // Whose it is first: on this data dir's port or not, another user's or another data
         // dir's worker is never this data dir's (a port can be shared, a PID file copied).
