@@ -76,6 +76,28 @@ fn run(cli: Cli) -> Result<u8, Edge> {
             ),
         }));
     }
+    // Commands that read no data dir, port or worker refuse those options rather than ignore them.
+    if matches!(
+        cli.command,
+        Some(Command::Completions { .. })
+            | Some(Command::Man { .. })
+            | Some(Command::Config { .. })
+    ) {
+        let g = &cli.global;
+        if let Some(opt) = [
+            (g.data_dir.is_some(), "--data-dir"),
+            (g.port.is_some(), "--port"),
+            (g.worker_cmd.is_some(), "--worker-cmd"),
+        ]
+        .into_iter()
+        .find_map(|(given, name)| given.then_some(name))
+        {
+            return Err(Edge::Fail(Fail {
+                code: 2,
+                msg: format!("{opt} does nothing for this command: drop it"),
+            }));
+        }
+    }
     if cli.command.is_none() && !cli.once {
         return dashboard(&commands::load_config(&cli.global)?, &cli);
     }

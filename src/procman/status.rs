@@ -35,6 +35,16 @@ pub enum State {
 }
 
 impl State {
+    pub const ALL: [State; 7] = [
+        State::Running,
+        State::Unhealthy,
+        State::Stale,
+        State::Stopped,
+        State::Unmanaged,
+        State::Taken,
+        State::Unknown,
+    ];
+
     /// `status` / `--once` exit codes (LSB-like).
     pub fn exit_code(self) -> u8 {
         match self {

@@ -96,6 +96,8 @@ fn global_options_go_anywhere_and_dashboard_options_only_where_they_act() {
         &["--once", "--interval", "2s"],
         &["--interval", "2s", "status"],
         &["--once", "ps"],
+        &["completions", "bash", "--data-dir", "/x", "--port", "2000"],
+        &["man", "--port", "2000"],
     ] {
         let out = env.run(args);
         assert_eq!(out.code, 2, "{args:?}: {}", out.both());

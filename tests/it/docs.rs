@@ -441,3 +441,56 @@ fn the_checker_itself_finds_links_skips_code_and_slugs_like_github() {
     assert!(check(&here, md, "docs/usage.md#exit-codes").is_none());
     assert!(check(&here, md, "docs/usage.md#exit-code").is_some());
 }
+
+/// Issue 28: one name for each class, helper kind and state in the program and the docs. Every
+/// name the program prints is in docs/usage.md, and every name the docs' class list gives is one
+/// the program prints.
+#[test]
+fn the_docs_name_every_class_kind_and_state_the_program_prints() {
+    use claude_mem_top::procman::census::{Class, HelperKind};
+    use claude_mem_top::procman::status::State;
+    let usage = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/usage.md"))
+        .expect("docs/usage.md");
+    let classes: Vec<&str> = Class::WORKERS
+        .into_iter()
+        .chain([Class::Helper, Class::OrphanedHelper])
+        .map(Class::label)
+        .collect();
+    for name in classes
+        .iter()
+        .copied()
+        .chain(HelperKind::ALL.map(HelperKind::label))
+    {
+        assert!(
+            usage.contains(&format!("`{name}`")),
+            "docs/usage.md lacks `{name}`"
+        );
+    }
+    for st in State::ALL {
+        let json = serde_json::to_value(st).expect("json");
+        let name = json.as_str().expect("a string");
+        assert!(
+            usage.contains(&format!("`{name}`")) || usage.contains(&format!("({name}")),
+            "docs/usage.md lacks the state {name}"
+        );
+        assert!(
+            usage.contains(&format!("| {} |", st.exit_code())),
+            "the exit-code table lacks {}",
+            st.exit_code()
+        );
+    }
+    // The other way: the class list names only classes the program has.
+    let list = usage
+        .split("Classes: ")
+        .nth(1)
+        .and_then(|rest| rest.split("\n\n").next())
+        .expect("a `Classes:` paragraph in docs/usage.md");
+    for word in list.split('`').skip(1).step_by(2) {
+        if !word.starts_with('-') && word.chars().all(|c| c.is_ascii_lowercase() || c == '-') {
+            assert!(
+                classes.contains(&word) || HelperKind::ALL.iter().any(|k| k.label() == word),
+                "docs/usage.md's class list names `{word}`, which the program does not print"
+            );
+        }
+    }
+}

@@ -2,7 +2,7 @@
 //! CLI three times: stopped cleanly, killed with SIGKILL, left running.
 
 use super::{pid_file, wait_health, Install, Sandbox, CALL, UP};
-use crate::common::{alive, kill, wait_until};
+use crate::common::{alive, kill, stat, wait_until};
 
 /// `claude-mem start` (its own CLI), the new worker's PID once it answers.
 #[track_caller]
