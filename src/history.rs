@@ -66,10 +66,12 @@ pub fn text(h: &History, tty: bool) -> String {
             ended,
             r.uptime_seconds.map_or("?".into(), fmt_uptime),
             r.end.label(),
-            r.cause
-                .as_ref()
-                .map(|c| clean(&c.to_string()))
-                .unwrap_or_default()
+            match (&r.cause, r.end) {
+                (Some(c), _) => clean(&c.to_string()),
+                (None, End::Unclean) =>
+                    "no shutdown logged (killed, crashed or machine off)".into(),
+                (None, _) => String::new(),
+            }
         );
         if !r.last_lines.is_empty() {
             let _ = writeln!(s, "         last lines:");
@@ -121,6 +123,9 @@ pub fn text(h: &History, tty: bool) -> String {
                 .collect();
             let _ = writeln!(s, "Runs a day: {}", days.join(", "));
         }
+    }
+    if h.runs.iter().any(|r| r.end == End::Unclean) {
+        let _ = writeln!(s, "(An unclean end's time is its last line in the log.)");
     }
     for n in &h.notes {
         let _ = writeln!(s, "Note: {n}");

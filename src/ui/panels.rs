@@ -607,6 +607,18 @@ pub fn files(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
             cands.push(row(short_col.clone(), dated.clone(), true));
         }
         cands.push(row(short_col.clone(), value.clone(), false));
+        // A value of fields (`pid 28635, port 37700, token 1570186`) drops whole fields from
+        // its end before anything is cut: a number is shown whole or not at all.
+        if let Some(t) = text.as_deref().filter(|t| t.contains(", ")) {
+            let fields: Vec<&str> = t.split(", ").collect();
+            for k in (1..fields.len()).rev() {
+                cands.push(row(
+                    short_col.clone(),
+                    Some(join(&fields[..k].join(", "))),
+                    false,
+                ));
+            }
+        }
         cands.push(row(short_col.clone(), squeezed, false));
         lines.push(fit::first_fit(w, cands));
     }
@@ -706,10 +718,13 @@ pub fn database(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
             "busy (locked by a writer): retrying",
             t.warn(),
         )),
-        DbState::Error(e) => lines.push(Line::styled(
-            format!("unreadable: {}", crate::logs::sanitize(e)),
-            t.bad(),
-        )),
+        DbState::Error(e) => {
+            // The whole reason, wrapped over the panel's rows (cut, it lost its point).
+            let text = Line::styled(format!("unreadable: {}", crate::logs::sanitize(e)), t.bad());
+            let p = Paragraph::new(text).wrap(ratatui::widgets::Wrap { trim: true });
+            f.render_widget(p, inner);
+            return;
+        }
         DbState::Ok(s) => {
             let counts: Vec<(String, String, String)> = s
                 .counts
@@ -909,7 +924,7 @@ pub fn processes(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
             let label: String = label.chars().take(lw).collect();
             let mut text = format!("{:<pid_w$} {label:<lw$}", p.pid);
             if with_rss {
-                text.push_str(&format!(" {:>7}", fmt_bytes(p.rss_bytes)));
+                text.push_str(&format!(" {:>7}", compact_bytes(p.rss_bytes)));
             }
             if with_age {
                 text.push_str(&format!(" {age:>7}"));
@@ -923,6 +938,23 @@ pub fn processes(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
         })
         .collect();
     f.render_widget(Paragraph::new(lines), inner);
+}
+
+/// A size in at most 7 columns, whole (`107.7 MB` would be cut to `107.7 M`): `512 B`, `93.5 MB`,
+/// `108 MB`, `1023 MB`.
+fn compact_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i + 1 < UNITS.len() {
+        v /= 1024.0;
+        i += 1;
+    }
+    match (i, v < 100.0) {
+        (0, _) => format!("{n} B"),
+        (_, true) => format!("{v:.1} {}", UNITS[i]),
+        (_, false) => format!("{v:.0} {}", UNITS[i]),
+    }
 }
 
 /// What the worker just stored, newest first: time, kind (an observation's type), title and
@@ -1004,6 +1036,20 @@ fn kind_style(k: crate::procman::activity::Kind, t: &Theme) -> ratatui::style::S
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn compact_sizes_fit_seven_columns_whole() {
+        for (n, want) in [
+            (512u64, "512 B"),
+            (98_050_000, "93.5 MB"),
+            (112_930_000, "108 MB"),
+            (1_073_000_000, "1023 MB"),
+        ] {
+            let got = super::compact_bytes(n);
+            assert_eq!(got, want);
+            assert!(got.len() <= 7, "{got}");
+        }
+    }
+
     use crate::procman::files::{JSON_PID_FILE, MARKER_FILE, PID_FILE, PORT_FILE};
 
     #[test]

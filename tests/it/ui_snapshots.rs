@@ -823,3 +823,45 @@ fn the_log_panel_at_its_top_and_a_notice_that_expires() {
     update(&mut m, Msg::Tick(later));
     assert!(!render(&m, 120, 40).contains("start done in 12 ms"));
 }
+
+/// Issue 24's cut numbers: at 80×24 a 13.x `worker.pid` drops whole fields (never `…00, token`),
+/// and a database error is shown whole, wrapped, not cut mid-word.
+#[test]
+fn numbers_are_whole_or_absent_and_errors_wrap_at_80x24() {
+    let mut m = model(State::Running);
+    let t = now();
+    update(
+        &mut m,
+        Msg::Files(
+            vec![FileInfo {
+                name: "worker.pid".into(),
+                present: true,
+                value: "pid 28635, port 37700, token 1570186".into(),
+                mtime: Some(t - Duration::from_secs(60)),
+                size: None,
+            }],
+            t,
+        ),
+    );
+    update(
+        &mut m,
+        Msg::Db(Box::new(claude_mem_top::app::msg::DbState::Error(
+            "database disk image is malformed".into(),
+        ))),
+    );
+    let screen = render(&m, 80, 24);
+    let row = screen
+        .lines()
+        .find(|l| l.contains("pid 28635"))
+        .unwrap_or_else(|| panic!("no worker.pid row:\n{screen}"));
+    // Each number is whole or not there.
+    for n in ["28635", "37700", "1570186"] {
+        let cut = (1..n.len()).any(|k| row.contains(&format!("…{}", &n[k..])));
+        assert!(!cut, "{n} cut in {row:?}");
+    }
+    let joined: String = screen.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        joined.contains("malformed"),
+        "the database error is shown to its end:\n{screen}"
+    );
+}
