@@ -5,6 +5,7 @@
 pub mod config;
 pub mod demo;
 pub mod effect;
+pub mod history;
 pub mod keymap;
 pub mod model;
 pub mod msg;
@@ -523,6 +524,7 @@ async fn dashboard(cfg: &Config, opts: Options) -> Result<u8, RunError> {
                     Effect::PokeCensus => {
                         let _ = src.census.send(sources::census::Note::Poke);
                     }
+                    Effect::ReadHistory(live) => history::read(cfg.clone(), live, tx.clone()),
                 }
             }
         }

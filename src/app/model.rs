@@ -56,6 +56,9 @@ pub enum Mode {
     /// The Health detail: what `status` prints for the current status (each finding with its
     /// fix, the checks, the warnings), read-only, scrolled down by this many rows.
     HealthDetail(u16),
+    /// The worker's runs (`H`): `sel` the selected run (0: the newest); `open` shows its last
+    /// log lines, scrolled down by `top` rows.
+    History { sel: usize, open: bool, top: u16 },
     /// One Activity item's full text, read-only, scrolled down by `top` rows.
     Detail {
         item: Box<crate::procman::activity::Item>,
@@ -359,6 +362,8 @@ pub struct Model {
     pub activity: Vec<crate::procman::activity::Item>,
     /// The selected row of the Activity panel (0: the newest).
     pub activity_sel: usize,
+    /// The worker's runs from its logs (`H`).
+    pub history: super::history::HistoryState,
 }
 
 /// Activity items kept.
@@ -451,6 +456,7 @@ impl Model {
             proc_busy: false,
             activity: Vec::new(),
             activity_sel: 0,
+            history: Default::default(),
         }
     }
 

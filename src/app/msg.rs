@@ -57,6 +57,8 @@ pub enum Msg {
     Suspend,
     /// The worker's live feed (`GET /stream`): connections, typed frames, drops.
     Stream(crate::procman::stream::StreamEvent),
+    /// The worker's runs from its logs (`H`, and the timeline's start).
+    History(Box<super::history::HistoryRead>),
 }
 
 /// The one channel into `update`: every source, task and effect sends on a clone. Unbounded, so

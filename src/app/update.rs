@@ -36,6 +36,8 @@ pub enum Effect {
         name: String,
         text: String,
     },
+    /// Read the worker's runs from its logs (the live worker's is running).
+    ReadHistory(Option<crate::procman::history::Live>),
 }
 
 /// How long a key's result stays in the header.
@@ -99,6 +101,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Updated {
         Msg::Key(k) => changed = key(m, k, &mut fx),
         Msg::Signal(sig) => m.quit = Some(sig.exit_code()),
         Msg::Event(e) => m.event(e),
+        Msg::History(r) => super::history::on_read(m, *r),
         Msg::Stream(ev) => {
             use crate::procman::stream::StreamEvent;
             // Frames that store something reach the Activity panel; the connection shows in its
@@ -218,6 +221,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Updated {
             auto_restart_watch(m, old_state, &st);
             pipeline_events(m, prev.as_ref().and_then(|p| p.pipeline.as_ref()), &st);
             m.status = Some(*st);
+            super::history::on_status(m, &mut fx);
         }
         Msg::Api(a) => {
             changed = m.api.as_ref() != Some(&*a);
@@ -456,6 +460,7 @@ fn key(m: &mut Model, k: KeyEvent, fx: &mut Vec<Effect>) -> bool {
             }
             Reader::Scroll(top) => m.mode = Mode::Detail { item, top },
         },
+        Mode::History { sel, open, top } => super::history::key(m, &k, sel, open, top),
         Mode::HealthDetail(top) => match reader_key(m, &k, top) {
             Reader::Close => return true,
             Reader::Ignore => {
@@ -629,6 +634,7 @@ pub(crate) fn command(m: &mut Model, cmd: Command, fx: &mut Vec<Effect>) {
             }
         }
         Command::Help => m.mode = Mode::Help(0),
+        Command::History => super::history::open(m, fx),
         Command::ScrollUp => scroll(m, 1, true),
         Command::ScrollDown => scroll(m, 1, false),
         Command::PageUp => scroll(m, page, true),
@@ -1458,6 +1464,8 @@ mod tests {
                         m.log.scroll == 0 && m.log.follow
                     }
                     Command::Help => m.mode == Mode::Help(0),
+                    Command::History => matches!(m.mode, Mode::History { .. })
+                        && matches!(&fx[..], [Effect::ReadHistory(_)]),
                     Command::Quit => m.quit == Some(0),
                 };
                 assert!(

@@ -45,7 +45,8 @@ pub use linux::environ;
 #[cfg(target_os = "macos")]
 pub use macos::{environ, processes};
 pub use os_family::{
-    current_uid, describe_file_type, detach, dir_writable, file_id, file_owner, ignore_terminate,
+    current_uid, describe_file_type, detach, dir_writable, file_id, file_owner, host_name,
+    ignore_terminate,
     is_executable, is_world_writable, open_create_nofollow, open_lock_file, open_read_nofollow,
     quiet_on_closed_pipe, shared_file_permissions, shutdown_signals, stop_self, suspend_signals,
     sync_dir, user_name,
@@ -54,6 +55,9 @@ pub use os_family::{
 pub use table::environ;
 #[cfg(not(target_os = "macos"))]
 pub use table::processes;
+
+/// Windows: claude-mem's defaults differ there (no uid in its default port, longer timeouts).
+pub const WINDOWS: bool = cfg!(windows);
 
 /// The value of `key` in an environment (`KEY=value` entries), byte for byte (a path value
 /// need not be UTF-8). `None` when absent or empty.

@@ -69,6 +69,19 @@ pub fn user_name(uid: u32) -> Option<String> {
     Some(name.to_string_lossy().into_owned()).filter(|n| !n.is_empty())
 }
 
+/// This machine's host name (`gethostname`), as Node's `os.hostname()` gives it.
+pub fn host_name() -> Option<String> {
+    let mut buf = [0 as libc::c_char; 256];
+    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates within it on
+    // success (the last byte is kept 0 for the truncated case).
+    let r = unsafe { libc::gethostname(buf.as_mut_ptr(), buf.len() - 1) };
+    if r != 0 {
+        return None;
+    }
+    let bytes: Vec<u8> = buf.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
+    String::from_utf8(bytes).ok().filter(|s| !s.is_empty())
+}
+
 /// The uid that owns a file.
 pub fn file_owner(meta: &fs::Metadata) -> Option<u32> {
     Some(meta.uid())

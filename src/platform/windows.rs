@@ -705,6 +705,11 @@ pub fn user_name(_uid: u32) -> Option<String> {
     None
 }
 
+/// This machine's name (`COMPUTERNAME`), as Node's `os.hostname()` gives it there.
+pub fn host_name() -> Option<String> {
+    std::env::var("COMPUTERNAME").ok().filter(|s| !s.is_empty())
+}
+
 /// Windows files have no numeric owner.
 pub fn file_owner(_meta: &fs::Metadata) -> Option<u32> {
     None

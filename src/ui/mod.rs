@@ -1,6 +1,7 @@
 //! Pure drawing: `draw(frame, &model)`. Nothing here reads files or the clock.
 
 pub mod fit;
+mod history;
 mod logs;
 mod panels;
 mod popup;
@@ -182,6 +183,7 @@ pub fn draw(f: &mut Frame, m: &Model) {
         Mode::ConfirmProc(job) => popup::confirm_proc(f, area, job, &t),
         Mode::Detail { item, top } => popup::detail(f, area, item, *top, &t),
         Mode::HealthDetail(top) => popup::health_detail(f, area, m, *top, &t),
+        Mode::History { sel, open, top } => history::draw(f, area, m, *sel, *open, *top, &t),
         Mode::Search | Mode::Normal => {}
     }
 }

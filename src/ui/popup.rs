@@ -243,7 +243,7 @@ pub fn health_detail(f: &mut Frame, area: Rect, m: &Model, top: u16, t: &Theme) 
 }
 
 /// A read-only text popup, `width` columns at most, wrapped and scrolled down by `top` rows.
-fn reader(
+pub(super) fn reader(
     f: &mut Frame,
     area: Rect,
     width: u16,

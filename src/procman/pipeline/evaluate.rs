@@ -171,10 +171,18 @@ pub fn evaluate(p: &mut Pipeline, stall_after: Duration, now_ms: i64) {
                 "{} worker starts and {} `{MISMATCH_LINE}` kills in the last hour",
                 r.starts_last_hour, r.version_mismatches_last_hour
             ),
-            fix: "the hooks kill a worker whose version differs from the installed plugin: run \
-                  the installed release's worker only (stop other managers, `claude-mem-top ps`), \
-                  or reinstall the plugin"
-                .into(),
+            // The fix follows the cause the log shows: version-mismatch kills, or a worker
+            // that exits on its own.
+            fix: if r.version_mismatches_last_hour > 0 {
+                "the hooks kill a worker whose version differs from the installed plugin: run \
+                 the installed release's worker only (stop other managers, `claude-mem-top ps`), \
+                 or reinstall the plugin"
+            } else {
+                "the worker keeps exiting: `claude-mem-top logs --level warn` shows why each run \
+                 ended (a crash, a missing dependency, a port in use), and `claude-mem-top ps` \
+                 whether another manager starts it too"
+            }
+            .into(),
         });
     }
     if let (Some(run), Some(inst)) = (&p.versions.running, &p.versions.installed) {

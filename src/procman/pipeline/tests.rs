@@ -189,6 +189,19 @@ fn restarts_count_within_the_hour() {
     });
     evaluate(&mut p, DEFAULT_STALL_AFTER, 0);
     assert_eq!(p.badges, vec![Signal::Flapping]);
+    assert!(p.findings[0].fix.contains("version"), "{:?}", p.findings);
+    // Ordinary restarts, no mismatch kill: the fix is about why the worker exits.
+    p.restarts = Some(Restarts {
+        starts_last_hour: 7,
+        version_mismatches_last_hour: 0,
+    });
+    evaluate(&mut p, DEFAULT_STALL_AFTER, 0);
+    assert_eq!(p.badges, vec![Signal::Flapping]);
+    assert!(
+        !p.findings[0].fix.contains("version") && p.findings[0].fix.contains("logs"),
+        "{:?}",
+        p.findings
+    );
 }
 
 #[test]

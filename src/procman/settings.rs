@@ -1,0 +1,639 @@
+//! claude-mem's effective settings: every key its 13.x `SettingsDefaultsManager` knows, with the
+//! value claude-mem would use and where it comes from (the environment, the exact
+//! `settings.json`, or its default), resolved as its bundle does:
+//!
+//! - The data dir: `CLAUDE_MEM_DATA_DIR` (env, `~` expanded), else `CLAUDE_MEM_DATA_DIR` in
+//!   `~/.claude-mem/settings.json`, else `~/.claude-mem` ([`config::claude_mem_data_dir`]).
+//! - Most keys come from `DATA_DIR/settings.json`; the worker's own address and request timeout
+//!   (`CLAUDE_MEM_WORKER_PORT`, `_HOST`, `CLAUDE_MEM_API_TIMEOUT_MS`) from
+//!   `$CLAUDE_MEM_DATA_DIR/settings.json`, else `~/.claude-mem/settings.json`: the two differ only
+//!   when `~/.claude-mem/settings.json` moved the data dir.
+//! - A file may start with a UTF-8 BOM; a nested `{"env": {…}}` file is read from its `env`
+//!   object (the keys beside it are not read); only known keys are taken; a file that is not a
+//!   JSON object leaves every key at its default.
+//! - An environment variable of a known key overrides the file, even when empty.
+//! - `CLAUDE_MEM_WORKER_HOST` `localhost` reads as `127.0.0.1`.
+//!
+//! Nothing is written (claude-mem itself creates a missing file with its defaults). Secrets are
+//! masked here, before anything can print them: at most the last 4 characters survive.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::config::{self, ConfigError, DataDirSource};
+
+/// The release whose keys and defaults these are.
+pub const RELEASE: &str = "13.25.3";
+
+/// How a key's default is made.
+#[derive(Debug, Clone, Copy)]
+enum Dflt {
+    Lit(&'static str),
+    /// `37700 + uid % 100` (uid 77 where there is none: Windows).
+    WorkerPort,
+    /// 30 s, 1.5× on Windows.
+    ApiTimeout,
+    /// A path under the home directory.
+    Home(&'static [&'static str]),
+    /// The machine's host name.
+    HostName,
+    /// `claude_mem_` + the env port, else the default port.
+    RedisPrefix,
+    /// `http://127.0.0.1:` + env `CLAUDE_MEM_SERVER_PORT`, else `37877 + uid % 100`.
+    ServerUrl,
+}
+use Dflt::*;
+
+/// `SettingsDefaultsManager.DEFAULTS` of claude-mem 13.25.3, in its order.
+const KNOWN: &[(&str, Dflt)] = &[
+    ("CLAUDE_MEM_MODEL", Lit("claude-haiku-4-5-20251001")),
+    ("CLAUDE_MEM_CONTEXT_OBSERVATIONS", Lit("50")),
+    ("CLAUDE_MEM_WORKER_PORT", WorkerPort),
+    ("CLAUDE_MEM_WORKER_HOST", Lit("127.0.0.1")),
+    ("CLAUDE_MEM_API_TIMEOUT_MS", ApiTimeout),
+    ("CLAUDE_MEM_SKIP_TOOLS", Lit("ListMcpResourcesTool,SlashCommand,Skill,TodoWrite,AskUserQuestion")),
+    ("CLAUDE_MEM_PROVIDER", Lit("claude")),
+    ("CLAUDE_MEM_CLAUDE_AUTH_METHOD", Lit("subscription")),
+    ("CLAUDE_MEM_GEMINI_API_KEY", Lit("")),
+    ("CLAUDE_MEM_GEMINI_MODEL", Lit("gemini-flash-latest")),
+    ("CLAUDE_MEM_GEMINI_RATE_LIMITING_ENABLED", Lit("true")),
+    ("CLAUDE_MEM_OPENROUTER_API_KEY", Lit("")),
+    ("CLAUDE_MEM_OPENROUTER_MODEL", Lit("xiaomi/mimo-v2-flash:free")),
+    ("CLAUDE_MEM_OPENROUTER_BASE_URL", Lit("")),
+    ("CLAUDE_MEM_OPENROUTER_SITE_URL", Lit("")),
+    ("CLAUDE_MEM_OPENROUTER_APP_NAME", Lit("claude-mem")),
+    ("CLAUDE_MEM_DATA_DIR", Home(&[".claude-mem"])),
+    ("CLAUDE_MEM_LOG_LEVEL", Lit("INFO")),
+    ("CLAUDE_MEM_PYTHON_VERSION", Lit("3.13")),
+    ("CLAUDE_CODE_PATH", Lit("")),
+    ("CLAUDE_MEM_CLAUDE_CONFIG_DIR", Lit("")),
+    ("CLAUDE_MEM_MODE", Lit("code")),
+    ("CLAUDE_MEM_CONTEXT_SHOW_READ_TOKENS", Lit("false")),
+    ("CLAUDE_MEM_CONTEXT_SHOW_WORK_TOKENS", Lit("false")),
+    ("CLAUDE_MEM_CONTEXT_SHOW_SAVINGS_AMOUNT", Lit("false")),
+    ("CLAUDE_MEM_CONTEXT_SHOW_SAVINGS_PERCENT", Lit("true")),
+    ("CLAUDE_MEM_CONTEXT_OBSERVATION_TYPES", Lit("")),
+    ("CLAUDE_MEM_CONTEXT_OBSERVATION_CONCEPTS", Lit("")),
+    ("CLAUDE_MEM_CONTEXT_FULL_COUNT", Lit("0")),
+    ("CLAUDE_MEM_CONTEXT_FULL_FIELD", Lit("narrative")),
+    ("CLAUDE_MEM_CONTEXT_SESSION_COUNT", Lit("10")),
+    ("CLAUDE_MEM_CONTEXT_SHOW_LAST_SUMMARY", Lit("true")),
+    ("CLAUDE_MEM_CONTEXT_SHOW_LAST_MESSAGE", Lit("false")),
+    ("CLAUDE_MEM_CONTEXT_SHOW_TERMINAL_OUTPUT", Lit("true")),
+    ("CLAUDE_MEM_WELCOME_HINT_ENABLED", Lit("true")),
+    ("CLAUDE_MEM_FOLDER_CLAUDEMD_ENABLED", Lit("false")),
+    ("CLAUDE_MEM_FOLDER_USE_LOCAL_MD", Lit("false")),
+    ("CLAUDE_MEM_TRANSCRIPTS_ENABLED", Lit("true")),
+    ("CLAUDE_MEM_TRANSCRIPTS_CONFIG_PATH", Home(&[".claude-mem", "transcript-watch.json"])),
+    ("CLAUDE_MEM_CODEX_TRANSCRIPT_INGESTION", Lit("false")),
+    ("CLAUDE_MEM_MAX_CONCURRENT_AGENTS", Lit("2")),
+    ("CLAUDE_MEM_OBSERVER_MAX_CONVERSATION_CHARS", Lit("400000")),
+    ("CLAUDE_MEM_HOOK_FAIL_LOUD_THRESHOLD", Lit("3")),
+    ("CLAUDE_MEM_EXCLUDED_PROJECTS", Lit("")),
+    ("CLAUDE_MEM_FOLDER_MD_EXCLUDE", Lit("[]")),
+    ("CLAUDE_MEM_FOLDER_MD_SKELETON_DENYLIST", Lit("[]")),
+    ("CLAUDE_MEM_SEMANTIC_INJECT", Lit("false")),
+    ("CLAUDE_MEM_SEMANTIC_INJECT_LIMIT", Lit("5")),
+    ("CLAUDE_MEM_TIER_ROUTING_ENABLED", Lit("true")),
+    ("CLAUDE_MEM_TIER_SIMPLE_MODEL", Lit("haiku")),
+    ("CLAUDE_MEM_TIER_SUMMARY_MODEL", Lit("")),
+    ("CLAUDE_MEM_TIER_FAST_MODEL", Lit("haiku")),
+    ("CLAUDE_MEM_TIER_SMART_MODEL", Lit("sonnet")),
+    ("CLAUDE_MEM_CHROMA_ENABLED", Lit("true")),
+    ("CLAUDE_MEM_CHROMA_MODE", Lit("local")),
+    ("CLAUDE_MEM_CHROMA_HOST", Lit("127.0.0.1")),
+    ("CLAUDE_MEM_CHROMA_PORT", Lit("8000")),
+    ("CLAUDE_MEM_CHROMA_SSL", Lit("false")),
+    ("CLAUDE_MEM_CHROMA_API_KEY", Lit("")),
+    ("CLAUDE_MEM_CHROMA_TENANT", Lit("default_tenant")),
+    ("CLAUDE_MEM_CHROMA_DATABASE", Lit("default_database")),
+    ("CLAUDE_MEM_CHROMA_PREWARM_TIMEOUT_MS", Lit("120000")),
+    ("CLAUDE_MEM_CHROMA_MAX_PENDING_MUTATIONS", Lit("5000")),
+    ("CLAUDE_MEM_CLOUD_SYNC_TOKEN", Lit("")),
+    ("CLAUDE_MEM_CLOUD_SYNC_USER_ID", Lit("")),
+    ("CLAUDE_MEM_CLOUD_SYNC_HUB_URL", Lit("")),
+    ("CLAUDE_MEM_CLOUD_SYNC_DEVICE_ID", Lit("")),
+    ("CLAUDE_MEM_CLOUD_SYNC_DEVICE_NAME", HostName),
+    ("CLAUDE_MEM_CLOUD_SYNC_WS", Lit("true")),
+    ("CLAUDE_MEM_CLOUD_SYNC_CONTENT_BATCH_SIZE", Lit("40")),
+    ("CLAUDE_MEM_CLOUD_SYNC_REQUEST_TIMEOUT_MS", Lit("90000")),
+    ("CLAUDE_MEM_LLM_TIMEOUT_MS", Lit("30000")),
+    ("CLAUDE_MEM_TV_TOKEN", Lit("")),
+    ("CLAUDE_MEM_PRO_TRIAL_EMAIL", Lit("")),
+    ("CLAUDE_MEM_PRO_TRIAL_AT", Lit("")),
+    ("CLAUDE_MEM_PRO_TRIAL_STATE", Lit("")),
+    ("CLAUDE_MEM_PRO_TRIAL_ENDS_AT", Lit("")),
+    ("CLAUDE_MEM_PRO_PLAN", Lit("")),
+    ("CLAUDE_MEM_PRO_FALLBACK_AT", Lit("")),
+    ("CLAUDE_MEM_PRO_MEMORY_KEY", Lit("")),
+    ("CLAUDE_MEM_PRO_MEMORY_BASE_URL", Lit("")),
+    ("CLAUDE_MEM_PRO_MEMORY_MODEL", Lit("")),
+    ("CLAUDE_MEM_TELEGRAM_ENABLED", Lit("true")),
+    ("CLAUDE_MEM_TELEGRAM_BOT_TOKEN", Lit("")),
+    ("CLAUDE_MEM_TELEGRAM_CHAT_ID", Lit("")),
+    ("CLAUDE_MEM_TELEGRAM_WRAPUPS_ENABLED", Lit("true")),
+    ("CLAUDE_MEM_TELEGRAM_OBSERVATION_ALERTS_ENABLED", Lit("false")),
+    ("CLAUDE_MEM_TELEGRAM_WRAPUP_ROUTES", Lit("{}")),
+    ("CLAUDE_MEM_TELEGRAM_TRIGGER_TYPES", Lit("security_alert,sensitive")),
+    ("CLAUDE_MEM_TELEGRAM_TRIGGER_CONCEPTS", Lit("")),
+    ("CLAUDE_MEM_GROK_BOT_AWARENESS_ENABLED", Lit("true")),
+    ("CLAUDE_MEM_GROK_BOT_AWARENESS_AGENT_IDS", Lit("521e962d-2ec3-4488-bfbc-54d5209ce118,95601360-61f7-4fd9-bb3a-2c976b2b85c0")),
+    ("CLAUDE_MEM_GROK_BOT_AWARENESS_TRIGGER_TYPES", Lit("decision,bugfix,security_alert,sensitive")),
+    ("CLAUDE_MEM_GROK_BOT_AWARENESS_TRIGGER_CONCEPTS", Lit("")),
+    ("CLAUDE_MEM_GROK_BOT_INJECT_ENABLED", Lit("true")),
+    ("CLAUDE_MEM_GROK_BOT_INJECT_AGENT_IDS", Lit("*")),
+    ("CLAUDE_MEM_GROK_BOT_INJECT_TIER", Lit("episode")),
+    ("CLAUDE_MEM_GROK_BOT_INJECT_WINDOW", Lit("80")),
+    ("CLAUDE_MEM_GROK_BOT_INJECT_FALLBACK", Lit("house")),
+    ("CLAUDE_MEM_GROK_BOT_INJECT_PLATFORM_SOURCE", Lit("")),
+    ("CLAUDE_MEM_GROK_BOT_INJECT_PROJECTS_BY_AGENT", Lit("")),
+    ("CLAUDE_MEM_GROK_BOT_INJECT_MAX_LINE_CHARS", Lit("160")),
+    ("CLAUDE_MEM_GROK_BOT_INJECT_DEBOUNCE_MS", Lit("1500")),
+    ("CLAUDE_MEM_CCS_ALIGN_ENABLED", Lit("true")),
+    ("CLAUDE_MEM_CCS_ALIGN_VIEWER_IDS", Lit("ccs-align")),
+    ("CLAUDE_MEM_CCS_ALIGN_TRIGGER_TYPES", Lit("decision,bugfix,security_alert,sensitive")),
+    ("CLAUDE_MEM_CCS_ALIGN_PATCH_SHADOWS", Lit("false")),
+    ("CLAUDE_MEM_QUEUE_ENGINE", Lit("sqlite")),
+    ("CLAUDE_MEM_REDIS_URL", Lit("")),
+    ("CLAUDE_MEM_REDIS_HOST", Lit("127.0.0.1")),
+    ("CLAUDE_MEM_REDIS_PORT", Lit("6379")),
+    ("CLAUDE_MEM_REDIS_MODE", Lit("external")),
+    ("CLAUDE_MEM_QUEUE_REDIS_PREFIX", RedisPrefix),
+    ("CLAUDE_MEM_AUTH_MODE", Lit("api-key")),
+    ("CLAUDE_MEM_RUNTIME", Lit("worker")),
+    ("CLAUDE_MEM_SERVER_URL", ServerUrl),
+    ("CLAUDE_MEM_SERVER_API_KEY", Lit("")),
+    ("CLAUDE_MEM_SERVER_PROJECT_ID", Lit("")),
+    ("CLAUDE_MEM_SERVER_BETA_URL", ServerUrl),
+    ("CLAUDE_MEM_SERVER_BETA_API_KEY", Lit("")),
+    ("CLAUDE_MEM_SERVER_BETA_PROJECT_ID", Lit("")),
+];
+
+/// Keys claude-mem masks in its own `GET /api/settings`.
+const SECRETS: &[&str] = &[
+    "CLAUDE_MEM_GEMINI_API_KEY",
+    "CLAUDE_MEM_OPENROUTER_API_KEY",
+    "CLAUDE_MEM_CHROMA_API_KEY",
+    "CLAUDE_MEM_CLOUD_SYNC_TOKEN",
+    "CLAUDE_MEM_TELEGRAM_BOT_TOKEN",
+    "CLAUDE_MEM_TELEGRAM_WRAPUP_ROUTES",
+    "CLAUDE_MEM_SERVER_API_KEY",
+    "CLAUDE_MEM_SERVER_BETA_API_KEY",
+    "CLAUDE_MEM_TV_TOKEN",
+    "CLAUDE_MEM_PRO_MEMORY_KEY",
+    "CLAUDE_MEM_REDIS_URL",
+];
+
+/// Keys the worker's HTTP side reads from `$CLAUDE_MEM_DATA_DIR/settings.json`, else
+/// `~/.claude-mem/settings.json` (not from a data dir that file moved).
+const WORKER_KEYS: &[&str] = &[
+    "CLAUDE_MEM_WORKER_PORT",
+    "CLAUDE_MEM_WORKER_HOST",
+    "CLAUDE_MEM_API_TIMEOUT_MS",
+];
+
+const DATA_DIR_KEY: &str = "CLAUDE_MEM_DATA_DIR";
+
+/// Is `key` one claude-mem 13.25.3 reads from its settings?
+pub fn is_known(key: &str) -> bool {
+    KNOWN.iter().any(|(k, _)| *k == key)
+}
+
+/// Is `key` a secret (claude-mem's own list, or a name that says so)?
+pub fn is_secret(key: &str) -> bool {
+    SECRETS.contains(&key)
+        || ["KEY", "TOKEN", "SECRET", "PASSWORD"]
+            .iter()
+            .any(|w| key.to_ascii_uppercase().contains(w))
+}
+
+/// A secret as it may be shown: empty stays empty; otherwise `****` and, for a value of 12
+/// characters or more, its last 4.
+pub fn mask(v: &str) -> String {
+    let n = v.chars().count();
+    if n == 0 {
+        String::new()
+    } else if n < 12 {
+        "****".into()
+    } else {
+        let tail: String = v.chars().skip(n - 4).collect();
+        format!("****{tail}")
+    }
+}
+
+/// What the resolution needs from the machine (a test passes its own).
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    pub home: PathBuf,
+    /// The environment's `CLAUDE_MEM_*` and `CLAUDE_CODE_PATH` variables.
+    pub env: BTreeMap<String, String>,
+    pub uid: Option<u32>,
+    pub windows: bool,
+    pub host_name: Option<String>,
+    /// `--data-dir`: claude-mem-top hands it to the worker it starts as `CLAUDE_MEM_DATA_DIR`.
+    pub data_dir_flag: Option<PathBuf>,
+}
+
+impl Inputs {
+    /// This process's.
+    pub fn current(data_dir_flag: Option<PathBuf>) -> Result<Inputs, ConfigError> {
+        let home = config::home_dir().ok_or(ConfigError::NoHome)?;
+        let env = std::env::vars_os()
+            .filter_map(|(k, v)| {
+                let k = k.into_string().ok()?;
+                (k.starts_with("CLAUDE_MEM_") || k == "CLAUDE_CODE_PATH")
+                    .then(|| (k, v.to_string_lossy().into_owned()))
+            })
+            .collect();
+        Ok(Inputs {
+            home,
+            env,
+            uid: crate::platform::current_uid(),
+            windows: crate::platform::WINDOWS,
+            host_name: crate::platform::host_name(),
+            data_dir_flag,
+        })
+    }
+
+    fn uid_mod(&self) -> u32 {
+        self.uid.unwrap_or(77) % 100
+    }
+}
+
+/// Where a value comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// The environment variable of the same name.
+    Env,
+    /// `--data-dir` (the data dir only).
+    Flag,
+    File(PathBuf),
+    Default,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Env => write!(f, "env"),
+            Origin::Flag => write!(f, "--data-dir"),
+            Origin::File(p) => write!(f, "{}", p.display()),
+            Origin::Default => write!(f, "default"),
+        }
+    }
+}
+
+/// In JSON: `"env"`, `"--data-dir"`, `"default"`, or the file's path.
+impl Serialize for Origin {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+/// Something wrong with a key or its value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "message", rename_all = "snake_case")]
+pub enum Problem {
+    /// Not a key claude-mem reads.
+    Unknown,
+    /// In a file, but claude-mem does not read it there.
+    Ignored(String),
+    /// A value claude-mem's settings API would reject.
+    Invalid(String),
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::Unknown => write!(f, "unknown to claude-mem {RELEASE}"),
+            Problem::Ignored(why) => write!(f, "not read: {why}"),
+            Problem::Invalid(why) => write!(f, "invalid: {why}"),
+        }
+    }
+}
+
+/// One setting as claude-mem would use it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Setting {
+    pub key: String,
+    /// The value (a secret masked); `None` for a JSON `null` in the file.
+    pub value: Option<String>,
+    pub origin: Origin,
+    pub secret: bool,
+    pub problem: Option<Problem>,
+}
+
+/// What a settings file held, as claude-mem reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
+pub enum FileState {
+    /// claude-mem creates it with its defaults when it first needs it.
+    Missing,
+    Flat { keys: usize },
+    Nested { keys: usize },
+    /// Not a JSON object (or unreadable): claude-mem uses its defaults.
+    Unusable(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileNote {
+    #[serde(serialize_with = "crate::procman::files::ser_path")]
+    pub path: PathBuf,
+    pub state: FileState,
+}
+
+/// Every setting and the files they came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub data_dir: PathBuf,
+    pub files: Vec<FileNote>,
+    pub settings: Vec<Setting>,
+}
+
+impl Report {
+    pub fn get(&self, key: &str) -> Option<&Setting> {
+        self.settings.iter().find(|s| s.key == key)
+    }
+
+    pub fn problems(&self) -> usize {
+        self.settings.iter().filter(|s| s.problem.is_some()).count()
+    }
+}
+
+/// A settings file's keys as claude-mem reads them.
+struct Loaded {
+    path: PathBuf,
+    state: FileState,
+    /// The object claude-mem takes its keys from (the `env` object of a nested file).
+    read: serde_json::Map<String, serde_json::Value>,
+    /// Keys beside a nested file's `env`, which are not read.
+    beside: Vec<String>,
+}
+
+fn load(path: &Path) -> Loaded {
+    let mut l = Loaded {
+        path: path.to_path_buf(),
+        state: FileState::Missing,
+        read: serde_json::Map::new(),
+        beside: Vec::new(),
+    };
+    match config::read_settings(path) {
+        Ok(None) if crate::platform::exists(path) => {
+            l.state = FileState::Unusable("empty: claude-mem uses its defaults".into())
+        }
+        Ok(None) => {}
+        Err(e) => {
+            let why = match e {
+                ConfigError::Settings { reason, .. } => reason,
+                other => other.to_string(),
+            };
+            l.state = FileState::Unusable(format!("{why}: claude-mem uses its defaults"));
+        }
+        Ok(Some(serde_json::Value::Object(mut top))) => match top.remove("env") {
+            Some(serde_json::Value::Object(env)) => {
+                l.beside = top.keys().cloned().collect();
+                l.state = FileState::Nested { keys: env.len() };
+                l.read = env;
+            }
+            other => {
+                if let Some(v) = other {
+                    top.insert("env".into(), v);
+                }
+                l.state = FileState::Flat { keys: top.len() };
+                l.read = top;
+            }
+        },
+        Ok(Some(_)) => {
+            l.state = FileState::Unusable("not a JSON object: claude-mem uses its defaults".into())
+        }
+    }
+    l
+}
+
+/// A file's value as text (`None` for `null`).
+fn text_of(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+fn default_of(d: Dflt, inp: &Inputs) -> String {
+    let port = || {
+        inp.env
+            .get("CLAUDE_MEM_WORKER_PORT")
+            .cloned()
+            .unwrap_or_else(|| (37700 + inp.uid_mod()).to_string())
+    };
+    match d {
+        Lit(s) => s.to_string(),
+        WorkerPort => (37700 + inp.uid_mod()).to_string(),
+        ApiTimeout => if inp.windows { "45000" } else { "30000" }.to_string(),
+        Home(parts) => {
+            let mut p = inp.home.clone();
+            p.extend(parts);
+            p.to_string_lossy().into_owned()
+        }
+        HostName => inp.host_name.clone().unwrap_or_default(),
+        RedisPrefix => format!("claude_mem_{}", port()),
+        ServerUrl => format!(
+            "http://127.0.0.1:{}",
+            inp.env
+                .get("CLAUDE_MEM_SERVER_PORT")
+                .cloned()
+                .unwrap_or_else(|| (37877 + inp.uid_mod()).to_string())
+        ),
+    }
+}
+
+/// JavaScript's `parseInt(v, 10)`: leading blanks, a sign, the digits that follow.
+fn js_int(v: &str) -> Option<i64> {
+    let t = v.trim_start();
+    let (neg, rest) = match t.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+    let n: i64 = digits.get(..digits.len().min(18))?.parse().ok()?;
+    Some(if neg { -n } else { n })
+}
+
+/// What claude-mem's settings API (`POST /api/settings`) would say of this value, if it
+/// would refuse it.
+fn check(key: &str, v: &str) -> Option<String> {
+    if v.is_empty() {
+        // Its checks skip empty values (`if (body.KEY)`).
+        return (key == "CLAUDE_MEM_WORKER_PORT")
+            .then(|| "empty: the worker would listen on no port".to_string());
+    }
+    let range = |lo: i64, hi: i64| match js_int(v) {
+        Some(n) if (lo..=hi).contains(&n) => None,
+        _ => Some(format!("must be between {lo} and {hi}")),
+    };
+    let one_of = |set: &[&str], cmp: &str| {
+        (!set.contains(&cmp)).then(|| format!("must be one of: {}", set.join(", ")))
+    };
+    match key {
+        "CLAUDE_MEM_WORKER_PORT" => range(1024, 65535),
+        "CLAUDE_MEM_CONTEXT_OBSERVATIONS" => range(1, 200),
+        "CLAUDE_MEM_CONTEXT_FULL_COUNT" => range(0, 20),
+        "CLAUDE_MEM_CONTEXT_SESSION_COUNT" => range(1, 50),
+        "CLAUDE_MEM_CLOUD_SYNC_CONTENT_BATCH_SIZE" => range(1, 500),
+        "CLAUDE_MEM_CLOUD_SYNC_REQUEST_TIMEOUT_MS" => range(5000, 180_000),
+        "CLAUDE_MEM_PROVIDER" => one_of(&["claude", "gemini", "openrouter"], v),
+        "CLAUDE_MEM_CLAUDE_AUTH_METHOD" => {
+            one_of(&["subscription", "api-key", "gateway", "cli"], v)
+        }
+        "CLAUDE_MEM_GEMINI_MODEL" => one_of(
+            &[
+                "gemini-flash-latest",
+                "gemini-flash-lite-latest",
+                "gemini-3.5-flash",
+                "gemini-3.1-flash-lite",
+                "gemini-3-flash-preview",
+            ],
+            v,
+        ),
+        "CLAUDE_MEM_WORKER_HOST" => one_of(
+            &["127.0.0.1", "0.0.0.0", "::1", "::", "localhost"],
+            v,
+        )
+        .map(|_| "must be a loopback address (127.0.0.1, ::1, localhost) or 0.0.0.0 / ::".into()),
+        "CLAUDE_MEM_LOG_LEVEL" => one_of(
+            &["DEBUG", "INFO", "WARN", "ERROR", "SILENT"],
+            &v.to_uppercase(),
+        ),
+        "CLAUDE_MEM_PYTHON_VERSION" => {
+            let ok = v
+                .strip_prefix("3.")
+                .is_some_and(|m| (1..=2).contains(&m.len()) && m.bytes().all(|b| b.is_ascii_digit()));
+            (!ok).then(|| "must be 3.X or 3.XX (e.g. 3.13)".into())
+        }
+        "CLAUDE_MEM_CLAUDE_CONFIG_DIR" => {
+            v.trim().is_empty().then(|| "must be a path, or empty for the default".into())
+        }
+        "CLAUDE_MEM_CONTEXT_FULL_FIELD" => one_of(&["narrative", "facts"], v),
+        "CLAUDE_MEM_OPENROUTER_SITE_URL" => {
+            let scheme = v.split_once(':').map(|(s, _)| s).unwrap_or("");
+            let ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+            (!ok).then(|| "must be a URL".into())
+        }
+        k if k.starts_with("CLAUDE_MEM_CONTEXT_SHOW_") => one_of(&["true", "false"], v),
+        _ => None,
+    }
+}
+
+fn setting(key: &str, value: Option<String>, origin: Origin, problem: Option<Problem>) -> Setting {
+    let secret = is_secret(key);
+    let problem = problem.or_else(|| {
+        value
+            .as_deref()
+            .and_then(|v| check(key, v))
+            .map(Problem::Invalid)
+    });
+    Setting {
+        key: key.to_string(),
+        value: if secret {
+            value.map(|v| mask(&v))
+        } else {
+            value
+        },
+        origin,
+        secret,
+        problem,
+    }
+}
+
+/// Resolve every setting as claude-mem 13.x would in this environment.
+pub fn resolve(inp: &Inputs) -> Report {
+    let home = inp.home.as_path();
+    let expand = |p: &Path| config::expand_tilde(p, Some(home)).unwrap_or_else(|_| p.into());
+    let env_dir = inp
+        .env
+        .get(DATA_DIR_KEY)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
+    let (data_dir, dir_origin) = match (&inp.data_dir_flag, &env_dir) {
+        (Some(d), _) => (expand(d), Origin::Flag),
+        (None, Some(d)) => (expand(d), Origin::Env),
+        (None, None) => match config::claude_mem_data_dir(None, home, false) {
+            Ok((d, DataDirSource::Settings(f))) => (d, Origin::File(f)),
+            Ok((d, _)) => (d, Origin::Default),
+            Err(_) => (home.join(".claude-mem"), Origin::Default),
+        },
+    };
+    let data_file = load(&data_dir.join("settings.json"));
+    let worker_path = match (&inp.data_dir_flag, &env_dir) {
+        (None, None) => home.join(".claude-mem").join("settings.json"),
+        _ => data_dir.join("settings.json"),
+    };
+    let worker_file = (worker_path != data_file.path).then(|| load(&worker_path));
+    let file_for = |key: &str| match &worker_file {
+        Some(w) if WORKER_KEYS.contains(&key) => w,
+        _ => &data_file,
+    };
+
+    let mut settings = Vec::new();
+    for (key, d) in KNOWN {
+        if *key == DATA_DIR_KEY {
+            let shown = data_dir.to_string_lossy().into_owned();
+            settings.push(setting(key, Some(shown), dir_origin.clone(), None));
+            continue;
+        }
+        let file = file_for(key);
+        let (value, origin) = match (inp.env.get(*key), file.read.get(*key)) {
+            (Some(v), _) => (Some(v.clone()), Origin::Env),
+            (None, Some(v)) => (text_of(v), Origin::File(file.path.clone())),
+            (None, None) => (Some(default_of(*d, inp)), Origin::Default),
+        };
+        let value = match (*key, value) {
+            ("CLAUDE_MEM_WORKER_HOST", Some(v)) if v == "localhost" => Some("127.0.0.1".into()),
+            (_, v) => v,
+        };
+        settings.push(setting(key, value, origin, None));
+    }
+    // What the files hold that claude-mem does not read.
+    let origin_of = |l: &Loaded| Origin::File(l.path.clone());
+    for (k, v) in &data_file.read {
+        if !is_known(k) {
+            settings.push(setting(k, text_of(v), origin_of(&data_file), Some(Problem::Unknown)));
+        }
+    }
+    for k in &data_file.beside {
+        let why = "beside `env` in a nested file (claude-mem reads only the `env` object)";
+        settings.push(setting(k, None, origin_of(&data_file), Some(Problem::Ignored(why.into()))));
+    }
+    if let Some(w) = &worker_file {
+        for (k, v) in &w.read {
+            if WORKER_KEYS.contains(&k.as_str()) || k == DATA_DIR_KEY {
+                continue;
+            }
+            let why = format!(
+                "the data dir moved to {}, whose settings.json claude-mem reads",
+                data_dir.display()
+            );
+            settings.push(setting(k, text_of(v), origin_of(w), Some(Problem::Ignored(why))));
+        }
+    }
+    let mut files = vec![FileNote {
+        path: data_file.path.clone(),
+        state: data_file.state.clone(),
+    }];
+    if let Some(w) = &worker_file {
+        files.push(FileNote {
+            path: w.path.clone(),
+            state: w.state.clone(),
+        });
+    }
+    Report {
+        data_dir,
+        files,
+        settings,
+    }
+}
