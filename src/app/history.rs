@@ -143,9 +143,7 @@ pub fn key(m: &mut Model, k: &KeyEvent, sel: usize, open: bool, top: u16) {
                 top: 0,
             }
         }
-        (KeyCode::Esc | KeyCode::Char('q'), _) | (_, Some(Command::History)) => {
-            next = Mode::Normal
-        }
+        (KeyCode::Esc | KeyCode::Char('q'), _) | (_, Some(Command::History)) => next = Mode::Normal,
         (KeyCode::Enter, _) if !open && n > 0 => {
             next = Mode::History {
                 sel,

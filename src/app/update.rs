@@ -1464,8 +1464,10 @@ mod tests {
                         m.log.scroll == 0 && m.log.follow
                     }
                     Command::Help => m.mode == Mode::Help(0),
-                    Command::History => matches!(m.mode, Mode::History { .. })
-                        && matches!(&fx[..], [Effect::ReadHistory(_)]),
+                    Command::History => {
+                        matches!(m.mode, Mode::History { .. })
+                            && matches!(&fx[..], [Effect::ReadHistory(_)])
+                    }
                     Command::Quit => m.quit == Some(0),
                 };
                 assert!(

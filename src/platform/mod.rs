@@ -46,10 +46,9 @@ pub use linux::environ;
 pub use macos::{environ, processes};
 pub use os_family::{
     current_uid, describe_file_type, detach, dir_writable, file_id, file_owner, host_name,
-    ignore_terminate,
-    is_executable, is_world_writable, open_create_nofollow, open_lock_file, open_read_nofollow,
-    quiet_on_closed_pipe, shared_file_permissions, shutdown_signals, stop_self, suspend_signals,
-    sync_dir, user_name,
+    ignore_terminate, is_executable, is_world_writable, open_create_nofollow, open_lock_file,
+    open_read_nofollow, quiet_on_closed_pipe, shared_file_permissions, shutdown_signals, stop_self,
+    suspend_signals, sync_dir, user_name,
 };
 #[cfg(windows)]
 pub use table::environ;

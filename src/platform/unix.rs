@@ -78,7 +78,11 @@ pub fn host_name() -> Option<String> {
     if r != 0 {
         return None;
     }
-    let bytes: Vec<u8> = buf.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
+    let bytes: Vec<u8> = buf
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8)
+        .collect();
     String::from_utf8(bytes).ok().filter(|s| !s.is_empty())
 }
 

@@ -94,7 +94,9 @@ pub fn open(db: &Path) -> rusqlite::Result<Connection> {
 pub fn read(db: &Path) -> DbState {
     let meta = match std::fs::metadata(db) {
         Ok(m) => m,
-        Err(_) => return DbState::Missing,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return DbState::Missing,
+        // Not "no database yet": the data dir (or the file) cannot be read.
+        Err(e) => return DbState::Error(format!("{}: {e}", db.display())),
     };
     let wal_size = std::fs::metadata(side(db, "-wal")).map(|m| m.len()).ok();
     match read_stats(db) {

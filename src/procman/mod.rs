@@ -20,6 +20,7 @@ pub(crate) mod migrate;
 pub(crate) mod ownership;
 pub mod pipeline;
 pub(crate) mod pm2;
+pub mod settings;
 pub(crate) mod spawn;
 pub mod status;
 pub(crate) mod stopnote;

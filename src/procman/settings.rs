@@ -54,14 +54,20 @@ const KNOWN: &[(&str, Dflt)] = &[
     ("CLAUDE_MEM_WORKER_PORT", WorkerPort),
     ("CLAUDE_MEM_WORKER_HOST", Lit("127.0.0.1")),
     ("CLAUDE_MEM_API_TIMEOUT_MS", ApiTimeout),
-    ("CLAUDE_MEM_SKIP_TOOLS", Lit("ListMcpResourcesTool,SlashCommand,Skill,TodoWrite,AskUserQuestion")),
+    (
+        "CLAUDE_MEM_SKIP_TOOLS",
+        Lit("ListMcpResourcesTool,SlashCommand,Skill,TodoWrite,AskUserQuestion"),
+    ),
     ("CLAUDE_MEM_PROVIDER", Lit("claude")),
     ("CLAUDE_MEM_CLAUDE_AUTH_METHOD", Lit("subscription")),
     ("CLAUDE_MEM_GEMINI_API_KEY", Lit("")),
     ("CLAUDE_MEM_GEMINI_MODEL", Lit("gemini-flash-latest")),
     ("CLAUDE_MEM_GEMINI_RATE_LIMITING_ENABLED", Lit("true")),
     ("CLAUDE_MEM_OPENROUTER_API_KEY", Lit("")),
-    ("CLAUDE_MEM_OPENROUTER_MODEL", Lit("xiaomi/mimo-v2-flash:free")),
+    (
+        "CLAUDE_MEM_OPENROUTER_MODEL",
+        Lit("xiaomi/mimo-v2-flash:free"),
+    ),
     ("CLAUDE_MEM_OPENROUTER_BASE_URL", Lit("")),
     ("CLAUDE_MEM_OPENROUTER_SITE_URL", Lit("")),
     ("CLAUDE_MEM_OPENROUTER_APP_NAME", Lit("claude-mem")),
@@ -87,7 +93,10 @@ const KNOWN: &[(&str, Dflt)] = &[
     ("CLAUDE_MEM_FOLDER_CLAUDEMD_ENABLED", Lit("false")),
     ("CLAUDE_MEM_FOLDER_USE_LOCAL_MD", Lit("false")),
     ("CLAUDE_MEM_TRANSCRIPTS_ENABLED", Lit("true")),
-    ("CLAUDE_MEM_TRANSCRIPTS_CONFIG_PATH", Home(&[".claude-mem", "transcript-watch.json"])),
+    (
+        "CLAUDE_MEM_TRANSCRIPTS_CONFIG_PATH",
+        Home(&[".claude-mem", "transcript-watch.json"]),
+    ),
     ("CLAUDE_MEM_CODEX_TRANSCRIPT_INGESTION", Lit("false")),
     ("CLAUDE_MEM_MAX_CONCURRENT_AGENTS", Lit("2")),
     ("CLAUDE_MEM_OBSERVER_MAX_CONVERSATION_CHARS", Lit("400000")),
@@ -135,13 +144,25 @@ const KNOWN: &[(&str, Dflt)] = &[
     ("CLAUDE_MEM_TELEGRAM_BOT_TOKEN", Lit("")),
     ("CLAUDE_MEM_TELEGRAM_CHAT_ID", Lit("")),
     ("CLAUDE_MEM_TELEGRAM_WRAPUPS_ENABLED", Lit("true")),
-    ("CLAUDE_MEM_TELEGRAM_OBSERVATION_ALERTS_ENABLED", Lit("false")),
+    (
+        "CLAUDE_MEM_TELEGRAM_OBSERVATION_ALERTS_ENABLED",
+        Lit("false"),
+    ),
     ("CLAUDE_MEM_TELEGRAM_WRAPUP_ROUTES", Lit("{}")),
-    ("CLAUDE_MEM_TELEGRAM_TRIGGER_TYPES", Lit("security_alert,sensitive")),
+    (
+        "CLAUDE_MEM_TELEGRAM_TRIGGER_TYPES",
+        Lit("security_alert,sensitive"),
+    ),
     ("CLAUDE_MEM_TELEGRAM_TRIGGER_CONCEPTS", Lit("")),
     ("CLAUDE_MEM_GROK_BOT_AWARENESS_ENABLED", Lit("true")),
-    ("CLAUDE_MEM_GROK_BOT_AWARENESS_AGENT_IDS", Lit("521e962d-2ec3-4488-bfbc-54d5209ce118,95601360-61f7-4fd9-bb3a-2c976b2b85c0")),
-    ("CLAUDE_MEM_GROK_BOT_AWARENESS_TRIGGER_TYPES", Lit("decision,bugfix,security_alert,sensitive")),
+    (
+        "CLAUDE_MEM_GROK_BOT_AWARENESS_AGENT_IDS",
+        Lit("521e962d-2ec3-4488-bfbc-54d5209ce118,95601360-61f7-4fd9-bb3a-2c976b2b85c0"),
+    ),
+    (
+        "CLAUDE_MEM_GROK_BOT_AWARENESS_TRIGGER_TYPES",
+        Lit("decision,bugfix,security_alert,sensitive"),
+    ),
     ("CLAUDE_MEM_GROK_BOT_AWARENESS_TRIGGER_CONCEPTS", Lit("")),
     ("CLAUDE_MEM_GROK_BOT_INJECT_ENABLED", Lit("true")),
     ("CLAUDE_MEM_GROK_BOT_INJECT_AGENT_IDS", Lit("*")),
@@ -154,7 +175,10 @@ const KNOWN: &[(&str, Dflt)] = &[
     ("CLAUDE_MEM_GROK_BOT_INJECT_DEBOUNCE_MS", Lit("1500")),
     ("CLAUDE_MEM_CCS_ALIGN_ENABLED", Lit("true")),
     ("CLAUDE_MEM_CCS_ALIGN_VIEWER_IDS", Lit("ccs-align")),
-    ("CLAUDE_MEM_CCS_ALIGN_TRIGGER_TYPES", Lit("decision,bugfix,security_alert,sensitive")),
+    (
+        "CLAUDE_MEM_CCS_ALIGN_TRIGGER_TYPES",
+        Lit("decision,bugfix,security_alert,sensitive"),
+    ),
     ("CLAUDE_MEM_CCS_ALIGN_PATCH_SHADOWS", Lit("false")),
     ("CLAUDE_MEM_QUEUE_ENGINE", Lit("sqlite")),
     ("CLAUDE_MEM_REDIS_URL", Lit("")),
@@ -331,8 +355,12 @@ pub struct Setting {
 pub enum FileState {
     /// claude-mem creates it with its defaults when it first needs it.
     Missing,
-    Flat { keys: usize },
-    Nested { keys: usize },
+    Flat {
+        keys: usize,
+    },
+    Nested {
+        keys: usize,
+    },
     /// Not a JSON object (or unreadable): claude-mem uses its defaults.
     Unusable(String),
 }
@@ -369,7 +397,7 @@ struct Loaded {
     /// The object claude-mem takes its keys from (the `env` object of a nested file).
     read: serde_json::Map<String, serde_json::Value>,
     /// Keys beside a nested file's `env`, which are not read.
-    beside: Vec<String>,
+    beside: Vec<(String, serde_json::Value)>,
 }
 
 fn load(path: &Path) -> Loaded {
@@ -393,7 +421,7 @@ fn load(path: &Path) -> Loaded {
         }
         Ok(Some(serde_json::Value::Object(mut top))) => match top.remove("env") {
             Some(serde_json::Value::Object(env)) => {
-                l.beside = top.keys().cloned().collect();
+                l.beside = top.into_iter().collect();
                 l.state = FileState::Nested { keys: env.len() };
                 l.read = env;
             }
@@ -497,24 +525,24 @@ fn check(key: &str, v: &str) -> Option<String> {
             ],
             v,
         ),
-        "CLAUDE_MEM_WORKER_HOST" => one_of(
-            &["127.0.0.1", "0.0.0.0", "::1", "::", "localhost"],
-            v,
-        )
-        .map(|_| "must be a loopback address (127.0.0.1, ::1, localhost) or 0.0.0.0 / ::".into()),
+        "CLAUDE_MEM_WORKER_HOST" => one_of(&["127.0.0.1", "0.0.0.0", "::1", "::", "localhost"], v)
+            .map(|_| {
+                "must be a loopback address (127.0.0.1, ::1, localhost) or 0.0.0.0 / ::".into()
+            }),
         "CLAUDE_MEM_LOG_LEVEL" => one_of(
             &["DEBUG", "INFO", "WARN", "ERROR", "SILENT"],
             &v.to_uppercase(),
         ),
         "CLAUDE_MEM_PYTHON_VERSION" => {
-            let ok = v
-                .strip_prefix("3.")
-                .is_some_and(|m| (1..=2).contains(&m.len()) && m.bytes().all(|b| b.is_ascii_digit()));
+            let ok = v.strip_prefix("3.").is_some_and(|m| {
+                (1..=2).contains(&m.len()) && m.bytes().all(|b| b.is_ascii_digit())
+            });
             (!ok).then(|| "must be 3.X or 3.XX (e.g. 3.13)".into())
         }
-        "CLAUDE_MEM_CLAUDE_CONFIG_DIR" => {
-            v.trim().is_empty().then(|| "must be a path, or empty for the default".into())
-        }
+        "CLAUDE_MEM_CLAUDE_CONFIG_DIR" => v
+            .trim()
+            .is_empty()
+            .then(|| "must be a path, or empty for the default".into()),
         "CLAUDE_MEM_CONTEXT_FULL_FIELD" => one_of(&["narrative", "facts"], v),
         "CLAUDE_MEM_OPENROUTER_SITE_URL" => {
             let scheme = v.split_once(':').map(|(s, _)| s).unwrap_or("");
@@ -602,12 +630,18 @@ pub fn resolve(inp: &Inputs) -> Report {
     let origin_of = |l: &Loaded| Origin::File(l.path.clone());
     for (k, v) in &data_file.read {
         if !is_known(k) {
-            settings.push(setting(k, text_of(v), origin_of(&data_file), Some(Problem::Unknown)));
+            settings.push(setting(
+                k,
+                text_of(v),
+                origin_of(&data_file),
+                Some(Problem::Unknown),
+            ));
         }
     }
-    for k in &data_file.beside {
+    for (k, v) in &data_file.beside {
         let why = "beside `env` in a nested file (claude-mem reads only the `env` object)";
-        settings.push(setting(k, None, origin_of(&data_file), Some(Problem::Ignored(why.into()))));
+        let p = Some(Problem::Ignored(why.into()));
+        settings.push(setting(k, text_of(v), origin_of(&data_file), p));
     }
     if let Some(w) = &worker_file {
         for (k, v) in &w.read {
@@ -618,7 +652,12 @@ pub fn resolve(inp: &Inputs) -> Report {
                 "the data dir moved to {}, whose settings.json claude-mem reads",
                 data_dir.display()
             );
-            settings.push(setting(k, text_of(v), origin_of(w), Some(Problem::Ignored(why))));
+            settings.push(setting(
+                k,
+                text_of(v),
+                origin_of(w),
+                Some(Problem::Ignored(why)),
+            ));
         }
     }
     let mut files = vec![FileNote {
@@ -635,5 +674,271 @@ pub fn resolve(inp: &Inputs) -> Report {
         data_dir,
         files,
         settings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inputs(home: &Path) -> Inputs {
+        Inputs {
+            home: home.to_path_buf(),
+            uid: Some(1000),
+            host_name: Some("box".into()),
+            ..Inputs::default()
+        }
+    }
+
+    fn write(dir: &Path, body: &str) -> PathBuf {
+        std::fs::create_dir_all(dir).expect("dir");
+        let p = dir.join("settings.json");
+        std::fs::write(&p, body).expect("write");
+        p
+    }
+
+    fn val<'a>(r: &'a Report, k: &str) -> (Option<&'a str>, &'a Origin) {
+        let s = r.get(k).unwrap_or_else(|| panic!("{k} missing"));
+        (s.value.as_deref(), &s.origin)
+    }
+
+    #[test]
+    fn defaults_follow_the_uid_and_the_os() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let mut inp = inputs(d.path());
+        let r = resolve(&inp);
+        assert_eq!(
+            r.settings.len(),
+            KNOWN.len(),
+            "no file: only the known keys"
+        );
+        assert_eq!(
+            val(&r, "CLAUDE_MEM_WORKER_PORT"),
+            (Some("37700"), &Origin::Default)
+        );
+        assert_eq!(val(&r, "CLAUDE_MEM_API_TIMEOUT_MS").0, Some("30000"));
+        assert_eq!(
+            val(&r, "CLAUDE_MEM_QUEUE_REDIS_PREFIX").0,
+            Some("claude_mem_37700")
+        );
+        assert_eq!(
+            val(&r, "CLAUDE_MEM_SERVER_URL").0,
+            Some("http://127.0.0.1:37877")
+        );
+        assert_eq!(val(&r, "CLAUDE_MEM_CLOUD_SYNC_DEVICE_NAME").0, Some("box"));
+        let dd = d.path().join(".claude-mem");
+        assert_eq!(
+            val(&r, "CLAUDE_MEM_DATA_DIR").0,
+            Some(dd.to_str().expect("utf-8"))
+        );
+        assert_eq!(r.files[0].state, FileState::Missing);
+        inp.uid = Some(501);
+        assert_eq!(
+            val(&resolve(&inp), "CLAUDE_MEM_WORKER_PORT").0,
+            Some("37701")
+        );
+        // Windows: no uid (77), and the request timeout is 1.5 times longer.
+        inp.uid = None;
+        inp.windows = true;
+        let w = resolve(&inp);
+        assert_eq!(val(&w, "CLAUDE_MEM_WORKER_PORT").0, Some("37777"));
+        assert_eq!(val(&w, "CLAUDE_MEM_API_TIMEOUT_MS").0, Some("45000"));
+        assert_eq!(
+            val(&w, "CLAUDE_MEM_SERVER_URL").0,
+            Some("http://127.0.0.1:37954")
+        );
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file_even_when_empty() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let f = write(
+            &d.path().join(".claude-mem"),
+            r#"{"CLAUDE_MEM_WORKER_PORT": 38001, "CLAUDE_MEM_LOG_LEVEL": "DEBUG", "CLAUDE_MEM_MODEL": "x"}"#,
+        );
+        let mut inp = inputs(d.path());
+        inp.env
+            .insert("CLAUDE_MEM_WORKER_PORT".into(), "38002".into());
+        inp.env.insert("CLAUDE_MEM_MODEL".into(), String::new());
+        let r = resolve(&inp);
+        assert_eq!(
+            val(&r, "CLAUDE_MEM_WORKER_PORT"),
+            (Some("38002"), &Origin::Env)
+        );
+        assert_eq!(val(&r, "CLAUDE_MEM_MODEL"), (Some(""), &Origin::Env));
+        assert_eq!(
+            val(&r, "CLAUDE_MEM_LOG_LEVEL"),
+            (Some("DEBUG"), &Origin::File(f.clone()))
+        );
+        // The env port also names the Redis prefix's default.
+        assert_eq!(
+            val(&r, "CLAUDE_MEM_QUEUE_REDIS_PREFIX").0,
+            Some("claude_mem_38002")
+        );
+        // A number in the file reads as its text.
+        inp.env.clear();
+        assert_eq!(
+            val(&resolve(&inp), "CLAUDE_MEM_WORKER_PORT"),
+            (Some("38001"), &Origin::File(f))
+        );
+    }
+
+    #[test]
+    fn a_nested_file_with_a_bom_reads_its_env_object_only() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let f = write(
+            &d.path().join(".claude-mem"),
+            "\u{feff}{\"env\": {\"CLAUDE_MEM_WORKER_HOST\": \"localhost\", \"CLAUDE_MEM_LOG_LEVEL\": null, \"MY_OWN\": \"1\"}, \"CLAUDE_MEM_MODEL\": \"beside\"}",
+        );
+        let r = resolve(&inputs(d.path()));
+        assert_eq!(r.files[0].state, FileState::Nested { keys: 3 });
+        // `localhost` is normalised, as claude-mem does.
+        assert_eq!(
+            val(&r, "CLAUDE_MEM_WORKER_HOST"),
+            (Some("127.0.0.1"), &Origin::File(f.clone()))
+        );
+        // A JSON null is a value claude-mem takes (and then misreads): shown as null.
+        assert_eq!(
+            val(&r, "CLAUDE_MEM_LOG_LEVEL"),
+            (None, &Origin::File(f.clone()))
+        );
+        // Beside `env`: not read, the default applies, and the stray key is flagged.
+        let model: Vec<&Setting> = r
+            .settings
+            .iter()
+            .filter(|s| s.key == "CLAUDE_MEM_MODEL")
+            .collect();
+        assert_eq!(model.len(), 2);
+        assert_eq!(model[0].origin, Origin::Default);
+        assert!(
+            matches!(model[1].problem, Some(Problem::Ignored(_))),
+            "{:?}",
+            model[1]
+        );
+        let own = r
+            .settings
+            .iter()
+            .find(|s| s.key == "MY_OWN")
+            .expect("unknown key listed");
+        assert_eq!(own.problem, Some(Problem::Unknown));
+    }
+
+    #[test]
+    fn a_broken_file_leaves_the_defaults() {
+        let d = tempfile::tempdir().expect("tempdir");
+        write(
+            &d.path().join(".claude-mem"),
+            "{\"CLAUDE_MEM_WORKER_PORT\": ",
+        );
+        let r = resolve(&inputs(d.path()));
+        assert!(
+            matches!(r.files[0].state, FileState::Unusable(_)),
+            "{:?}",
+            r.files
+        );
+        assert_eq!(
+            val(&r, "CLAUDE_MEM_WORKER_PORT"),
+            (Some("37700"), &Origin::Default)
+        );
+        write(&d.path().join(".claude-mem"), "[1, 2]");
+        let r = resolve(&inputs(d.path()));
+        assert!(matches!(r.files[0].state, FileState::Unusable(_)));
+    }
+
+    #[test]
+    fn a_moved_data_dir_keeps_the_worker_address_in_the_home_file() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let moved = d.path().join("elsewhere");
+        let home_file = write(
+            &d.path().join(".claude-mem"),
+            &format!(
+                r#"{{"CLAUDE_MEM_DATA_DIR": "{}", "CLAUDE_MEM_WORKER_PORT": "38100", "CLAUDE_MEM_LOG_LEVEL": "WARN"}}"#,
+                moved.display()
+            ),
+        );
+        let moved_file = write(
+            &moved,
+            r#"{"CLAUDE_MEM_WORKER_PORT": "38200", "CLAUDE_MEM_LOG_LEVEL": "ERROR"}"#,
+        );
+        let r = resolve(&inputs(d.path()));
+        assert_eq!(r.data_dir, moved);
+        assert_eq!(
+            val(&r, "CLAUDE_MEM_DATA_DIR"),
+            (moved.to_str(), &Origin::File(home_file.clone()))
+        );
+        assert_eq!(
+            val(&r, "CLAUDE_MEM_WORKER_PORT"),
+            (Some("38100"), &Origin::File(home_file.clone()))
+        );
+        assert_eq!(
+            val(&r, "CLAUDE_MEM_LOG_LEVEL"),
+            (Some("ERROR"), &Origin::File(moved_file))
+        );
+        // The home file's other keys are not read: flagged.
+        let stray = r
+            .settings
+            .iter()
+            .find(|s| {
+                s.key == "CLAUDE_MEM_LOG_LEVEL" && s.origin == Origin::File(home_file.clone())
+            })
+            .expect("flagged");
+        assert!(matches!(stray.problem, Some(Problem::Ignored(_))));
+        assert_eq!(r.files.len(), 2);
+        // With the data dir in the environment, one file holds everything.
+        let mut inp = inputs(d.path());
+        inp.env
+            .insert(DATA_DIR_KEY.into(), moved.to_string_lossy().into_owned());
+        let r = resolve(&inp);
+        assert_eq!(val(&r, "CLAUDE_MEM_WORKER_PORT").0, Some("38200"));
+        assert_eq!(val(&r, "CLAUDE_MEM_DATA_DIR").1, &Origin::Env);
+        assert_eq!(r.files.len(), 1);
+    }
+
+    #[test]
+    fn secrets_show_at_most_their_last_four_characters() {
+        let d = tempfile::tempdir().expect("tempdir");
+        write(
+            &d.path().join(".claude-mem"),
+            r#"{"CLAUDE_MEM_GEMINI_API_KEY": "AIzaSyExampleKey1234wxyz", "CLAUDE_MEM_TV_TOKEN": "short", "MY_SERVICE_TOKEN": "abcdefghijklmnop"}"#,
+        );
+        let r = resolve(&inputs(d.path()));
+        let g = r.get("CLAUDE_MEM_GEMINI_API_KEY").expect("key");
+        assert_eq!((g.value.as_deref(), g.secret), (Some("****wxyz"), true));
+        assert_eq!(val(&r, "CLAUDE_MEM_TV_TOKEN").0, Some("****"));
+        assert_eq!(val(&r, "MY_SERVICE_TOKEN").0, Some("****mnop"));
+        assert_eq!(
+            val(&r, "CLAUDE_MEM_OPENROUTER_API_KEY").0,
+            Some(""),
+            "unset stays empty"
+        );
+        assert_eq!(mask("x"), "****");
+    }
+
+    #[test]
+    fn values_claude_mem_would_refuse_are_flagged() {
+        let d = tempfile::tempdir().expect("tempdir");
+        write(
+            &d.path().join(".claude-mem"),
+            r#"{"CLAUDE_MEM_WORKER_PORT": "80", "CLAUDE_MEM_PROVIDER": "llama", "CLAUDE_MEM_LOG_LEVEL": "warn", "CLAUDE_MEM_PYTHON_VERSION": "3.100", "CLAUDE_MEM_CONTEXT_OBSERVATIONS": "50abc"}"#,
+        );
+        let r = resolve(&inputs(d.path()));
+        let p = |k: &str| r.get(k).and_then(|s| s.problem.clone());
+        assert!(
+            matches!(p("CLAUDE_MEM_WORKER_PORT"), Some(Problem::Invalid(m)) if m.contains("1024 and 65535"))
+        );
+        assert!(matches!(
+            p("CLAUDE_MEM_PROVIDER"),
+            Some(Problem::Invalid(_))
+        ));
+        assert!(matches!(
+            p("CLAUDE_MEM_PYTHON_VERSION"),
+            Some(Problem::Invalid(_))
+        ));
+        // Lower case levels and parseInt's leading digits pass, as in claude-mem.
+        assert_eq!(p("CLAUDE_MEM_LOG_LEVEL"), None);
+        assert_eq!(p("CLAUDE_MEM_CONTEXT_OBSERVATIONS"), None);
+        assert_eq!(p("CLAUDE_MEM_MODEL"), None);
+        assert_eq!(js_int(" 42x"), Some(42));
+        assert_eq!(js_int("x42"), None);
     }
 }

@@ -25,6 +25,19 @@ pub const DB_FILE: &str = "claude-mem.db";
 pub fn read_files(cfg: &Config) -> Vec<FileInfo> {
     let dir = &cfg.data_dir;
     let mut out = Vec::new();
+    // A data dir we cannot read hides every file: say so once rather than "absent" each.
+    if let Err(e) = std::fs::read_dir(dir) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            out.push(FileInfo {
+                name: "data dir".into(),
+                present: true,
+                value: format!("cannot read: {e}"),
+                mtime: None,
+                size: None,
+            });
+            return out;
+        }
+    }
     for name in [PID_FILE, PORT_FILE, JSON_PID_FILE, MARKER_FILE] {
         let path = dir.join(name);
         let (present, value, mtime) = match files::read_small(&path) {
@@ -238,5 +251,34 @@ pub fn run(cfg: Config, tx: Tx, pokes: Pokes) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A data dir that cannot be read says so once (not "absent" for each file), and the
+    /// database is an error, not "no database yet" (issue 24).
+    #[test]
+    fn an_unreadable_data_dir_is_named_not_absent() {
+        let t = tempfile::tempdir().expect("tmp");
+        // A file where the data dir should be: reading it fails, and not with "not found".
+        let not_a_dir = t.path().join("data");
+        std::fs::write(&not_a_dir, "x").expect("file");
+        let cfg = crate::config::Config::load(&crate::config::Overrides {
+            data_dir: Some(not_a_dir.clone()),
+            port: Some("40123".into()),
+            worker_cmd: Some("true".into()),
+        })
+        .expect("config");
+        let files = read_files(&cfg);
+        assert_eq!(files.len(), 1, "{files:?}");
+        assert!(files[0].value.starts_with("cannot read"), "{files:?}");
+        let db = crate::procman::db::read(&not_a_dir.join(DB_FILE));
+        assert!(
+            matches!(&db, crate::procman::db::DbState::Error(e) if e.contains(DB_FILE)),
+            "{db:?}"
+        );
     }
 }

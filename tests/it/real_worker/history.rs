@@ -3,6 +3,7 @@
 
 use super::{pid_file, wait_health, Install, Sandbox, CALL, UP};
 use crate::common::{alive, kill, stat, wait_until};
+use crate::support_pty::Pty;
 
 /// `claude-mem start` (its own CLI), the new worker's PID once it answers.
 #[track_caller]
@@ -99,4 +100,26 @@ fn history_lists_clean_killed_and_running_runs_in_order() {
     );
     let js = sb.top(&["status", "--json"]);
     assert_eq!(js.json()["previous_run"]["end"], "unclean", "{}", js.both());
+
+    // The dashboard opened afterwards: its timeline starts from the runs, H lists them.
+    let t = std::time::Duration::from_secs(30);
+    let mut pty = Pty::spawn(sb.top_cmd(&[]), 120, 40);
+    pty.wait_for("the killed run's unclean end in the timeline", t, |s| {
+        s.contains(&format!("PID {second} unclean end"))
+    });
+    pty.send(b"H");
+    pty.wait_for("the History popup with the three runs", t, |s| {
+        s.contains("History")
+            && [first, second, third]
+                .iter()
+                .all(|p| s.contains(&p.to_string()))
+    });
+    pty.send(b"\x1b");
+    pty.send(b"q");
+    let st = pty.wait_exit(t);
+    assert_eq!(st.code(), Some(0), "screen:\n{}", pty.contents());
+    assert!(
+        alive(third),
+        "quitting the dashboard never stops the worker"
+    );
 }
