@@ -41,15 +41,7 @@ impl std::fmt::Display for ConfigFileError {
 /// The default place: `$XDG_CONFIG_HOME/claude-mem-top/config.toml`, else
 /// `~/.config/claude-mem-top/config.toml` (`%APPDATA%\claude-mem-top\config.toml` on Windows).
 pub fn default_path() -> Option<PathBuf> {
-    let base = if cfg!(windows) {
-        std::env::var_os("APPDATA").map(PathBuf::from)
-    } else {
-        std::env::var_os("XDG_CONFIG_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
-    };
-    base.map(|b| b.join("claude-mem-top").join("config.toml"))
+    crate::platform::config_dir().map(|b| b.join("claude-mem-top").join("config.toml"))
 }
 
 /// Load `explicit` (which must exist), else the default path if it exists, else defaults.

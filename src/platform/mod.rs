@@ -131,6 +131,19 @@ pub fn home_dir() -> Option<PathBuf> {
     found.map(PathBuf::from)
 }
 
+/// The user's configuration directory: `%APPDATA%` on Windows; elsewhere `$XDG_CONFIG_HOME`
+/// when set (then `~/.config` is not read: the XDG rule), else `~/.config` of [`home_dir`].
+pub fn config_dir() -> Option<PathBuf> {
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    #[cfg(windows)]
+    let found = var("APPDATA").map(PathBuf::from);
+    #[cfg(not(windows))]
+    let found = var("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| home_dir().map(|h| h.join(".config")));
+    found
+}
+
 /// Where programs are installed besides PATH, in the order claude-mem's runner looks.
 pub fn program_dirs() -> Vec<PathBuf> {
     #[cfg(target_os = "macos")]
