@@ -1,4 +1,6 @@
-//! Runs effects off the UI thread and answers with messages.
+//! The effects `update` asks for, and the runners of those that work off the UI thread (actions,
+//! process jobs), answering with messages. The terminal's own (copy, pager, suspend) are applied
+//! by the dashboard loop in `app/mod.rs`, which holds the terminal.
 
 use std::time::Instant;
 
@@ -6,6 +8,33 @@ use super::msg::{Action, Msg, ProcJob, Tx};
 use crate::config::Config;
 use crate::procman::control::{self, Opts, StartOutcome, StopOutcome};
 use crate::procman::spawn;
+
+/// Work for the runtime: actions off the UI thread, and notes to sources.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Run(Action),
+    WatchPid(Option<i32>),
+    PokeHealth,
+    /// Run a process job (K, X, A) off the UI thread.
+    RunProc(ProcJob),
+    /// The census source's note of the worker the PID file proves.
+    CensusNamed(Option<i32>),
+    /// Take the census again now.
+    PokeCensus,
+    /// Put text on the terminal's clipboard (OSC 52).
+    Copy(String),
+    /// Open this file in `$PAGER`, then come back.
+    Pager(std::path::PathBuf),
+    /// Ctrl-Z: give the terminal back, stop until `fg`, then come back whole.
+    Suspend,
+    /// Write the filtered log to a new file of this name in the current directory.
+    Save {
+        name: String,
+        text: String,
+    },
+    /// Read the worker's runs from its logs (the live worker's is running).
+    ReadHistory(Option<crate::procman::history::Live>),
+}
 
 fn describe_start(o: StartOutcome) -> String {
     match o {

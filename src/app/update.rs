@@ -13,32 +13,7 @@ use crate::procman::status::{State, Status};
 /// timeout), not unhealthy.
 const START_GRACE_SECS: u64 = 10;
 
-/// Work for the runtime: actions off the UI thread, and notes to sources.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
-    Run(Action),
-    WatchPid(Option<i32>),
-    PokeHealth,
-    /// Run a process job (K, X, A) off the UI thread.
-    RunProc(ProcJob),
-    /// The census source's note of the worker the PID file proves.
-    CensusNamed(Option<i32>),
-    /// Take the census again now.
-    PokeCensus,
-    /// Put text on the terminal's clipboard (OSC 52).
-    Copy(String),
-    /// Open this file in `$PAGER`, then come back.
-    Pager(std::path::PathBuf),
-    /// Ctrl-Z: give the terminal back, stop until `fg`, then come back whole.
-    Suspend,
-    /// Write the filtered log to a new file of this name in the current directory.
-    Save {
-        name: String,
-        text: String,
-    },
-    /// Read the worker's runs from its logs (the live worker's is running).
-    ReadHistory(Option<crate::procman::history::Live>),
-}
+pub use super::effect::Effect;
 
 /// How long a key's result stays in the header.
 pub const NOTICE_FOR: std::time::Duration = std::time::Duration::from_secs(8);
