@@ -818,27 +818,14 @@ fn classify(
             &here,
             me,
         );
-        let mine = match owner {
-            ownership::Owner::Ours => true,
-            ownership::Owner::Unread => w.ports.contains(&cfg.port),
-            _ => false,
-        };
-        let other_version = matches!((&w.version, &reference), (Some(v), Some(r)) if v != r);
-        w.class = if matches!(owner, ownership::Owner::OtherUser { .. }) {
-            Class::OtherUser
-        } else if w.answer == Some(Answer::Wedged) && mine {
-            Class::Wedged
-        } else if !mine {
-            Class::Foreign
-        } else if other_version {
-            Class::OtherVersion
-        } else if Some(w.pid) == named {
-            Class::Worker
-        } else if Some(w.pid) == primary {
-            Class::Unmanaged
-        } else {
-            Class::Duplicate
-        };
+        w.class = worker_class(&ClassFacts {
+            owner: &owner,
+            on_port: w.ports.contains(&cfg.port),
+            wedged: w.answer == Some(Answer::Wedged),
+            other_version: matches!((&w.version, &reference), (Some(v), Some(r)) if v != r),
+            named: Some(w.pid) == named,
+            primary: Some(w.pid) == primary,
+        });
     }
 
     // Helpers: tie each to a worker (by descent) or to a data dir.
@@ -979,6 +966,48 @@ fn classify(
         )
     });
     Census { members }
+}
+
+/// What the class of a worker is decided from (gathered by [`take`]; no I/O in the rule).
+#[derive(Debug, Clone, Copy)]
+struct ClassFacts<'a> {
+    owner: &'a ownership::Owner,
+    /// It listens on the configured port.
+    on_port: bool,
+    /// Its port accepts and never answers.
+    wedged: bool,
+    /// Its version is not the installed plugin's (or the named worker's).
+    other_version: bool,
+    /// The data dir's PID file proves it.
+    named: bool,
+    /// The one this data dir counts (named, else on the configured port).
+    primary: bool,
+}
+
+/// The class rule. Whose it is comes first: on this data dir's port or not, another user's or
+/// another data dir's worker is never this data dir's (a port can be shared, a PID file copied);
+/// a worker whose environment cannot be read counts as this data dir's only on its port.
+fn worker_class(f: &ClassFacts) -> Class {
+    let mine = match f.owner {
+        ownership::Owner::Ours => true,
+        ownership::Owner::Unread => f.on_port,
+        _ => false,
+    };
+    if matches!(f.owner, ownership::Owner::OtherUser { .. }) {
+        Class::OtherUser
+    } else if f.wedged && mine {
+        Class::Wedged
+    } else if !mine {
+        Class::Foreign
+    } else if f.other_version {
+        Class::OtherVersion
+    } else if f.named {
+        Class::Worker
+    } else if f.primary {
+        Class::Unmanaged
+    } else {
+        Class::Duplicate
+    }
 }
 
 /// The nearest live worker above `info`, following parent links only where each parent
@@ -1172,6 +1201,60 @@ mod tests {
             Some("12.4.7")
         );
         assert!(!is_worker_argv(&v(&["sleep", "1"]), &cfg));
+    }
+
+    #[test]
+    fn the_worker_class_rule_as_a_table() {
+        use ownership::Owner;
+        let ours = Owner::Ours;
+        let unread = Owner::Unread;
+        let other_dir = Owner::OtherDataDir {
+            data_dir: "/a".into(),
+        };
+        let other_user = Owner::OtherUser {
+            uid: 0,
+            user: Some("root".into()),
+            data_dir: None,
+        };
+        // (owner, on_port, wedged, other_version, named, primary) → class
+        let table: [(&Owner, [bool; 5], Class); 12] = [
+            (&ours, [true, false, false, true, true], Class::Worker),
+            (&ours, [true, false, false, false, true], Class::Unmanaged),
+            (&ours, [false, false, false, false, false], Class::Duplicate),
+            (&ours, [true, true, false, true, true], Class::Wedged),
+            (&ours, [true, false, true, true, true], Class::OtherVersion),
+            (&unread, [true, false, false, false, true], Class::Unmanaged),
+            (&unread, [false, false, false, false, false], Class::Foreign),
+            // A copied PID file or a shared port never makes another's worker ours.
+            (&other_dir, [true, false, false, true, true], Class::Foreign),
+            (&other_dir, [true, true, false, false, true], Class::Foreign),
+            (
+                &other_user,
+                [true, false, false, true, true],
+                Class::OtherUser,
+            ),
+            (
+                &other_user,
+                [true, true, true, false, false],
+                Class::OtherUser,
+            ),
+            (
+                &other_user,
+                [false, false, false, false, false],
+                Class::OtherUser,
+            ),
+        ];
+        for (owner, [on_port, wedged, other_version, named, primary], want) in table {
+            let f = ClassFacts {
+                owner,
+                on_port,
+                wedged,
+                other_version,
+                named,
+                primary,
+            };
+            assert_eq!(worker_class(&f), want, "{f:?}");
+        }
     }
 
     #[test]
