@@ -262,6 +262,55 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// Every setting claude-mem reads, with its value and where it comes from (env, the exact
+    /// settings.json, or the default); secrets masked, unknown keys and bad values flagged
+    #[command(
+        after_help = "Resolved as claude-mem 13.25.3 does: the environment over settings.json (flat, or nested\nunder \"env\"; a BOM is fine) over its defaults. Reads files only; exit status 0.\n\nExamples:\n  claude-mem-top settings\n  claude-mem-top settings --json | jq '.[] | select(.key == \"CLAUDE_MEM_WORKER_PORT\")'"
+    )]
+    Settings {
+        /// JSON output: a list of {key, value, origin, secret, problem}
+        #[arg(long)]
+        json: bool,
+    },
+    /// Search what the worker remembers: observations, summaries and prompts whose text or
+    /// title match, newest first
+    #[command(
+        after_help = "Asks the worker's own search (GET /api/search) when it runs, else reads the database\nread-only (its FTS5 tables, or LIKE where a version has none). Exit status: 0 (also for\nno match), 1 no database to read, 7 --source worker and no worker answers.\n\nExamples:\n  claude-mem-top search login\n  claude-mem-top search \"token expiry\" --project web --since 7d\n  claude-mem-top search migration --json | jq '.[].title'"
+    )]
+    Search {
+        /// The words to find (as one phrase, like claude-mem's own search)
+        query: String,
+        /// Only this project
+        #[arg(long, value_name = "PROJECT")]
+        project: Option<String>,
+        /// observation, summary, prompt, or an observation type (discovery, bugfix, decision, …)
+        #[arg(long = "type", value_name = "TYPE")]
+        kind: Option<String>,
+        /// Only since then: a duration ago (2d, 12h, 30m, 1w) or a local date or time
+        #[arg(long, value_name = "WHEN", value_parser = crate::procman::history::Since::parse)]
+        since: Option<crate::procman::history::Since>,
+        /// At most this many items
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        limit: u32,
+        /// Where to search: auto (the worker, else the database), worker, db
+        #[arg(long, default_value = "auto", value_name = "SOURCE", value_parser = crate::procman::search::Source::parse)]
+        source: crate::procman::search::Source,
+        /// JSON output: a list of items
+        #[arg(long)]
+        json: bool,
+    },
+    /// The processing queue, oldest first, what is stuck, and the observer's and hooks' failures
+    #[command(
+        after_help = "Reads pending_messages (read-only), observer-health.json and state/hook-failures.json.\nA message waiting longer than --stall-after is marked STUCK. Changes nothing. Exit status:\n0, or 1 when a message is stuck.\n\nExamples:\n  claude-mem-top queue\n  claude-mem-top queue --stall-after 2m --json"
+    )]
+    Queue {
+        /// A message waiting this long is STUCK
+        #[arg(long, default_value = "5m", value_name = "DURATION", value_parser = crate::config::duration_arg)]
+        stall_after: std::time::Duration,
+        /// JSON output (schema: assets/queue.schema.json)
+        #[arg(long)]
+        json: bool,
+    },
     /// List every claude-mem process: workers (also unmanaged, other versions, duplicates,
     /// wedged), their helpers and orphaned helpers, like `pm2 ls`
     #[command(

@@ -57,7 +57,10 @@ fn print_status(cfg: &Config, format: Format, stall_after: Duration, with_activi
     let st = status::status(cfg, opts);
     let out = match format {
         Format::Text => crate::once::text(&st) + &crate::once::activity_text(&st.activity),
-        Format::Json if with_activity => crate::once::json_with_activity(&st, &st.activity) + "\n",
+        Format::Json if with_activity => {
+            let queue = crate::inspect::queue_summary(cfg, stall_after);
+            crate::once::json_with_activity(&st, &st.activity, queue) + "\n"
+        }
         Format::Json => crate::once::json(&st) + "\n",
         Format::Prometheus => crate::metrics::render(cfg, &st, t0),
     };

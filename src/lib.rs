@@ -6,6 +6,7 @@ pub mod commands;
 pub mod config;
 pub(crate) mod doctor;
 pub mod history;
+pub mod inspect;
 pub mod logs;
 pub(crate) mod metrics;
 pub(crate) mod once;

@@ -98,6 +98,24 @@ fn run(cli: Cli) -> Result<u8, Edge> {
             }));
         }
     }
+    // `settings` reads claude-mem's own settings: its data dir may be given, nothing else.
+    if matches!(cli.command, Some(Command::Settings { .. })) {
+        let g = &cli.global;
+        if let Some(opt) = [
+            (g.port.is_some(), "--port"),
+            (g.worker_cmd.is_some(), "--worker-cmd"),
+        ]
+        .into_iter()
+        .find_map(|(given, name)| given.then_some(name))
+        {
+            return Err(Edge::Fail(Fail {
+                code: 2,
+                msg: format!(
+                    "{opt} does nothing for settings (it shows claude-mem's own port): drop it"
+                ),
+            }));
+        }
+    }
     if cli.command.is_none() && !cli.once {
         return dashboard(&commands::load_config(&cli.global)?, &cli);
     }
@@ -175,6 +193,33 @@ fn command(cli: Cli) -> Res {
             })
         }
         Some(Command::Config { default, config }) => config_cmd(config.as_deref(), *default),
+        Some(Command::Settings { json }) => {
+            claude_mem_top::inspect::settings(cli.global.data_dir.clone(), *json)
+        }
+        Some(Command::Search {
+            query,
+            project,
+            kind,
+            since,
+            limit,
+            source,
+            json,
+        }) => {
+            let q = claude_mem_top::procman::search::Query {
+                text: query.clone(),
+                project: project.clone(),
+                scope: kind
+                    .as_deref()
+                    .map(claude_mem_top::procman::search::Scope::parse)
+                    .unwrap_or_default(),
+                since_ms: since.map(since_ms),
+                limit: *limit as usize,
+            };
+            claude_mem_top::inspect::search(&cfg()?, *source, &q, *json)
+        }
+        Some(Command::Queue { stall_after, json }) => {
+            claude_mem_top::inspect::queue(&cfg()?, *stall_after, *json)
+        }
         Some(Command::Ps { json, all }) => commands::ps(&cfg()?, *json, *all),
         Some(Command::Adopt) => commands::adopt(&cfg()?),
         Some(Command::Reap {
@@ -186,6 +231,14 @@ fn command(cli: Cli) -> Res {
         | Some(Command::StandInChild { .. })
         | Some(Command::StandInHelper { .. }) => Ok(0),
     }
+}
+
+/// `--since` as milliseconds since the epoch (a local time through the current UTC offset).
+fn since_ms(s: claude_mem_top::procman::history::Since) -> i64 {
+    let now = claude_mem_top::platform::local_now();
+    let at = s.resolve(now.naive_local());
+    let offset = i64::from(now.offset().local_minus_utc());
+    (at.and_utc().timestamp() - offset) * 1000 + i64::from(at.and_utc().timestamp_subsec_millis())
 }
 
 /// `--stall-after`'s default.

@@ -205,10 +205,15 @@ pub fn activity_text(items: &[crate::procman::activity::Item]) -> String {
 }
 
 /// The status JSON with an `activity` array (`--once --json`).
-pub fn json_with_activity(st: &Status, items: &[crate::procman::activity::Item]) -> String {
+pub fn json_with_activity(
+    st: &Status,
+    items: &[crate::procman::activity::Item],
+    queue: Option<serde_json::Value>,
+) -> String {
     let v = serde_json::to_value(st).and_then(|mut v| {
         if let Some(o) = v.as_object_mut() {
             o.insert("activity".into(), serde_json::to_value(items)?);
+            o.insert("queue".into(), queue.unwrap_or(serde_json::Value::Null));
         }
         Ok(v)
     });

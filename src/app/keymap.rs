@@ -105,7 +105,7 @@ pub const SPECS: &[Spec] = &[
     spec(Command::Top, "top", &["Home", "g"], "oldest line", None),
     spec(Command::Bottom, "bottom", &["End", "G"], "newest line (follow)", None),
     spec(Command::Help, "help", &["?"], "this help", Some("help")),
-    spec(Command::History, "history", &["H"], "the worker's runs from its logs (Enter: a run's last lines)", None),
+    spec(Command::History, "history", &["H"], "list the worker's runs from its logs", None),
     spec(Command::Quit, "quit", &["q", "C-c"], "quit (the worker keeps running)", Some("quit")),
 ];
 

@@ -193,7 +193,7 @@ fn read_conn(c: &Connection, since: Cursor, limit: usize) -> rusqlite::Result<(V
         if !cols.contains("id") {
             continue;
         }
-        let (rows, top) = read_table(c, spec, &cols, since.last(spec.kind), limit)?;
+        let (rows, top) = read_table(c, spec, &cols, Rows::After(since.last(spec.kind)), limit)?;
         next.0[spec.kind.index()] = top.max(since.last(spec.kind));
         items.extend(rows);
     }
@@ -220,11 +220,112 @@ fn text_expr(col: Option<&str>) -> String {
     col.map_or("NULL".into(), |c| format!("CAST(\"{c}\" AS TEXT)"))
 }
 
+/// Which rows of a table [`read_table`] reads.
+enum Rows<'a> {
+    /// Ids above this one, newest first.
+    After(i64),
+    /// These ids.
+    Ids(&'a [i64]),
+}
+
+/// The items of `kind` with these row ids (a search's matches), in no particular order. A
+/// table or id that is not there gives none.
+pub fn read_ids(c: &Connection, kind: Kind, ids: &[i64]) -> rusqlite::Result<Vec<Item>> {
+    let Some(spec) = SPECS.iter().find(|s| s.kind == kind) else {
+        return Ok(Vec::new());
+    };
+    let cols = columns(c, spec.table)?;
+    if ids.is_empty() || !cols.contains("id") {
+        return Ok(Vec::new());
+    }
+    Ok(read_table(c, spec, &cols, Rows::Ids(ids), ids.len())?.0)
+}
+
+/// An item from a row the worker's API answered as JSON (its keys are the table's columns).
+pub fn from_json_row(kind: Kind, row: &serde_json::Value) -> Option<Item> {
+    let spec = SPECS.iter().find(|s| s.kind == kind)?;
+    let id = row.get("id")?.as_i64()?;
+    let text = |col: &str| -> Option<String> {
+        match row.get(col)? {
+            serde_json::Value::Null => None,
+            serde_json::Value::String(s) => Some(s.clone()),
+            other => Some(other.to_string()),
+        }
+    };
+    let first = |names: &[&str]| names.iter().find_map(|n| row.get(*n).map(|_| text(n)));
+    let epoch = spec.epoch.iter().find_map(|e| row.get(*e)?.as_i64());
+    let mut item = assemble(
+        spec.kind,
+        id,
+        epoch,
+        first(spec.time).flatten(),
+        first(spec.label).flatten(),
+        first(spec.project).flatten(),
+        spec.title.iter().map(|t| text(t)),
+        spec.text.iter().map(|(h, col)| (*h, text(col))),
+    );
+    if item.project.is_none() {
+        // Prompts carry their session's project in the API's answer.
+        item.project = text("project").filter(|p| !p.is_empty());
+    }
+    Some(item)
+}
+
+/// One item out of its columns' values: the first non-blank title, the sections joined under
+/// their headings, the time from the epoch (else the text time).
+#[allow(clippy::too_many_arguments)]
+fn assemble<'h>(
+    kind: Kind,
+    id: i64,
+    epoch: Option<i64>,
+    time: Option<String>,
+    label: Option<String>,
+    project: Option<String>,
+    titles: impl Iterator<Item = Option<String>>,
+    sections: impl Iterator<Item = (&'h str, Option<String>)>,
+) -> Item {
+    let mut title = None;
+    for t in titles {
+        if let Some(t) = t.filter(|t| !t.trim().is_empty()) {
+            title = Some(t);
+            break;
+        }
+    }
+    let mut text = String::new();
+    for (heading, v) in sections {
+        // An empty JSON list (`facts`, `concepts`, `files_read` of a manual memory) says nothing.
+        let Some(v) = v.filter(|v| !v.trim().is_empty() && v.trim() != "[]") else {
+            continue;
+        };
+        if !text.is_empty() {
+            text.push_str("\n\n");
+        }
+        if !heading.is_empty() {
+            text.push_str(heading);
+            text.push_str(":\n");
+        }
+        text.push_str(v.trim_end());
+    }
+    let at_ms = epoch
+        .map(to_ms)
+        .or_else(|| time.as_deref().and_then(parse_ms));
+    Item {
+        kind,
+        id,
+        at_ms,
+        at: at_ms.and_then(iso).or(time),
+        label: label.filter(|l| !l.is_empty()),
+        title: one_line(title.as_deref().unwrap_or("")),
+        project: project.filter(|p| !p.is_empty()),
+        text: cap(text),
+    }
+}
+
 fn read_table(
     c: &Connection,
     spec: &Spec,
     cols: &HashSet<String>,
-    after: i64,
+    rows: Rows<'_>,
     limit: usize,
 ) -> rusqlite::Result<(Vec<Item>, i64)> {
     let epoch = pick(cols, spec.epoch);
@@ -249,8 +350,16 @@ fn read_table(
     ];
     select.extend(titles.iter().map(|t| text_expr(Some(t))));
     select.extend(sections.iter().map(|(_, col)| text_expr(Some(col))));
+    let (filter, after) = match rows {
+        Rows::After(after) => ("id > ?1".to_string(), after),
+        // Row ids are integers: inlined, they cannot inject anything.
+        Rows::Ids(ids) => {
+            let list: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+            (format!("id IN ({}) AND ?1 = ?1", list.join(",")), 0)
+        }
+    };
     let sql = format!(
-        "SELECT {} FROM \"{}\" WHERE id > ?1 ORDER BY id DESC LIMIT ?2",
+        "SELECT {} FROM \"{}\" WHERE {filter} ORDER BY id DESC LIMIT ?2",
         select.join(", "),
         spec.table
     );
@@ -266,42 +375,24 @@ fn read_table(
         let time: Option<String> = r.get(2)?;
         let label: Option<String> = r.get(3)?;
         let project: Option<String> = r.get(4)?;
-        let mut title = None;
+        let mut titles_v = Vec::with_capacity(titles.len());
         for i in 0..titles.len() {
-            let t: Option<String> = r.get(5 + i)?;
-            if let Some(t) = t.filter(|t| !t.trim().is_empty()) {
-                title = Some(t);
-                break;
-            }
+            titles_v.push(r.get::<_, Option<String>>(5 + i)?);
         }
-        let mut text = String::new();
+        let mut sections_v = Vec::with_capacity(sections.len());
         for (i, (heading, _)) in sections.iter().enumerate() {
-            let v: Option<String> = r.get(5 + titles.len() + i)?;
-            let Some(v) = v.filter(|v| !v.trim().is_empty()) else {
-                continue;
-            };
-            if !text.is_empty() {
-                text.push_str("\n\n");
-            }
-            if !heading.is_empty() {
-                text.push_str(heading);
-                text.push_str(":\n");
-            }
-            text.push_str(v.trim_end());
+            sections_v.push((*heading, r.get::<_, Option<String>>(5 + titles.len() + i)?));
         }
-        let at_ms = epoch
-            .map(to_ms)
-            .or_else(|| time.as_deref().and_then(parse_ms));
-        out.push(Item {
-            kind: spec.kind,
+        out.push(assemble(
+            spec.kind,
             id,
-            at_ms,
-            at: at_ms.and_then(iso).or(time),
-            label: label.filter(|l| !l.is_empty()),
-            title: one_line(title.as_deref().unwrap_or("")),
-            project: project.filter(|p| !p.is_empty()),
-            text: cap(text),
-        });
+            epoch,
+            time,
+            label,
+            project,
+            titles_v.into_iter(),
+            sections_v.into_iter(),
+        ));
     }
     Ok((out, top))
 }

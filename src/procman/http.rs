@@ -49,6 +49,19 @@ pub fn url(host: IpAddr, port: u16, path: &str) -> String {
 /// One request, bounded by `timeout` overall, with its latency. A zero timeout sends nothing
 /// (not even a connect): callers use it to read only the file and process layers.
 pub async fn fetch(host: IpAddr, port: u16, method: &str, path: &str, timeout: Duration) -> Probe {
+    fetch_capped(host, port, method, path, timeout, BODY_CAP).await
+}
+
+/// [`fetch`] with another body cap: for an answer that is a list (the worker's search), still
+/// bounded.
+pub async fn fetch_capped(
+    host: IpAddr,
+    port: u16,
+    method: &str,
+    path: &str,
+    timeout: Duration,
+    cap: usize,
+) -> Probe {
     let t0 = Instant::now();
     if timeout.is_zero() {
         return Probe {
@@ -57,7 +70,8 @@ pub async fn fetch(host: IpAddr, port: u16, method: &str, path: &str, timeout: D
         };
     }
     let result =
-        match tokio::time::timeout(timeout, exchange(host, port, method, path, timeout)).await {
+        match tokio::time::timeout(timeout, exchange(host, port, method, path, timeout, cap)).await
+        {
             Ok(r) => r,
             Err(_) => Err(ProbeError::ReadTimeout(timeout.as_millis())),
         };
@@ -118,6 +132,7 @@ async fn exchange(
     method: &str,
     path: &str,
     timeout: Duration,
+    cap: usize,
 ) -> Result<Response, ProbeError> {
     let mut resp = send(host, port, method, path, timeout).await?;
     let status = resp.status().as_u16();
@@ -126,14 +141,14 @@ async fn exchange(
     loop {
         match resp.chunk().await {
             Ok(Some(c)) => {
-                let room = BODY_CAP - body.len();
+                let room = cap - body.len();
                 if c.len() > room {
                     body.extend_from_slice(&c[..room]);
                     truncated = true;
                     break;
                 }
                 body.extend_from_slice(&c);
-                if body.len() == BODY_CAP {
+                if body.len() == cap {
                     // Exactly full: is there more?
                     match resp.chunk().await {
                         Ok(None) => {}

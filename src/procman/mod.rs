@@ -20,6 +20,8 @@ pub(crate) mod migrate;
 pub(crate) mod ownership;
 pub mod pipeline;
 pub(crate) mod pm2;
+pub mod queue;
+pub mod search;
 pub mod settings;
 pub(crate) mod spawn;
 pub mod status;

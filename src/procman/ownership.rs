@@ -307,9 +307,10 @@ mod tests {
             Some(norm(&moved))
         );
         // Moved by the home's settings.json (with a BOM, nested under `env`).
+        // serde_json escapes the path (a Windows path's backslashes).
         let body = format!(
-            "\u{feff}{{\"env\":{{\"CLAUDE_MEM_DATA_DIR\":\"{}\"}}}}",
-            moved.display()
+            "\u{feff}{}",
+            serde_json::json!({"env": {"CLAUDE_MEM_DATA_DIR": moved.display().to_string()}})
         );
         std::fs::write(home.join(".claude-mem/settings.json"), body).expect("write");
         assert_eq!(

@@ -40,7 +40,8 @@ enum Dflt {
     Home(&'static [&'static str]),
     /// The machine's host name.
     HostName,
-    /// `claude_mem_` + the env port, else the default port.
+    /// `claude_mem_` + the worker's port: the worker's spawner hands it its port in the
+    /// environment, so its default names the port in use.
     RedisPrefix,
     /// `http://127.0.0.1:` + env `CLAUDE_MEM_SERVER_PORT`, else `37877 + uid % 100`.
     ServerUrl,
@@ -449,13 +450,8 @@ fn text_of(v: &serde_json::Value) -> Option<String> {
     }
 }
 
-fn default_of(d: Dflt, inp: &Inputs) -> String {
-    let port = || {
-        inp.env
-            .get("CLAUDE_MEM_WORKER_PORT")
-            .cloned()
-            .unwrap_or_else(|| (37700 + inp.uid_mod()).to_string())
-    };
+/// A key's default; `port`: the worker's port as resolved.
+fn default_of(d: Dflt, inp: &Inputs, port: &str) -> String {
     match d {
         Lit(s) => s.to_string(),
         WorkerPort => (37700 + inp.uid_mod()).to_string(),
@@ -466,7 +462,7 @@ fn default_of(d: Dflt, inp: &Inputs) -> String {
             p.to_string_lossy().into_owned()
         }
         HostName => inp.host_name.clone().unwrap_or_default(),
-        RedisPrefix => format!("claude_mem_{}", port()),
+        RedisPrefix => format!("claude_mem_{port}"),
         ServerUrl => format!(
             "http://127.0.0.1:{}",
             inp.env
@@ -608,6 +604,7 @@ pub fn resolve(inp: &Inputs) -> Report {
     };
 
     let mut settings = Vec::new();
+    let mut port = (37700 + inp.uid_mod()).to_string();
     for (key, d) in KNOWN {
         if *key == DATA_DIR_KEY {
             let shown = data_dir.to_string_lossy().into_owned();
@@ -618,8 +615,11 @@ pub fn resolve(inp: &Inputs) -> Report {
         let (value, origin) = match (inp.env.get(*key), file.read.get(*key)) {
             (Some(v), _) => (Some(v.clone()), Origin::Env),
             (None, Some(v)) => (text_of(v), Origin::File(file.path.clone())),
-            (None, None) => (Some(default_of(*d, inp)), Origin::Default),
+            (None, None) => (Some(default_of(*d, inp, &port)), Origin::Default),
         };
+        if *key == "CLAUDE_MEM_WORKER_PORT" {
+            port = value.clone().unwrap_or_default();
+        }
         let value = match (*key, value) {
             ("CLAUDE_MEM_WORKER_HOST", Some(v)) if v == "localhost" => Some("127.0.0.1".into()),
             (_, v) => v,
@@ -851,10 +851,13 @@ mod tests {
         let moved = d.path().join("elsewhere");
         let home_file = write(
             &d.path().join(".claude-mem"),
-            &format!(
-                r#"{{"CLAUDE_MEM_DATA_DIR": "{}", "CLAUDE_MEM_WORKER_PORT": "38100", "CLAUDE_MEM_LOG_LEVEL": "WARN"}}"#,
-                moved.display()
-            ),
+            // serde_json escapes the path (a Windows path's backslashes).
+            &serde_json::json!({
+                "CLAUDE_MEM_DATA_DIR": moved.display().to_string(),
+                "CLAUDE_MEM_WORKER_PORT": "38100",
+                "CLAUDE_MEM_LOG_LEVEL": "WARN",
+            })
+            .to_string(),
         );
         let moved_file = write(
             &moved,

@@ -624,8 +624,11 @@ fn finish(runs: &mut [Run], logs: &[PathBuf], clean_file: Option<NaiveDateTime>)
 }
 
 /// Lines the next run's launcher logs before its start, not the ended run's own.
-const LAUNCHER_LINES: [&str; 6] = [
+const LAUNCHER_LINES: [&str; 8] = [
     LAUNCH_LINE,
+    // claude-mem's CLI `start` finding the killed worker's PID (still a zombie) and giving up.
+    "Worker PID file points to a live process",
+    "Live PID disappeared before readiness",
     " at boot {",
     "Removing stale PID file",
     "Removed dead processes",
@@ -764,7 +767,7 @@ fn flaps(runs: &[Run]) -> Vec<Flap> {
                     None => causes.push((c, 1)),
                 }
             }
-            causes.sort_by(|x, y| y.1.cmp(&x.1));
+            causes.sort_by_key(|x| std::cmp::Reverse(x.1));
             Flap {
                 from: part[0].started,
                 to: part[part.len() - 1].started,

@@ -115,6 +115,8 @@ fn history_lists_clean_killed_and_running_runs_in_order() {
                 .all(|p| s.contains(&p.to_string()))
     });
     pty.send(b"\x1b");
+    // Apart, or the terminal reads Esc q as Alt-q.
+    pty.wait_for("the popup closed", t, |s| !s.contains("History ·"));
     pty.send(b"q");
     let st = pty.wait_exit(t);
     assert_eq!(st.code(), Some(0), "screen:\n{}", pty.contents());

@@ -25,6 +25,7 @@ mod dashboard;
 mod history;
 mod lifecycle;
 mod mcp;
+mod memory;
 mod ownership;
 
 use std::fs;
