@@ -146,20 +146,35 @@ pub enum Command {
         #[arg(long, default_value = "30m", value_name = "DURATION", value_parser = crate::config::duration_arg)]
         stall_after: std::time::Duration,
     },
-    /// Print the newest dated log
+    /// Print the newest dated log, or search every day's log (--grep)
     #[command(
-        after_help = "Examples:\n  claude-mem-top logs --lines 200\n  claude-mem-top logs --follow --level warn"
+        after_help = "--grep reads every dated log of the data dir (worker-*.log and claude-mem-*.log),\noldest first, a block at a time: a match is printed as its whole entry, each line as\nFILE:LINE:text (the matching lines) or FILE-LINE-text (the rest of the entry). Exit\nstatus with --grep: 0 a match, 1 none, 2 a bad pattern.\n\nExamples:\n  claude-mem-top logs --lines 200\n  claude-mem-top logs --follow --level warn\n  claude-mem-top logs --grep 'worker started' --since 3d\n  claude-mem-top logs --grep 'SIGKILL|OOM' --level warn --json | jq .file"
     )]
     Logs {
         /// How many lines
         #[arg(short = 'n', long, default_value_t = 50)]
         lines: usize,
         /// Keep printing new lines (follows the next day's file, survives truncation)
-        #[arg(short, long)]
+        #[arg(short, long, conflicts_with = "grep")]
         follow: bool,
         /// Minimum level: debug, info, warn, error (multi-line entries stay whole)
         #[arg(long, value_enum, ignore_case = true)]
         level: Option<crate::logs::Level>,
+        /// Search every day's log for PATTERN (a regular expression; case-insensitive unless
+        /// it holds an upper-case letter)
+        #[arg(long, value_name = "PATTERN")]
+        grep: Option<String>,
+        /// With --grep: PATTERN is a plain string, not a regular expression
+        #[arg(short = 'F', long, requires = "grep")]
+        fixed_strings: bool,
+        /// With --grep: only entries stamped since then: a duration ago (2d, 12h, 30m, 1w) or
+        /// a local date or time (2026-12-01, "2026-12-01 08:00")
+        #[arg(long, value_name = "WHEN", requires = "grep", value_parser = crate::procman::history::Since::parse)]
+        since: Option<crate::procman::history::Since>,
+        /// With --grep: one JSON object a line per matching entry
+        /// ({file, date, line, offset, level, time, lines, more_lines})
+        #[arg(long, requires = "grep")]
+        json: bool,
     },
     /// List the worker's runs from its own logs: PID, version, start, end, uptime, and how each
     /// ended (clean, unclean, replaced, running)

@@ -165,7 +165,16 @@ pub fn ensure(cfg: &Config, timeout: Duration) -> Res {
 
 /// `migrate`: the one-time PM2 cleanup on demand. Exit 1, naming the daemon and the command to
 /// run, when a pm2 daemon still runs claude-mem-worker afterwards (the marker is then not written).
+/// The data dir can be read (else state unknown, exit 4, as `status` and the actions say).
+fn readable(cfg: &Config) -> Result<(), Fail> {
+    crate::procman::control::readable_data_dir(cfg).map_err(|e| Fail {
+        code: e.exit_code(),
+        msg: e.to_string(),
+    })
+}
+
 pub fn migrate(cfg: &Config) -> Res {
+    readable(cfg)?;
     let marker = || cfg.path(crate::procman::files::MARKER_FILE);
     let r = match migrate::run(cfg, true) {
         Ok(Some(r)) => r,
@@ -219,6 +228,7 @@ fn capitalized(s: &str) -> String {
 }
 
 pub fn logs(cfg: &Config, lines: usize, follow: bool, min: Option<Level>) -> Res {
+    readable(cfg)?;
     let tty = std::io::stdout().is_terminal();
     let clean = |s: &str| {
         if tty {

@@ -5,6 +5,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub(crate) mod doctor;
+pub mod grep;
 pub mod history;
 pub mod inspect;
 pub mod logs;

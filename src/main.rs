@@ -151,9 +151,20 @@ fn command(cli: Cli) -> Res {
         Some(Command::Restart { timeout, grace }) => commands::restart(&cfg()?, *timeout, *grace),
         Some(Command::Ensure { timeout }) => commands::ensure(&cfg()?, *timeout),
         Some(Command::Logs {
+            grep: Some(pattern),
+            fixed_strings,
+            since,
+            json,
+            level,
+            ..
+        }) => {
+            claude_mem_top::grep::command(&cfg()?, pattern, *fixed_strings, *since, *level, *json)
+        }
+        Some(Command::Logs {
             lines,
             follow,
             level,
+            ..
         }) => commands::logs(&cfg()?, *lines, *follow, *level),
         Some(Command::Migrate) => commands::migrate(&cfg()?),
         Some(Command::History { since, json }) => {

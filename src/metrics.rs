@@ -112,7 +112,8 @@ fn census(o: &mut Out, st: &Status) {
         "gauge",
         "claude-mem worker processes of this data dir (and on its port), by class.",
     );
-    for class in Class::WORKERS.into_iter().filter(|c| *c != Class::Foreign) {
+    // Every class (another data dir's or user's worker appears here when it holds the port).
+    for class in Class::WORKERS {
         let n = st.processes.iter().filter(|m| m.class == class).count();
         o.sample(
             "claude_mem_worker_processes",

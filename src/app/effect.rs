@@ -34,6 +34,8 @@ pub enum Effect {
     },
     /// Read the worker's runs from its logs (the live worker's is running).
     ReadHistory(Option<crate::procman::history::Live>),
+    /// Search the memories, read the queue or the settings, or open the web viewer.
+    Memory(super::memory::Job),
 }
 
 fn describe_start(o: StartOutcome) -> String {

@@ -41,6 +41,9 @@ pub enum Command {
     Bottom,
     Help,
     History,
+    Queue,
+    Settings,
+    Viewer,
     Quit,
 }
 
@@ -83,7 +86,7 @@ pub const SPECS: &[Spec] = &[
     spec(Command::FocusNext, "focus_next", &["Tab"], "focus the next panel", Some("focus")),
     spec(Command::FocusPrev, "focus_prev", &["S-Tab"], "focus the previous panel", None),
     spec(Command::Follow, "follow", &["f"], "follow the log", Some("follow")),
-    spec(Command::Search, "search", &["/"], "search the log (Enter keeps, Esc clears)", Some("search")),
+    spec(Command::Search, "search", &["/"], "search the log; with Activity focused, the memories (Enter searches, Esc clears)", Some("search")),
     spec(Command::NextMatch, "next_match", &["n"], "older match", None),
     spec(Command::PrevMatch, "prev_match", &["N"], "newer match", None),
     spec(Command::LevelDebug, "level_debug", &["1"], "show all levels", Some("level")),
@@ -106,6 +109,9 @@ pub const SPECS: &[Spec] = &[
     spec(Command::Bottom, "bottom", &["End", "G"], "newest line (follow)", None),
     spec(Command::Help, "help", &["?"], "this help", Some("help")),
     spec(Command::History, "history", &["H"], "list the worker's runs from its logs", None),
+    spec(Command::Queue, "queue", &["Q"], "the worker's queue, oldest first, stuck ones marked", None),
+    spec(Command::Settings, "settings", &["C"], "every claude-mem setting, its value and where it came from", None),
+    spec(Command::Viewer, "viewer", &["v"], "open the worker's web viewer in the browser", None),
     spec(Command::Quit, "quit", &["q", "C-c"], "quit (the worker keeps running)", Some("quit")),
 ];
 

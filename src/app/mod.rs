@@ -7,6 +7,7 @@ pub mod demo;
 pub mod effect;
 pub mod history;
 pub mod keymap;
+pub mod memory;
 pub mod model;
 pub mod msg;
 pub mod update;
@@ -525,6 +526,9 @@ async fn dashboard(cfg: &Config, opts: Options) -> Result<u8, RunError> {
                         let _ = src.census.send(sources::census::Note::Poke);
                     }
                     Effect::ReadHistory(live) => history::read(cfg.clone(), live, tx.clone()),
+                    Effect::Memory(job) => {
+                        memory::run(cfg.clone(), opts.stall_after, job, tx.clone())
+                    }
                 }
             }
         }

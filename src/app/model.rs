@@ -59,6 +59,12 @@ pub enum Mode {
     /// The worker's runs (`H`): `sel` the selected run (0: the newest); `open` shows its last
     /// log lines, scrolled down by `top` rows.
     History { sel: usize, open: bool, top: u16 },
+    /// The memory search line (`/` with Activity focused): printable keys go to the query.
+    FindMemory,
+    /// The queue popup (`Q`), scrolled down by this many rows.
+    Queue(u16),
+    /// The settings popup (`C`), scrolled down by this many rows.
+    Settings(u16),
     /// One Activity item's full text, read-only, scrolled down by `top` rows.
     Detail {
         item: Box<crate::procman::activity::Item>,
@@ -364,6 +370,8 @@ pub struct Model {
     pub activity_sel: usize,
     /// The worker's runs from its logs (`H`).
     pub history: super::history::HistoryState,
+    /// The memory search, the queue and the settings (`/` in Activity, `Q`, `C`).
+    pub memory: super::memory::MemoryState,
 }
 
 /// Activity items kept.
@@ -457,6 +465,7 @@ impl Model {
             activity: Vec::new(),
             activity_sel: 0,
             history: Default::default(),
+            memory: Default::default(),
         }
     }
 

@@ -59,6 +59,8 @@ pub enum Msg {
     Stream(crate::procman::stream::StreamEvent),
     /// The worker's runs from its logs (`H`, and the timeline's start).
     History(Box<super::history::HistoryRead>),
+    /// A memory search, the queue or the settings (`/` in Activity, `Q`, `C`).
+    Memory(Box<super::memory::Read>),
 }
 
 /// The one channel into `update`: every source, task and effect sends on a clone. Unbounded, so

@@ -77,6 +77,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Updated {
         Msg::Signal(sig) => m.quit = Some(sig.exit_code()),
         Msg::Event(e) => m.event(e),
         Msg::History(r) => super::history::on_read(m, *r),
+        Msg::Memory(r) => super::memory::on_read(m, *r),
         Msg::Stream(ev) => {
             use crate::procman::stream::StreamEvent;
             // Frames that store something reach the Activity panel; the connection shows in its
@@ -270,6 +271,9 @@ pub fn update(m: &mut Model, msg: Msg) -> Updated {
         Msg::Db(d) => {
             changed = m.db != *d;
             m.db = *d;
+            if changed {
+                super::memory::on_db_change(m, &mut fx);
+            }
         }
         Msg::Activity(items) => changed = merge_activity(m, items),
         Msg::Census(c) => {
@@ -436,6 +440,26 @@ fn key(m: &mut Model, k: KeyEvent, fx: &mut Vec<Effect>) -> bool {
             Reader::Scroll(top) => m.mode = Mode::Detail { item, top },
         },
         Mode::History { sel, open, top } => super::history::key(m, &k, sel, open, top),
+        Mode::FindMemory => {
+            m.mode = Mode::FindMemory;
+            return super::memory::query_key(m, &k, fx);
+        }
+        Mode::Queue(top) => match reader_key(m, &k, top) {
+            Reader::Close => return true,
+            Reader::Ignore => {
+                m.mode = Mode::Queue(top);
+                return false;
+            }
+            Reader::Scroll(top) => m.mode = Mode::Queue(top),
+        },
+        Mode::Settings(top) => match reader_key(m, &k, top) {
+            Reader::Close => return true,
+            Reader::Ignore => {
+                m.mode = Mode::Settings(top);
+                return false;
+            }
+            Reader::Scroll(top) => m.mode = Mode::Settings(top),
+        },
         Mode::HealthDetail(top) => match reader_key(m, &k, top) {
             Reader::Close => return true,
             Reader::Ignore => {
@@ -454,6 +478,9 @@ fn key(m: &mut Model, k: KeyEvent, fx: &mut Vec<Effect>) -> bool {
         },
         Mode::Normal => {
             if k.code == KeyCode::Esc {
+                if super::memory::esc(m) {
+                    return true;
+                }
                 let had = !m.log.query.is_empty();
                 m.log.query.clear();
                 return had;
@@ -500,6 +527,17 @@ pub(crate) fn command(m: &mut Model, cmd: Command, fx: &mut Vec<Effect>) {
             Some(_) => m.mode = Mode::HealthDetail(0),
             None => m.notice("no status read yet", false),
         },
+        Command::Open if m.focus == Focus::Activity && m.memory.results.is_some() => {
+            match super::memory::selected(m).flatten() {
+                Some(item) => {
+                    m.mode = Mode::Detail {
+                        item: Box::new(item),
+                        top: 0,
+                    }
+                }
+                None => m.notice("no search result to open (Esc: the live list)", false),
+            }
+        }
         Command::Open => match m.activity.get(m.activity_sel) {
             Some(item) if m.focus == Focus::Activity => {
                 m.mode = Mode::Detail {
@@ -552,6 +590,7 @@ pub(crate) fn command(m: &mut Model, cmd: Command, fx: &mut Vec<Effect>) {
                 m.log.scroll = 0;
             }
         }
+        Command::Search if m.focus == Focus::Activity => super::memory::start_query(m),
         Command::Search => {
             m.mode = Mode::Search;
             m.log.query.clear();
@@ -610,6 +649,9 @@ pub(crate) fn command(m: &mut Model, cmd: Command, fx: &mut Vec<Effect>) {
         }
         Command::Help => m.mode = Mode::Help(0),
         Command::History => super::history::open(m, fx),
+        Command::Queue => super::memory::open_queue(m, fx),
+        Command::Settings => super::memory::open_settings(m, fx),
+        Command::Viewer => super::memory::viewer(m, fx),
         Command::ScrollUp => scroll(m, 1, true),
         Command::ScrollDown => scroll(m, 1, false),
         Command::PageUp => scroll(m, page, true),
@@ -770,6 +812,9 @@ fn ask_proc(m: &mut Model, key: ProcKey) {
 }
 
 fn scroll(m: &mut Model, n: usize, up: bool) {
+    if m.focus == Focus::Activity && super::memory::scroll(m, n, up) {
+        return;
+    }
     if m.focus == Focus::Activity {
         let last = m.activity.len().saturating_sub(1);
         m.activity_sel = if up {
@@ -1442,6 +1487,19 @@ mod tests {
                     Command::History => {
                         matches!(m.mode, Mode::History { .. })
                             && matches!(&fx[..], [Effect::ReadHistory(_)])
+                    }
+                    Command::Queue => {
+                        m.mode == Mode::Queue(0)
+                            && fx == vec![Effect::Memory(super::super::memory::Job::Queue)]
+                    }
+                    Command::Settings => {
+                        m.mode == Mode::Settings(0)
+                            && fx == vec![Effect::Memory(super::super::memory::Job::Settings)]
+                    }
+                    Command::Viewer => {
+                        fx == vec![Effect::Memory(super::super::memory::Job::OpenUrl(
+                            "http://127.0.0.1:40000/".into(),
+                        ))]
                     }
                     Command::Quit => m.quit == Some(0),
                 };

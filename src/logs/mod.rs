@@ -3,6 +3,7 @@
 
 pub mod backward;
 pub mod follow;
+pub mod grep;
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};

@@ -630,6 +630,61 @@ pub fn describe_exit(status: std::process::ExitStatus) -> String {
     }
 }
 
+/// The program that opens a URL in the user's browser here, and the arguments before the URL:
+/// `open` on macOS, `cmd /C start ""` on Windows, `xdg-open` elsewhere.
+fn url_opener() -> (&'static str, &'static [&'static str]) {
+    #[cfg(target_os = "macos")]
+    return ("open", &[]);
+    #[cfg(windows)]
+    return ("cmd", &["/C", "start", ""]);
+    #[cfg(all(not(target_os = "macos"), not(windows)))]
+    return ("xdg-open", &[]);
+}
+
+/// Why a URL could not be opened.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OpenUrlError {
+    /// No opener on PATH (a server, a container, an SSH session without one).
+    #[error("no {0} to open a browser")]
+    NoOpener(&'static str),
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Open `url` in the user's browser through the platform's opener, detached from our terminal
+/// (its own session, no stdin, output discarded), waiting at most `wait` for it to say how it
+/// went; an opener still running then (some stay with the browser) is reaped when it exits.
+/// Returns the opener's name.
+pub fn open_url(url: &str, wait: Duration) -> Result<&'static str, OpenUrlError> {
+    let (prog, before) = url_opener();
+    let path = which::which(prog).map_err(|_| OpenUrlError::NoOpener(prog))?;
+    let mut cmd = std::process::Command::new(path);
+    cmd.args(before)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    detach(&mut cmd);
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| OpenUrlError::Failed(format!("{prog}: {e}")))?;
+    match wait_child(&mut child, wait) {
+        Some(st) if st.success() => Ok(prog),
+        Some(st) => Err(OpenUrlError::Failed(format!(
+            "{prog} ended with {}",
+            describe_exit(st)
+        ))),
+        None => {
+            let _ = std::thread::Builder::new()
+                .name("url-opener".into())
+                .spawn(move || {
+                    let _ = child.wait();
+                });
+            Ok(prog)
+        }
+    }
+}
+
 /// A request to shut down that reached this process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shutdown {

@@ -92,6 +92,7 @@ fn candidate(cfg: &Config, port: u16, census: &census::Census) -> Result<Member,
 /// agreed to (the dashboard's `A`); if the port's worker is now another process, nothing is
 /// recorded.
 pub fn adopt(cfg: &Config, confirmed: Option<&Member>) -> Result<Adopted, Error> {
+    super::control::readable_data_dir(cfg)?;
     let _lock = Lock::acquire(&cfg.data_dir, std::time::Duration::from_secs(5))?;
     let st = status::status(cfg, StatusOpts::default());
     match st.state() {

@@ -138,7 +138,20 @@ pub fn ensure(cfg: &Config, opts: Opts) -> Result<StartOutcome, Error> {
     start(cfg, opts)
 }
 
+/// An existing data dir that cannot be read is state unknown (4), as `status` says: actions are
+/// refused for it before they write anything (a lock file, a marker).
+pub fn readable_data_dir(cfg: &Config) -> Result<(), Error> {
+    match std::fs::read_dir(&cfg.data_dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::Unknown(format!(
+            "cannot read data dir {}: {e}",
+            cfg.data_dir.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
 pub fn restart(cfg: &Config, opts: Opts) -> Result<(StopOutcome, StartOutcome), Error> {
+    readable_data_dir(cfg)?;
     check_program(cfg)?;
     ensure_dir(cfg)?;
     let lock = Lock::acquire(&cfg.data_dir, opts.lock_wait)?;
@@ -153,13 +166,7 @@ pub fn stop(cfg: &Config, opts: Opts) -> Result<StopOutcome, Error> {
     if !cfg.data_dir.is_dir() {
         return Ok(StopOutcome::NotRunning { notes: Vec::new() });
     }
-    // An unreadable data dir is state unknown (4), as `status` says, before any lock file.
-    if let Err(e) = std::fs::read_dir(&cfg.data_dir) {
-        return Err(Error::Unknown(format!(
-            "cannot read data dir {}: {e}",
-            cfg.data_dir.display()
-        )));
-    }
+    readable_data_dir(cfg)?;
     let lock = Lock::acquire(&cfg.data_dir, opts.lock_wait)?;
     stop_locked(cfg, opts, &lock)
 }

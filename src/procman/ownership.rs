@@ -25,7 +25,8 @@ pub struct Facts {
 
 /// Whose a process is, relative to this user and this data dir.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case", tag = "owner")]
+/// Serialized as the census classes are named (`other-data-dir`, `other-user`).
+#[serde(rename_all = "kebab-case", tag = "owner")]
 pub enum Owner {
     /// This user's, working for this data dir.
     Ours,
@@ -234,17 +235,17 @@ mod tests {
             (
                 facts(Some(5), Some("/a/.claude-mem")),
                 Some(5),
-                "other_data_dir",
+                "other-data-dir",
             ),
             (
                 facts(Some(0), Some("/h/.claude-mem")),
                 Some(5),
-                "other_user",
+                "other-user",
             ),
-            (facts(Some(0), None), Some(5), "other_user"),
+            (facts(Some(0), None), Some(5), "other-user"),
             // No numeric uids (Windows): the data dir decides.
             (facts(None, Some("/h/.claude-mem")), None, "ours"),
-            (facts(None, Some("/b")), None, "other_data_dir"),
+            (facts(None, Some("/b")), None, "other-data-dir"),
         ];
         for (f, me, want) in cases {
             let got = decide(&f, here, me);

@@ -3,6 +3,7 @@
 pub mod fit;
 mod history;
 mod logs;
+mod memory;
 mod panels;
 mod popup;
 pub mod theme;
@@ -184,12 +185,21 @@ pub fn draw(f: &mut Frame, m: &Model) {
         Mode::Detail { item, top } => popup::detail(f, area, item, *top, &t),
         Mode::HealthDetail(top) => popup::health_detail(f, area, m, *top, &t),
         Mode::History { sel, open, top } => history::draw(f, area, m, *sel, *open, *top, &t),
-        Mode::Search | Mode::Normal => {}
+        Mode::Queue(top) => memory::queue(f, area, m, *top, &t),
+        Mode::Settings(top) => memory::settings(f, area, m, *top, &t),
+        Mode::Search | Mode::FindMemory | Mode::Normal => {}
     }
 }
 
 fn draw_footer(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
-    let line = if m.searching() {
+    let line = if m.mode == Mode::FindMemory {
+        Line::from(vec![
+            Span::styled("search memories: ", t.key()),
+            Span::raw(crate::logs::sanitize(&m.memory.query)),
+            Span::styled("▏", t.key()),
+            Span::styled("  Enter search · Esc live list", t.dim()),
+        ])
+    } else if m.searching() {
         Line::from(vec![
             Span::styled("search: ", t.key()),
             Span::raw(crate::logs::sanitize(&m.log.query)),

@@ -965,36 +965,79 @@ pub fn activity(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
     } else {
         ""
     };
-    let title = match m.activity.len() {
-        0 => format!("Activity{live}"),
-        n if n >= crate::app::model::ACTIVITY_CAP => format!("Activity ({n}+){live}"),
-        n => format!("Activity ({n}){live}"),
-    };
-    let inner = panel(f, area, &title, m, Focus::Activity, t);
-    if m.activity.is_empty() {
-        let text = match &m.db {
-            crate::app::msg::DbState::Missing => "no database yet",
-            _ => "nothing stored yet",
+    // A memory search (`/` in Activity) shows its results here until Esc.
+    let (items, sel, title): (Vec<&crate::procman::activity::Item>, usize, String) =
+        match &m.memory.results {
+            Some(r) => {
+                let q = crate::logs::sanitize(&r.query);
+                let title = match &r.found {
+                    None => format!("Search \"{q}\" · searching…"),
+                    Some(Err(_)) => format!("Search \"{q}\" · failed · Esc live"),
+                    Some(Ok(found)) => format!(
+                        "Search \"{q}\" ({}) · {} · Esc live",
+                        found.hits.len(),
+                        match found.via {
+                            Some(crate::procman::search::Via::Worker) => "worker",
+                            Some(crate::procman::search::Via::Fts5) => "FTS5",
+                            Some(crate::procman::search::Via::Like) => "LIKE",
+                            None => "-",
+                        }
+                    ),
+                };
+                (r.items(), r.sel, title)
+            }
+            None => {
+                let title = match m.activity.len() {
+                    0 => format!("Activity{live}"),
+                    n if n >= crate::app::model::ACTIVITY_CAP => {
+                        format!("Activity ({n}+){live}")
+                    }
+                    n => format!("Activity ({n}){live}"),
+                };
+                (m.activity.iter().collect(), m.activity_sel, title)
+            }
         };
-        f.render_widget(Paragraph::new(Line::styled(text, t.dim())), inner);
+    let inner = panel(f, area, &title, m, Focus::Activity, t);
+    if items.is_empty() {
+        let text = match (&m.memory.results, &m.db) {
+            (Some(r), _) => match &r.found {
+                None => "searching…".to_string(),
+                Some(Err(e)) => crate::logs::sanitize(e),
+                Some(Ok(_)) => format!("no memories match \"{}\"", crate::logs::sanitize(&r.query)),
+            },
+            (None, crate::app::msg::DbState::Missing) => "no database yet".into(),
+            (None, _) => "nothing stored yet".into(),
+        };
+        f.render_widget(
+            Paragraph::new(Line::styled(text, t.dim())).wrap(ratatui::widgets::Wrap { trim: true }),
+            inner,
+        );
         return;
     }
     let h = inner.height as usize;
-    let sel = m.activity_sel.min(m.activity.len() - 1);
+    let sel = sel.min(items.len() - 1);
     let start = sel.saturating_sub(h.saturating_sub(1));
     let focused = m.focus == Focus::Activity;
     let w = inner.width as usize;
-    let lines: Vec<Line> = m
-        .activity
-        .iter()
+    let today = crate::platform::to_local(chrono::DateTime::<chrono::Utc>::from(m.now)).date_naive();
+    let lines: Vec<Line> = items
+        .into_iter()
         .enumerate()
         .skip(start)
         .take(h)
         .map(|(i, it)| {
+            // Today's items by their time, older ones (search results) by their day.
             let when = it
                 .at_ms
                 .and_then(chrono::DateTime::<chrono::Utc>::from_timestamp_millis)
-                .map(|d| crate::platform::to_local(d).format("%H:%M").to_string())
+                .map(|d| {
+                    let d = crate::platform::to_local(d);
+                    if d.date_naive() == today {
+                        d.format("%H:%M").to_string()
+                    } else {
+                        d.format("%m-%d").to_string()
+                    }
+                })
                 .unwrap_or_else(|| "--:--".into());
             let kind = match it.kind {
                 crate::procman::activity::Kind::Observation => {

@@ -155,10 +155,23 @@ fn case13_read_only_and_unreadable_data_dir_as_an_unprivileged_user() {
     let st = nobody(&env, &["status"]);
     st.code(4);
     assert!(st.stdout.contains("Permission denied"), "{}", st.both());
-    // stop refuses for the same reason, with the same code (the exit-code table's 4).
-    let stop = nobody(&env, &["stop"]);
-    stop.code(4);
-    assert!(stop.stderr.contains("Permission denied"), "{}", stop.both());
+    // Every action refuses for the same reason, with the same code (the exit-code table's 4),
+    // and writes nothing.
+    for action in [
+        &["stop"][..],
+        &["restart"],
+        &["adopt"],
+        &["logs"],
+        &["migrate"],
+    ] {
+        let out = nobody(&env, action);
+        assert_eq!(out.code, 4, "{action:?}: {}", out.both());
+        assert!(
+            out.stderr.contains("Permission denied"),
+            "{action:?}: {}",
+            out.both()
+        );
+    }
 }
 
 // ---- case 14 ------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ mod history;
 mod identity_proof;
 mod identity_races;
 mod layouts;
+mod logs_grep;
 mod memory;
 mod metrics;
 mod migrate;

@@ -65,7 +65,7 @@ fn a_copied_pid_file_names_the_other_data_dir_and_every_action_refuses() {
         names_a(&st.both(), &a);
         let js = b.run(&["status", "--json"]);
         let v = js.json();
-        assert_eq!(v["elsewhere"]["owner"], "other_data_dir", "{}", js.stdout);
+        assert_eq!(v["elsewhere"]["owner"], "other-data-dir", "{}", js.stdout);
         assert_eq!(v["elsewhere"]["pid"], pid, "{}", js.stdout);
         crate::support_schema::check("assets/status.schema.json", &v);
         for action in [

@@ -865,3 +865,251 @@ fn numbers_are_whole_or_absent_and_errors_wrap_at_80x24() {
         "the database error is shown to its end:\n{screen}"
     );
 }
+
+/// Issue 26 in the dashboard: `/` with Activity focused searches the memories and shows the
+/// results in the Activity panel (Enter opens one, Esc goes back to the live list).
+#[test]
+fn memory_search_in_the_activity_panel() {
+    use claude_mem_top::app::memory::{Job, Read};
+    use claude_mem_top::app::update::Effect;
+    use claude_mem_top::procman::search::{Found, Hit, Via};
+    let mut m = model(State::Running);
+    update(
+        &mut m,
+        Msg::Activity(vec![
+            stored(
+                Kind::Observation,
+                41,
+                9,
+                "discovery",
+                "Worker restarts hourly",
+            ),
+            stored(
+                Kind::Observation,
+                42,
+                1,
+                "bugfix",
+                "Removed the hourly cron restart",
+            ),
+        ]),
+    );
+    key(&mut m, KeyCode::Tab);
+    key(&mut m, KeyCode::Char('/'));
+    for c in "cron".chars() {
+        key(&mut m, KeyCode::Char(c));
+    }
+    std::env::set_var("TZ", "UTC");
+    let typing = render(&m, 120, 40);
+    let footer = typing.lines().last().unwrap_or("");
+    assert!(footer.contains("search memories: cron"), "{typing}");
+    let fx = update(&mut m, Msg::Key(KeyEvent::from(KeyCode::Enter))).fx;
+    assert_eq!(
+        fx,
+        vec![Effect::Memory(Job::Search {
+            seq: 1,
+            text: "cron".into()
+        })]
+    );
+    assert!(render(&m, 120, 40).contains("Search \"cron\" · searching…"));
+    let hits = vec![
+        Hit {
+            item: stored(
+                Kind::Observation,
+                42,
+                1,
+                "bugfix",
+                "Removed the hourly cron restart",
+            ),
+            via: Via::Fts5,
+        },
+        Hit {
+            item: stored(Kind::Summary, 7, 300, "", "Found the cron entry"),
+            via: Via::Fts5,
+        },
+    ];
+    update(
+        &mut m,
+        Msg::Memory(Box::new(Read::Search {
+            seq: 1,
+            result: Ok(Found {
+                hits,
+                via: Some(Via::Fts5),
+                notes: Vec::new(),
+            }),
+        })),
+    );
+    let wide = render(&m, 120, 40);
+    assert!(
+        wide.contains("Search \"cron\" (2) · FTS5 · Esc live"),
+        "{wide}"
+    );
+    assert!(!wide.contains("Worker restarts hourly"), "{wide}");
+    snap("memory_search", &m);
+    key(&mut m, KeyCode::Down);
+    key(&mut m, KeyCode::Enter);
+    assert!(render(&m, 120, 40).contains("summary #7"));
+    key(&mut m, KeyCode::Esc);
+    key(&mut m, KeyCode::Esc);
+    let live = render(&m, 120, 40);
+    assert!(
+        live.contains("Activity (2)") && live.contains("Worker restarts hourly"),
+        "{live}"
+    );
+    // No match, and a search that failed, say so in the panel.
+    key(&mut m, KeyCode::Char('/'));
+    key(&mut m, KeyCode::Char('z'));
+    key(&mut m, KeyCode::Enter);
+    update(
+        &mut m,
+        Msg::Memory(Box::new(Read::Search {
+            seq: 2,
+            result: Err("no database at /x/claude-mem.db: nothing to search".into()),
+        })),
+    );
+    let failed = render(&m, 120, 40);
+    assert!(
+        failed.contains("failed") && failed.contains("no database at"),
+        "{failed}"
+    );
+}
+
+/// `Q`: the queue oldest first, the stuck message marked; `C`: every setting with its origin.
+#[test]
+fn queue_and_settings_popups() {
+    use claude_mem_top::app::memory::Read;
+    use claude_mem_top::procman::pipeline::Observer;
+    use claude_mem_top::procman::queue::{Message, Queue};
+    use claude_mem_top::procman::settings::{
+        FileNote, FileState, Origin, Problem, Report, Setting,
+    };
+    let mut m = model(State::Running);
+    key(&mut m, KeyCode::Char('Q'));
+    assert!(render(&m, 120, 40).contains("reading the queue…"));
+    let msg = |id: i64, status: &str, tool: &str, age: u64, stuck: bool| Message {
+        id,
+        kind: Some("observation".into()),
+        status: Some(status.into()),
+        tool: Some(tool.into()),
+        project: Some("webapp".into()),
+        cwd: None,
+        session: Some(format!("sess-{id}")),
+        queued_at: None,
+        age_seconds: Some(age),
+        stuck,
+    };
+    let now_ms = now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let q = Queue {
+        available: true,
+        pending: 2,
+        processing: 1,
+        oldest_age_seconds: Some(7260),
+        stall_after_seconds: 1800,
+        stuck: 1,
+        messages: vec![
+            msg(3, "processing", "Edit", 7260, true),
+            msg(8, "pending", "Bash", 95, false),
+            msg(9, "pending", "Read", 4, false),
+        ],
+        observer: Some(Observer {
+            consecutive_failures: 3,
+            failing_since_ms: Some(now_ms - 600_000),
+            last_error_at_ms: Some(now_ms - 60_000),
+            last_error_message: Some("claude exited with code 1".into()),
+            last_success_at_ms: None,
+        }),
+        ..Queue::default()
+    };
+    update(&mut m, Msg::Memory(Box::new(Read::Queue(Ok(q)))));
+    let screen = render(&m, 120, 40);
+    let rows: Vec<&str> = screen.lines().collect();
+    let at = |id: &str| rows.iter().position(|l| l.contains(id));
+    assert!(
+        at("sess-3") < at("sess-8") && at("sess-8") < at("sess-9"),
+        "oldest first: {screen}"
+    );
+    assert!(
+        rows.iter()
+            .any(|l| l.contains("sess-3") && l.contains("STUCK")),
+        "{screen}"
+    );
+    assert!(
+        !rows
+            .iter()
+            .any(|l| l.contains("sess-8") && l.contains("STUCK")),
+        "{screen}"
+    );
+    assert!(screen.contains("1 STUCK (waiting over 30m 0s)"), "{screen}");
+    assert!(
+        screen.contains("observer: 3 failures in a row since 10m 0s ago"),
+        "{screen}"
+    );
+    snap("queue_popup", &m);
+    key(&mut m, KeyCode::Esc);
+
+    key(&mut m, KeyCode::Char('C'));
+    let file = PathBuf::from("/home/dev/.claude-mem/settings.json");
+    let set = |key: &str, value: &str, origin: Origin, problem: Option<Problem>| Setting {
+        key: key.into(),
+        value: Some(value.into()),
+        origin,
+        secret: key.contains("KEY"),
+        problem,
+    };
+    let report = Report {
+        data_dir: PathBuf::from("/home/dev/.claude-mem"),
+        files: vec![FileNote {
+            path: file.clone(),
+            state: FileState::Flat { keys: 3 },
+        }],
+        settings: vec![
+            set("CLAUDE_MEM_WORKER_PORT", "41234", Origin::Env, None),
+            set(
+                "CLAUDE_MEM_LOG_LEVEL",
+                "DEBUG",
+                Origin::File(file.clone()),
+                None,
+            ),
+            set(
+                "CLAUDE_MEM_GEMINI_API_KEY",
+                "…wxyz",
+                Origin::File(file.clone()),
+                None,
+            ),
+            set(
+                "CLAUDE_MEM_MODEL",
+                "claude-haiku-4-5",
+                Origin::Default,
+                None,
+            ),
+            set(
+                "CLAUDE_MEM_TYPO",
+                "1",
+                Origin::File(file),
+                Some(Problem::Unknown),
+            ),
+        ],
+    };
+    update(&mut m, Msg::Memory(Box::new(Read::Settings(Ok(report)))));
+    let screen = render(&m, 120, 40);
+    let row = |k: &str| {
+        screen
+            .lines()
+            .find(|l| l.contains(k))
+            .unwrap_or("")
+            .to_string()
+    };
+    assert!(
+        row("CLAUDE_MEM_WORKER_PORT").contains("41234")
+            && row("CLAUDE_MEM_WORKER_PORT").contains(" env"),
+        "{screen}"
+    );
+    assert!(
+        row("CLAUDE_MEM_LOG_LEVEL").contains("/home/dev/.claude-mem/settings.json"),
+        "{screen}"
+    );
+    assert!(row("CLAUDE_MEM_MODEL").contains("default"), "{screen}");
+    assert!(row("CLAUDE_MEM_TYPO").contains("! unknown"), "{screen}");
+    snap("settings_popup", &m);
+}
