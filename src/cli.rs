@@ -132,7 +132,7 @@ pub enum Command {
         #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = crate::config::duration_arg)]
         grace: std::time::Duration,
     },
-    /// Show the three health layers (exit 0 healthy, 1 stale, 3 stopped, 4 unknown, 150 unhealthy, 151 unmanaged)
+    /// Show the three health layers (exit 0 healthy, 1 stale, 3 stopped, 4 unknown, 150 unhealthy, 151 unmanaged, 152 taken by another's worker)
     #[command(
         after_help = "Examples:\n  claude-mem-top status\n  claude-mem-top status --json | jq .state"
     )]

@@ -31,6 +31,20 @@ pub enum ConfigError {
     },
 }
 
+impl ConfigError {
+    /// The file the error is about, when it is about one.
+    pub fn file(&self) -> Option<&Path> {
+        match self {
+            ConfigError::Settings { path, .. } => Some(path),
+            ConfigError::InvalidPort {
+                origin: PortSource::Settings(path),
+                ..
+            } => Some(path),
+            _ => None,
+        }
+    }
+}
+
 /// Where the port came from.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "path")]

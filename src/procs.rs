@@ -38,7 +38,7 @@ fn row(s: &mut String, m: &Member, class: &str, home: Option<&Path>) {
         String::new()
     };
     let line = format!(
-        "{:<8} {:<20} {:<9} {:<6} {:<22} {:>6} {:>9} {:>7} {:>7}  {}",
+        "{:<8} {:<22} {:<9} {:<6} {:<22} {:>6} {:>9} {:>7} {:>7}  {}",
         m.pid,
         class,
         m.version.as_deref().unwrap_or("-"),
@@ -64,7 +64,7 @@ pub fn table(c: &Census, home: Option<&Path>) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{:<8} {:<20} {:<9} {:<6} {:<22} {:>6} {:>9} {:>7} {:>7}  USER",
+        "{:<8} {:<22} {:<9} {:<6} {:<22} {:>6} {:>9} {:>7} {:>7}  USER",
         "PID", "CLASS", "VERSION", "PORT", "DATA DIR", "CPU", "RSS", "AGE", "HELPERS"
     );
     if c.members.is_empty() {
@@ -122,12 +122,17 @@ pub fn reap_text(done: &[Reaped], dry_run: bool) -> String {
             ReapOutcome::Survived => "still alive after SIGKILL",
             ReapOutcome::Gone => "gone already (ended with its launcher or server)",
         };
+        // A launcher's command is a whole script (`node -e …`): its start says what it is.
+        let command: String = if r.command.chars().count() > 100 {
+            format!("{}…", r.command.chars().take(99).collect::<String>())
+        } else {
+            r.command.clone()
+        };
         let _ = writeln!(
             s,
-            "{what}: PID {} ({kind}, {}) {}",
+            "{what}: PID {} ({kind}, {}) {command}",
             r.pid,
             fmt_bytes(r.rss_bytes),
-            r.command
         );
     }
     let total: u64 = done.iter().map(|r| r.rss_bytes).sum();

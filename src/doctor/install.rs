@@ -14,13 +14,15 @@ pub(super) fn check_settings(cfg: &Config, config_error: Option<&ConfigError>) -
     const T: &str = "settings.json";
     let path = cfg.settings_path();
     if let Some(e) = config_error {
+        // The file the error names (doctor's stand-in config points elsewhere to go on).
+        let file = e.file().map_or_else(|| path.clone(), Path::to_path_buf);
         return fail(
             ID,
             T,
             e.to_string(),
             &format!(
                 "fix {} (a JSON object; CLAUDE_MEM_WORKER_PORT an integer from 1024 to 65535)",
-                path.display()
+                file.display()
             ),
         );
     }

@@ -208,6 +208,19 @@ pub(super) fn check_port(cfg: &Config, st: &Status) -> Finding {
             .as_deref()
             .map(|v| format!(" v{v}"))
             .unwrap_or_default();
+        let others = matches!(
+            m.class,
+            crate::procman::census::Class::Foreign | crate::procman::census::Class::OtherUser
+        );
+        let fix = if others {
+            // Never offer to adopt or stop another data dir's or user's worker.
+            format!(
+                "not yours to adopt or stop: give this data dir a free CLAUDE_MEM_WORKER_PORT in {}",
+                cfg.settings_path().display()
+            )
+        } else {
+            "claude-mem-top adopt records it if the PID file is missing or stale; `claude-mem-top ps` shows every worker".to_string()
+        };
         return warn(
             ID,
             T,
@@ -216,7 +229,7 @@ pub(super) fn check_port(cfg: &Config, st: &Status) -> Finding {
                 m.pid,
                 m.class.label()
             ),
-            "claude-mem-top adopt records it if the PID file is missing or stale; `claude-mem-top ps` shows every worker",
+            &fix,
         );
     }
     if st.state() == State::Unmanaged {

@@ -45,8 +45,22 @@ impl Matcher {
         Ok(Matcher { re })
     }
 
+    /// A plain string, case-insensitive: the dashboard's search.
+    pub fn insensitive(text: &str) -> Option<Matcher> {
+        let re = RegexBuilder::new(&regex::escape(text))
+            .case_insensitive(true)
+            .build()
+            .ok()?;
+        Some(Matcher { re })
+    }
+
     pub fn is_match(&self, line: &[u8]) -> bool {
         self.re.is_match(line)
+    }
+
+    /// Where the last match in `text` starts.
+    pub fn last_match(&self, text: &[u8]) -> Option<usize> {
+        self.re.find_iter(text).last().map(|m| m.start())
     }
 }
 

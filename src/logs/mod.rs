@@ -4,6 +4,7 @@
 pub mod backward;
 pub mod follow;
 pub mod grep;
+pub mod seek;
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};

@@ -270,7 +270,13 @@ fn refusal(st: &status::Status) -> Option<Error> {
                 .map(|h| format!("an unmanaged worker, {h}"))
                 .unwrap_or_else(|| "an unmanaged worker".into()),
         ),
-        Worker::Taken { .. } => port_in_use(elsewhere(st)),
+        // Not ours to stop: the way out is another port for this data dir.
+        Worker::Taken { .. } => Some(Error::StartRefused(format!(
+            "port {} is held by {}: give this data dir a free CLAUDE_MEM_WORKER_PORT in its \
+             settings.json",
+            st.port,
+            elsewhere(st)
+        ))),
         Worker::Stale { reason, .. } if st.elsewhere.is_some() => Some(Error::StartRefused(
             format!("{reason}: move that file away, then start"),
         )),

@@ -312,12 +312,22 @@ impl Supervisor<'_> {
                     .workers()
                     .find(|m| m.ports.contains(&port))
                     .map(|m| {
+                        let others = matches!(
+                            m.class,
+                            crate::procman::census::Class::Foreign
+                                | crate::procman::census::Class::OtherUser
+                        );
                         format!(
                             "the claude-mem worker PID {} ({}{}) holds port {port}; not ours to stop \
-                             (`claude-mem-top adopt` records it, `claude-mem-top ps` lists it)",
+                             ({})",
                             m.pid,
                             m.class.label(),
-                            m.version.as_deref().map(|v| format!(", v{v}")).unwrap_or_default()
+                            m.version.as_deref().map(|v| format!(", v{v}")).unwrap_or_default(),
+                            if others {
+                                "another data dir's or user's: give this data dir another port"
+                            } else {
+                                "`claude-mem-top adopt` records it, `claude-mem-top ps` lists it"
+                            }
                         )
                     })
                     .unwrap_or_else(|| format!("port {port} is held by {holder}"));

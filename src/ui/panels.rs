@@ -1019,7 +1019,8 @@ pub fn activity(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
     let start = sel.saturating_sub(h.saturating_sub(1));
     let focused = m.focus == Focus::Activity;
     let w = inner.width as usize;
-    let today = crate::platform::to_local(chrono::DateTime::<chrono::Utc>::from(m.now)).date_naive();
+    let today =
+        crate::platform::to_local(chrono::DateTime::<chrono::Utc>::from(m.now)).date_naive();
     let lines: Vec<Line> = items
         .into_iter()
         .enumerate()

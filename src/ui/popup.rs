@@ -170,26 +170,53 @@ pub fn help_rows(m: &Model, w: usize) -> Vec<(String, String)> {
     out
 }
 
+/// Two columns of help when the screen is wide enough for every command on one line in each
+/// (the whole table then fits at 120×40); `None`: one column that scrolls.
+fn help_columns(m: &Model, width: u16, t: &Theme) -> Option<(u16, Vec<Line<'static>>)> {
+    let w = width.min(2 * 66);
+    let col = w.saturating_sub(2 + 2) / 2;
+    let rows = help_rows(m, col as usize);
+    if width < 110 || rows.len() != m.keys.help().len() {
+        return None;
+    }
+    // The right column holds the second half of the commands.
+    let (left, right) = rows.split_at(rows.len().div_ceil(2));
+    let lines = left
+        .iter()
+        .enumerate()
+        .map(|(i, (k, text))| {
+            let pad = (col as usize + 2).saturating_sub(fit::width(k) + fit::width(text));
+            let mut spans = vec![
+                Span::styled(k.clone(), t.key()),
+                Span::raw(format!("{text}{}", " ".repeat(pad))),
+            ];
+            if let Some((rk, rt)) = right.get(i) {
+                spans.push(Span::styled(rk.clone(), t.key()));
+                spans.push(Span::raw(rt.clone()));
+            }
+            Line::from(spans)
+        })
+        .collect();
+    Some((w, lines))
+}
+
 pub fn help(f: &mut Frame, area: Rect, m: &Model, top: u16, t: &Theme) {
-    let w = area.width.min(66);
-    let rows = help_rows(m, w.saturating_sub(2) as usize);
+    let (w, rows) = help_columns(m, area.width, t).unwrap_or_else(|| {
+        let w = area.width.min(66);
+        let lines = help_rows(m, w.saturating_sub(2) as usize)
+            .into_iter()
+            .map(|(k, text)| Line::from(vec![Span::styled(k, t.key()), Span::raw(text)]))
+            .collect();
+        (w, lines)
+    });
     let h = (rows.len() as u16 + 3).min(area.height);
     let r = centered(area, w, h);
     f.render_widget(Clear, r);
     let room = r.height.saturating_sub(3) as usize;
     let top = (top as usize).min(rows.len().saturating_sub(room));
-    let mut lines: Vec<Line> = rows
-        .iter()
-        .skip(top)
-        .take(room)
-        .map(|(k, text)| {
-            Line::from(vec![
-                Span::styled(k.clone(), t.key()),
-                Span::raw(text.clone()),
-            ])
-        })
-        .collect();
-    let more = top + room < rows.len();
+    let total = rows.len();
+    let mut lines: Vec<Line> = rows.into_iter().skip(top).take(room).collect();
+    let more = top + room < total;
     use crate::app::keymap::Command;
     lines.push(Line::styled(
         match (top > 0, more) {

@@ -9,7 +9,7 @@ use crate::support_schema;
 
 /// claude-mem 13.25.3's tables as its migrations leave them (the columns these commands read),
 /// with the FTS5 tables and insert triggers it keeps, in WAL mode as the worker leaves it.
-fn db_13x(dir: &Path, fts: bool) {
+pub(crate) fn db_13x(dir: &Path, fts: bool) {
     std::fs::create_dir_all(dir).expect("data dir");
     let c = rusqlite::Connection::open(dir.join("claude-mem.db")).expect("db");
     c.execute_batch(
@@ -48,7 +48,7 @@ fn db_13x(dir: &Path, fts: bool) {
     drop(c);
 }
 
-fn db_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn db_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
         .expect("read dir")
         .flatten()

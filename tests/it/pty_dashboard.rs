@@ -701,3 +701,102 @@ fn no_mouse_and_the_config_leave_the_mouse_to_the_terminal() {
         assert!(pty.restored());
     }
 }
+
+/// Issue 26 in the dashboard, against a real SQLite file of claude-mem 13.x's schema and no
+/// worker: `/` with Activity focused finds the memory by a word of its text (FTS5), Enter opens
+/// it, Esc goes back to the live list; `Q` and `C` show the queue and the settings; `v` names the
+/// viewer's URL; the database files are byte-identical afterwards.
+#[test]
+fn slash_in_activity_searches_the_memories_queue_settings_and_viewer() {
+    let env = new_env();
+    crate::memory::db_13x(&env.dir, true);
+    let before = crate::memory::db_files(&env.dir);
+    let mut pty = Pty::spawn(env.cmd(&[]), 120, 40);
+    pty.wait_for("the live Activity list", T, |s| {
+        s.contains("Activity (5)") && s.contains("Deploy marmot plan")
+    });
+    pty.send(b"\t");
+    pty.wait_for("Activity focused", T, |s| s.contains("[Activity (5)"));
+    pty.send(b"/zebrafish");
+    pty.wait_for("the query line", T, |s| {
+        s.contains("search memories: zebrafish")
+    });
+    pty.send(b"\r");
+    let s = pty.wait_for("the search results", T, |s| {
+        s.contains("Search \"zebrafish\" (1) · FTS5") && s.contains("Parser alpha notes")
+    });
+    assert!(!s.contains("Deploy marmot plan"), "{s}");
+    pty.send(b"\r");
+    pty.wait_for("the item's full text", T, |s| {
+        s.contains("The zebrafish parser handles nested brackets")
+    });
+    pty.send(b"\x1b");
+    pty.wait_for("the results again", T, |s| {
+        s.contains("Search \"zebrafish\"") && !s.contains("handles nested brackets")
+    });
+    pty.send(b"\x1b");
+    pty.wait_for("the live list again", T, |s| {
+        s.contains("Activity (5)") && s.contains("Deploy marmot plan")
+    });
+
+    pty.send(b"Q");
+    pty.wait_for("the queue popup", T, |s| {
+        s.contains("Queue · oldest first") && s.contains("0 pending, 0 processing")
+    });
+    pty.send(b"\x1b");
+    pty.send(b"C");
+    let port = env.port.to_string();
+    pty.wait_for("the settings popup", T, |s| {
+        s.contains("Settings · claude-mem")
+            && s.lines().any(|l| {
+                l.contains("CLAUDE_MEM_WORKER_PORT") && l.contains(&port) && l.contains(" env")
+            })
+    });
+    pty.send(b"\x1b");
+    pty.send(b"v");
+    pty.wait_for("the viewer's URL", T, |s| {
+        s.contains(&format!("its viewer is http://127.0.0.1:{port}/"))
+    });
+    pty.send(b"q");
+    assert_eq!(pty.wait_exit(T).code(), Some(0));
+    assert!(pty.restored());
+    assert_eq!(
+        crate::memory::db_files(&env.dir),
+        before,
+        "the database files changed"
+    );
+}
+
+/// `v` with a worker running opens `http://127.0.0.1:PORT/` through the platform's opener (a
+/// fake one on PATH that writes down its argument), without blocking the dashboard.
+#[test]
+fn v_opens_the_workers_web_viewer_through_the_opener() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = new_env();
+    env.run(&["start", "--timeout", "5s"]).code(0);
+    let name = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    let out = env.root.path().join("opened.txt");
+    let opener = env.bin.join(name);
+    std::fs::write(
+        &opener,
+        format!("#!/bin/sh\necho \"$@\" > '{}'\n", out.display()),
+    )
+    .expect("fake opener");
+    std::fs::set_permissions(&opener, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let mut pty = Pty::spawn(env.cmd(&[]), 120, 40);
+    pty.wait_for("RUNNING", T, |s| s.contains("RUNNING"));
+    pty.send(b"v");
+    let url = format!("http://127.0.0.1:{}/", env.port);
+    wait_until(T, "the opener called with the URL", || {
+        std::fs::read_to_string(&out).is_ok_and(|t| t.trim() == url)
+    });
+    pty.wait_for("the result line", T, |s| {
+        s.contains(&format!("viewer: {name} opened {url}"))
+    });
+    pty.send(b"q");
+    assert_eq!(pty.wait_exit(T).code(), Some(0));
+}

@@ -923,7 +923,7 @@ fn memory_search_in_the_activity_panel() {
             via: Via::Fts5,
         },
         Hit {
-            item: stored(Kind::Summary, 7, 300, "", "Found the cron entry"),
+            item: stored(Kind::Summary, 7, 3 * 24 * 60, "", "Found the cron entry"),
             via: Via::Fts5,
         },
     ];
