@@ -457,7 +457,8 @@ pub(super) fn check_marker(cfg: &Config, st: &Status) -> Finding {
                     ID,
                     T,
                     format!(
-                        "{} absent: the next start writes it (no PM2 leftovers)",
+                        "{} absent: the next start writes it (no pm2 daemon runs claude-mem-worker; \
+                         other PM2 leftovers, if any, are the PM2 check's)",
                         path.display()
                     ),
                 )
