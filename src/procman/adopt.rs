@@ -91,33 +91,38 @@ fn candidate(cfg: &Config, port: u16, census: &census::Census) -> Result<Member,
 /// Record the unmanaged worker on the port. `confirmed`: the worker the user was shown and
 /// agreed to (the dashboard's `A`); if the port's worker is now another process, nothing is
 /// recorded.
+/// Why nothing can be adopted in this state: only an unmanaged worker on the port is.
+fn refusal(st: &status::Status) -> Option<Error> {
+    match st.state() {
+        State::Unmanaged => None,
+        State::Running => Some(refuse(format!(
+            "the PID file already names the running worker (PID {})",
+            st.pid().map_or_else(|| "?".into(), |p| p.to_string())
+        ))),
+        State::Unknown => Some(Error::Unknown(st.reason().unwrap_or_default().to_string())),
+        State::Taken => Some(refuse(format!(
+            "{}: not yours to adopt",
+            st.reason().unwrap_or("the port is held by another worker")
+        ))),
+        _ => Some(refuse(format!(
+            "no worker answers port {} ({}{})",
+            st.port,
+            st.state().label(),
+            st.reason().map(|r| format!(": {r}")).unwrap_or_default()
+        ))),
+    }
+}
+
 pub fn adopt(cfg: &Config, confirmed: Option<&Member>) -> Result<Adopted, Error> {
     super::control::readable_data_dir(cfg)?;
+    // Refused before the lock too, so a refused adopt writes nothing (not even the lock file).
+    if let Some(e) = refusal(&status::status(cfg, StatusOpts::default())) {
+        return Err(e);
+    }
     let _lock = Lock::acquire(&cfg.data_dir, std::time::Duration::from_secs(5))?;
     let st = status::status(cfg, StatusOpts::default());
-    match st.state() {
-        State::Unmanaged => {}
-        State::Running => {
-            return Err(refuse(format!(
-                "the PID file already names the running worker (PID {})",
-                st.pid().map_or_else(|| "?".into(), |p| p.to_string())
-            )))
-        }
-        State::Unknown => return Err(Error::Unknown(st.reason().unwrap_or_default().to_string())),
-        State::Taken => {
-            return Err(refuse(format!(
-                "{}: not yours to adopt",
-                st.reason().unwrap_or("the port is held by another worker")
-            )))
-        }
-        _ => {
-            return Err(refuse(format!(
-                "no worker answers port {} ({}{})",
-                st.port,
-                st.state().label(),
-                st.reason().map(|r| format!(": {r}")).unwrap_or_default()
-            )))
-        }
+    if let Some(e) = refusal(&st) {
+        return Err(e);
     }
     let census = census::take(cfg, Scope::DataDir, None);
     let m = candidate(cfg, st.port, &census)?;

@@ -153,6 +153,16 @@ pub fn readable_data_dir(cfg: &Config) -> Result<(), Error> {
 pub fn restart(cfg: &Config, opts: Opts) -> Result<(StopOutcome, StartOutcome), Error> {
     readable_data_dir(cfg)?;
     check_program(cfg)?;
+    // A restart that will be refused (by its stop, or by its start for good) writes nothing.
+    let st = status::status(cfg, StatusOpts::default());
+    if let Some(e) = stop_refusal(&st) {
+        return Err(e);
+    }
+    if !migrate::pm2_runs_worker(cfg) {
+        if let Some(e) = lasting_refusal(cfg, &st) {
+            return Err(e);
+        }
+    }
     ensure_dir(cfg)?;
     let lock = Lock::acquire(&cfg.data_dir, opts.lock_wait)?;
     let stopped = stop_locked(cfg, opts, &lock)?;
@@ -167,6 +177,9 @@ pub fn stop(cfg: &Config, opts: Opts) -> Result<StopOutcome, Error> {
         return Ok(StopOutcome::NotRunning { notes: Vec::new() });
     }
     readable_data_dir(cfg)?;
+    if let Some(e) = stop_refusal(&status::status(cfg, StatusOpts::default())) {
+        return Err(e);
+    }
     let lock = Lock::acquire(&cfg.data_dir, opts.lock_wait)?;
     stop_locked(cfg, opts, &lock)
 }
@@ -564,30 +577,47 @@ fn listener(st: &Status) -> String {
     }
 }
 
+/// Why `stop` must not signal what this status names: an unreadable state, a PID file naming
+/// another data dir's or user's worker (a copy, not ours to remove either), another's worker on
+/// the port, an unmanaged or wedged listener no PID file proves. Checked before the lock (a
+/// refused stop writes nothing) and again under it.
+fn stop_refusal(st: &status::Status) -> Option<Error> {
+    match &st.worker {
+        Worker::Unknown { reason } => Some(Error::Unknown(reason.clone())),
+        Worker::Stale { reason, .. } if st.elsewhere.is_some() => Some(Error::Refused {
+            target: elsewhere_target(st),
+            reason: reason.clone(),
+        }),
+        Worker::Taken { reason, .. } => Some(Error::Refused {
+            target: elsewhere_target(st),
+            reason: format!("{reason}, not this data dir's worker"),
+        }),
+        Worker::Unmanaged { .. } => Some(Error::Refused {
+            target: listener(st),
+            reason: format!(
+                "it answers on port {} but no PID file proves it is the worker \
+                 (`claude-mem-top adopt` records it, if it is yours)",
+                st.port
+            ),
+        }),
+        Worker::Unhealthy { found: None, .. } => Some(Error::Refused {
+            target: listener(st),
+            reason: format!(
+                "port {} {} and no PID file proves it is the worker",
+                st.port,
+                status::WEDGED
+            ),
+        }),
+        _ => None,
+    }
+}
+
 fn stop_locked(cfg: &Config, opts: Opts, _lock: &Lock) -> Result<StopOutcome, Error> {
     let st = status::status(cfg, StatusOpts::default());
+    if let Some(e) = stop_refusal(&st) {
+        return Err(e);
+    }
     let proven = match &st.worker {
-        Worker::Stopped => {
-            let notes = clear_spec_files(cfg, None)
-                .into_iter()
-                .map(|f| format!("removed stale {f}"))
-                .collect();
-            return Ok(StopOutcome::NotRunning { notes });
-        }
-        // The PID file names a live worker that is not this data dir's: not ours to signal, and
-        // the file (a copy) is not ours to remove.
-        Worker::Stale { reason, .. } if st.elsewhere.is_some() => {
-            return Err(Error::Refused {
-                target: elsewhere_target(&st),
-                reason: reason.clone(),
-            })
-        }
-        Worker::Taken { reason, .. } => {
-            return Err(Error::Refused {
-                target: elsewhere_target(&st),
-                reason: format!("{reason}, not this data dir's worker"),
-            })
-        }
         Worker::Stale { record, reason } => {
             let pid = record.as_ref().map(|r| r.claim.pid);
             let mut notes: Vec<String> = clear_spec_files(cfg, pid)
@@ -597,29 +627,16 @@ fn stop_locked(cfg: &Config, opts: Opts, _lock: &Lock) -> Result<StopOutcome, Er
             notes.push(format!("not signalled: {reason}"));
             return Ok(StopOutcome::NotRunning { notes });
         }
-        Worker::Unknown { reason } => return Err(Error::Unknown(reason.clone())),
-        Worker::Unmanaged { .. } => {
-            return Err(Error::Refused {
-                target: listener(&st),
-                reason: format!(
-                    "it answers on port {} but no PID file proves it is the worker \
-                     (`claude-mem-top adopt` records it, if it is yours)",
-                    st.port
-                ),
-            })
-        }
-        Worker::Unhealthy { found: None, .. } => {
-            return Err(Error::Refused {
-                target: listener(&st),
-                reason: format!(
-                    "port {} {} and no PID file proves it is the worker",
-                    st.port,
-                    status::WEDGED
-                ),
-            })
-        }
         // Only a proven worker is signalled.
         Worker::Running(f) | Worker::Unhealthy { found: Some(f), .. } => f.proven.clone(),
+        // Stopped (the other states were refused above).
+        _ => {
+            let notes = clear_spec_files(cfg, None)
+                .into_iter()
+                .map(|f| format!("removed stale {f}"))
+                .collect();
+            return Ok(StopOutcome::NotRunning { notes });
+        }
     };
     refuse_foreign(&proven)?;
     // Before any signal: a supervisor must see this as a stop, not a crash.

@@ -85,8 +85,12 @@ fn a_copied_pid_file_names_the_other_data_dir_and_every_action_refuses() {
             names_a(&out.both(), &a);
             a_still_serves(&a, pid);
         }
-        // The copy is not ours to remove.
+        // The copy is not ours to remove, and the refusals wrote nothing (not even a lock file).
         assert!(b.exists(".worker.pid"));
+        assert!(
+            !b.exists(".claude-mem-top.lock"),
+            "a refused action left a lock file"
+        );
         // B's own port stays free: nothing was started for B.
         if !same_port {
             assert!(std::net::TcpStream::connect(("127.0.0.1", b.port)).is_err());

@@ -368,5 +368,11 @@ fn a_refused_start_leaves_the_data_dir_as_it_was() {
     assert_eq!(out.code, 1, "{}", out.both());
     assert!(out.stderr.contains("in use"), "{}", out.both());
     assert_eq!(listing(&env), before);
+    // Nor does a refused restart or adopt.
+    for action in [&["restart"][..], &["adopt"], &["ensure"]] {
+        let out = env.run(action);
+        assert_eq!(out.code, 1, "{action:?}: {}", out.both());
+        assert_eq!(listing(&env), before, "{action:?}");
+    }
     drop(l);
 }
