@@ -118,7 +118,9 @@ pub fn text(st: &Status) -> String {
         }
     }
     if let Some(h) = &st.port_holder {
-        if st.state() != State::Unmanaged {
+        // Unmanaged and taken name the holder already (with its PID, when the socket table hid
+        // it from us but the worker reported it).
+        if !matches!(st.state(), State::Unmanaged | State::Taken) {
             let _ = writeln!(s, "  Port {} held by: {h}", st.port);
         }
     }

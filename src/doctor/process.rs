@@ -176,6 +176,19 @@ pub(super) fn check_port(cfg: &Config, st: &Status) -> Finding {
             ok(ID, T, format!("port {port} ({from}) is free"))
         };
     };
+    // Another data dir's or user's worker holds it: named with what is known of it (its PID from
+    // its own /health when the socket table hides it), never a fix that stops or adopts it.
+    if let (State::Taken, Some(e)) = (st.state(), &st.elsewhere) {
+        return fail(
+            ID,
+            T,
+            format!("port {port} ({from}) is held by {e}"),
+            &format!(
+                "not yours to adopt or stop: give this data dir a free CLAUDE_MEM_WORKER_PORT in {}",
+                cfg.settings_path().display()
+            ),
+        );
+    }
     let worker_pid = st.proven().map(|p| p.pid);
     let family =
         |pid: i32| worker_pid.is_some_and(|w| w == pid || platform::descendants(w).contains(&pid));
