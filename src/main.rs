@@ -68,10 +68,12 @@ fn run(cli: Cli) -> Result<u8, Edge> {
             code: 2,
             msg: format!(
                 "{opt} does nothing here: it belongs to {} (`claude-mem-top --help` lists them)",
-                if cli.command.is_none() {
-                    "the dashboard, not to --once"
-                } else {
-                    "the dashboard and --once, not to a command"
+                match (cli.command.is_none(), opt) {
+                    (true, _) => "the dashboard, not to --once",
+                    (false, "--config" | "--no-mouse" | "--interval") => {
+                        "the dashboard (no command), not to a command"
+                    }
+                    (false, _) => "the dashboard and --once, not to a command",
                 }
             ),
         }));
