@@ -213,6 +213,66 @@ fn pipeline(o: &mut Out, p: &crate::procman::pipeline::Pipeline) {
     }
 }
 
+/// How much of the newest logs a scrape reads for the run counts (backwards, a block at a time).
+pub const RUNS_LOG_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The worker's runs from its own logs (`procman::history`): how many ended which way, and how
+/// the previous one ended.
+fn runs(o: &mut Out, cfg: &Config, st: &Status) {
+    use crate::procman::history::{self, End, Limits, Live};
+    let limits = Limits {
+        max_bytes: Some(RUNS_LOG_BYTES),
+        ..Limits::default()
+    };
+    let Ok(h) = history::read(&cfg.data_dir, limits, Live::of(st).as_ref()) else {
+        return;
+    };
+    o.family(
+        "claude_mem_worker_runs_total",
+        "counter",
+        "Runs of the worker found in its logs (the newest 16 MiB of them), by how each ended.",
+    );
+    for (end, n) in h.counts() {
+        o.sample(
+            "claude_mem_worker_runs_total",
+            &[("end", end.label())],
+            n as f64,
+        );
+    }
+    let Some(prev) = h.previous() else { return };
+    o.family(
+        "claude_mem_worker_previous_run_end",
+        "gauge",
+        "How the worker's previous run ended (from its logs): 1 for that end.",
+    );
+    for end in End::ALL.into_iter().filter(|e| *e != End::Running) {
+        o.sample(
+            "claude_mem_worker_previous_run_end",
+            &[("end", end.label())],
+            b(prev.end == end),
+        );
+    }
+    if let Some(u) = prev.uptime_seconds {
+        o.one(
+            "claude_mem_worker_previous_run_uptime_seconds",
+            "gauge",
+            "How long the worker's previous run lasted.",
+            u as f64,
+        );
+    }
+    if let Some(t) = prev.ended.and_then(|t| {
+        t.and_local_timezone(*crate::platform::local_now().offset())
+            .single()
+    }) {
+        o.one(
+            "claude_mem_worker_previous_run_end_timestamp_seconds",
+            "gauge",
+            "When the worker's previous run ended (Unix time; an unclean end: its last log line).",
+            t.timestamp() as f64,
+        );
+    }
+}
+
 /// Everything, read now.
 pub fn collect(cfg: &Config, stall_after: Duration) -> String {
     let t0 = Instant::now();
@@ -331,6 +391,8 @@ pub fn render(cfg: &Config, st: &Status, t0: Instant) -> String {
             s.backoff_seconds.unwrap_or(0.0),
         );
     }
+
+    runs(&mut o, cfg, st);
 
     let db = cfg.path("claude-mem.db");
     let dbs = crate::procman::db::read(&db);

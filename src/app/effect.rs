@@ -36,6 +36,8 @@ pub enum Effect {
     ReadHistory(Option<crate::procman::history::Live>),
     /// Search the memories, read the queue or the settings, or open the web viewer.
     Memory(super::memory::Job),
+    /// Read another day's log, or search the log on disk (answered by `Msg::LogWindow`).
+    LogFile(super::logfile::Job),
 }
 
 fn describe_start(o: StartOutcome) -> String {

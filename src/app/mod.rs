@@ -7,6 +7,7 @@ pub mod demo;
 pub mod effect;
 pub mod history;
 pub mod keymap;
+pub mod logfile;
 pub mod memory;
 pub mod model;
 pub mod msg;
@@ -526,6 +527,7 @@ async fn dashboard(cfg: &Config, opts: Options) -> Result<u8, RunError> {
                         let _ = src.census.send(sources::census::Note::Poke);
                     }
                     Effect::ReadHistory(live) => history::read(cfg.clone(), live, tx.clone()),
+                    Effect::LogFile(job) => logfile::run(cfg.clone(), job, tx.clone()),
                     Effect::Memory(job) => {
                         memory::run(cfg.clone(), opts.stall_after, job, tx.clone())
                     }

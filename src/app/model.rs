@@ -370,6 +370,8 @@ pub struct Model {
     pub activity_sel: usize,
     /// The worker's runs from its logs (`H`).
     pub history: super::history::HistoryState,
+    /// The log panel on disk: another day's file or a match found there (`[`, `]`, `n`).
+    pub logfile: super::logfile::LogFileState,
     /// The memory search, the queue and the settings (`/` in Activity, `Q`, `C`).
     pub memory: super::memory::MemoryState,
 }
@@ -465,6 +467,7 @@ impl Model {
             activity: Vec::new(),
             activity_sel: 0,
             history: Default::default(),
+            logfile: Default::default(),
             memory: Default::default(),
         }
     }

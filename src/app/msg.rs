@@ -61,6 +61,8 @@ pub enum Msg {
     History(Box<super::history::HistoryRead>),
     /// A memory search, the queue or the settings (`/` in Activity, `Q`, `C`).
     Memory(Box<super::memory::Read>),
+    /// A log file read or searched on disk (`[`, `]`, a search past the lines held).
+    LogWindow(Box<super::logfile::Found>),
 }
 
 /// The one channel into `update`: every source, task and effect sends on a clone. Unbounded, so

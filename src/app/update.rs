@@ -78,6 +78,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Updated {
         Msg::Event(e) => m.event(e),
         Msg::History(r) => super::history::on_read(m, *r),
         Msg::Memory(r) => super::memory::on_read(m, *r),
+        Msg::LogWindow(f) => super::logfile::on_found(m, *f),
         Msg::Stream(ev) => {
             use crate::procman::stream::StreamEvent;
             // Frames that store something reach the Activity panel; the connection shows in its
@@ -239,21 +240,23 @@ pub fn update(m: &mut Model, msg: Msg) -> Updated {
                 LogReset::Rotated => m.event(format!("log {name} was rotated")),
                 LogReset::Removed => m.event("log file removed"),
             }
-            m.log.clear();
-            m.log.path = path;
+            // The live view, also while another file is shown (`[`, a match on disk).
+            let v = super::logfile::live_view(m);
+            v.clear();
+            v.path = path;
             for l in &lines {
-                m.log.push(l);
+                v.push(l);
             }
         }
         Msg::LogLines(lines) => {
-            let before = m.log.filtered_len();
+            let v = super::logfile::live_view(m);
+            let before = v.filtered_len();
             for l in &lines {
-                m.log.push(l);
+                v.push(l);
             }
-            if !m.log.follow {
-                let after = m.log.filtered_len();
-                m.log.scroll = m
-                    .log
+            if !v.follow {
+                let after = v.filtered_len();
+                v.scroll = v
                     .scroll
                     .saturating_add(after.saturating_sub(before))
                     .min(after);
@@ -420,7 +423,11 @@ fn key(m: &mut Model, k: KeyEvent, fx: &mut Vec<Effect>) -> bool {
                 }
                 KeyCode::Enter => {
                     m.mode = Mode::Normal;
-                    jump_match(m, Dir::AtOrOlder);
+                    if !m.log.matching_entries().is_empty()
+                        || !super::logfile::search_beyond(m, super::logfile::Way::Older, fx)
+                    {
+                        jump_match(m, Dir::AtOrOlder);
+                    }
                 }
                 KeyCode::Backspace => {
                     m.log.query.pop();
@@ -584,6 +591,7 @@ pub(crate) fn command(m: &mut Model, cmd: Command, fx: &mut Vec<Effect>) {
             };
             m.focus = Focus::ORDER[j];
         }
+        Command::Follow if super::logfile::back_to_live(m) => {}
         Command::Follow => {
             m.log.follow = !m.log.follow;
             if m.log.follow {
@@ -595,8 +603,18 @@ pub(crate) fn command(m: &mut Model, cmd: Command, fx: &mut Vec<Effect>) {
             m.mode = Mode::Search;
             m.log.query.clear();
         }
-        Command::NextMatch => jump_match(m, Dir::Older),
-        Command::PrevMatch => jump_match(m, Dir::Newer),
+        Command::NextMatch => {
+            if !super::logfile::search_beyond(m, super::logfile::Way::Older, fx) {
+                jump_match(m, Dir::Older)
+            }
+        }
+        Command::PrevMatch => {
+            if !super::logfile::search_beyond(m, super::logfile::Way::Newer, fx) {
+                jump_match(m, Dir::Newer)
+            }
+        }
+        Command::LogPrevDay => super::logfile::step_day(m, -1, fx),
+        Command::LogNextDay => super::logfile::step_day(m, 1, fx),
         Command::LevelDebug | Command::LevelInfo | Command::LevelWarn | Command::LevelError => {
             m.log.set_min_level(match cmd {
                 Command::LevelInfo => Some(Level::Info),
@@ -660,7 +678,7 @@ pub(crate) fn command(m: &mut Model, cmd: Command, fx: &mut Vec<Effect>) {
         Command::Bottom => {
             if m.focus == Focus::Events {
                 m.events_scroll = 0;
-            } else {
+            } else if !super::logfile::back_to_live(m) {
                 m.log.scroll = 0;
                 m.log.follow = true;
             }
@@ -1453,6 +1471,16 @@ mod tests {
                     Command::FocusNext => m.focus == Focus::Activity,
                     Command::FocusPrev => m.focus == Focus::Database,
                     Command::Follow => !m.log.follow,
+                    Command::LogPrevDay => matches!(
+                        &fx[..],
+                        [Effect::LogFile(super::super::logfile::Job::Day {
+                            step: -1,
+                            ..
+                        })]
+                    ),
+                    Command::LogNextDay => {
+                        fx.is_empty() && m.result.as_ref().is_some_and(|r| r.1.contains("newest"))
+                    }
                     Command::Search => m.mode == Mode::Search,
                     Command::NextMatch | Command::PrevMatch => m.log.scroll == 2,
                     Command::LevelDebug => m.log.min_level().is_none() && m.log.follow,

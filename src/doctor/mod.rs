@@ -180,6 +180,7 @@ pub fn run(
         procs::check_duplicates(&st),
         procs::check_wedged(&st),
         procs::check_orphans(&st),
+        procs::check_memory(&st),
         storage::check_database(cfg),
         storage::check_logs(cfg),
         storage::check_clock(cfg),

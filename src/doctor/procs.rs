@@ -131,3 +131,42 @@ pub(super) fn check_orphans(st: &Status) -> Finding {
         "claude-mem-top reap --dry-run lists them; claude-mem-top reap ends them",
     )
 }
+
+/// The worker and its live helpers together above this: reported (the field's leaks reach tens
+/// of GB; a healthy 13.x worker with its helpers stays well under 1 GB).
+pub const MEMORY_WARN: u64 = 2 << 30;
+/// More live helpers than this: reported (a leak; claude-mem runs a handful).
+pub const HELPERS_WARN: usize = 20;
+
+pub(super) fn check_memory(st: &Status) -> Finding {
+    const ID: &str = "memory";
+    const T: &str = "worker memory";
+    let workers = of(st, Class::Worker);
+    let helpers = of(st, Class::Helper);
+    if workers.is_empty() && helpers.is_empty() {
+        return ok(ID, T, "no worker of this data dir runs");
+    }
+    let rss: u64 = workers.iter().chain(&helpers).map(|m| m.rss_bytes).sum();
+    let what = format!(
+        "the worker{} and {} live helper(s) use {}",
+        workers
+            .iter()
+            .map(|m| format!(" PID {}", m.pid))
+            .collect::<String>(),
+        helpers.len(),
+        fmt_bytes(rss)
+    );
+    if rss <= MEMORY_WARN && helpers.len() <= HELPERS_WARN {
+        return ok(ID, T, what);
+    }
+    warn(
+        ID,
+        T,
+        format!(
+            "{what}: above {} or {HELPERS_WARN} helpers, a leak",
+            fmt_bytes(MEMORY_WARN)
+        ),
+        "claude-mem-top ps lists them; claude-mem-top restart frees them now, and \
+         `claude-mem-top supervise --max-memory 1G` restarts the worker when it grows past 1 GB",
+    )
+}

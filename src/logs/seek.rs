@@ -65,7 +65,8 @@ pub fn window(path: &Path, at: u64, before: usize, after: usize) -> std::io::Res
     let start = lines_back(path, line_start, before)?;
     f.seek(SeekFrom::Start(start))?;
     let mut buf = Vec::new();
-    f.take(WINDOW_BYTES.min(len - start)).read_to_end(&mut buf)?;
+    f.take(WINDOW_BYTES.min(len - start))
+        .read_to_end(&mut buf)?;
     let whole = start + buf.len() as u64 == len;
     let mut lines = Vec::new();
     let mut mark = None;
@@ -132,7 +133,7 @@ pub fn find_newer(path: &Path, m: &Matcher, from: u64) -> std::io::Result<Option
         min_level: None,
     };
     let mut found = None;
-    grep::search_file(path, from, 1, &q, |h| {
+    let _ = grep::search_file(path, from, 1, &q, |h| {
         found = Some(h.offset);
         ControlFlow::Break(())
     })?;
@@ -157,8 +158,12 @@ mod tests {
         assert_eq!(lines_back(&p, 14, 2).expect("read"), 5);
         assert_eq!(lines_back(&p, 14, 9).expect("read"), 0);
         let w = window(&p, 6, 1, 1).expect("read");
-        assert_eq!(w.lines, ["a", "bb", "ccc"]);
-        assert_eq!((w.start, w.end, w.mark), (0, 9, Some(1)));
+        // Offset 6 is inside "ccc": the line before, it, the line after.
+        assert_eq!(w.lines, ["bb", "ccc", "dddd"]);
+        assert_eq!((w.start, w.end, w.mark), (2, 14, Some(1)));
+        let w = window(&p, 0, 5, 1).expect("read");
+        assert_eq!(w.lines, ["a", "bb"]);
+        assert_eq!((w.start, w.end, w.mark), (0, 5, Some(0)));
         let t = tail(&p, 2).expect("read");
         assert_eq!(t.lines, ["ccc", "dddd"]);
         assert_eq!((t.start, t.end), (5, 14));

@@ -155,7 +155,7 @@ pub fn restart(cfg: &Config, opts: Opts) -> Result<(StopOutcome, StartOutcome), 
     check_program(cfg)?;
     // A restart that will be refused (by its stop, or by its start for good) writes nothing.
     let st = status::status(cfg, StatusOpts::default());
-    if let Some(e) = stop_refusal(&st) {
+    if let Some(e) = lasting_stop_refusal(&st) {
         return Err(e);
     }
     if !migrate::pm2_runs_worker(cfg) {
@@ -177,7 +177,7 @@ pub fn stop(cfg: &Config, opts: Opts) -> Result<StopOutcome, Error> {
         return Ok(StopOutcome::NotRunning { notes: Vec::new() });
     }
     readable_data_dir(cfg)?;
-    if let Some(e) = stop_refusal(&status::status(cfg, StatusOpts::default())) {
+    if let Some(e) = lasting_stop_refusal(&status::status(cfg, StatusOpts::default())) {
         return Err(e);
     }
     let lock = Lock::acquire(&cfg.data_dir, opts.lock_wait)?;
@@ -610,6 +610,19 @@ fn stop_refusal(st: &status::Status) -> Option<Error> {
         }),
         _ => None,
     }
+}
+
+/// The stop refusals no concurrent `start` of ours can change, checked before the lock: an
+/// unreadable state, another's worker named by the PID file or on the port. (A worker that
+/// answers without a PID file may be one a concurrent `start` is recording right now: that is
+/// decided under the lock.)
+fn lasting_stop_refusal(st: &status::Status) -> Option<Error> {
+    let lasting = match &st.worker {
+        Worker::Unknown { .. } | Worker::Taken { .. } => true,
+        Worker::Stale { .. } => st.elsewhere.is_some(),
+        _ => false,
+    };
+    lasting.then(|| stop_refusal(st)).flatten()
 }
 
 fn stop_locked(cfg: &Config, opts: Opts, _lock: &Lock) -> Result<StopOutcome, Error> {

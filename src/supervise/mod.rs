@@ -82,6 +82,61 @@ pub struct SuperviseArgs {
     /// How long a stop waits after SIGTERM before SIGKILL
     #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = crate::config::duration_arg)]
     pub grace: Duration,
+    /// Restart the worker when its resident memory stays above SIZE (512K, 80M, 1.5G; 1024
+    /// based) for --max-memory-samples health checks in a row (pm2's max_memory_restart)
+    #[arg(long, value_name = "SIZE", value_parser = size_arg)]
+    pub max_memory: Option<u64>,
+    /// Whose memory --max-memory counts: the worker with its child processes (its helpers),
+    /// or the worker process alone
+    #[arg(long, value_enum, default_value = "family", requires = "max_memory")]
+    pub max_memory_of: MemoryScope,
+    /// How many samples in a row (one a --health-interval) must be above --max-memory
+    #[arg(long, default_value_t = 2, value_name = "N", requires = "max_memory", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_memory_samples: u32,
+}
+
+/// Whose memory `--max-memory` counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MemoryScope {
+    /// The worker and its descendants (the helpers it spawned)
+    #[default]
+    Family,
+    /// The worker process alone
+    Worker,
+}
+
+impl MemoryScope {
+    pub fn label(self) -> &'static str {
+        match self {
+            MemoryScope::Family => "worker and its child processes",
+            MemoryScope::Worker => "worker process alone",
+        }
+    }
+}
+
+/// A size: bytes, or a number with K, M, G (1024 based; `MB`, `MiB`, `m` alike).
+pub fn size_arg(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let bad = || format!("`{s}` is not a size (512K, 80M, 1.5G)");
+    let lower = t.to_ascii_lowercase();
+    let num_end = lower
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(lower.len());
+    let (num, unit) = lower.split_at(num_end);
+    let n: f64 = num.parse().map_err(|_| bad())?;
+    let mult: u64 = match unit.trim() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return Err(bad()),
+    };
+    let v = n * mult as f64;
+    if !v.is_finite() || v < 1.0 || v > u64::MAX as f64 / 2.0 {
+        return Err(bad());
+    }
+    Ok(v as u64)
 }
 
 /// The parsed policy.
@@ -95,6 +150,8 @@ pub struct Policy {
     pub health_interval: Duration,
     pub backoff_start: Duration,
     pub opts: Opts,
+    /// `--max-memory`: the limit, whose memory, how many samples above it in a row.
+    pub max_memory: Option<(u64, MemoryScope, u32)>,
 }
 
 impl Policy {
@@ -112,6 +169,9 @@ impl Policy {
             unhealthy_after: a.unhealthy_after,
             health_interval: a.health_interval.max(Duration::from_millis(50)),
             backoff_start,
+            max_memory: a
+                .max_memory
+                .map(|m| (m, a.max_memory_of, a.max_memory_samples.max(1))),
             opts: Opts {
                 timeout: a.timeout,
                 grace: a.grace,
@@ -305,6 +365,19 @@ mod tests {
             health_interval: Duration::from_secs(2),
             backoff_start: BACKOFF_START,
             opts: Opts::default(),
+            max_memory: None,
+        }
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(size_arg("80M"), Ok(80 << 20));
+        assert_eq!(size_arg("80mb"), Ok(80 << 20));
+        assert_eq!(size_arg("1.5G"), Ok(3 << 29));
+        assert_eq!(size_arg("512K"), Ok(512 << 10));
+        assert_eq!(size_arg("4096"), Ok(4096));
+        for bad in ["", "M", "-1M", "0", "12X", "1e400G", "nanM"] {
+            assert!(size_arg(bad).is_err(), "{bad}");
         }
     }
 

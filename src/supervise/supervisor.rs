@@ -11,7 +11,7 @@ use super::{
     read_state, Budget, Policy, RestartPolicy, Stage, SuperviseArgs, SuperviseState, Verdict,
 };
 use super::{LOCK_FILE, SCHEMA_VERSION, STATE_FILE};
-use crate::config::{fmt_duration, Config};
+use crate::config::{fmt_bytes, fmt_duration, Config};
 use crate::logs::Level;
 use crate::platform::{self, ProcHandle, Shutdown, StartToken, Stop};
 use crate::procman::control::{self, StartOutcome};
@@ -74,6 +74,8 @@ struct Worker {
     ours: bool,
     healthy_since: Option<Instant>,
     unhealthy_since: Option<Instant>,
+    /// Samples in a row above `--max-memory`.
+    over_memory: u32,
 }
 
 enum Phase {
@@ -161,10 +163,17 @@ pub fn run(cfg: &Config, args: &SuperviseArgs) -> Result<u8, (u8, String)> {
     s.log(
         Level::Info,
         &format!(
-            "supervising the worker {{policy={}, max_restarts={}, window={}, pid={me}}}",
+            "supervising the worker {{policy={}, max_restarts={}, window={}{}, pid={me}}}",
             s.p.restart.label(),
             s.p.max_restarts,
-            fmt_duration(s.p.window)
+            fmt_duration(s.p.window),
+            s.p.max_memory
+                .map(|(m, scope, n)| format!(
+                    ", max_memory={} of the {}, samples={n}",
+                    fmt_bytes(m),
+                    scope.label()
+                ))
+                .unwrap_or_default()
         ),
     );
     Ok(s.main_loop())
@@ -251,6 +260,7 @@ impl Supervisor<'_> {
             ours: is_ours,
             healthy_since: None,
             unhealthy_since: None,
+            over_memory: 0,
         })
     }
 
@@ -429,6 +439,21 @@ impl Supervisor<'_> {
                     // The waiter will report it; give it a moment.
                     return Next::Go(Phase::Watching(w));
                 }
+                if let Some(why) = self.memory_check(&mut w) {
+                    self.log(
+                        Level::Warn,
+                        &format!("restarting: {why}: stopping it {{pid={}}}", w.pid),
+                    );
+                    self.self_stopped = Some(w.pid);
+                    if let Err(e) = control::stop(self.cfg, self.p.opts) {
+                        self.log(
+                            Level::Error,
+                            &format!("cannot stop the worker over its memory limit: {e}"),
+                        );
+                    }
+                    self.state.worker_pid = None;
+                    return self.failed(Some(w.pid), &why);
+                }
                 let probe = health::get(self.cfg.host, w.port, "/health", health::DEFAULT_TIMEOUT);
                 let now = Instant::now();
                 if probe.healthy() {
@@ -483,6 +508,35 @@ impl Supervisor<'_> {
                 self.failed(Some(w.pid), &why)
             }
         }
+    }
+
+    /// `--max-memory`: one sample; the reason to restart once enough in a row were above it.
+    fn memory_check(&mut self, w: &mut Worker) -> Option<String> {
+        let (limit, scope, samples) = self.p.max_memory?;
+        let family = match scope {
+            super::MemoryScope::Family => platform::descendants(w.pid),
+            super::MemoryScope::Worker => Vec::new(),
+        };
+        let rss = platform::family_usage(w.pid, &family)?.rss_bytes;
+        if rss <= limit {
+            w.over_memory = 0;
+            return None;
+        }
+        w.over_memory += 1;
+        if w.over_memory < samples {
+            return None;
+        }
+        let whose = match scope {
+            super::MemoryScope::Worker => "the worker process alone".to_string(),
+            super::MemoryScope::Family => {
+                format!("the worker and {} child process(es)", family.len())
+            }
+        };
+        Some(format!(
+            "memory {} above --max-memory {} ({whose}; {samples} sample(s) in a row)",
+            fmt_bytes(rss),
+            fmt_bytes(limit),
+        ))
     }
 
     /// A failure: schedule a restart with backoff, or go FATAL.

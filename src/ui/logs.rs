@@ -67,11 +67,16 @@ pub fn draw(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
         .map(|n| crate::logs::sanitize(&n.to_string_lossy()))
         .unwrap_or_else(|| "no log yet".into());
     let mut title = format!(" Logs: {name} ");
-    title.push_str(if v.follow {
+    title.push_str(if m.logfile.showing_file() {
+        "[on disk: [ ] days, f live] "
+    } else if v.follow {
         "[follow] "
     } else {
         "[paused: f/End to follow] "
     });
+    if m.logfile.busy {
+        title.push_str("[searching the file…] ");
+    }
     if let Some(l) = v.min_level() {
         title.push_str(&format!("[≥{}] ", l.label().to_lowercase()));
     }

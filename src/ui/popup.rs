@@ -170,24 +170,25 @@ pub fn help_rows(m: &Model, w: usize) -> Vec<(String, String)> {
     out
 }
 
-/// Two columns of help when the screen is wide enough for every command on one line in each
-/// (the whole table then fits at 120×40); `None`: one column that scrolls.
+/// Two columns of help from 110 columns on (the whole table then fits at 120×40); `None`: one
+/// column that scrolls. The right column starts at a command, never inside a wrapped text.
 fn help_columns(m: &Model, width: u16, t: &Theme) -> Option<(u16, Vec<Line<'static>>)> {
+    if width < 110 {
+        return None;
+    }
     let w = width.min(2 * 66);
     let col = w.saturating_sub(2 + 2) / 2;
     let rows = help_rows(m, col as usize);
-    if width < 110 || rows.len() != m.keys.help().len() {
-        return None;
-    }
-    // The right column holds the second half of the commands.
-    let (left, right) = rows.split_at(rows.len().div_ceil(2));
-    let lines = left
-        .iter()
-        .enumerate()
-        .map(|(i, (k, text))| {
-            let pad = (col as usize + 2).saturating_sub(fit::width(k) + fit::width(text));
+    let split = (rows.len().div_ceil(2)..rows.len())
+        .find(|&i| !rows[i].0.trim().is_empty())
+        .unwrap_or(rows.len());
+    let (left, right) = rows.split_at(split);
+    let lines = (0..left.len().max(right.len()))
+        .map(|i| {
+            let (k, text) = left.get(i).cloned().unwrap_or_default();
+            let pad = (col as usize + 2).saturating_sub(fit::width(&k) + fit::width(&text));
             let mut spans = vec![
-                Span::styled(k.clone(), t.key()),
+                Span::styled(k, t.key()),
                 Span::raw(format!("{text}{}", " ".repeat(pad))),
             ];
             if let Some((rk, rt)) = right.get(i) {

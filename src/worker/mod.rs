@@ -119,6 +119,10 @@ pub struct StandInArgs {
     /// Answer only GET /health, everything else 404, as the released 7.1.0 worker
     #[arg(long)]
     pub bare: bool,
+    /// Grow resident memory by this many MB a second (up to 2 GB): a leak, for
+    /// `supervise --max-memory`
+    #[arg(long, value_name = "MB")]
+    pub grow_memory: Option<u64>,
 }
 
 /// A dependency the stand-in can report degraded (in the order of their names, as the worker
@@ -455,6 +459,20 @@ pub fn main(args: StandInArgs) -> u8 {
         let _ = crate::platform::shutdown_signals(move |sig| {
             let name = sig.name();
             shutdown(&out2, &sh, &format!("Received {name}, shutting down..."), 0)
+        });
+    }
+    if let Some(mb) = args.grow_memory.filter(|mb| *mb > 0) {
+        std::thread::spawn(move || {
+            // Touched pages, so they count as resident; held until the process ends.
+            let mut held: Vec<Vec<u8>> = Vec::new();
+            let step = Duration::from_millis(100);
+            while held.len() as u64 * mb / 10 < 2048 {
+                held.push(vec![1u8; (mb as usize * 1024 * 1024) / 10]);
+                std::thread::sleep(step);
+            }
+            loop {
+                std::thread::park();
+            }
         });
     }
     if let Some(ms) = args.die_after {

@@ -23,6 +23,7 @@ mod identity_proof;
 mod identity_races;
 mod layouts;
 mod logs_grep;
+mod max_memory;
 mod memory;
 mod metrics;
 mod migrate;

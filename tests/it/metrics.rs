@@ -120,6 +120,15 @@ fn prometheus_output_parses_with_the_worker_up_and_down() {
             Some(0.0)
         );
         assert_eq!(value(&s, "claude_mem_supervisor_up", &[]), Some(0.0));
+        // The runs from the worker's own log: this one, running.
+        assert_eq!(
+            value(&s, "claude_mem_worker_runs_total", &[("end", "running")]),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(&s, "claude_mem_worker_runs_total", &[("end", "unclean")]),
+            Some(0.0)
+        );
         assert!(s
             .samples
             .iter()
@@ -144,6 +153,41 @@ fn prometheus_output_parses_with_the_worker_up_and_down() {
         value(&s, "claude_mem_db_rows", &[("table", "observations")]),
         Some(317.0)
     );
+    // The stand-in logs its shutdown on SIGTERM (Unix; Windows' stop cannot let it log).
+    #[cfg(unix)]
+    {
+        assert_eq!(
+            value(&s, "claude_mem_worker_runs_total", &[("end", "clean")]),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(&s, "claude_mem_worker_runs_total", &[("end", "running")]),
+            Some(0.0)
+        );
+        assert_eq!(
+            value(
+                &s,
+                "claude_mem_worker_previous_run_end",
+                &[("end", "clean")]
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(
+                &s,
+                "claude_mem_worker_previous_run_end",
+                &[("end", "unclean")]
+            ),
+            Some(0.0)
+        );
+        assert!(value(&s, "claude_mem_worker_previous_run_uptime_seconds", &[]).is_some());
+        assert!(value(
+            &s,
+            "claude_mem_worker_previous_run_end_timestamp_seconds",
+            &[]
+        )
+        .is_some_and(|t| t > 1.7e9));
+    }
 }
 
 /// A `serve-metrics` this test started; killed (only it) when dropped.

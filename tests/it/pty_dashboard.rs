@@ -743,7 +743,11 @@ fn slash_in_activity_searches_the_memories_queue_settings_and_viewer() {
     pty.wait_for("the queue popup", T, |s| {
         s.contains("Queue · oldest first") && s.contains("0 pending, 0 processing")
     });
+    // Each Esc alone: an Esc followed at once by a key reads as Alt and that key.
     pty.send(b"\x1b");
+    pty.wait_for("the queue closed", T, |s| {
+        !s.contains("Queue · oldest first")
+    });
     pty.send(b"C");
     let port = env.port.to_string();
     pty.wait_for("the settings popup", T, |s| {
@@ -753,6 +757,9 @@ fn slash_in_activity_searches_the_memories_queue_settings_and_viewer() {
             })
     });
     pty.send(b"\x1b");
+    pty.wait_for("the settings closed", T, |s| {
+        !s.contains("Settings · claude-mem")
+    });
     pty.send(b"v");
     pty.wait_for("the viewer's URL", T, |s| {
         s.contains(&format!("its viewer is http://127.0.0.1:{port}/"))

@@ -545,16 +545,26 @@ fn help_lines_are_whole_at_every_size() {
                 .position(|c| *c == '┐')
                 .map(|p| p + left)
                 .expect("popup corner");
+            // From 110 columns on the help has two columns: read the left one, then the right.
+            let two = w >= 110;
+            let col = (right - left + 1).saturating_sub(4) / 2 + 2;
+            let mut second = String::new();
             for r in &rows[top + 1..] {
                 if r.get(left) == Some(&'└') {
                     break;
                 }
-                let inner: String = r[(left + 1).min(r.len())..right.min(r.len())]
-                    .iter()
-                    .collect();
-                seen.push_str(&inner);
+                let inner: Vec<char> = r[(left + 1).min(r.len())..right.min(r.len())].to_vec();
+                let cut = if two {
+                    col.min(inner.len())
+                } else {
+                    inner.len()
+                };
+                seen.extend(&inner[..cut]);
                 seen.push(' ');
+                second.extend(&inner[cut..]);
+                second.push(' ');
             }
+            seen.push_str(&second);
             key(&mut m, KeyCode::Down);
         }
         let flat = seen.split_whitespace().collect::<Vec<_>>().join(" ");

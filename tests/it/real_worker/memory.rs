@@ -209,3 +209,57 @@ fn settings_match_what_the_worker_itself_reads() {
         .expect("level line");
     assert!(level.contains("DEBUG") && level.contains(&file), "{level}");
 }
+
+/// `/` in the dashboard's Activity panel finds the same memory through the real worker's own
+/// search (a word that is only in the memory's text).
+#[test]
+fn slash_in_the_dashboards_activity_panel_finds_the_saved_memory() {
+    use crate::support_pty::Pty;
+    let Some(inst) = Install::find("real_worker::memory::slash_in_the_dashboards_activity_panel")
+    else {
+        return;
+    };
+    let sb = Sandbox::new(&inst);
+    sb.hook_start();
+    for (title, text, project) in [
+        (
+            "Cache decision",
+            "We chose quokka caching for the session store",
+            "backend",
+        ),
+        (
+            "Deploy marmot plan",
+            "Deploy pipeline uses blue green",
+            "webapp",
+        ),
+    ] {
+        let (code, body) = post_json(
+            sb.port,
+            "/api/memory/save",
+            &serde_json::json!({"text": text, "title": title, "project": project}),
+        );
+        assert_eq!(code, 200, "save: {body}");
+    }
+    let t = Duration::from_secs(30);
+    let mut pty = Pty::spawn(sb.top_cmd(&[]), 120, 40);
+    pty.wait_for("RUNNING and both memories in Activity", t, |s| {
+        s.contains("RUNNING") && s.contains("Cache decision") && s.contains("Deploy marmot plan")
+    });
+    pty.send(b"\t/quokka\r");
+    let s = pty.wait_for("the worker's answer", t, |s| {
+        s.contains("Search \"quokka\" (1) · worker") && s.contains("Cache decision")
+    });
+    assert!(!s.contains("Deploy marmot plan"), "{s}");
+    pty.send(b"\r");
+    pty.wait_for("the memory's text", t, |s| {
+        s.contains("We chose quokka caching for the session store")
+    });
+    pty.send(b"\x1b");
+    pty.wait_for("the results again", t, |s| {
+        s.contains("Search \"quokka\"") && !s.contains("session store")
+    });
+    pty.send(b"\x1b");
+    pty.wait_for("the live list", t, |s| s.contains("Deploy marmot plan"));
+    pty.send(b"q");
+    assert_eq!(pty.wait_exit(t).code(), Some(0), "{}", pty.contents());
+}
