@@ -465,6 +465,14 @@ pub fn fmt_duration(d: Duration) -> String {
 
 /// Human form of a size for messages and the dashboard: `512 B`, `1.5 KB`, `600.0 MB`.
 pub fn fmt_bytes(n: u64) -> String {
+    match scaled_bytes(n) {
+        (_, "B") => format!("{n} B"),
+        (v, unit) => format!("{v:.1} {unit}"),
+    }
+}
+
+/// `n` bytes in the largest unit it reaches (B, KB, MB, GB, TB; 1024 each).
+pub fn scaled_bytes(n: u64) -> (f64, &'static str) {
     const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
     let mut v = n as f64;
     let mut i = 0;
@@ -472,11 +480,7 @@ pub fn fmt_bytes(n: u64) -> String {
         v /= 1024.0;
         i += 1;
     }
-    if i == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[i])
-    }
+    (v, UNITS[i])
 }
 
 #[cfg(test)]

@@ -85,15 +85,7 @@ fn run(cli: Cli) -> Result<u8, Edge> {
             | Some(Command::Man { .. })
             | Some(Command::Config { .. })
     ) {
-        let g = &cli.global;
-        if let Some(opt) = [
-            (g.data_dir.is_some(), "--data-dir"),
-            (g.port.is_some(), "--port"),
-            (g.worker_cmd.is_some(), "--worker-cmd"),
-        ]
-        .into_iter()
-        .find_map(|(given, name)| given.then_some(name))
-        {
+        if let Some(opt) = unused_global(&cli, true) {
             return Err(Edge::Fail(Fail {
                 code: 2,
                 msg: format!("{opt} does nothing for this command: drop it"),
@@ -102,14 +94,7 @@ fn run(cli: Cli) -> Result<u8, Edge> {
     }
     // `settings` reads claude-mem's own settings: its data dir may be given, nothing else.
     if matches!(cli.command, Some(Command::Settings { .. })) {
-        let g = &cli.global;
-        if let Some(opt) = [
-            (g.port.is_some(), "--port"),
-            (g.worker_cmd.is_some(), "--worker-cmd"),
-        ]
-        .into_iter()
-        .find_map(|(given, name)| given.then_some(name))
-        {
+        if let Some(opt) = unused_global(&cli, false) {
             return Err(Edge::Fail(Fail {
                 code: 2,
                 msg: format!(
@@ -122,6 +107,19 @@ fn run(cli: Cli) -> Result<u8, Edge> {
         return dashboard(&commands::load_config(&cli.global)?, &cli);
     }
     Ok(command(cli)?)
+}
+
+/// The first of `--data-dir` (when `data_dir` counts), `--port` and `--worker-cmd` given: for
+/// the commands that do not use them.
+fn unused_global(cli: &Cli, data_dir: bool) -> Option<&'static str> {
+    let g = &cli.global;
+    [
+        (data_dir && g.data_dir.is_some(), "--data-dir"),
+        (g.port.is_some(), "--port"),
+        (g.worker_cmd.is_some(), "--worker-cmd"),
+    ]
+    .into_iter()
+    .find_map(|(given, name)| given.then_some(name))
 }
 
 fn command(cli: Cli) -> Res {

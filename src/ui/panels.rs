@@ -943,17 +943,10 @@ pub fn processes(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
 /// A size in at most 7 columns, whole (`107.7 MB` would be cut to `107.7 M`): `512 B`, `93.5 MB`,
 /// `108 MB`, `1023 MB`.
 fn compact_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
-    let mut v = n as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i + 1 < UNITS.len() {
-        v /= 1024.0;
-        i += 1;
-    }
-    match (i, v < 100.0) {
-        (0, _) => format!("{n} B"),
-        (_, true) => format!("{v:.1} {}", UNITS[i]),
-        (_, false) => format!("{v:.0} {}", UNITS[i]),
+    match crate::config::scaled_bytes(n) {
+        (_, "B") => format!("{n} B"),
+        (v, unit) if v < 100.0 => format!("{v:.1} {unit}"),
+        (v, unit) => format!("{v:.0} {unit}"),
     }
 }
 
