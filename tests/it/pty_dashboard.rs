@@ -268,6 +268,7 @@ fn auto_restart_key_restarts_a_dead_worker() {
 }
 
 /// The state letter of `/proc/PID/stat` (`T`: stopped).
+#[cfg(target_os = "linux")]
 fn proc_state(pid: i32) -> Option<char> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     stat.rsplit_once(") ")?.1.chars().next()
