@@ -135,7 +135,12 @@ pub fn update(m: &mut Model, msg: Msg) -> Updated {
             let starting = new_state == State::Unhealthy
                 && st.uptime_seconds().is_some_and(|u| u < START_GRACE_SECS);
             let announced = m.announced;
-            if announced != Some(new_state) && !starting {
+            // While our own stop or restart runs, a worker that has removed its PID file and not
+            // yet exited (13.x does so on shutdown) answers a moment without one: that is the
+            // stop under way (the badge says STOPPING), not an unmanaged worker to announce.
+            let stopping = new_state == State::Unmanaged
+                && matches!(m.action, Some((Action::Stop | Action::Restart, _)));
+            if announced != Some(new_state) && !starting && !stopping {
                 m.announced = Some(new_state);
                 // The state changed: a notice from before it (not the action that just
                 // finished, whose result arrives with it) no longer describes the screen.
@@ -321,6 +326,8 @@ pub fn update(m: &mut Model, msg: Msg) -> Updated {
             m.event(text.clone());
             m.notice(text, ok);
             fx.push(Effect::PokeHealth);
+            // The census taken while the action ran may list the old worker: take it again.
+            fx.push(Effect::PokeCensus);
         }
         Msg::Notice { text, ok } => m.notice(text, ok),
         Msg::Suspend => fx.push(Effect::Suspend),
@@ -1274,6 +1281,34 @@ mod tests {
     }
 
     #[test]
+    fn our_stop_in_progress_is_not_an_unmanaged_worker() {
+        let mut m = model();
+        let mut fx = Vec::new();
+        run(&mut m, Action::Stop, &mut fx);
+        let before = m.events.len();
+        update(&mut m, Msg::Status(status(State::Unmanaged, Some(42))));
+        assert!(
+            m.events
+                .iter()
+                .skip(before)
+                .all(|(_, e)| !e.contains("unmanaged")),
+            "{:?}",
+            m.events
+        );
+        let done = update(
+            &mut m,
+            Msg::ActionDone {
+                action: Action::Stop,
+                result: Ok("stopped PID 42".into()),
+                elapsed: Duration::from_millis(20),
+            },
+        );
+        assert!(done.fx.contains(&Effect::PokeCensus));
+        update(&mut m, Msg::Status(status(State::Stopped, None)));
+        assert!(m.events.iter().any(|(_, e)| e == "worker stopped"));
+    }
+
+    #[test]
     fn a_notice_goes_after_a_few_seconds() {
         let mut m = model();
         m.notice("start done", true);
@@ -1767,7 +1802,7 @@ mod tests {
             .result
             .as_ref()
             .is_some_and(|r| r.1 == "stop failed: refused" && !r.2));
-        assert_eq!(out.fx, vec![Effect::PokeHealth]);
+        assert_eq!(out.fx, vec![Effect::PokeHealth, Effect::PokeCensus]);
 
         m.proc_busy = true;
         let out = update(
