@@ -5,33 +5,16 @@
 // The supervisor is ended with SIGTERM, and resident memory is read from /proc: Unix.
 #![cfg(unix)]
 
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use crate::common::{alive, signal, wait_until, Env};
+use crate::supervise::{spawn_supervise, wait_exit};
 
-fn supervise(env: &Env, args: &[&str]) -> Child {
-    let mut full = vec!["supervise"];
-    full.extend_from_slice(args);
-    env.cmd(&full)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn supervise")
-}
-
+/// SIGTERM to the supervisor (it stops the worker), then its bounded exit.
 fn end(mut sup: Child) {
     signal(sup.id() as i32, libc::SIGTERM);
-    let t0 = Instant::now();
-    while sup.try_wait().expect("try_wait").is_none() {
-        if t0.elapsed() > Duration::from_secs(30) {
-            let _ = sup.kill();
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = sup.wait();
+    wait_exit(&mut sup);
 }
 
 fn supervisor_lines(env: &Env) -> Vec<String> {
@@ -46,7 +29,7 @@ fn supervisor_lines(env: &Env) -> Vec<String> {
 fn a_growing_worker_is_restarted_for_its_memory() {
     let env = Env::stand_in("--grow-memory 20");
     let t0 = Instant::now();
-    let sup = supervise(&env, &["--max-memory", "80M"]);
+    let sup = spawn_supervise(&env, &["--max-memory", "80M"]);
     wait_until(Duration::from_secs(30), "the supervised worker", || {
         env.supervise_state()["state"] == "running" && env.pid().is_some_and(alive)
     });
@@ -88,7 +71,7 @@ fn a_growing_worker_is_restarted_for_its_memory() {
 #[test]
 fn a_worker_under_the_limit_is_left_alone() {
     let env = Env::stand_in("");
-    let sup = supervise(
+    let sup = spawn_supervise(
         &env,
         &[
             "--max-memory",

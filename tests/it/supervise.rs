@@ -19,7 +19,7 @@ use crate::common::{alive, live_with, stat, wait_until, Env, POLL};
 /// The longest any single wait may take.
 const LIMIT: Duration = Duration::from_secs(30);
 
-fn spawn_supervise(env: &Env, args: &[&str]) -> Child {
+pub(crate) fn spawn_supervise(env: &Env, args: &[&str]) -> Child {
     let mut full = vec!["supervise"];
     full.extend_from_slice(args);
     env.cmd(&full)
@@ -31,7 +31,7 @@ fn spawn_supervise(env: &Env, args: &[&str]) -> Child {
 }
 
 #[track_caller]
-fn wait_exit(child: &mut Child) -> ExitStatus {
+pub(crate) fn wait_exit(child: &mut Child) -> ExitStatus {
     let t0 = Instant::now();
     loop {
         if let Some(st) = child.try_wait().expect("try_wait") {
