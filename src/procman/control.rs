@@ -304,19 +304,23 @@ fn refusal(st: &status::Status) -> Option<Error> {
 /// (A worker that answers without a PID file may be one another `ensure` is starting right now:
 /// that is decided under the lock.)
 fn lasting_refusal(cfg: &Config, st: &status::Status) -> Option<Error> {
-    let lasting = match &st.worker {
-        Worker::Unknown { .. } | Worker::Taken { .. } => true,
-        Worker::Stale { .. } if st.elsewhere.is_some() => true,
-        Worker::Running(_) | Worker::Unhealthy { found: Some(_), .. } => false,
-        Worker::Stale { .. }
-        | Worker::Stopped
-        | Worker::Unmanaged { .. }
-        | Worker::Unhealthy { found: None, .. } => platform::port_holder(st.port)
-            .and_then(|h| h.pid)
-            .and_then(platform::proc_info)
-            .is_some_and(|i| !super::census::is_worker_argv(&i.cmdline, &cfg.worker)),
-    };
+    let lasting = unchangeable(st)
+        || (st.proven().is_none()
+            && platform::port_holder(st.port)
+                .and_then(|h| h.pid)
+                .and_then(platform::proc_info)
+                .is_some_and(|i| !super::census::is_worker_argv(&i.cmdline, &cfg.worker)));
     lasting.then(|| refusal(st)).flatten()
+}
+
+/// States no action of ours can change: unreadable, or another data dir's or user's worker
+/// named by the PID file or holding the port.
+fn unchangeable(st: &status::Status) -> bool {
+    match &st.worker {
+        Worker::Unknown { .. } | Worker::Taken { .. } => true,
+        Worker::Stale { .. } => st.elsewhere.is_some(),
+        _ => false,
+    }
 }
 
 fn start_locked(
@@ -617,12 +621,7 @@ fn stop_refusal(st: &status::Status) -> Option<Error> {
 /// answers without a PID file may be one a concurrent `start` is recording right now: that is
 /// decided under the lock.)
 fn lasting_stop_refusal(st: &status::Status) -> Option<Error> {
-    let lasting = match &st.worker {
-        Worker::Unknown { .. } | Worker::Taken { .. } => true,
-        Worker::Stale { .. } => st.elsewhere.is_some(),
-        _ => false,
-    };
-    lasting.then(|| stop_refusal(st)).flatten()
+    unchangeable(st).then(|| stop_refusal(st)).flatten()
 }
 
 fn stop_locked(cfg: &Config, opts: Opts, _lock: &Lock) -> Result<StopOutcome, Error> {
