@@ -135,6 +135,7 @@ fn start_sources(cfg: &Config, interval: Duration, stall_after: Duration, tx: &T
     let (pid_watch, pid_rx) = channel();
     let (census, census_rx) = channel();
     let (stream_port, stream_port_rx) = tokio::sync::watch::channel(None);
+    let (stream_up, stream_up_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(sources::health::task(
         cfg.clone(),
         interval,
@@ -142,8 +143,14 @@ fn start_sources(cfg: &Config, interval: Duration, stall_after: Duration, tx: &T
         tx.clone(),
         health_rx,
         stream_port,
+        stream_up_rx,
     ));
-    tokio::spawn(sources::stream::task(cfg.host, stream_port_rx, tx.clone()));
+    tokio::spawn(sources::stream::task(
+        cfg.host,
+        stream_port_rx,
+        tx.clone(),
+        stream_up,
+    ));
     {
         let (cfg, tx) = (cfg.clone(), tx.clone());
         spawn_named("census", move || {

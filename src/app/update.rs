@@ -93,6 +93,20 @@ pub fn update(m: &mut Model, msg: Msg) -> Updated {
                     if let Some(item) = crate::procman::activity::from_frame(&f) {
                         changed = merge_activity(m, vec![item]);
                     }
+                    // The queue as the worker pushes it: the API is asked only now and then.
+                    if let (
+                        crate::procman::stream::Frame::ProcessingStatus {
+                            is_processing,
+                            queue_depth,
+                        },
+                        Some(a),
+                    ) = (&f, m.api.as_mut())
+                    {
+                        changed |= a.queue_depth != Some(*queue_depth)
+                            || a.processing != Some(*is_processing);
+                        a.queue_depth = Some(*queue_depth);
+                        a.processing = Some(*is_processing);
+                    }
                     m.stream.frames += 1;
                     if m.stream.recent.len() >= super::model::StreamState::KEEP {
                         m.stream.recent.pop_front();
@@ -195,6 +209,10 @@ pub fn update(m: &mut Model, msg: Msg) -> Updated {
                 State::Running | State::Unhealthy | State::Unmanaged
             ) {
                 m.api = None;
+            }
+            // Every `/health` says the active sessions; the rest of the API is asked rarely.
+            if let (Some(a), Some(n)) = (m.api.as_mut(), st.reported_active_sessions()) {
+                a.active_sessions = Some(n);
             }
             let named = st.proven().map(|p| p.pid);
             if named != prev.as_ref().and_then(|p| p.proven()).map(|p| p.pid) {
@@ -1088,6 +1106,45 @@ mod tests {
         m.auto.on = true;
         update(&mut m, Msg::Status(status(State::Running, Some(42))));
         m
+    }
+
+    /// The API is asked rarely; the queue comes from `/stream`'s frames and the sessions from
+    /// each `/health`, so the panel stays current between the API's rounds.
+    #[test]
+    fn the_queue_follows_the_stream_and_the_sessions_follow_health() {
+        use crate::procman::health::{Probe, Response};
+        use crate::procman::stream::{Frame, StreamEvent};
+        let mut m = model();
+        let frame = |depth| {
+            Msg::Stream(StreamEvent::Frame(Frame::ProcessingStatus {
+                is_processing: depth > 0,
+                queue_depth: depth,
+            }))
+        };
+        // No API read yet: a frame has nothing to update (the panel says nothing of the API).
+        update(&mut m, frame(3));
+        assert!(m.api.is_none());
+        let api = crate::procman::api::ApiInfo {
+            queue_depth: Some(0),
+            processing: Some(false),
+            active_sessions: Some(0),
+            ..Default::default()
+        };
+        update(&mut m, Msg::Api(Box::new(api)));
+        assert!(update(&mut m, frame(3)).changed);
+        let a = m.api.as_ref().expect("api");
+        assert_eq!((a.queue_depth, a.processing), (Some(3), Some(true)));
+        let mut st = status(State::Running, Some(42));
+        st.probe = Some(Probe {
+            result: Ok(Response {
+                status: 200,
+                body: br#"{"status":"ok","activeSessions":2,"pid":42}"#.to_vec(),
+                truncated: false,
+            }),
+            latency: Duration::ZERO,
+        });
+        update(&mut m, Msg::Status(st));
+        assert_eq!(m.api.as_ref().and_then(|a| a.active_sessions), Some(2));
     }
 
     #[test]

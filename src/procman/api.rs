@@ -16,6 +16,9 @@ pub struct ApiInfo {
     /// `/api/readiness`: "ready", "initializing", …
     pub readiness: Option<String>,
     pub stats: bool,
+    /// `/api/health` answered (200 or 503 with JSON): the worker has the API.
+    #[serde(skip)]
+    pub api_health: bool,
     pub active_sessions: Option<u64>,
     pub sse_clients: Option<u64>,
     pub db_observations: Option<u64>,
@@ -52,12 +55,13 @@ pub enum Family {
     /// initialized, else `initializing`), so that request is not sent: the worker answers its
     /// requests one at a time on one JavaScript thread, and each costs it as much as `/health`.
     V13,
-    /// Anything else: every endpoint is asked.
+    /// Anything else, 7.1.0 among them, whose worker answers only `/health` (404 elsewhere):
+    /// `/api/health` is asked alone first, and the other endpoints only when it answered.
     Older,
 }
 
-/// The endpoints [`read`] asks of each family, at once.
-pub fn paths(f: Family) -> &'static [&'static str] {
+/// The endpoints [`read`] asks of each family at once, in its first round.
+pub fn first_round(f: Family) -> &'static [&'static str] {
     match f {
         Family::V13 => &[
             "/api/health",
@@ -65,14 +69,25 @@ pub fn paths(f: Family) -> &'static [&'static str] {
             "/api/processing-status",
             CHROMA_PATH,
         ],
-        Family::Older => &[
-            "/api/health",
-            READINESS_PATH,
-            "/api/stats",
-            "/api/processing-status",
-            CHROMA_PATH,
-        ],
+        Family::Older => &["/api/health"],
     }
+}
+
+/// What is left to ask after the first round's answers: nothing when `/api/health` was not
+/// there (a worker without the API answers 404 to every other endpoint too); readiness only
+/// when `/api/health` did not say `initialized`.
+pub fn second_round(f: Family, first: &ApiInfo) -> Vec<&'static str> {
+    let mut rest = Vec::new();
+    if !first.api_health {
+        return rest;
+    }
+    if first.initialized.is_none() {
+        rest.push(READINESS_PATH);
+    }
+    if f == Family::Older {
+        rest.extend(["/api/stats", "/api/processing-status", CHROMA_PATH]);
+    }
+    rest
 }
 
 fn json_of(p: health::Probe) -> Result<serde_json::Value, String> {
@@ -102,17 +117,18 @@ pub fn read(host: IpAddr, port: u16, family: Family) -> ApiInfo {
     })
 }
 
-/// Read the API from async code: its requests go at once. When `/api/health` did not say
-/// whether the worker is initialized, `/api/readiness` is asked after them.
+/// Read the API from async code: the first round's requests go at once, then what
+/// [`second_round`] leaves to ask (nothing for a worker without the API).
 pub async fn read_async(host: IpAddr, port: u16, family: Family) -> ApiInfo {
-    let asked = paths(family);
-    let probes = super::http::get_all(host, port, asked, TIMEOUT).await;
-    let mut a = from_probes(asked.iter().copied().zip(probes));
-    if a.readiness.is_none() && !asked.contains(&READINESS_PATH) {
-        let p = super::http::fetch(host, port, "GET", READINESS_PATH, TIMEOUT).await;
-        a.take(READINESS_PATH, p);
+    let first = first_round(family);
+    let probes = super::http::get_all(host, port, first, TIMEOUT).await;
+    let mut answers: Vec<(&str, health::Probe)> = first.iter().copied().zip(probes).collect();
+    let rest = second_round(family, &from_probes(answers.iter().cloned()));
+    if !rest.is_empty() {
+        let probes = super::http::get_all(host, port, &rest, TIMEOUT).await;
+        answers.extend(rest.iter().copied().zip(probes));
     }
-    a
+    from_probes(answers)
 }
 
 /// The figures out of the answers, each with the path it answers.
@@ -149,6 +165,7 @@ impl ApiInfo {
         };
         match path {
             "/api/health" => {
+                a.api_health = true;
                 a.version = s(&v, "version").or(a.version.take());
                 a.uptime = n(&v, "uptime");
                 a.initialized = v.get("initialized").and_then(|x| x.as_bool());
@@ -253,11 +270,67 @@ mod tests {
 
     #[test]
     fn families_ask_readiness_only_where_health_does_not_say_it() {
-        assert!(!paths(Family::V13).contains(&READINESS_PATH));
-        assert!(paths(Family::Older).contains(&READINESS_PATH));
+        let said = from_probes([("/api/health", health(Some(true)))]);
+        let silent = from_probes([("/api/health", health(None))]);
+        let absent = from_probes([("/api/health", answer(404, ""))]);
         for f in [Family::V13, Family::Older] {
-            assert!(paths(f).contains(&CHROMA_PATH) && paths(f).contains(&"/api/health"));
+            assert!(first_round(f).contains(&"/api/health"));
+            assert!(!first_round(f).contains(&READINESS_PATH));
+            assert!(!second_round(f, &said).contains(&READINESS_PATH), "{f:?}");
+            assert!(second_round(f, &silent).contains(&READINESS_PATH), "{f:?}");
+            // No `/api/health`: no API, nothing more is asked.
+            assert!(second_round(f, &absent).is_empty(), "{f:?}");
         }
+        assert!(first_round(Family::V13).contains(&CHROMA_PATH));
+        assert!(second_round(Family::Older, &said).contains(&CHROMA_PATH));
+        assert!(!second_round(Family::V13, &said).contains(&CHROMA_PATH));
+    }
+
+    /// Every path a server saw until it has been quiet for a moment after `n` of them.
+    fn seen_paths(seen: &std::sync::mpsc::Receiver<String>, n: usize) -> Vec<String> {
+        let mut out: Vec<String> = (0..n)
+            .filter_map(|_| seen.recv_timeout(Duration::from_secs(5)).ok())
+            .collect();
+        // `serve` records a path before answering it and `read` has returned: nothing more
+        // can come.
+        while let Ok(p) = seen.try_recv() {
+            out.push(p);
+        }
+        out
+    }
+
+    #[test]
+    fn a_worker_without_the_api_is_asked_one_api_request_only() {
+        // 7.1.0's worker: /health only, 404 elsewhere.
+        let (port, seen) = serve(&[("/health", r#"{"status":"ok"}"#)], 6);
+        let a = read(IpAddr::V4(Ipv4Addr::LOCALHOST), port, Family::Older);
+        assert_eq!(seen_paths(&seen, 1), vec!["/api/health".to_string()]);
+        assert!(!a.api_health && a.version.is_none() && !a.stats);
+    }
+
+    #[test]
+    fn an_older_layout_with_the_api_is_asked_the_rest_after_api_health() {
+        let routes: &'static [(&str, &str)] = &[
+            (
+                "/api/health",
+                r#"{"status":"ok","version":"12.4.7","initialized":true}"#,
+            ),
+            (
+                "/api/stats",
+                r#"{"worker":{"activeSessions":2},"database":{}}"#,
+            ),
+            ("/api/processing-status", r#"{"queueDepth":4}"#),
+            (CHROMA_PATH, r#"{"status":"healthy"}"#),
+        ];
+        let (port, seen) = serve(routes, 6);
+        let a = read(IpAddr::V4(Ipv4Addr::LOCALHOST), port, Family::Older);
+        let seen = seen_paths(&seen, 4);
+        assert_eq!(seen.first().map(String::as_str), Some("/api/health"));
+        assert_eq!(seen.len(), 4, "{seen:?}");
+        assert!(!seen.iter().any(|p| p == READINESS_PATH), "{seen:?}");
+        assert_eq!(a.readiness.as_deref(), Some("ready"));
+        assert_eq!((a.active_sessions, a.queue_depth), (Some(2), Some(4)));
+        assert!(a.chroma.is_some());
     }
 
     /// A server that answers each path once from `routes` (404 otherwise) and records the paths.
@@ -279,12 +352,14 @@ mod tests {
                     .iter()
                     .find(|(p, _)| *p == path)
                     .map_or((404, ""), |(_, b)| (200, *b));
+                // Recorded before the answer: once `read` has returned, every path it asked
+                // is in the channel.
+                let _ = tx.send(path);
                 let _ = write!(
                     c,
                     "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                     body.len()
                 );
-                let _ = tx.send(path);
             }
         });
         (port, rx)
@@ -299,9 +374,7 @@ mod tests {
         let (port, seen) = serve(routes, 5);
         let a = read(IpAddr::V4(Ipv4Addr::LOCALHOST), port, Family::V13);
         assert_eq!(a.readiness.as_deref(), Some("ready"));
-        let seen: Vec<String> = (0..5)
-            .filter_map(|_| seen.recv_timeout(Duration::from_secs(5)).ok())
-            .collect();
+        let seen = seen_paths(&seen, 5);
         assert_eq!(seen.len(), 5, "{seen:?}");
         assert_eq!(
             seen.last().map(String::as_str),

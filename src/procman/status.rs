@@ -395,6 +395,14 @@ impl Status {
         self.port_holder.as_ref().and_then(|h| h.pid)
     }
 
+    /// The active sessions a healthy `/health` answer reports (13.x says `activeSessions` in
+    /// every answer, so the dashboard need not ask `/api/stats` for them).
+    pub fn reported_active_sessions(&self) -> Option<u64> {
+        let p = self.probe.as_ref()?;
+        let v = p.result.as_ref().ok().filter(|_| p.healthy())?.json()?;
+        v.get("activeSessions")?.as_u64()
+    }
+
     /// The worker's PID: the proven one, the port's listener, or what a stale file names.
     pub fn pid(&self) -> Option<i32> {
         match &self.worker {

@@ -138,6 +138,23 @@ fn classify(path: &Path, data_dir: &Path) -> Kind {
     }
 }
 
+/// Whether an event on one of the database's files can mean new rows. Not a change of owner,
+/// mode or times: SQLite running as root gives the `-wal` and `-shm` files the database's owner
+/// each time it opens them (`fchown`), our own read-only reads included, and counting that as a
+/// change had the database re-read twice a second for ever. Not the `-shm` file: it is shared
+/// memory, written through a mapping, and says nothing the `-wal` file does not.
+fn db_changed(path: &Path, kind: &notify::EventKind) -> bool {
+    use notify::event::ModifyKind;
+    let shm = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with("-shm"));
+    !shm && !matches!(
+        kind,
+        notify::EventKind::Access(_) | notify::EventKind::Modify(ModifyKind::Metadata(_))
+    )
+}
+
 /// Watch until the channel closes. Bursts are coalesced: after the first event we gather more
 /// for a few milliseconds, then act once.
 pub fn run(cfg: Config, tx: Tx, pokes: Pokes) {
@@ -204,7 +221,7 @@ pub fn run(cfg: Config, tx: Tx, pokes: Pokes) {
                 match classify(p, &data_dir) {
                     Kind::State => state = true,
                     Kind::Log => log = true,
-                    Kind::Db => db = true,
+                    Kind::Db => db |= db_changed(p, &e.kind),
                     Kind::LogsDir => {
                         // logs/ created, removed or renamed: watch it anew.
                         let _ = watcher.unwatch(&logs_dir);
@@ -257,6 +274,67 @@ pub fn run(cfg: Config, tx: Tx, pokes: Pokes) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Our own read-only reads of a WAL database are not changes of it (as root, SQLite's
+    /// `fchown` of the `-wal` and `-shm` files made them look like one); a row written is.
+    #[test]
+    fn our_reads_of_the_database_are_not_changes_and_a_write_is() {
+        let t = tempfile::tempdir().expect("tmp");
+        let dir = t.path().canonicalize().expect("canonical");
+        let db = dir.join(DB_FILE);
+        let writer = rusqlite::Connection::open(&db).expect("open");
+        writer
+            .execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE observations(id INTEGER);")
+            .expect("schema");
+        let (ntx, nrx) = channel::<notify::Result<notify::Event>>();
+        let mut w = notify::recommended_watcher(move |e| {
+            let _ = ntx.send(e);
+        })
+        .expect("watcher");
+        w.watch(&dir, RecursiveMode::NonRecursive).expect("watch");
+        // Events up to (and without) the one on `marker`, which is written last: events of
+        // one watch arrive in order, so nothing before it can come later.
+        let until_marker = |marker: &str| -> Vec<notify::Event> {
+            std::fs::write(dir.join(marker), "x").expect("marker");
+            let mut out = Vec::new();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+                match nrx.recv_timeout(left) {
+                    Ok(Ok(e)) if e.paths.iter().any(|p| p.ends_with(marker)) => return out,
+                    Ok(Ok(e)) => out.push(e),
+                    _ => {}
+                }
+            }
+            panic!("no event for {marker} within 10 s");
+        };
+        let _ = until_marker("m0");
+        for _ in 0..3 {
+            assert!(matches!(
+                crate::procman::db::read(&db),
+                crate::procman::db::DbState::Ok(_)
+            ));
+        }
+        // As `run` counts them: events on the database's files that can mean new rows.
+        let counts = |e: &&notify::Event| {
+            e.paths
+                .iter()
+                .any(|p| matches!(classify(p, &dir), Kind::Db) && db_changed(p, &e.kind))
+        };
+        let ours = until_marker("m1");
+        let counted: Vec<_> = ours.iter().filter(counts).collect();
+        assert!(
+            counted.is_empty(),
+            "our reads counted as changes: {counted:?}"
+        );
+        writer
+            .execute("INSERT INTO observations VALUES (1)", [])
+            .expect("insert");
+        let theirs = until_marker("m2");
+        assert!(
+            theirs.iter().any(|e| counts(&e)),
+            "a written row was not seen: {theirs:?}"
+        );
+    }
 
     /// A data dir that cannot be read says so once (not "absent" for each file), and the
     /// database is an error, not "no database yet" (issue 24).
