@@ -361,7 +361,7 @@ pub fn serve_metrics(cfg: &Config, listen: &str, allow_remote: bool, stall_after
     let bound = listener.local_addr().unwrap_or(addr);
     println!("Serving Prometheus metrics on http://{bound}/metrics");
     let _ = std::io::stdout().flush();
-    crate::metrics::serve(cfg, listener, stall_after).map_err(|e| Fail {
+    crate::serve::serve(cfg, listener, stall_after).map_err(|e| Fail {
         code: 1,
         msg: format!("metrics server on {bound}: {e}"),
     })?;

@@ -1,12 +1,9 @@
 //! Prometheus text exposition (format 0.0.4) of the worker, its database and logs: printed by
 //! `--once --format prometheus` / `status --format prometheus` (for node_exporter's textfile
-//! collector) and served on `/metrics` by `serve-metrics` (std `TcpListener`, no async runtime).
+//! collector) and served on `/metrics` by `serve-metrics` (the server is `crate::serve`).
 
 use std::fmt::Write as _;
-use std::io::Write;
-use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
@@ -17,8 +14,6 @@ use crate::procman::status::{self, State, Status, StatusOpts};
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// The default `--listen` of `serve-metrics`.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9477";
-/// Connections served at once; more get 503.
-const MAX_CONNS: usize = 4;
 
 const STATES: [(State, &str); 7] = [
     (State::Running, "running"),
@@ -484,91 +479,6 @@ pub fn listen_addr(listen: &str, allow_remote: bool) -> Result<SocketAddr, Strin
         ));
     }
     Ok(addr)
-}
-
-/// Serve `/metrics` until killed.
-pub fn serve(cfg: &Config, listener: TcpListener, stall_after: Duration) -> std::io::Result<()> {
-    let active = Arc::new(AtomicUsize::new(0));
-    for conn in listener.incoming() {
-        let Ok(mut conn) = conn else { continue };
-        if active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNS {
-            active.fetch_sub(1, Ordering::SeqCst);
-            let _ = respond(&mut conn, 503, "text/plain", b"busy\n", false);
-            continue;
-        }
-        let cfg = cfg.clone();
-        let slot = active.clone();
-        let spawned = std::thread::Builder::new()
-            .name("metrics-conn".into())
-            .spawn(move || {
-                handle(&cfg, conn, stall_after);
-                slot.fetch_sub(1, Ordering::SeqCst);
-            });
-        if spawned.is_err() {
-            // The thread never ran: give its slot back.
-            active.fetch_sub(1, Ordering::SeqCst);
-        }
-    }
-    Ok(())
-}
-
-fn respond(
-    conn: &mut TcpStream,
-    code: u16,
-    ctype: &str,
-    body: &[u8],
-    head_only: bool,
-) -> std::io::Result<()> {
-    let reason = match code {
-        200 => "OK",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        400 => "Bad Request",
-        _ => "Service Unavailable",
-    };
-    let head = format!(
-        "HTTP/1.1 {code} {reason}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    conn.write_all(head.as_bytes())?;
-    if !head_only {
-        conn.write_all(body)?;
-    }
-    conn.flush()
-}
-
-fn handle(cfg: &Config, mut conn: TcpStream, stall_after: Duration) {
-    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
-    let _ = conn.set_write_timeout(Some(Duration::from_secs(5)));
-    let head = crate::serve::read_head(&mut conn, 8 * 1024);
-    let method = match &head {
-        crate::serve::Head::Request { method, .. } => method.as_str(),
-        crate::serve::Head::TooLarge => {
-            let _ = respond(&mut conn, 400, "text/plain", b"request too large\n", false);
-            return;
-        }
-        crate::serve::Head::Closed => return,
-    };
-    let path = head.path();
-    let head_only = method == "HEAD";
-    if method != "GET" && !head_only {
-        let _ = respond(&mut conn, 405, "text/plain", b"GET only\n", false);
-        return;
-    }
-    let _ = match path {
-        "/metrics" => {
-            let body = collect(cfg, stall_after);
-            respond(&mut conn, 200, CONTENT_TYPE, body.as_bytes(), head_only)
-        }
-        "/" => respond(
-            &mut conn,
-            200,
-            "text/html; charset=utf-8",
-            b"<html><head><title>claude-mem-top</title></head><body><h1>claude-mem-top</h1><p><a href=\"/metrics\">Metrics</a></p></body></html>\n",
-            head_only,
-        ),
-        _ => respond(&mut conn, 404, "text/plain", b"not found: try /metrics\n", head_only),
-    };
 }
 
 #[cfg(test)]

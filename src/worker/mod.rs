@@ -11,6 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crate::platform;
 use crate::procman::files;
 
+pub mod head;
 mod sse;
 
 /// Which claude-mem release the stand-in plays.
@@ -696,9 +697,9 @@ fn handle(mut conn: TcpStream, sh: &Shared, out: &Out) {
         }
     }
     let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
-    let (method, path) = match crate::serve::read_head(&mut conn, 16 * 1024) {
-        crate::serve::Head::Request { method, target } => (method, target),
-        crate::serve::Head::TooLarge | crate::serve::Head::Closed => return,
+    let (method, path) = match head::read_head(&mut conn, 16 * 1024) {
+        head::Head::Request { method, target } => (method, target),
+        head::Head::TooLarge | head::Head::Closed => return,
     };
     sh.requests.fetch_add(1, Ordering::Relaxed);
     let now_ms = SystemTime::now()

@@ -251,6 +251,17 @@ impl Server {
         }
         (code, body.to_string())
     }
+
+    /// Send `request` as is; everything the server sent until it closed.
+    fn raw(&self, request: &str) -> String {
+        let mut s = TcpStream::connect(&self.addr).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        s.write_all(request.as_bytes()).expect("send");
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).expect("read");
+        resp
+    }
 }
 
 impl Drop for Server {
@@ -294,4 +305,60 @@ fn serve_metrics_stays_on_loopback_unless_told() {
     let out = env.run(&["serve-metrics", "--listen", "0.0.0.0:0"]);
     out.code(2);
     assert!(out.stderr.contains("not a loopback address"));
+
+    // An address already taken (by a listener of this test's own): exit 1, naming it.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let out = env.run(&["serve-metrics", "--listen", &addr]);
+    out.code(1);
+    assert!(
+        out.stderr.contains(&format!("cannot listen on {addr}")),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn serve_metrics_answers_beside_a_silent_client_and_closes_it() {
+    let env = Env::stand_in("");
+    let server = Server::start(&env);
+    // A client that connects and sends nothing holds only its own connection.
+    let mut silent = TcpStream::connect(&server.addr).expect("connect");
+    let (code, body) = server.get("GET", "/metrics");
+    assert_eq!(code, 200);
+    assert_eq!(value(&parse(&body), "claude_mem_worker_up", &[]), Some(0.0));
+
+    // HEAD: the head a GET gets, with its length, and no body.
+    let head = server.raw("HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert!(head.ends_with("\r\n\r\n"), "a body after the head: {head}");
+    assert!(
+        head.contains("Content-Type: text/plain; version=0.0.4"),
+        "{head}"
+    );
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Length: "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("Content-Length");
+    assert!(len > 1000, "{head}");
+
+    // Any method but GET and HEAD: 405, naming the allowed ones.
+    let refused = server.raw("DELETE / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(refused.starts_with("HTTP/1.1 405 "), "{refused}");
+    assert!(refused.contains("Allow: GET, HEAD\r\n"), "{refused}");
+    // Not HTTP at all: 400, and the server goes on.
+    assert!(server.raw("garbage\r\n\r\n").starts_with("HTTP/1.1 400 "));
+    assert_eq!(server.get("GET", "/").0, 200);
+
+    // The silent client is closed once the head timeout (5 s) is over: a read ends (0 bytes,
+    // nothing was answered) well before this read timeout.
+    silent
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let mut buf = [0u8; 64];
+    let n = silent
+        .read(&mut buf)
+        .expect("the server closes a silent connection before 20 s");
+    assert_eq!(n, 0, "{:?}", String::from_utf8_lossy(&buf[..n]));
 }

@@ -746,7 +746,7 @@ impl Drop for FakeServer {
 fn read_request(conn: &mut TcpStream) {
     let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
     // What was asked does not matter: each fake answers every request the same way.
-    let _ = claude_mem_top::serve::read_head(conn, 16 * 1024);
+    let _ = claude_mem_top::worker::head::read_head(conn, 16 * 1024);
 }
 
 fn answer(mut conn: TcpStream, reply: &Reply, stop: &AtomicBool) {
