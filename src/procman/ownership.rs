@@ -18,6 +18,8 @@ use crate::platform::{self, Pid, ProcInfo};
 pub struct Facts {
     /// Its owner (`None` where the OS has no numeric uids).
     pub uid: Option<u32>,
+    /// Its owner's login name, read only when that is not this user (the rule reads nothing).
+    pub user: Option<String>,
     /// The data dir it works for, by claude-mem's own resolver applied to its environment;
     /// `None` when its environment could not be read.
     pub data_dir: Option<PathBuf>,
@@ -116,7 +118,7 @@ pub fn decide(facts: &Facts, here: &Path, me: Option<u32>) -> Owner {
         if uid != me {
             return Owner::OtherUser {
                 uid,
-                user: platform::user_name(uid),
+                user: facts.user.clone(),
                 data_dir: facts.data_dir.clone(),
             };
         }
@@ -173,8 +175,16 @@ pub fn norm(p: &Path) -> PathBuf {
 pub fn gather(info: &ProcInfo) -> Facts {
     Facts {
         uid: info.owner,
+        user: user_of(info.owner, platform::current_uid()),
         data_dir: data_dir_of_env(&platform::environ(info.pid), runs_claude_mem(&info.cmdline)),
     }
+}
+
+/// The login name of `owner` when it is not `me` (the user database read only then).
+pub fn user_of(owner: Option<u32>, me: Option<u32>) -> Option<String> {
+    owner
+        .filter(|o| Some(*o) != me)
+        .and_then(platform::user_name)
 }
 
 /// Whose is this process, for this config's data dir.
@@ -222,6 +232,7 @@ mod tests {
     fn facts(uid: Option<u32>, dir: Option<&str>) -> Facts {
         Facts {
             uid,
+            user: None,
             data_dir: dir.map(PathBuf::from),
         }
     }
