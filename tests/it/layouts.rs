@@ -104,14 +104,46 @@ fn v13_readiness_is_read_from_api_health_without_a_request_of_its_own() {
 }
 
 #[test]
-fn spec_layout_readiness_is_asked_of_its_own_endpoint() {
+fn spec_layout_asks_api_health_first_and_the_rest_only_after_it_answered() {
     let env = new_env("spec");
     env.run(&["start"]).code(0);
     let v = env.run(&["status", "--json"]).code(0).json();
     assert_eq!(v["layout"], "spec", "{v:#}");
+    // `/api/health` says `initialized`: readiness follows from it, with no request of its own.
     assert_eq!(v["api"]["readiness"], "ready", "{v:#}");
     let seen = asked(env.port);
-    assert!(seen.iter().any(|r| r == "GET /api/readiness"), "{seen:?}");
+    let at = |p: &str| seen.iter().position(|r| *r == format!("GET {p}"));
+    let health = at("/api/health").unwrap_or_else(|| panic!("/api/health: {seen:?}"));
+    for p in ["/api/stats", "/api/processing-status", "/api/chroma/status"] {
+        let i = at(p).unwrap_or_else(|| panic!("{p}: {seen:?}"));
+        assert!(i > health, "{p} before /api/health: {seen:?}");
+    }
+    assert!(!seen.iter().any(|r| r == "GET /api/readiness"), "{seen:?}");
+    env.run(&["stop", "--grace", "2s"]).code(0);
+}
+
+#[test]
+fn a_worker_with_only_health_is_asked_one_api_request() {
+    // 7.1.0's worker answers /health and 404 elsewhere: one 404 tells there is no API.
+    let env = Env::new().with_args("--mode spec --bare");
+    env.make_dir();
+    env.run(&["start"]).code(0);
+    let before = asked(env.port).len();
+    let v = env.run(&["--once", "--json"]).code(0).json();
+    assert_eq!(v["state"], "running", "{v:#}");
+    let seen = asked(env.port);
+    // This read's requests (at once, in any order), and the list request that asked before.
+    let mut this: Vec<&str> = seen[before..].iter().map(String::as_str).collect();
+    this.sort_unstable();
+    assert_eq!(
+        this,
+        [
+            "GET /api/health",
+            "GET /api/stand-in/requests",
+            "GET /health"
+        ],
+        "one /health and one API request"
+    );
     env.run(&["stop", "--grace", "2s"]).code(0);
 }
 
