@@ -173,6 +173,14 @@ impl Pty {
         let t0 = Instant::now();
         loop {
             if let Some(st) = self.child.try_wait().expect("try_wait") {
+                // What it wrote last may still be in the pty: the reader ends when the last
+                // handle on the other side is gone (bounded: a process it left may keep one).
+                let drained = Instant::now() + Duration::from_secs(2);
+                while self.reader.as_ref().is_some_and(|r| !r.is_finished())
+                    && Instant::now() < drained
+                {
+                    std::thread::sleep(POLL);
+                }
                 return st;
             }
             if t0.elapsed() > timeout {
