@@ -150,10 +150,6 @@ fn env(name: &str) -> Option<String> {
     std::env::var_os(name).map(|v| v.to_string_lossy().into_owned())
 }
 
-pub fn home_dir() -> Option<PathBuf> {
-    crate::platform::home_dir()
-}
-
 /// Expand a leading `~/` or a lone `~`.
 pub fn expand_tilde(p: &Path, home: Option<&Path>) -> Result<PathBuf, ConfigError> {
     let s = p.as_os_str().as_encoded_bytes();
@@ -220,7 +216,7 @@ pub fn claude_mem_data_dir(
 
 impl Config {
     pub fn load(o: &Overrides) -> Result<Config, ConfigError> {
-        let home = home_dir();
+        let home = crate::platform::home_dir();
         let (data_dir, data_dir_source) =
             match (&o.data_dir, std::env::var_os("CLAUDE_MEM_DATA_DIR")) {
                 (Some(d), _) => (expand_tilde(d, home.as_deref())?, DataDirSource::Flag),
@@ -423,32 +419,52 @@ pub fn read_settings(path: &Path) -> Result<Option<serde_json::Value>, ConfigErr
 /// A duration option, for clap's `value_parser`: a bad value is a usage error (exit 2) that
 /// names the flag and says what fits.
 pub fn duration_arg(s: &str) -> Result<Duration, String> {
-    parse_duration(s).ok_or_else(|| "use e.g. 500ms, 5s, 1m or a number of seconds".to_string())
+    parse_duration(s)
+        .ok_or_else(|| "use e.g. 500ms, 5s, 1m, 1h 30m or a number of seconds".to_string())
 }
 
-/// Parse `500ms`, `5s`, `1m`, `1h`, or a bare number of seconds (fractions allowed).
+/// The longest duration taken (about 31 years): more is a typo, and would overflow the clock
+/// arithmetic of the timers it sets.
+const MAX_DURATION: Duration = Duration::from_secs(1_000_000_000);
+
+/// Parse a duration as humantime reads them (`500ms`, `5s`, `1m`, `1.5h`, `1h 30m`, `2days`), or
+/// a bare number of seconds (`2`, `0.5`); at most about 31 years.
 pub fn parse_duration(s: &str) -> Option<Duration> {
     let s = s.trim();
-    let (num, mult_ms) = if let Some(n) = s.strip_suffix("ms") {
-        (n, 1.0)
-    } else if let Some(n) = s.strip_suffix('s') {
-        (n, 1000.0)
-    } else if let Some(n) = s.strip_suffix('m') {
-        (n, 60_000.0)
-    } else if let Some(n) = s.strip_suffix('h') {
-        (n, 3_600_000.0)
-    } else {
-        (s, 1000.0)
+    let d = match number_duration(s) {
+        Some(d) => d,
+        None => humantime::parse_duration(s).ok()?,
     };
-    if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+    (d <= MAX_DURATION).then_some(d)
+}
+
+/// The forms this function always took that humantime does not: a bare number of seconds (`2`,
+/// `0.5`), and a number with a fraction and one of `ms`, `s`, `m`, `h` (humantime reads `0.5s`
+/// alike, but not `.5s` or `5.s`). `None` for anything else.
+fn number_duration(s: &str) -> Option<Duration> {
+    let digits = s
+        .bytes()
+        .take_while(|b| b.is_ascii_digit() || *b == b'.')
+        .count();
+    let (num, unit) = s.split_at(digits);
+    let secs_per_unit = match unit {
+        "" => 1.0,
+        _ if !num.contains('.') => return None,
+        "ms" => 0.001,
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => return None,
+    };
+    if !num.bytes().any(|b| b.is_ascii_digit()) {
         return None;
     }
-    let v: f64 = num.parse().ok()?;
-    let ms = v * mult_ms;
-    if !ms.is_finite() || !(0.0..=1e12).contains(&ms) {
+    let secs = num.parse::<f64>().ok()? * secs_per_unit;
+    if !secs.is_finite() || secs > MAX_DURATION.as_secs_f64() {
         return None;
     }
-    Some(Duration::from_micros((ms * 1000.0) as u64))
+    // Whole microseconds, as before: `0.1s` is 100ms exactly, not 99.999…ms.
+    Some(Duration::from_micros((secs * 1e6).round() as u64))
 }
 
 /// Human form of a duration for messages: `10s`, `500ms`, `1m`.
@@ -501,7 +517,37 @@ mod tests {
         assert_eq!(parse_duration("1m"), Some(Duration::from_secs(60)));
         assert_eq!(parse_duration("2"), Some(Duration::from_secs(2)));
         assert_eq!(parse_duration("0.5"), Some(Duration::from_millis(500)));
-        for bad in ["", "s", "-1s", "abc", "5x", "1e9"] {
+        assert_eq!(parse_duration(" 1.5m "), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("0.25ms"), Some(Duration::from_micros(250)));
+        assert_eq!(parse_duration("0.1s"), Some(Duration::from_millis(100)));
+        assert_eq!(parse_duration("1h 30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("2min"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1day"), Some(Duration::from_secs(86_400)));
+        assert_eq!(parse_duration(".5s"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("5.s"), Some(Duration::from_secs(5)));
+        assert_eq!(parse_duration("1.5 s"), Some(Duration::from_millis(1500)));
+        assert_eq!(
+            parse_duration("1000000000"),
+            Some(Duration::from_secs(1_000_000_000))
+        );
+        for bad in [
+            "",
+            "s",
+            ".",
+            "ms",
+            "-1s",
+            "abc",
+            "5x",
+            "1e9",
+            "1.5x",
+            "1..5s",
+            "1000000001",
+            "1000000001s",
+            "40y",
+            "inf",
+            "NaN",
+        ] {
             assert_eq!(parse_duration(bad), None, "{bad}");
         }
         assert_eq!(fmt_duration(Duration::from_secs(10)), "10s");

@@ -1,11 +1,16 @@
 //! The dashboard's `config.toml`: `[keys]` (rebind commands by name), `[colors]` (the semantic
-//! theme) and `[dashboard]` (`interval`, `mouse`). Read with a small strict parser of the TOML
-//! subset this file needs, so every error names `FILE:LINE` and what is wrong.
+//! theme) and `[dashboard]` (`interval`, `mouse`). Read with the `toml` crate into serde structs
+//! that refuse unknown sections and settings; every error names `FILE:LINE` (the line its span
+//! starts on) and what is wrong.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ratatui::style::Color;
+use serde::de::{self, Visitor};
+use serde::Deserialize;
+use toml::Spanned;
 
 use crate::app::keymap::{Keymap, KeymapError, SPECS};
 use crate::ui::theme::{Palette, COLOR_NAMES};
@@ -71,12 +76,78 @@ pub fn load(explicit: Option<&Path>) -> Result<UiConfig, ConfigFileError> {
     Ok(cfg)
 }
 
+/// The file as written. Unknown sections are errors; `[keys]` and `[colors]` are read as
+/// name → value maps so their names can be checked against the commands and colours (and the
+/// message can list them).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    keys: BTreeMap<Spanned<String>, Value>,
+    #[serde(default)]
+    colors: BTreeMap<Spanned<String>, Value>,
+    #[serde(default)]
+    dashboard: RawDashboard,
+}
+
+/// `[dashboard]`: unknown settings are errors.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDashboard {
+    interval: Option<Interval>,
+    mouse: Option<Mouse>,
+}
+
+/// `interval = "1s"`: a duration of 100ms or more.
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "Value")]
+struct Interval(Duration);
+
+impl TryFrom<Value> for Interval {
+    type Error = String;
+
+    fn try_from(v: Value) -> Result<Interval, String> {
+        match v {
+            Value::Str(s) => crate::config::parse_duration(&s)
+                .filter(|d| *d >= Duration::from_millis(100))
+                .map(Interval)
+                .ok_or_else(|| {
+                    format!("interval: `{s}` is not a duration of 100ms or more (like \"1s\", \"500ms\")")
+                }),
+            v => Err(format!(
+                "interval: expected a string like \"1s\", found {}",
+                v.kind()
+            )),
+        }
+    }
+}
+
+/// `mouse = true`.
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "Value")]
+struct Mouse(bool);
+
+impl TryFrom<Value> for Mouse {
+    type Error = String;
+
+    fn try_from(v: Value) -> Result<Mouse, String> {
+        match v {
+            Value::Bool(b) => Ok(Mouse(b)),
+            v => Err(format!("mouse: expected true or false, found {}", v.kind())),
+        }
+    }
+}
+
+/// Any TOML value, kept loose so that a value of the wrong kind gets a message naming its
+/// setting and what fits there.
 #[derive(Debug, Clone, PartialEq)]
 enum Value {
     Str(String),
     Bool(bool),
     Int(i64),
-    List(Vec<String>),
+    List(Vec<Value>),
+    /// A float, a table or a date: never right here.
+    Other(&'static str),
 }
 
 impl Value {
@@ -86,91 +157,92 @@ impl Value {
             Value::Bool(_) => "a boolean",
             Value::Int(_) => "an integer",
             Value::List(_) => "a list",
+            Value::Other(kind) => kind,
         }
     }
 }
 
-/// Parse a quoted string at the start of `s`; returns it and the rest.
-fn string(s: &str) -> Result<(String, &str), String> {
-    let quote = s.chars().next().ok_or("expected a value")?;
-    let body = &s[1..];
-    let mut out = String::new();
-    let mut chars = body.char_indices();
-    while let Some((i, c)) = chars.next() {
-        if c == quote {
-            return Ok((out, &body[i + 1..]));
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(ValueVisitor)
+    }
+}
+
+struct ValueVisitor;
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a value")
+    }
+
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+
+    fn visit_i64<E: de::Error>(self, i: i64) -> Result<Value, E> {
+        Ok(Value::Int(i))
+    }
+
+    fn visit_u64<E: de::Error>(self, u: u64) -> Result<Value, E> {
+        Ok(i64::try_from(u).map_or(Value::Other("an integer"), Value::Int))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Value, E> {
+        Ok(Value::Other("a fractional number"))
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Value, E> {
+        Ok(Value::Str(s.to_string()))
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(v) = seq.next_element::<Value>()? {
+            items.push(v);
         }
-        if c == '\\' && quote == '"' {
-            match chars.next() {
-                Some((_, '"')) => out.push('"'),
-                Some((_, '\\')) => out.push('\\'),
-                Some((_, 'n')) => out.push('\n'),
-                Some((_, 't')) => out.push('\t'),
-                Some((_, o)) => return Err(format!("unknown escape \\{o}")),
-                None => break,
+        Ok(Value::List(items))
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        // The toml crate hands a date over as a map with one private key.
+        let mut kind = "a table";
+        if let Some(k) = map.next_key::<String>()? {
+            if k.starts_with("$__toml") {
+                kind = "a date";
             }
-        } else {
-            out.push(c);
+            map.next_value::<de::IgnoredAny>()?;
         }
-    }
-    Err("unterminated string".into())
-}
-
-/// Only a comment (or nothing) may follow a value.
-fn end(rest: &str) -> Result<(), String> {
-    let r = rest.trim_start();
-    if r.is_empty() || r.starts_with('#') {
-        Ok(())
-    } else {
-        Err(format!("unexpected `{r}` after the value"))
+        while map
+            .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(Value::Other(kind))
     }
 }
 
-fn value(s: &str) -> Result<Value, String> {
-    let s = s.trim_start();
-    match s.chars().next() {
-        Some('"') | Some('\'') => {
-            let (v, rest) = string(s)?;
-            end(rest)?;
-            Ok(Value::Str(v))
-        }
-        Some('[') => {
-            let mut rest = s[1..].trim_start();
-            let mut items = Vec::new();
-            loop {
-                if let Some(r) = rest.strip_prefix(']') {
-                    end(r)?;
-                    return Ok(Value::List(items));
-                }
-                let (v, r) = string(rest).map_err(|_| "a list holds quoted keys".to_string())?;
-                items.push(v);
-                rest = r.trim_start();
-                if let Some(r) = rest.strip_prefix(',') {
-                    rest = r.trim_start();
-                } else if !rest.starts_with(']') {
-                    return Err("expected `,` or `]` in the list (on one line)".into());
-                }
-            }
-        }
-        _ => {
-            let word = s.split('#').next().unwrap_or("").trim();
-            match word {
-                "true" => Ok(Value::Bool(true)),
-                "false" => Ok(Value::Bool(false)),
-                w => w
-                    .parse::<i64>()
-                    .map(Value::Int)
-                    .map_err(|_| format!("`{w}` is not a value (quote strings: \"{w}\")")),
-            }
-        }
-    }
+/// The 1-based line of byte `offset` in `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    let before = &text.as_bytes()[..offset.min(text.len())];
+    before.iter().filter(|&&b| b == b'\n').count() + 1
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Section {
-    Keys,
-    Colors,
-    Dashboard,
+/// A map section's entries in the order the file has them, each with its line: the first
+/// mistake in the file is the one named.
+fn in_file_order(
+    text: &str,
+    map: BTreeMap<Spanned<String>, Value>,
+) -> Vec<(String, Value, usize)> {
+    let mut entries: Vec<_> = map
+        .into_iter()
+        .map(|(k, v)| (k.span().start, k.into_inner(), v))
+        .collect();
+    entries.sort_by_key(|e| e.0);
+    entries
+        .into_iter()
+        .map(|(at, k, v)| (k, v, line_of(text, at)))
+        .collect()
 }
 
 /// Parse the text of a config file named `file` (for messages).
@@ -180,152 +252,88 @@ pub fn parse(text: &str, file: &str) -> Result<UiConfig, ConfigFileError> {
         line: Some(line),
         what,
     };
-    let mut cfg = UiConfig::default();
-    let mut section: Option<Section> = None;
+    // Editors on Windows may start the file with a byte order mark.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let raw: RawFile = toml::from_str(text).map_err(|e| ConfigFileError {
+        file: file.to_string(),
+        line: e.span().map(|s| line_of(text, s.start)),
+        what: toml_message(text, &e),
+    })?;
+    let mut cfg = UiConfig {
+        interval: raw.dashboard.interval.map(|i| i.0),
+        mouse: raw.dashboard.mouse.map(|m| m.0),
+        ..UiConfig::default()
+    };
     let mut overrides: Vec<(String, Vec<String>)> = Vec::new();
     let mut override_lines: Vec<usize> = Vec::new();
-    let mut seen: Vec<(Section, String)> = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        let n = i + 1;
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        if let Some(head) = line.strip_prefix('[') {
-            let name = head
-                .split_once(']')
-                .filter(|(_, rest)| end(rest).is_ok())
-                .map(|(name, _)| name.trim())
-                .ok_or_else(|| err(n, format!("bad section header `{line}`")))?;
-            section = Some(match name {
-                "keys" => Section::Keys,
-                "colors" => Section::Colors,
-                "dashboard" => Section::Dashboard,
-                other => {
-                    return Err(err(
-                        n,
-                        format!(
-                            "unknown section [{other}] (sections: [keys], [colors], [dashboard])"
-                        ),
-                    ))
-                }
-            });
-            continue;
-        }
-        let (k, v) = line
-            .split_once('=')
-            .ok_or_else(|| err(n, format!("expected `name = value`, found `{line}`")))?;
-        let k = k.trim().trim_matches('"').to_string();
-        let v = value(v).map_err(|w| err(n, format!("{k}: {w}")))?;
-        let Some(sec) = section else {
+    for (k, v, n) in in_file_order(text, raw.keys) {
+        if crate::app::keymap::Command::by_name(&k).is_none() {
             return Err(err(
                 n,
-                format!("`{k}` is outside a section ([keys], [colors] or [dashboard])"),
+                format!(
+                    "unknown command `{k}` in [keys] (commands: {})",
+                    SPECS.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+                ),
             ));
-        };
-        if seen.contains(&(sec, k.clone())) {
-            return Err(err(n, format!("`{k}` is set twice")));
         }
-        seen.push((sec, k.clone()));
-        match sec {
-            Section::Keys => {
-                if crate::app::keymap::Command::by_name(&k).is_none() {
-                    return Err(err(
-                        n,
-                        format!(
-                            "unknown command `{k}` in [keys] (commands: {})",
-                            SPECS.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
-                        ),
-                    ));
-                }
-                let keys = match v {
-                    Value::Str(s) => vec![s],
-                    Value::List(l) => l,
-                    other => {
-                        return Err(err(
-                            n,
-                            format!(
-                                "{k}: expected a key like \"Z\" or a list, found {}",
-                                other.kind()
-                            ),
-                        ))
-                    }
-                };
-                overrides.push((k, keys));
-                override_lines.push(n);
+        let keys = match v {
+            Value::Str(s) => vec![s],
+            Value::List(l) => l
+                .into_iter()
+                .map(|item| match item {
+                    Value::Str(s) => Ok(s),
+                    _ => Err(err(n, format!("{k}: a list holds quoted keys"))),
+                })
+                .collect::<Result<_, _>>()?,
+            other => {
+                return Err(err(
+                    n,
+                    format!(
+                        "{k}: expected a key like \"Z\" or a list, found {}",
+                        other.kind()
+                    ),
+                ))
             }
-            Section::Colors => {
-                // A palette index may be written bare (`ok = 200`) or quoted (`ok = "200"`).
-                let s = match v {
-                    Value::Str(s) => s,
-                    Value::Int(i) if (0..=255).contains(&i) => i.to_string(),
-                    v => {
-                        return Err(err(
-                            n,
-                            format!(
-                                "{k}: expected a colour name like \"red\", \"#ff8800\" or 0-255, found {}",
-                                match v {
-                                    Value::Int(i) => format!("{i}"),
-                                    other => other.kind().to_string(),
-                                }
-                            ),
-                        ));
-                    }
-                };
-                let c: Color = s.parse().map_err(|_| {
-                    err(
-                        n,
-                        format!("{k}: `{s}` is not a colour (a name like \"red\" or \"light-blue\", \"#rrggbb\", or 0-255)"),
-                    )
-                })?;
-                if !cfg.palette.set(&k, c) {
-                    return Err(err(
-                        n,
-                        format!(
-                            "unknown colour `{k}` in [colors] (colours: {})",
-                            COLOR_NAMES
-                                .iter()
-                                .map(|c| c.0)
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                    ));
-                }
+        };
+        overrides.push((k, keys));
+        override_lines.push(n);
+    }
+    for (k, v, n) in in_file_order(text, raw.colors) {
+        // A palette index may be written bare (`ok = 200`) or quoted (`ok = "200"`).
+        let s = match v {
+            Value::Str(s) => s,
+            Value::Int(i) if (0..=255).contains(&i) => i.to_string(),
+            v => {
+                return Err(err(
+                    n,
+                    format!(
+                        "{k}: expected a colour name like \"red\", \"#ff8800\" or 0-255, found {}",
+                        match v {
+                            Value::Int(i) => format!("{i}"),
+                            other => other.kind().to_string(),
+                        }
+                    ),
+                ));
             }
-            Section::Dashboard => match (k.as_str(), v) {
-                ("interval", Value::Str(s)) => {
-                    let d = crate::config::parse_duration(&s)
-                        .filter(|d| *d >= Duration::from_millis(100))
-                        .ok_or_else(|| {
-                            err(n, format!("interval: `{s}` is not a duration of 100ms or more (like \"1s\", \"500ms\")"))
-                        })?;
-                    cfg.interval = Some(d);
-                }
-                ("mouse", Value::Bool(b)) => cfg.mouse = Some(b),
-                ("interval", v) => {
-                    return Err(err(
-                        n,
-                        format!(
-                            "interval: expected a string like \"1s\", found {}",
-                            v.kind()
-                        ),
-                    ))
-                }
-                ("mouse", v) => {
-                    return Err(err(
-                        n,
-                        format!("mouse: expected true or false, found {}", v.kind()),
-                    ))
-                }
-                (other, _) => {
-                    return Err(err(
-                        n,
-                        format!(
-                            "unknown setting `{other}` in [dashboard] (settings: interval, mouse)"
-                        ),
-                    ))
-                }
-            },
+        };
+        let c: Color = s.parse().map_err(|_| {
+            err(
+                n,
+                format!("{k}: `{s}` is not a colour (a name like \"red\" or \"light-blue\", \"#rrggbb\", or 0-255)"),
+            )
+        })?;
+        if !cfg.palette.set(&k, c) {
+            return Err(err(
+                n,
+                format!(
+                    "unknown colour `{k}` in [colors] (colours: {})",
+                    COLOR_NAMES
+                        .iter()
+                        .map(|c| c.0)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
         }
     }
     cfg.keys = Keymap::with(&overrides).map_err(|e| {
@@ -345,6 +353,26 @@ pub fn parse(text: &str, file: &str) -> Result<UiConfig, ConfigFileError> {
         }
     })?;
     Ok(cfg)
+}
+
+/// The toml crate's message on one line (some span several). Its bare "duplicate key" gets
+/// the key's name from the span.
+fn toml_message(text: &str, e: &toml::de::Error) -> String {
+    let duplicate = e
+        .span()
+        .filter(|_| e.message() == "duplicate key")
+        .and_then(|s| text.get(s))
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && !k.contains('\n'));
+    if let Some(k) = duplicate {
+        return format!("`{k}` is set twice");
+    }
+    e.message()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn color_name(c: Color) -> String {
@@ -493,9 +521,86 @@ mod tests {
             "{e}"
         );
         let e = parse("[dash]\n", "c.toml").expect_err("section");
+        assert_eq!(
+            e.to_string(),
+            "c.toml:1: unknown field `dash`, expected one of `keys`, `colors`, `dashboard`"
+        );
+    }
+
+    #[test]
+    fn unknown_names_wrong_kinds_and_bad_syntax_are_errors() {
+        let cases = [
+            (
+                "[dashboard]\nfoo = 1\n",
+                "c.toml:2: unknown field `foo`, expected `interval` or `mouse`",
+            ),
+            (
+                "interval = \"1s\"\n",
+                "c.toml:1: unknown field `interval`, expected one of `keys`, `colors`, `dashboard`",
+            ),
+            (
+                "[keys]\nstop = \"Z\"\nstop = \"Y\"\n",
+                "c.toml:3: `stop` is set twice",
+            ),
+            (
+                "[dashboard]\n\ninterval = 5\n",
+                "c.toml:3: interval: expected a string like \"1s\", found an integer",
+            ),
+            (
+                "[dashboard]\ninterval = \"50ms\"\n",
+                "c.toml:2: interval: `50ms` is not a duration of 100ms or more",
+            ),
+            (
+                "[dashboard]\nmouse = 1979-05-27\n",
+                "c.toml:2: mouse: expected true or false, found a date",
+            ),
+            (
+                "[keys]\nstop = [\"Z\", 1]\n",
+                "c.toml:2: stop: a list holds quoted keys",
+            ),
+            (
+                "[keys]\nstop = { a = 1 }\n",
+                "c.toml:2: stop: expected a key like \"Z\" or a list, found a table",
+            ),
+            (
+                "[colors]\nok = 1.5\n",
+                "c.toml:2: ok: expected a colour name",
+            ),
+            (
+                "[keys]\nstop = \"Z\"\nfly = \"q\"\n",
+                "c.toml:3: unknown command `fly`",
+            ),
+            (
+                "[colors]\nblurp = \"red\"\n",
+                "c.toml:2: unknown colour `blurp`",
+            ),
+            ("keys = 3\n", "c.toml:1: invalid type: integer `3`"),
+        ];
+        for (text, want) in cases {
+            let e = parse(text, "c.toml").expect_err(text).to_string();
+            assert!(e.starts_with(want), "{text:?}: {e}");
+        }
+        // A syntax error: still one line with its line number.
+        let e = parse("[keys]\nstop = \"Z\"\n[dashboard\n", "c.toml")
+            .expect_err("unclosed header")
+            .to_string();
+        assert!(e.starts_with("c.toml:3: "), "{e}");
+        assert!(!e.contains('\n'), "{e}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_and_multi_line_lists_are_fine() {
+        let c = parse(
+            "\u{feff}[dashboard]\nmouse = false\n[keys]\nscroll_up = [\n  \"Up\",\n  \"C-p\",\n]\n",
+            "c.toml",
+        )
+        .expect("valid");
+        assert_eq!(c.mouse, Some(false));
+        assert_eq!(c.keys.label(crate::app::keymap::Command::ScrollUp), "↑ C-p");
+        // A clash names the line of the later binding.
+        let e = parse("[keys]\nstart = \"z\"\n\nstop = \"z\"\n", "c.toml").expect_err("clash");
         assert!(
-            e.to_string()
-                .starts_with("c.toml:1: unknown section [dash]"),
+            e.to_string().starts_with("c.toml:4: key z is bound twice"),
             "{e}"
         );
     }

@@ -120,28 +120,50 @@ pub fn to_local(t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Fi
     }
 }
 
-/// The user's home: `HOME` on Unix; `USERPROFILE` on Windows (where claude-mem keeps
-/// `.claude-mem` and `.claude`), else `HOME`.
+/// The environment variables that name the user's home, in the order read: `HOME` on Linux and macOS,
+/// `USERPROFILE` on Windows (as Node's `os.homedir()`, claude-mem's runtime, reads them), there
+/// else `HOME` (a home set only that way, as by some shells, was always honoured).
+#[cfg(not(windows))]
+const HOME_VARS: &[&str] = &["HOME"];
+#[cfg(windows)]
+const HOME_VARS: &[&str] = &["USERPROFILE", "HOME"];
+
+/// The user's home, where claude-mem keeps `.claude-mem` and `.claude`: `HOME` (on Windows
+/// `USERPROFILE`, else `HOME`) when set and not empty, else what the OS says (etcetera: the password
+/// database on Unix, the profile known folder on Windows). The one home lookup of the crate.
+///
+/// The variables come first on every OS because claude-mem resolves its data dir from them, and
+/// a wrapper or a test that points them at another directory means that one. On Windows the
+/// crate alone would not do: its known folder ignores `HOME`, and the test suite (under Wine)
+/// sets `USERPROFILE`/`HOME` to a temporary directory.
 pub fn home_dir() -> Option<PathBuf> {
-    let var = |name: &str| std::env::var_os(name).filter(|h| !h.is_empty());
-    #[cfg(windows)]
-    let found = var("USERPROFILE").or_else(|| var("HOME"));
-    #[cfg(not(windows))]
-    let found = var("HOME");
-    found.map(PathBuf::from)
+    HOME_VARS
+        .iter()
+        .find_map(|k| std::env::var_os(k).filter(|v| !v.is_empty()))
+        .map(PathBuf::from)
+        .or_else(|| etcetera::home_dir().ok())
+        .filter(|h| !h.as_os_str().is_empty())
 }
 
-/// The user's configuration directory: `%APPDATA%` on Windows; elsewhere `$XDG_CONFIG_HOME`
-/// when set (then `~/.config` is not read: the XDG rule), else `~/.config` of [`home_dir`].
-pub fn config_dir() -> Option<PathBuf> {
-    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
-    #[cfg(windows)]
-    let found = var("APPDATA").map(PathBuf::from);
-    #[cfg(not(windows))]
-    let found = var("XDG_CONFIG_HOME")
+/// The home named by an environment (`KEY=value` entries, another process's): its `HOME` (on
+/// Windows `USERPROFILE`, else `HOME`), as [`home_dir`] reads ours.
+pub fn home_in_env(env: &[std::ffi::OsString]) -> Option<PathBuf> {
+    HOME_VARS
+        .iter()
+        .find_map(|k| env_get(env, k))
         .map(PathBuf::from)
-        .or_else(|| home_dir().map(|h| h.join(".config")));
-    found
+}
+
+/// The user's configuration directory, from etcetera's base strategy for this OS: on Linux and
+/// macOS the XDG one, `$XDG_CONFIG_HOME` when it is an absolute path (the XDG rule), else
+/// `~/.config` (on macOS too, where command-line tools keep theirs, rather than
+/// `~/Library/Application Support`); on Windows `%APPDATA%`, else the Roaming AppData known
+/// folder.
+pub fn config_dir() -> Option<PathBuf> {
+    use etcetera::BaseStrategy;
+    etcetera::choose_base_strategy()
+        .ok()
+        .map(|s| s.config_dir())
 }
 
 /// Where programs are installed besides PATH, in the order claude-mem's runner looks.
@@ -734,6 +756,28 @@ pub(crate) fn spawn_short_lived() -> std::process::Child {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_home_of_an_environment_is_read_as_ours() {
+        let env = |pairs: &[&str]| -> Vec<std::ffi::OsString> {
+            pairs.iter().map(|p| p.into()).collect()
+        };
+        let both = env(&["USERPROFILE=/profile", "HOME=/home/me"]);
+        let want = if WINDOWS { "/profile" } else { "/home/me" };
+        assert_eq!(home_in_env(&both), Some(PathBuf::from(want)));
+        // An empty value does not count.
+        assert_eq!(home_in_env(&env(&["HOME=", "PATH=/bin"])), None);
+        assert_eq!(
+            home_in_env(&env(&["HOME=/home/me"])),
+            Some(PathBuf::from("/home/me"))
+        );
+        // Ours: the test process has a home, and it is what the variables say when they say one.
+        let ours = home_dir().expect("a home");
+        let var = if WINDOWS { "USERPROFILE" } else { "HOME" };
+        if let Some(v) = std::env::var_os(var).filter(|v| !v.is_empty()) {
+            assert_eq!(ours, PathBuf::from(v));
+        }
+    }
 
     #[test]
     fn own_process_is_alive_with_a_stable_token() {

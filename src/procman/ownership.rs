@@ -141,15 +141,11 @@ pub fn data_dir_of_env(env: &[OsString], resolver: bool) -> Option<PathBuf> {
     if env.is_empty() {
         return None;
     }
-    let home = platform::env_get(env, "HOME").or_else(|| platform::env_get(env, "USERPROFILE"));
+    let home = platform::home_in_env(env);
     let value = platform::env_get(env, "CLAUDE_MEM_DATA_DIR").map(PathBuf::from);
     let dir = match (&home, value) {
-        (Some(h), v) if resolver => {
-            config::claude_mem_data_dir(v.as_deref(), Path::new(h), false)
-                .ok()?
-                .0
-        }
-        (Some(h), Some(v)) => config::expand_tilde(&v, Some(Path::new(h))).ok()?,
+        (Some(h), v) if resolver => config::claude_mem_data_dir(v.as_deref(), h, false).ok()?.0,
+        (Some(h), Some(v)) => config::expand_tilde(&v, Some(h)).ok()?,
         (None, Some(v)) => v,
         (_, None) => return None,
     };

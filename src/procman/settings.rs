@@ -265,7 +265,7 @@ pub struct Inputs {
 impl Inputs {
     /// This process's.
     pub fn current(data_dir_flag: Option<PathBuf>) -> Result<Inputs, ConfigError> {
-        let home = config::home_dir().ok_or(ConfigError::NoHome)?;
+        let home = crate::platform::home_dir().ok_or(ConfigError::NoHome)?;
         let env = std::env::vars_os()
             .filter_map(|(k, v)| {
                 let k = k.into_string().ok()?;

@@ -306,3 +306,43 @@ fn case14_start_uses_the_settings_port() {
         "never touched"
     );
 }
+
+// ---- the dashboard's config.toml ----------------------------------------------------------
+
+/// Where `config` looks by default: `$XDG_CONFIG_HOME` when it is absolute, else `~/.config`
+/// of `HOME` (the temp home). Unix only: Windows reads `%APPDATA%` and no XDG variable.
+#[cfg(unix)]
+#[test]
+fn dashboard_config_is_found_in_xdg_config_home_else_dot_config() {
+    let mut env = Env::new();
+    let home_file = env.home.join(".config/claude-mem-top/config.toml");
+    let out = env.run(&["config"]).code(0).text();
+    assert!(
+        out.contains(&format!("{}: not there", home_file.display())),
+        "{out}"
+    );
+    // A relative XDG_CONFIG_HOME is ignored (the XDG rule).
+    env.extra_env
+        .push(("XDG_CONFIG_HOME".into(), "relative/dir".into()));
+    let out = env.run(&["config"]).code(0).text();
+    assert!(out.contains(&home_file.display().to_string()), "{out}");
+    // An absolute one wins, and a mistake there names the file and line.
+    let xdg = env.root.path().join("xdg");
+    let file = xdg.join("claude-mem-top").join("config.toml");
+    std::fs::create_dir_all(file.parent().expect("parent")).expect("config dir");
+    std::fs::write(&file, "[dashboard]\ninterval = \"1h 30m\"\nmouse = false\n").expect("config");
+    env.extra_env.pop();
+    env.extra_env
+        .push(("XDG_CONFIG_HOME".into(), xdg.clone().into()));
+    let out = env.run(&["config"]).code(0).text();
+    assert!(out.contains(&format!("{}: OK", file.display())), "{out}");
+    std::fs::write(&file, "[dashboard]\n\ninterval = \"soon\"\n").expect("config");
+    let err = env.run(&["config"]).code(2).both();
+    assert!(
+        err.contains(&format!(
+            "{}:3: interval: `soon` is not a duration",
+            file.display()
+        )),
+        "{err}"
+    );
+}

@@ -476,7 +476,7 @@ fn bad_durations_and_levels_are_usage_errors_that_name_the_flag() {
         &["start", "--timeout", "5x"][..],
         &["stop", "--grace", "1 fortnight"],
         &["supervise", "--window", "soon"],
-        &["--once", "--stall-after", "30 minutes"],
+        &["--once", "--stall-after", "half an hour"],
         &["--interval", "fast"],
     ] {
         let out = env.run(args);
