@@ -351,16 +351,15 @@ pub fn settings_port(path: &Path) -> Result<Option<String>, ConfigError> {
 
 /// A key of settings.json (flat, or nested under "env"), as text.
 pub fn settings_value(path: &Path, key: &str) -> Result<Option<String>, ConfigError> {
-    let Some(v) = read_settings(path)? else {
-        return Ok(None);
-    };
-    // As claude-mem's loader: a nested `env` object is the settings (the keys beside it are
-    // not read); else the file's own keys.
-    let raw = match v.get("env").filter(|e| e.is_object()) {
-        Some(env) => env.get(key).cloned(),
-        None => v.get(key).cloned(),
-    };
-    Ok(match raw {
+    let raw = with_settings(path, |v| {
+        // As claude-mem's loader: a nested `env` object is the settings (the keys beside it
+        // are not read); else the file's own keys.
+        match v.get("env").filter(|e| e.is_object()) {
+            Some(env) => env.get(key).cloned(),
+            None => v.get(key).cloned(),
+        }
+    })?;
+    Ok(match raw.flatten() {
         None | Some(serde_json::Value::Null) => None,
         Some(serde_json::Value::String(s)) => Some(s),
         Some(other) => Some(other.to_string()),
@@ -370,6 +369,14 @@ pub fn settings_value(path: &Path, key: &str) -> Result<Option<String>, ConfigEr
 /// settings.json as JSON. Missing or empty: `None`. Anything else that is not a JSON object is an
 /// error naming the file.
 pub fn read_settings(path: &Path) -> Result<Option<serde_json::Value>, ConfigError> {
+    with_settings(path, serde_json::Value::clone)
+}
+
+/// `look` at settings.json's JSON ([`read_settings`]' rules), parsed once for the same bytes.
+fn with_settings<T>(
+    path: &Path,
+    look: impl FnOnce(&serde_json::Value) -> T,
+) -> Result<Option<T>, ConfigError> {
     use std::io::Read;
     let err = |reason: String| ConfigError::Settings {
         path: path.to_path_buf(),
@@ -408,13 +415,28 @@ pub fn read_settings(path: &Path) -> Result<Option<serde_json::Value>, ConfigErr
     if body.iter().all(|b| b.is_ascii_whitespace()) {
         return Ok(None);
     }
+    if let Ok(last) = LAST_SETTINGS.lock() {
+        if let Some((_, _, v)) = last.as_ref().filter(|(p, b, _)| p == path && b == body) {
+            return Ok(Some(look(v)));
+        }
+    }
     let v: serde_json::Value =
         serde_json::from_slice(body).map_err(|e| err(format!("not valid JSON ({e})")))?;
     if !v.is_object() {
         return Err(err("not a JSON object".into()));
     }
-    Ok(Some(v))
+    let out = look(&v);
+    if let Ok(mut last) = LAST_SETTINGS.lock() {
+        *last = Some((path.to_path_buf(), body.to_vec(), v));
+    }
+    Ok(Some(out))
 }
+
+/// The last settings file parsed, its bytes and its value: one status read asks it for the
+/// port, the host, the data dir and the hooks' threshold, and the dashboard asks again every
+/// few seconds. Byte for byte the same text is the same value; a changed file is parsed anew.
+static LAST_SETTINGS: std::sync::Mutex<Option<(PathBuf, Vec<u8>, serde_json::Value)>> =
+    std::sync::Mutex::new(None);
 
 /// A duration option, for clap's `value_parser`: a bad value is a usage error (exit 2) that
 /// names the flag and says what fits.
@@ -502,6 +524,24 @@ pub fn scaled_bytes(n: u64) -> (f64, &'static str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The parse is kept for the same bytes only: a file rewritten with a value of the same
+    /// length (same size, maybe the same mtime) is read anew.
+    #[test]
+    fn settings_parsed_once_are_read_again_when_the_bytes_change() {
+        let t = tempfile::tempdir().expect("tmp");
+        let f = t.path().join("settings.json");
+        for port in ["40001", "40002", "40002", "40001"] {
+            std::fs::write(&f, format!(r#"{{"CLAUDE_MEM_WORKER_PORT": "{port}"}}"#)).expect("w");
+            assert_eq!(settings_port(&f).expect("read").as_deref(), Some(port));
+            assert_eq!(
+                settings_value(&f, "CLAUDE_MEM_WORKER_HOST").expect("read"),
+                None
+            );
+        }
+        std::fs::write(&f, "[1]").expect("w");
+        assert!(settings_port(&f).is_err(), "not an object, even after a good parse");
+    }
 
     #[test]
     fn bytes() {
