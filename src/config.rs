@@ -540,7 +540,10 @@ mod tests {
             );
         }
         std::fs::write(&f, "[1]").expect("w");
-        assert!(settings_port(&f).is_err(), "not an object, even after a good parse");
+        assert!(
+            settings_port(&f).is_err(),
+            "not an object, even after a good parse"
+        );
     }
 
     #[test]

@@ -230,10 +230,7 @@ fn line_of(text: &str, offset: usize) -> usize {
 
 /// A map section's entries in the order the file has them, each with its line: the first
 /// mistake in the file is the one named.
-fn in_file_order(
-    text: &str,
-    map: BTreeMap<Spanned<String>, Value>,
-) -> Vec<(String, Value, usize)> {
+fn in_file_order(text: &str, map: BTreeMap<Spanned<String>, Value>) -> Vec<(String, Value, usize)> {
     let mut entries: Vec<_> = map
         .into_iter()
         .map(|(k, v)| (k.span().start, k.into_inner(), v))

@@ -294,9 +294,11 @@ fn ctrl_z_and_sigtstp_suspend_and_fg_redraws() {
             proc_state(pid) == Some('T')
         });
         // The reader thread may not have taken the last bytes the dashboard wrote yet.
-        wait_until(T, &format!("{how}: the terminal is the shell's again"), || {
-            pty.restored()
-        });
+        wait_until(
+            T,
+            &format!("{how}: the terminal is the shell's again"),
+            || pty.restored(),
+        );
         common::signal(pid, libc::SIGCONT);
         pty.wait_for("the dashboard drawn again", T, |s| {
             s.contains("RUNNING")
