@@ -4,7 +4,28 @@
 //! cargo run --release --example bench               # the full run (about three minutes)
 //! cargo run --release --example bench -- --smoke    # seconds, tiny counts, no verdicts (CI)
 //! cargo run --release --example bench -- --rows 1,7 # only some rows
+//! cargo run --release --example bench -- --rows 11b,11c
+//! CMT_BENCH_RELEASE=DIR cargo run --release --example bench -- --rows 1,5,11
 //! ```
+//!
+//! Rows (ids are strings; `--rows 11` does not select 11b or 11c):
+//! - 1, 2: `--once` (text, json) and `ensure` on a healthy worker; with `CMT_BENCH_RELEASE`, row 1
+//!   also against that claude-mem release's own worker.
+//! - 3, 4: `start` → healthy, SIGTERM → `stop` returns.
+//! - 5: the idle dashboard (CPU, frames, RSS); with `CMT_BENCH_RELEASE`, also at 160×45 against
+//!   the release's worker, with that worker's own CPU (and its children's) over a window without
+//!   the dashboard and an equal one with it open: the CPU the dashboard adds to the worker.
+//! - 6, 7, 8: a 1 GiB log, a file change → screen, log ingest at 50,000 lines/s.
+//! - 9: `pm2 jlist` next to `--once` (when pm2 is installed).
+//! - 10: the census with 1,000 extra processes.
+//! - 11: `status` / `--once` against the floor program (and against a real release's worker with
+//!   `CMT_BENCH_RELEASE`); 11b: the same with a `/health`-only worker (the stand-in's `--bare`,
+//!   as 7.1.0); 11c: the same with three other data dirs' workers running on the host.
+//! - 12: the frame cost with 20,000 log lines; 13: the pipeline check's worst case.
+//!
+//! Without `CMT_BENCH_RELEASE` the rows against a real release are missing and a note under the
+//! table says why; with it a full run takes about 2.5 minutes more (row 5's two 60 s windows). The release's worker runs as this process's child in a temporary HOME on a
+//! free port (see bench/release.rs).
 //!
 //! What it measures is the release build of `claude-mem-top` next to this example
 //! (`target/release/claude-mem-top`); when that binary is missing or older than the sources it
@@ -18,7 +39,9 @@
 //! sections; `bench/` holds the parts: `sandbox.rs` (data dir, port, worker commands, cleanup),
 //! `pty.rs` (the pseudo-terminal), `probe.rs` (process readings through the crate's platform
 //! layer, log files, timing helpers), `table.rs` (rows and the printed table), `commands.rs`
-//! (rows 1–4 and 9) and `dashboard.rs` (rows 5–8).
+//! (rows 1–4, 9, 11, 11b, 11c and 13), `dashboard.rs` (rows 5–8), `release.rs` (a real
+//! claude-mem release's worker), `floor.rs` (row 11's floor program), `census.rs` (row 10) and
+//! `frames.rs` (row 12).
 //!
 //! Platforms: everything runs on Linux and macOS. Rows 5–8 drive the dashboard in a pseudo-
 //! terminal (openpty, TIOCSCTTY), which only Unix has, so on Windows they are skipped with a
@@ -66,14 +89,17 @@ type R<T> = Result<T, String>;
 
 struct Opts {
     smoke: bool,
-    rows: Option<Vec<u32>>,
+    rows: Option<Vec<String>>,
     build: bool,
     bin: PathBuf,
 }
 
 impl Opts {
-    fn wants(&self, row: u32) -> bool {
-        self.rows.as_ref().is_none_or(|r| r.contains(&row))
+    /// Row ids are strings ("1", "11b"): `--rows 11` selects row 11, not 11b or 11c.
+    fn wants(&self, row: &str) -> bool {
+        self.rows
+            .as_ref()
+            .is_none_or(|r| r.iter().any(|x| x == row))
     }
     /// `full` in a full run, `smoke` in a smoke run.
     fn pick<T>(&self, full: T, smoke: T) -> T {
@@ -92,7 +118,7 @@ const USAGE: &str =
     "usage: cargo run --release --example bench -- [--smoke] [--rows 1,2,..] [--no-build]
 
   --smoke      a few seconds: tiny iteration counts, no timing judgement (for CI)
-  --rows LIST  only these rows (1-13), comma-separated
+  --rows LIST  only these rows (1-13, 11b, 11c), comma-separated
   --no-build   do not rebuild target/release/claude-mem-top when it is older than the sources";
 
 fn parse_args() -> R<Opts> {
@@ -109,11 +135,14 @@ fn parse_args() -> R<Opts> {
                 let list = v
                     .split(',')
                     .map(|s| {
-                        s.trim()
-                            .parse::<u32>()
-                            .map_err(|_| format!("bad row {s:?}"))
+                        let s = s.trim().to_ascii_lowercase();
+                        if ROW_IDS.contains(&s.as_str()) {
+                            Ok(s)
+                        } else {
+                            Err(format!("bad row {s:?} (rows: {})", ROW_IDS.join(", ")))
+                        }
                     })
-                    .collect::<R<Vec<u32>>>()?;
+                    .collect::<R<Vec<String>>>()?;
                 rows = Some(list);
             }
             "-h" | "--help" => {
@@ -213,41 +242,93 @@ fn release_binary(build: bool) -> R<PathBuf> {
 /// One section of the table: the rows it yields, its name, and the function that measures them.
 type Section = fn(&Opts, &mut Vec<String>) -> R<Vec<Row>>;
 
+/// Every row id, on every OS (`--rows` accepts these).
+const ROW_IDS: [&str; 15] = [
+    "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "11b", "11c", "12", "13",
+];
+
 #[cfg(unix)]
-const SECTIONS: [(&[u32], &str, Section); 11] = [
-    (&[1, 2], "--once / ensure", commands::rows_cli),
-    (&[3, 4], "start / stop", commands::rows_start_stop),
-    (&[5], "idle dashboard", dashboard::rows_idle),
-    (&[6], "1 GiB log", dashboard::rows_big_log),
-    (&[7], "file change → screen", dashboard::rows_file_change),
-    (&[8], "log ingest", dashboard::rows_ingest),
-    (&[9], "pm2", commands::rows_pm2),
-    (&[10], "census, 1,000 extra processes", census::rows_census),
-    (&[11], "status / --once vs the floor", commands::rows_floor),
-    (&[12], "frame cost, 20,000 log lines", frames::rows_frames),
-    (&[13], "pipeline health", commands::rows_pipeline),
+const SECTIONS: [(&[&str], &str, Section); 15] = [
+    (&["1", "2"], "--once / ensure", commands::rows_cli),
+    (
+        &["1"],
+        "--once, a real release's worker",
+        commands::rows_cli_release,
+    ),
+    (&["3", "4"], "start / stop", commands::rows_start_stop),
+    (&["5"], "idle dashboard", dashboard::rows_idle),
+    (
+        &["5"],
+        "idle dashboard, a real release's worker",
+        dashboard::rows_idle_release,
+    ),
+    (&["6"], "1 GiB log", dashboard::rows_big_log),
+    (&["7"], "file change → screen", dashboard::rows_file_change),
+    (&["8"], "log ingest", dashboard::rows_ingest),
+    (&["9"], "pm2", commands::rows_pm2),
+    (
+        &["10"],
+        "census, 1,000 extra processes",
+        census::rows_census,
+    ),
+    (
+        &["11"],
+        "status / --once vs the floor",
+        commands::rows_floor,
+    ),
+    (
+        &["11b"],
+        "status / --once vs the floor, /health-only worker",
+        commands::rows_floor_bare,
+    ),
+    (
+        &["11c"],
+        "status / --once vs the floor, 3 other data dirs' workers",
+        commands::rows_floor_crowd,
+    ),
+    (&["12"], "frame cost, 20,000 log lines", frames::rows_frames),
+    (&["13"], "pipeline health", commands::rows_pipeline),
 ];
 
 /// Without Unix there is no pseudo-terminal here (openpty, a controlling terminal via
 /// TIOCSCTTY), so the rows that watch the dashboard on one (5–8) are not in the table.
 #[cfg(not(unix))]
-const SECTIONS: [(&[u32], &str, Section); 6] = [
-    (&[1, 2], "--once / ensure", commands::rows_cli),
-    (&[3, 4], "start / stop", commands::rows_start_stop),
-    (&[9], "pm2", commands::rows_pm2),
-    (&[11], "status / --once vs the floor", commands::rows_floor),
-    (&[12], "frame cost, 20,000 log lines", frames::rows_frames),
-    (&[13], "pipeline health", commands::rows_pipeline),
+const SECTIONS: [(&[&str], &str, Section); 9] = [
+    (&["1", "2"], "--once / ensure", commands::rows_cli),
+    (
+        &["1"],
+        "--once, a real release's worker",
+        commands::rows_cli_release,
+    ),
+    (&["3", "4"], "start / stop", commands::rows_start_stop),
+    (&["9"], "pm2", commands::rows_pm2),
+    (
+        &["11"],
+        "status / --once vs the floor",
+        commands::rows_floor,
+    ),
+    (
+        &["11b"],
+        "status / --once vs the floor, /health-only worker",
+        commands::rows_floor_bare,
+    ),
+    (
+        &["11c"],
+        "status / --once vs the floor, 3 other data dirs' workers",
+        commands::rows_floor_crowd,
+    ),
+    (&["12"], "frame cost, 20,000 log lines", frames::rows_frames),
+    (&["13"], "pipeline health", commands::rows_pipeline),
 ];
 
 /// The rows this OS cannot run, and why: printed, never skipped silently.
 #[cfg(not(unix))]
-const SKIPPED: Option<(&[u32], &str)> = Some((
-    &[5, 6, 7, 8, 10],
+const SKIPPED: Option<(&[&str], &str)> = Some((
+    &["5", "6", "7", "8", "10"],
     "they watch the dashboard in a pseudo-terminal (openpty/TIOCSCTTY), which this harness has on Linux and macOS only",
 ));
 #[cfg(unix)]
-const SKIPPED: Option<(&[u32], &str)> = None;
+const SKIPPED: Option<(&[&str], &str)> = None;
 
 fn exit_with(code: i32, e: &str) -> ! {
     eprintln!("bench: {e}");
@@ -267,7 +348,7 @@ fn main() {
     let mut notes = Vec::new();
     // Said first (and again under the table), before anything can fail.
     if let Some((ids, why)) = SKIPPED {
-        let skipped: Vec<u32> = ids.iter().copied().filter(|r| o.wants(*r)).collect();
+        let skipped: Vec<&str> = ids.iter().copied().filter(|r| o.wants(r)).collect();
         if !skipped.is_empty() {
             let line = format!(
                 "rows {skipped:?} skipped on {}: {why}",
@@ -284,15 +365,12 @@ fn main() {
     let mut rows = Vec::new();
     let mut failures = Vec::new();
     for (ids, name, f) in SECTIONS {
-        if !ids.iter().any(|r| o.wants(*r)) {
+        if !ids.iter().any(|r| o.wants(r)) {
             continue;
         }
         eprintln!("bench: rows {ids:?}: {name}…");
         match f(&o, &mut notes) {
-            Ok(r) => rows.extend(
-                r.into_iter()
-                    .filter(|r| r.id.parse::<u32>().is_ok_and(|id| o.wants(id))),
-            ),
+            Ok(r) => rows.extend(r.into_iter().filter(|r| o.wants(r.id))),
             Err(e) => {
                 eprintln!("bench: rows {ids:?} failed: {e}");
                 failures.push(format!("rows {ids:?} ({name}): {e}"));

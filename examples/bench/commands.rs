@@ -1,11 +1,17 @@
-//! The rows that time commands: `--once` / `ensure` (1, 2), `start` / `stop` (3, 4) and
-//! `pm2 jlist` next to `--once` (9).
+//! The rows that time commands: `--once` / `ensure` (1, 2; 1 also against a real release's
+//! worker), `start` / `stop` (3, 4), `pm2 jlist` next to `--once` (9), `status` / `--once`
+//! against the floor program (11; 11b with a `/health`-only worker, 11c with three other data
+//! dirs' workers on the host) and the pipeline's worst case (13).
 
 use std::fs;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime};
 
 use crate::probe::{file_len, logged_at, ms, round_robin, since, which, Rng};
+use claude_mem_top::platform;
+use claude_mem_top::procman::health;
+
 use crate::sandbox::{free_port, timed_output, Env};
 use crate::table::Target::{AtLeast, AtMost, Info};
 use crate::table::{median, summary, Row};
@@ -34,6 +40,42 @@ pub fn rows_cli(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
         row("1", "`--once --json`, healthy worker", t_json),
         row("2", "`ensure`, worker already healthy", t_ensure),
     ])
+}
+
+/// Row 1 against a real claude-mem release's worker (`CMT_BENCH_RELEASE`): `--once` and
+/// `--once --json`, interleaved. Without a release, a note says why the rows are missing.
+pub fn rows_cli_release(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
+    let Some(release) = crate::release::find_or_note("1", notes) else {
+        return Ok(Vec::new());
+    };
+    crate::release::with_worker(release, &o.bin, |run| {
+        let sb = &run.sandbox;
+        let variants: [&[&str]; 2] = [&["--once"], &["--once", "--json"]];
+        let once = |args: &[&str]| -> R<f64> {
+            let mut c = sb.cmd(&o.bin, args);
+            c.stdout(Stdio::piped()).stderr(Stdio::piped());
+            time(c)
+        };
+        for _ in 0..3 {
+            for args in variants {
+                once(args)?;
+            }
+        }
+        let n = o.pick(60, 3);
+        let [t_text, t_json] = round_robin(n, |v| once(variants[v]))?;
+        let v = &run.release.version;
+        notes.push(format!(
+            "1 (claude-mem {v}): {n} runs of each, round-robin, against the release's own worker ({} {} --daemon, a temporary HOME, port {}); wall time from spawn to exit (stdout piped)",
+            run.release.bun.display(),
+            run.release.script.display(),
+            sb.port,
+        ));
+        let row = |figure: String, times| Row::new("1", figure, "ms", AtMost(5.0)).with(times);
+        Ok(vec![
+            row(format!("`--once` (text), claude-mem {v} worker"), t_text),
+            row(format!("`--once --json`, claude-mem {v} worker"), t_json),
+        ])
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -250,19 +292,26 @@ pub fn rows_pm2(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
 // Row 11: `status` and `--once` against the floor program, side by side
 // ---------------------------------------------------------------------------------------------
 
+/// Wall time of the floor program (`bench --floor DATA_DIR`, this executable) on `data`.
+fn floor(data: &Path) -> R<f64> {
+    let me = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+    let mut c = Command::new(&me);
+    c.arg("--floor")
+        .arg(data)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    time(c)
+}
+
+/// Each run / `base`.
+fn ratios(t: &[f64], base: f64) -> Vec<f64> {
+    t.iter().map(|x| x / base).collect()
+}
+
 pub fn rows_floor(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
     let env = Env::new(&o.bin, "")?;
     env.start()?;
-    let me = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
-    let floor = |data: &std::path::Path| {
-        let mut c = Command::new(&me);
-        c.arg("--floor")
-            .arg(data)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        time(c)
-    };
     for _ in 0..3 {
         floor(&env.data())?;
         env.run(&["status"])?;
@@ -277,7 +326,6 @@ pub fn rows_floor(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
         _ => env.run_ok(&["ps"]).map(ms),
     })?;
     let base = median(&t_floor);
-    let ratios = |t: &[f64], base: f64| -> Vec<f64> { t.iter().map(|x| x / base).collect() };
     notes.push(format!(
         "11: {n} runs of each, round-robin; floor = `bench --floor` (reads .worker.pid/.worker.port, one GET /health on a std TcpStream, prints), median {base:.2} ms; `status` median {:.2} ms, `--once` median {:.2} ms, `ps` (the census both include) median {:.2} ms; ratios are each run / the floor's median",
         median(&t_status),
@@ -373,4 +421,113 @@ pub fn rows_floor(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
     crate::release::stop(run, Some(&o.bin));
     rows.extend(result?);
     Ok(rows)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rows 11b and 11c: the floor comparison with a `/health`-only worker, and with three other data
+// dirs' workers running on the host
+// ---------------------------------------------------------------------------------------------
+
+/// `n` rounds of the floor, `status` and `--once` against `env`'s worker, round-robin (after
+/// three warm-ups of each): their wall times in ms.
+fn vs_floor(env: &Env, n: usize) -> R<[Vec<f64>; 3]> {
+    for _ in 0..3 {
+        floor(&env.data())?;
+        env.run_ok(&["status"])?;
+        env.run_ok(&["--once"])?;
+    }
+    round_robin(n, |v| match v {
+        0 => floor(&env.data()),
+        1 => env.run_ok(&["status"]).map(ms),
+        _ => env.run_ok(&["--once"]).map(ms),
+    })
+}
+
+/// The three rows of a floor comparison: the floor (ms), `status` / floor, `--once` / floor.
+fn floor_rows(id: &'static str, what: &str, [f, st, once]: [Vec<f64>; 3]) -> Vec<Row> {
+    let base = median(&f);
+    vec![
+        Row::new(id, format!("floor program, {what}"), "ms", Info).with(f),
+        Row::new(id, format!("`status` / floor, {what}"), "×", AtMost(2.0)).with(ratios(&st, base)),
+        Row::new(id, format!("`--once` / floor, {what}"), "×", AtMost(2.0))
+            .with(ratios(&once, base)),
+    ]
+}
+
+/// "floor median 1.35 ms, `status` 2.70 ms, `--once` 2.78 ms".
+fn floor_medians([f, st, once]: &[Vec<f64>; 3]) -> String {
+    format!(
+        "floor median {:.2} ms, `status` {:.2} ms, `--once` {:.2} ms",
+        median(f),
+        median(st),
+        median(once)
+    )
+}
+
+/// Row 11b: the stand-in with `--bare` (GET /health only, 404 elsewhere, as the released 7.1.0).
+pub fn rows_floor_bare(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
+    let env = Env::new(&o.bin, "--bare")?;
+    env.start()?;
+    // It must be the /health-only worker the row says it is.
+    let api = health::get(
+        health::loopback(),
+        env.spec.port,
+        "/api/health",
+        Duration::from_secs(1),
+    );
+    let code = api.result.as_ref().map(|r| r.status).ok();
+    if code != Some(404) {
+        return Err(format!(
+            "11b: the --bare stand-in answered GET /api/health with {code:?}, not 404"
+        ));
+    }
+    let n = o.pick(60, 3);
+    let t = vs_floor(&env, n)?;
+    notes.push(format!(
+        "11b: {n} runs of each, round-robin, stand-in --bare (answers GET /health only, 404 elsewhere, as the released 7.1.0); {}; ratios are each run / the floor's median",
+        floor_medians(&t)
+    ));
+    Ok(floor_rows("11b", "/health-only worker", t))
+}
+
+/// Row 11c: three more stand-ins, each in its own data dir on its own port, running beside ours.
+pub fn rows_floor_crowd(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
+    // Each Env stops its worker when dropped (also when a later start fails).
+    let mut others = Vec::new();
+    for _ in 0..3 {
+        let e = Env::new(&o.bin, "")?;
+        e.start()?;
+        others.push(e);
+    }
+    let env = Env::new(&o.bin, "")?;
+    env.start()?;
+    let mut workers = Vec::new();
+    for e in others.iter().chain([&env]) {
+        let pid = e.worker_pid().ok_or("a stand-in left no .worker.pid")?;
+        let token = platform::start_token(pid).ok_or("a stand-in is not running")?;
+        workers.push((pid, token, e.spec.port));
+    }
+    let n = o.pick(60, 3);
+    let t = vs_floor(&env, n)?;
+    let ports: Vec<String> = workers.iter().map(|w| w.2.to_string()).collect();
+    drop(env);
+    drop(others);
+    // Every worker this row started must be gone now.
+    let left: Vec<String> = workers
+        .iter()
+        .filter(|(pid, token, _)| platform::is_same(*pid, *token))
+        .map(|(pid, _, _)| pid.to_string())
+        .collect();
+    if !left.is_empty() {
+        return Err(format!(
+            "11c: stand-in workers still running after their stop: PIDs {}",
+            left.join(", ")
+        ));
+    }
+    notes.push(format!(
+        "11c: {n} runs of each, round-robin, against our stand-in while three other stand-ins run, each in its own temporary data dir (ports {}; ours last); {}; all four stopped afterwards",
+        ports.join(", "),
+        floor_medians(&t)
+    ));
+    Ok(floor_rows("11c", "3 other data dirs' workers running", t))
 }

@@ -1,5 +1,6 @@
-//! The rows that watch the dashboard on a pty: idle (5), a 1 GiB log (6), a file change → screen
-//! (7) and log ingest at 50,000 lines/s (8). Unix only, for the pty (see pty.rs).
+//! The rows that watch the dashboard on a pty: idle (5; also against a real release's worker,
+//! with that worker's own CPU), a 1 GiB log (6), a file change → screen (7) and log ingest at
+//! 50,000 lines/s (8). Unix only, for the pty (see pty.rs).
 
 use std::fmt::Write as _;
 use std::fs::{self, OpenOptions};
@@ -11,9 +12,10 @@ use std::time::{Duration, Instant};
 
 use crate::probe::{
     by_thread, cpu_ns, file_len, file_seq, max_seq, mb, ms, peak, read_from, round_robin, rss,
-    thread_cpu, wakeups, Rng, STAMP,
+    sample_tree, thread_cpu, wakeups, Rng, STAMP,
 };
 use crate::pty::{header_has, Pty};
+use crate::release::Running;
 use crate::sandbox::Env;
 use crate::table::Target::{AtMost, Info};
 use crate::table::{median, Row};
@@ -178,6 +180,131 @@ pub fn rows_idle(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
             .with(chatty.cpu)
             .judged_on(chatty.mean_cpu, "mean"),
     ])
+}
+
+// ---------------------------------------------------------------------------------------------
+// Row 5 against a real claude-mem release's worker: the dashboard's CPU, and the worker's own CPU
+// (with its descendants) over a window without the dashboard and an equal one with it open
+// ---------------------------------------------------------------------------------------------
+
+pub fn rows_idle_release(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
+    let Some(release) = crate::release::find_or_note("5", notes) else {
+        return Ok(Vec::new());
+    };
+    let (rows, note) = crate::release::with_worker(release, &o.bin, |run| idle_release(o, run))?;
+    notes.push(note);
+    Ok(rows)
+}
+
+/// The PID in a 13.x data dir's `worker.pid` (`{"pid": …, …}`).
+fn release_worker_pid(data: &Path) -> Option<i32> {
+    let text = fs::read_to_string(data.join("worker.pid")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    v["pid"].as_i64().and_then(|p| i32::try_from(p).ok())
+}
+
+/// The rows, and the note that says how they were measured.
+fn idle_release(o: &Opts, run: &Running) -> R<(Vec<Row>, String)> {
+    let secs = o.pick(60, 3);
+    let settle = o.pick(10, 1);
+    let v = &run.release.version;
+    let sb = &run.sandbox;
+    // The worker's start-up work (database, queue, search index) is not what is measured.
+    std::thread::sleep(Duration::from_secs(settle));
+    // The process we spawned and the PID the worker wrote (the same process for 13.x), with
+    // their descendants (bun's helpers).
+    let mut roots = vec![run.child_pid()];
+    if let Some(p) = release_worker_pid(&sb.data()).filter(|p| !roots.contains(p)) {
+        roots.push(p);
+    }
+    let window = Duration::from_secs(secs);
+    let step = Duration::from_secs(1);
+    let without = sample_tree(&roots, window, step);
+
+    let mut pty = Pty::open(160, 45)?;
+    let mut cmd = sb.cmd(&o.bin, &["--interval", "1s"]);
+    cmd.env("TERM", "xterm-256color")
+        .env_remove("NO_COLOR")
+        .env_remove("CLAUDE_MEM_TOP_PANIC_IN_DRAW");
+    pty.spawn(cmd)?;
+    pty.wait_for("RUNNING", Duration::from_secs(20), header_has("RUNNING"))?;
+    std::thread::sleep(o.pick(Duration::from_secs(3), Duration::from_millis(500)));
+    let dash_pid = pty.pid()?;
+    let f0 = pty.frames();
+    let t0 = Instant::now();
+    // The dashboard and the worker over the same window, each read once a second.
+    let (dash, with) = std::thread::scope(|s| {
+        let worker = s.spawn(|| sample_tree(&roots, window, step));
+        let dash = sample(dash_pid, window, step);
+        (dash, worker.join())
+    });
+    let dash = dash?;
+    let with = with.map_err(|_| "the worker's CPU sampler panicked".to_string())?;
+    let frames_per_min = (pty.frames() - f0) as f64 / (t0.elapsed().as_secs_f64() / 60.0);
+    pty.quit()?;
+
+    let added = with.mean - without.mean;
+    let wakeups = dash
+        .wakeups_per_s
+        .map_or_else(|| "n/a".to_string(), |w| format!("{w:.1}/s"));
+    let note = format!(
+        "5 (claude-mem {v}): the release's own worker ({} {} --daemon, a temporary HOME, port {}), settled {settle} s after /health; {secs} s without a dashboard, then the dashboard (160×45 pty, --interval 1s) opened, RUNNING + a settle, and {secs} s with it; worker CPU = the spawned process, the PID in worker.pid and their descendants (processes seen: {} — {}), read each second from {CPU_SOURCE}: mean {:.3} % without, {:.3} % with, added {added:.3} % (from the processes' own user + system ticks: {:.3} % and {:.3} %); the dashboard: mean {:.3} %, RSS peak {:.1} MB, {frames_per_min:.0} frames/min, wake-ups {wakeups}; by thread: {}",
+        run.release.bun.display(),
+        run.release.script.display(),
+        sb.port,
+        with.processes.max(without.processes),
+        with.names.join(", "),
+        without.mean,
+        with.mean,
+        without.mean_ticks,
+        with.mean_ticks,
+        dash.mean_cpu,
+        peak(&dash.rss),
+        dash.threads,
+    );
+    let worker = format!("claude-mem {v} worker and its children: CPU");
+    let rows = vec![
+        Row::new(
+            "5",
+            format!("dashboard idle, claude-mem {v} worker (160×45): CPU"),
+            "%",
+            AtMost(0.3),
+        )
+        .with(dash.cpu)
+        .judged_on(dash.mean_cpu, "mean"),
+        Row::new(
+            "5",
+            format!("dashboard idle, claude-mem {v} worker (160×45): frames per minute"),
+            "frames/min",
+            Info,
+        )
+        .with(vec![frames_per_min]),
+        Row::new(
+            "5",
+            format!("{worker} over {secs} s, no dashboard"),
+            "%",
+            Info,
+        )
+        .with(without.cpu)
+        .judged_on(without.mean, "mean"),
+        Row::new(
+            "5",
+            format!("{worker} over the next {secs} s, dashboard open"),
+            "%",
+            Info,
+        )
+        .with(with.cpu)
+        .judged_on(with.mean, "mean"),
+        Row::new(
+            "5",
+            format!("worker CPU added by the dashboard, claude-mem {v}"),
+            "%",
+            AtMost(0.2),
+        )
+        .with(vec![added])
+        .judged_on(added, "with − without, means"),
+    ];
+    Ok((rows, note))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -90,6 +90,146 @@ pub fn rss(pid: i32) -> Option<u64> {
     platform::proc_info(pid).map(|p| p.rss_bytes)
 }
 
+/// The CPU of a process tree over a window: `roots` and all their descendants (looked up anew at
+/// each reading, so helpers started within the window count from their start). Each process is
+/// keyed by PID and start token, so a reused PID is a new process. A process that exits within
+/// the window counts up to its last reading.
+#[cfg(unix)]
+pub struct TreeCpu {
+    roots: Vec<i32>,
+    /// (pid, token) → CPU ns from [`cpu_ns`], and from the process's user + system time (which
+    /// keeps the time of threads that exited, in clock ticks).
+    seen: std::collections::HashMap<(i32, u64), (Span, Span)>,
+    /// The command names seen, for the notes.
+    pub names: Vec<String>,
+}
+
+/// A counter's value at a process's first and last reading in the window.
+#[cfg(unix)]
+#[derive(Clone, Copy)]
+struct Span {
+    first: u64,
+    last: u64,
+}
+
+#[cfg(unix)]
+impl Span {
+    /// Seen first at `v`: from `v` at the window's start, from 0 for a process that started
+    /// within the window.
+    fn new(v: u64, at_start: bool) -> Span {
+        Span {
+            first: if at_start { v } else { 0 },
+            last: v,
+        }
+    }
+    fn update(&mut self, v: u64) {
+        self.last = self.last.max(v);
+    }
+    fn used(self) -> u64 {
+        self.last - self.first
+    }
+}
+
+#[cfg(unix)]
+impl TreeCpu {
+    /// Start the window: the tree's CPU so far is the baseline.
+    pub fn start(roots: &[i32]) -> TreeCpu {
+        let mut t = TreeCpu {
+            roots: roots.to_vec(),
+            seen: Default::default(),
+            names: Vec::new(),
+        };
+        t.read(true);
+        t
+    }
+
+    /// Read every process of the tree; returns the CPU ns used since the start.
+    pub fn read(&mut self, first: bool) -> u64 {
+        let mut pids: Vec<i32> = Vec::new();
+        for r in &self.roots {
+            if !pids.contains(r) {
+                pids.push(*r);
+            }
+            for d in platform::descendants(*r) {
+                if !pids.contains(&d) {
+                    pids.push(d);
+                }
+            }
+        }
+        for pid in pids {
+            let (Some(info), Some(ns)) = (platform::proc_info(pid), cpu_ns(pid)) else {
+                continue;
+            };
+            if info.zombie {
+                continue;
+            }
+            let ticks = nanos(info.cpu);
+            let e = self
+                .seen
+                .entry((pid, info.start.raw()))
+                .or_insert_with(|| (Span::new(ns, first), Span::new(ticks, first)));
+            e.0.update(ns);
+            e.1.update(ticks);
+            if !self.names.contains(&info.name) {
+                self.names.push(info.name);
+            }
+        }
+        self.total().0
+    }
+
+    /// (CPU ns from [`cpu_ns`], CPU ns from the process totals) since the start.
+    pub fn total(&self) -> (u64, u64) {
+        self.seen.values().fold((0, 0), |(a, b), (ns, ticks)| {
+            (a + ns.used(), b + ticks.used())
+        })
+    }
+
+    /// Processes seen in the window.
+    pub fn processes(&self) -> usize {
+        self.seen.len()
+    }
+}
+
+/// The CPU of a process tree over `total`, read each `step`: % of one core per step, and the
+/// whole window's mean by both counts (see [`TreeCpu`]).
+#[cfg(unix)]
+pub struct TreeSampled {
+    pub cpu: Vec<f64>,
+    pub mean: f64,
+    /// The same from the processes' own user + system time (clock ticks), as a cross-check.
+    pub mean_ticks: f64,
+    pub processes: usize,
+    pub names: Vec<String>,
+}
+
+#[cfg(unix)]
+pub fn sample_tree(roots: &[i32], total: Duration, step: Duration) -> TreeSampled {
+    let t0 = std::time::Instant::now();
+    let mut tree = TreeCpu::start(roots);
+    let (mut prev_t, mut prev_c) = (t0, 0u64);
+    let mut cpu = Vec::new();
+    let mut k = 1u32;
+    while t0.elapsed() < total {
+        let due = t0 + step * k;
+        std::thread::sleep(due.saturating_duration_since(std::time::Instant::now()));
+        k += 1;
+        let now = std::time::Instant::now();
+        let c = tree.read(false);
+        let wall = now.duration_since(prev_t).as_nanos() as f64;
+        cpu.push(c.saturating_sub(prev_c) as f64 / wall * 100.0);
+        (prev_t, prev_c) = (now, c);
+    }
+    let wall = prev_t.duration_since(t0).as_nanos().max(1) as f64;
+    let (ns, ticks) = tree.total();
+    TreeSampled {
+        cpu,
+        mean: ns as f64 / wall * 100.0,
+        mean_ticks: ticks as f64 / wall * 100.0,
+        processes: tree.processes(),
+        names: tree.names,
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Units, statistics, interleaving
 // ---------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-//! Row 11 against a real claude-mem release, where one is installed: `CMT_BENCH_RELEASE=DIR`
+//! Rows 1, 5 and 11 against a real claude-mem release, where one is installed: `CMT_BENCH_RELEASE=DIR`
 //! names an npm install of `claude-mem` (`DIR/node_modules/claude-mem`, or the package dir
 //! itself), and bun comes from `CMT_BENCH_BUN`, `PATH` or the install's `@oven/bun-*` package.
 //!
@@ -99,6 +99,12 @@ pub struct Running {
 }
 
 impl Running {
+    /// The process we spawned (`bun worker-service.cjs --daemon`).
+    #[cfg(unix)] // row 5 only
+    pub fn child_pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
     /// The release's own `status`.
     pub fn own_status(&self) -> Command {
         let script = self.release.script.to_string_lossy().into_owned();
@@ -131,6 +137,7 @@ pub fn start(release: Release) -> R<Running> {
     let child = c
         .spawn()
         .map_err(|e| format!("{}: {e}", release.bun.display()))?;
+    crate::sandbox::track_release(child.id());
     let mut run = Running {
         release,
         sandbox,
@@ -148,6 +155,7 @@ pub fn start(release: Release) -> R<Running> {
             return Ok(run);
         }
         if let Ok(Some(st)) = run.child.try_wait() {
+            crate::sandbox::untrack_release(run.child.id());
             return Err(format!(
                 "the release's worker exited ({st}) before /health answered"
             ));
@@ -162,6 +170,12 @@ pub fn start(release: Release) -> R<Running> {
 
 /// End the worker: our `stop` (it proves the process first), else a kill of our own child.
 pub fn stop(mut run: Running, bin: Option<&Path>) {
+    let pid = run.child.id();
+    reap(&mut run, bin);
+    crate::sandbox::untrack_release(pid);
+}
+
+fn reap(run: &mut Running, bin: Option<&Path>) {
     if let Some(bin) = bin {
         let _ = run
             .sandbox
@@ -179,4 +193,26 @@ pub fn stop(mut run: Running, bin: Option<&Path>) {
     }
     let _ = run.child.kill();
     let _ = run.child.wait();
+}
+
+/// The release to measure rows `ids` against, or `None` with a note (and a line on stderr)
+/// saying why those rows are missing.
+pub fn find_or_note(ids: &str, notes: &mut Vec<String>) -> Option<Release> {
+    match find() {
+        Ok(r) => Some(r),
+        Err(why) => {
+            let line = format!("{ids}: no rows against a real claude-mem release: {why}");
+            eprintln!("bench: {line}");
+            notes.push(line);
+            None
+        }
+    }
+}
+
+/// Start the release's worker, run `f` against it, and stop it whatever `f` returned.
+pub fn with_worker<T>(release: Release, bin: &Path, f: impl FnOnce(&Running) -> R<T>) -> R<T> {
+    let run = start(release)?;
+    let result = f(&run);
+    stop(run, Some(bin));
+    result
 }

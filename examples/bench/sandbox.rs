@@ -26,6 +26,24 @@ static ENVS: Mutex<Vec<(u64, EnvSpec)>> = Mutex::new(Vec::new());
 /// The dashboards we spawned and have not reaped, with their start tokens.
 static DASHBOARDS: Mutex<Vec<(platform::Pid, StartToken)>> = Mutex::new(Vec::new());
 
+/// The real releases' workers we spawned (release.rs) and have not reaped, with their tokens.
+static RELEASES: Mutex<Vec<(platform::Pid, StartToken)>> = Mutex::new(Vec::new());
+
+/// A release's worker we spawned and have not reaped: Ctrl-C sends it SIGTERM.
+pub fn track_release(pid: u32) {
+    let pid = pid as platform::Pid;
+    if let (Some(token), Ok(mut r)) = (platform::start_token(pid), RELEASES.lock()) {
+        r.push((pid, token));
+    }
+}
+
+/// The release's worker `pid` has been reaped.
+pub fn untrack_release(pid: u32) {
+    if let Ok(mut r) = RELEASES.lock() {
+        r.retain(|(p, _)| *p != pid as platform::Pid);
+    }
+}
+
 /// A dashboard we spawned and have not reaped: Ctrl-C ends it.
 #[cfg(unix)]
 pub fn track_dashboard(pid: u32) {
@@ -46,13 +64,19 @@ pub fn untrack_dashboard(pid: u32) {
 }
 
 /// On SIGINT, SIGTERM or SIGHUP (Ctrl-C or a closed console on Windows): end the dashboards we
-/// spawned, stop the workers we started, remove their data dirs and exit 128 + the signal.
+/// spawned, stop the workers we started (a real release's worker gets SIGTERM), remove their
+/// data dirs and exit 128 + the signal.
 pub fn install_cleanup() {
     let installed = platform::shutdown_signals(|s: Shutdown| {
         eprintln!("\nbench: interrupted; stopping the workers it started");
         if let Ok(d) = DASHBOARDS.lock() {
             for (pid, token) in d.iter() {
                 // Only the process we spawned: the token is re-checked right before the signal.
+                platform::signal_pid(*pid, *token, Stop::Graceful);
+            }
+        }
+        if let Ok(r) = RELEASES.lock() {
+            for (pid, token) in r.iter() {
                 platform::signal_pid(*pid, *token, Stop::Graceful);
             }
         }
@@ -111,10 +135,23 @@ pub struct Env {
     _dir: tempfile::TempDir,
 }
 
+/// Ports the bench never uses: claude-mem's own (37777) and the range around it, where a real
+/// worker of the user's may listen.
+const RESERVED: std::ops::RangeInclusive<u16> = 37700..=37799;
+
+/// A free loopback port (the OS's pick), never one in [`RESERVED`].
 pub fn free_port() -> R<u16> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| format!("bind: {e}"))?;
-    let port = l.local_addr().map_err(|e| format!("addr: {e}"))?.port();
-    Ok(port)
+    // Held until the loop ends, so the OS does not hand out the same reserved port again.
+    let mut held = Vec::new();
+    for _ in 0..64 {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| format!("bind: {e}"))?;
+        let port = l.local_addr().map_err(|e| format!("addr: {e}"))?.port();
+        if !RESERVED.contains(&port) {
+            return Ok(port);
+        }
+        held.push(l);
+    }
+    Err(format!("no free port outside {RESERVED:?}"))
 }
 
 /// Run `cmd` to completion with stdout/stderr captured; returns the wall time from just before
