@@ -428,7 +428,8 @@ async fn dashboard(cfg: &Config, opts: Options) -> Result<u8, RunError> {
     let mut dirty = true;
     loop {
         // A frame only when an update reported a change (or on a resize): an idle dashboard
-        // sleeps in recv_timeout and draws at most once a second, for the clock. ratatui then
+        // waits in `next` (messages, input or the timer) and draws at most once a second, for
+        // the clock. ratatui then
         // writes only the cells that changed.
         if panic_in_draw && m.status.is_some() {
             panic!(
