@@ -19,9 +19,11 @@ pub enum Note {
     Poke,
 }
 
-/// How often the census is taken while nothing pokes it.
+/// How often the census is taken while nothing pokes it (a state change or an action does).
+/// Each one reads the process table and, when a worker runs, asks the configured port who
+/// answers there: a 13.x worker pays a millisecond or two of its JavaScript thread for that.
 pub fn period(interval: Duration) -> Duration {
-    (interval * 10).max(Duration::from_secs(5))
+    (interval * 15).max(Duration::from_secs(10))
 }
 
 pub fn run(cfg: Config, interval: Duration, tx: Tx, notes: Receiver<Note>) {
