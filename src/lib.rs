@@ -15,7 +15,7 @@ pub mod platform;
 pub mod procman;
 pub(crate) mod procs;
 pub(crate) mod release;
-pub mod serve;
+pub(crate) mod serve;
 pub(crate) mod sources;
 pub mod supervise;
 pub mod ui;
