@@ -238,16 +238,7 @@ impl Server {
             .and_then(|c| c.parse().ok())
             .expect("status code");
         if code == 200 && method == "GET" && path == "/metrics" {
-            assert!(
-                head.contains("Content-Type: text/plain; version=0.0.4"),
-                "{head}"
-            );
-            let len: usize = head
-                .lines()
-                .find_map(|l| l.strip_prefix("Content-Length: "))
-                .and_then(|v| v.trim().parse().ok())
-                .expect("Content-Length");
-            assert_eq!(len, body.len());
+            assert_eq!(prometheus_length(&head), body.len());
         }
         (code, body.to_string())
     }
@@ -332,16 +323,7 @@ fn serve_metrics_answers_beside_a_silent_client_and_closes_it() {
     let head = server.raw("HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
     assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
     assert!(head.ends_with("\r\n\r\n"), "a body after the head: {head}");
-    assert!(
-        head.contains("Content-Type: text/plain; version=0.0.4"),
-        "{head}"
-    );
-    let len: usize = head
-        .lines()
-        .find_map(|l| l.strip_prefix("Content-Length: "))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("Content-Length");
-    assert!(len > 1000, "{head}");
+    assert!(prometheus_length(&head) > 1000, "{head}");
 
     // Any method but GET and HEAD: 405, naming the allowed ones.
     let refused = server.raw("DELETE / HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -365,4 +347,16 @@ fn serve_metrics_answers_beside_a_silent_client_and_closes_it() {
         }
     };
     assert_eq!(n, 0, "{:?}", String::from_utf8_lossy(&buf[..n]));
+}
+
+/// A `/metrics` answer's head: Prometheus' text type, and the length it gives.
+fn prometheus_length(head: &str) -> usize {
+    assert!(
+        head.contains("Content-Type: text/plain; version=0.0.4"),
+        "{head}"
+    );
+    head.lines()
+        .find_map(|l| l.strip_prefix("Content-Length: "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("Content-Length")
 }
