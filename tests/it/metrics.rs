@@ -238,7 +238,7 @@ impl Server {
             .and_then(|c| c.parse().ok())
             .expect("status code");
         if code == 200 && method == "GET" && path == "/metrics" {
-            assert_eq!(prometheus_length(&head), body.len());
+            assert_eq!(prometheus_length(head), body.len());
         }
         (code, body.to_string())
     }
