@@ -39,13 +39,7 @@ pub fn settings_text(r: &Report) -> String {
         r.data_dir.display()
     );
     for f in &r.files {
-        let state = match &f.state {
-            FileState::Missing => "missing (claude-mem's defaults apply)".to_string(),
-            FileState::Flat { keys } => format!("{keys} keys"),
-            FileState::Nested { keys } => format!("{keys} keys under \"env\" (nested)"),
-            FileState::Unusable(why) => why.clone(),
-        };
-        let _ = writeln!(out, "  file {}: {state}", f.path.display());
+        let _ = writeln!(out, "  file {}: {}", f.path.display(), f.state.describe());
     }
     let kw = r.settings.iter().map(|s| s.key.len()).max().unwrap_or(3);
     let shown = |s: &settings::Setting| s.value.clone().unwrap_or_else(|| "null".into());

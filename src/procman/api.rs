@@ -120,35 +120,43 @@ pub fn read(host: IpAddr, port: u16, family: Family) -> ApiInfo {
 /// Read the API from async code: the first round's requests go at once, then what
 /// [`second_round`] leaves to ask (nothing for a worker without the API).
 pub async fn read_async(host: IpAddr, port: u16, family: Family) -> ApiInfo {
-    let first = first_round(family);
-    let probes = super::http::get_all(host, port, first, TIMEOUT).await;
-    let mut answers: Vec<(&str, health::Probe)> = first.iter().copied().zip(probes).collect();
-    let rest = second_round(family, &from_probes(answers.iter().cloned()));
-    if !rest.is_empty() {
-        let probes = super::http::get_all(host, port, &rest, TIMEOUT).await;
-        answers.extend(rest.iter().copied().zip(probes));
-    }
-    from_probes(answers)
-}
-
-/// The figures out of the answers, each with the path it answers.
-pub fn from_probes<'a>(answers: impl IntoIterator<Item = (&'a str, health::Probe)>) -> ApiInfo {
     let mut a = ApiInfo::default();
-    let mut readiness_asked = false;
-    for (path, probe) in answers {
-        readiness_asked |= path == READINESS_PATH;
-        a.take(path, probe);
+    let first = first_round(family);
+    let answers = super::http::get_all(host, port, first, TIMEOUT).await;
+    let mut readiness_asked = a.take_all(first.iter().copied().zip(answers));
+    let rest = second_round(family, &a);
+    if !rest.is_empty() {
+        let answers = super::http::get_all(host, port, &rest, TIMEOUT).await;
+        readiness_asked |= a.take_all(rest.iter().copied().zip(answers));
     }
-    if !readiness_asked {
-        // What `/api/readiness` would have said (13.x's handler, word for word).
-        a.readiness = a
-            .initialized
-            .map(|i| if i { "ready" } else { "initializing" }.to_string());
-    }
+    a.settle_readiness(readiness_asked);
     a
 }
 
 impl ApiInfo {
+    /// Put in each answer; whether `/api/readiness` was among them.
+    fn take_all<'a>(
+        &mut self,
+        answers: impl IntoIterator<Item = (&'a str, health::Probe)>,
+    ) -> bool {
+        let mut readiness_asked = false;
+        for (path, probe) in answers {
+            readiness_asked |= path == READINESS_PATH;
+            self.take(path, probe);
+        }
+        readiness_asked
+    }
+
+    /// Unless `/api/readiness` was asked: what it would have said (13.x's handler, word for
+    /// word), from `/api/health`'s `initialized`.
+    fn settle_readiness(&mut self, asked: bool) {
+        if !asked {
+            self.readiness = self
+                .initialized
+                .map(|i| if i { "ready" } else { "initializing" }.to_string());
+        }
+    }
+
     /// Put in what the answer to `path` says.
     fn take(&mut self, path: &str, probe: health::Probe) {
         let a = self;
@@ -206,6 +214,14 @@ mod tests {
     use health::{Probe, Response};
     use std::io::{Read, Write};
     use std::net::{Ipv4Addr, TcpListener};
+
+    /// The figures out of these answers, as `read_async` makes them.
+    fn from_probes<'a>(answers: impl IntoIterator<Item = (&'a str, health::Probe)>) -> ApiInfo {
+        let mut a = ApiInfo::default();
+        let readiness_asked = a.take_all(answers);
+        a.settle_readiness(readiness_asked);
+        a
+    }
 
     fn answer(status: u16, body: &str) -> Probe {
         Probe {

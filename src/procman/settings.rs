@@ -366,6 +366,18 @@ pub enum FileState {
     Unusable(String),
 }
 
+impl FileState {
+    /// One line for `settings` and the dashboard's settings popup.
+    pub fn describe(&self) -> String {
+        match self {
+            FileState::Missing => "missing (claude-mem's defaults apply)".to_string(),
+            FileState::Flat { keys } => format!("{keys} keys"),
+            FileState::Nested { keys } => format!("{keys} keys under \"env\" (nested)"),
+            FileState::Unusable(why) => why.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FileNote {
     #[serde(serialize_with = "crate::procman::files::ser_path")]

@@ -148,12 +148,7 @@ pub fn settings(f: &mut Frame, area: Rect, m: &Model, top: u16, t: &Theme) {
                 r.data_dir.display()
             ))));
             for fl in &r.files {
-                let state = match &fl.state {
-                    FileState::Missing => "missing (defaults apply)".to_string(),
-                    FileState::Flat { keys } => format!("{keys} keys"),
-                    FileState::Nested { keys } => format!("{keys} keys under \"env\""),
-                    FileState::Unusable(why) => why.clone(),
-                };
+                let state = fl.state.describe();
                 let style = if matches!(fl.state, FileState::Unusable(_)) {
                     t.warn()
                 } else {
