@@ -1,5 +1,5 @@
 //! Loopback probes: what a request's outcome is ([`Probe`]: a [`Response`] or a [`ProbeError`],
-//! with its latency) and how it reads. The transport is `procman::http` (reqwest): bounded in
+//! with its latency) and how it reads. The transport is `procman::http` (hyper): bounded in
 //! time and size, no proxies, no TLS.
 
 use std::net::{IpAddr, Ipv4Addr};

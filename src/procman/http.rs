@@ -1,50 +1,37 @@
-//! The one HTTP client: reqwest on tokio, for status, health, the API, `/stream` and supervise.
+//! The one HTTP client: hyper's HTTP/1 client connection on tokio, for status, health, the API,
+//! `/stream` and supervise.
 //!
-//! - One [`reqwest::Client`] per process ([`client`]), built with `.no_proxy()` (no proxy
-//!   variable is ever read), no redirects, no retries, no connection pool (each request is one
-//!   connect, as the worker sees it; a pooled connection would also tie a socket to one runtime),
-//!   HTTP/1.1 only, no TLS.
-//! - Loopback only: [`fetch`] refuses a host that is not a loopback address.
-//! - Bounded in time: one deadline covers connect, head and body; the connect alone is also
-//!   bounded by [`health::DEFAULT_TIMEOUT`].
-//! - Bounded in size: the body is read chunk by chunk and cut at [`health::BODY_CAP`]; a 10 MB
-//!   answer is never held. hyper bounds the head (~400 KB) and calls a larger one a parse error.
+//! - Each request is one connection ([`send`]: connect, one request, its answer), as the worker
+//!   sees it: no pool, no proxy (no proxy variable is read), no redirects, no retries, no TLS.
+//!   hyper's connection API and not a pooled client: a `status` run is one round of requests,
+//!   and a pooled client's setup and per-request layers cost more than the requests themselves
+//!   (docs/performance.md, row 11).
+//! - Loopback only: [`send`] refuses a host that is not a loopback address.
+//! - Bounded in time: one deadline covers connect, head and body ([`fetch`]); the connect alone
+//!   is also bounded by [`health::DEFAULT_TIMEOUT`](super::health::DEFAULT_TIMEOUT).
+//! - Bounded in size: the body is read frame by frame and cut at
+//!   [`health::BODY_CAP`](super::health::BODY_CAP); a 10 MB answer is never held. hyper bounds
+//!   the head (~400 KB) and calls a larger one a parse error.
 //!
 //! Async callers use [`fetch`] (and `futures`-free concurrency via `tokio::join!`); the blocking
-//! API in [`health`] runs the same future on a current-thread runtime kept per thread
-//! ([`block_on`]). Never call [`block_on`] from inside an async task: use [`fetch`] there, or
-//! `spawn_blocking`.
+//! API in [`health`](super::health) runs the same future on a current-thread runtime kept per
+//! thread ([`block_on`]). Never call [`block_on`] from inside an async task: use [`fetch`] there,
+//! or `spawn_blocking`.
 
 use std::cell::RefCell;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, ACCEPT, CONTENT_LENGTH, HOST, USER_AGENT};
 
 use super::health::{Probe, ProbeError, Response, BODY_CAP, DEFAULT_TIMEOUT};
 
-/// The shared client (built on first use).
-pub fn client() -> &'static reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(|| {
-        let b = reqwest::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .retry(reqwest::retry::never())
-            .pool_max_idle_per_host(0)
-            .http1_only()
-            .tcp_nodelay(true)
-            .connect_timeout(DEFAULT_TIMEOUT)
-            .user_agent(concat!("claude-mem-top/", env!("CARGO_PKG_VERSION")));
-        // Building fails only when the TLS backend or resolver cannot start; we have neither.
-        b.build().unwrap_or_else(|_| reqwest::Client::new())
-    })
-}
-
-/// `http://127.0.0.1:37777/path` (IPv6 in brackets).
-pub fn url(host: IpAddr, port: u16, path: &str) -> String {
-    format!("http://{}{path}", SocketAddr::new(host, port))
-}
+/// What we call ourselves in the `User-Agent` header.
+const AGENT: &str = concat!("claude-mem-top/", env!("CARGO_PKG_VERSION"));
 
 /// One request, bounded by `timeout` overall, with its latency. A zero timeout sends nothing
 /// (not even a connect): callers use it to read only the file and process layers.
@@ -104,26 +91,93 @@ pub async fn get_all(host: IpAddr, port: u16, paths: &[&str], timeout: Duration)
         .collect()
 }
 
-/// Send the request; for an error, the reqwest error is classified.
+/// An answer whose head is read and whose body is read as it comes ([`Answer::chunk`]).
+#[derive(Debug)]
+pub struct Answer {
+    status: u16,
+    body: Incoming,
+}
+
+impl Answer {
+    /// The HTTP status code.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The next piece of the body; `None` at its end.
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>, ProbeError> {
+        loop {
+            match self.body.frame().await {
+                None => return Ok(None),
+                Some(Err(_)) => return Err(ProbeError::ClosedMidResponse),
+                Some(Ok(frame)) => {
+                    // Trailers carry no data: read on.
+                    if let Ok(data) = frame.into_data() {
+                        return Ok(Some(data));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Connect, send the request and read the answer's head (its body is the caller's to read).
+/// The connect is bounded by `timeout` (at most [`DEFAULT_TIMEOUT`]); the rest by the caller.
 pub async fn send(
     host: IpAddr,
     port: u16,
     method: &str,
     path: &str,
     timeout: Duration,
-) -> Result<reqwest::Response, ProbeError> {
+) -> Result<Answer, ProbeError> {
     if !host.is_loopback() {
         return Err(ProbeError::Io(format!("{host} is not a loopback address")));
     }
-    let method = reqwest::Method::from_bytes(method.as_bytes())
+    let method = hyper::Method::from_bytes(method.as_bytes())
         .map_err(|_| ProbeError::Io(format!("bad HTTP method {method:?}")))?;
-    let mut req = client()
-        .request(method.clone(), url(host, port, path))
-        .header(reqwest::header::ACCEPT, "application/json");
-    if method != reqwest::Method::GET && method != reqwest::Method::HEAD {
-        req = req.body(Vec::new());
+    let addr = SocketAddr::new(host, port);
+    let limit = DEFAULT_TIMEOUT.min(timeout);
+    let stream = match tokio::time::timeout(limit, tokio::net::TcpStream::connect(addr)).await {
+        Err(_) => return Err(ProbeError::ConnectTimeout(limit.as_millis())),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            return Err(ProbeError::Refused)
+        }
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
+            return Err(ProbeError::ConnectTimeout(limit.as_millis()))
+        }
+        Ok(Err(e)) => return Err(ProbeError::Io(e.to_string())),
+        Ok(Ok(s)) => s,
+    };
+    // Requests are small and answered at once: no Nagle delay on either.
+    let _ = stream.set_nodelay(true);
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .map_err(|e| classify(&e, ProbeError::Closed))?;
+    // The connection runs beside the request; it ends with the answer's body (or its drop).
+    tokio::spawn(connection);
+    let mut req = hyper::Request::new(Empty::<Bytes>::new());
+    *req.method_mut() = method.clone();
+    *req.uri_mut() = path
+        .parse()
+        .map_err(|_| ProbeError::Io(format!("bad request path {path:?}")))?;
+    let headers = req.headers_mut();
+    if let Ok(h) = HeaderValue::from_str(&addr.to_string()) {
+        headers.insert(HOST, h);
     }
-    req.send().await.map_err(|e| classify(&e, timeout))
+    headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+    headers.insert(USER_AGENT, HeaderValue::from_static(AGENT));
+    if method != hyper::Method::GET && method != hyper::Method::HEAD {
+        headers.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+    }
+    let resp = sender
+        .send_request(req)
+        .await
+        .map_err(|e| classify(&e, ProbeError::Closed))?;
+    Ok(Answer {
+        status: resp.status().as_u16(),
+        body: resp.into_body(),
+    })
 }
 
 async fn exchange(
@@ -135,31 +189,21 @@ async fn exchange(
     cap: usize,
 ) -> Result<Response, ProbeError> {
     let mut resp = send(host, port, method, path, timeout).await?;
-    let status = resp.status().as_u16();
+    let status = resp.status();
     let mut body = Vec::new();
     let mut truncated = false;
-    loop {
-        match resp.chunk().await {
-            Ok(Some(c)) => {
-                let room = cap - body.len();
-                if c.len() > room {
-                    body.extend_from_slice(&c[..room]);
-                    truncated = true;
-                    break;
-                }
-                body.extend_from_slice(&c);
-                if body.len() == cap {
-                    // Exactly full: is there more?
-                    match resp.chunk().await {
-                        Ok(None) => {}
-                        _ => truncated = true,
-                    }
-                    break;
-                }
-            }
-            Ok(None) => break,
-            Err(e) if e.is_timeout() => return Err(ProbeError::ReadTimeout(timeout.as_millis())),
-            Err(_) => return Err(ProbeError::ClosedMidResponse),
+    while let Some(c) = resp.chunk().await? {
+        let room = cap - body.len();
+        if c.len() > room {
+            body.extend_from_slice(&c[..room]);
+            truncated = true;
+            break;
+        }
+        body.extend_from_slice(&c);
+        if body.len() == cap {
+            // Exactly full: is there more?
+            truncated = !matches!(resp.chunk().await, Ok(None));
+            break;
         }
     }
     Ok(Response {
@@ -169,40 +213,26 @@ async fn exchange(
     })
 }
 
-/// Map a reqwest error onto the probe's closed set.
-pub fn classify(e: &reqwest::Error, timeout: Duration) -> ProbeError {
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    let mut last = e.to_string();
+/// Map a hyper error before the answer's head onto the probe's closed set; `otherwise` for a
+/// connection that ended without one.
+fn classify(e: &hyper::Error, otherwise: ProbeError) -> ProbeError {
+    if e.is_parse() || e.is_parse_status() || e.is_parse_too_large() {
+        return ProbeError::NotHttp;
+    }
+    if e.is_incomplete_message() || e.is_canceled() || e.is_closed() {
+        return otherwise;
+    }
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
     while let Some(c) = cause {
         if let Some(io) = c.downcast_ref::<std::io::Error>() {
-            match io.kind() {
-                std::io::ErrorKind::ConnectionRefused => return ProbeError::Refused,
-                std::io::ErrorKind::TimedOut if e.is_connect() => {
-                    return ProbeError::ConnectTimeout(DEFAULT_TIMEOUT.min(timeout).as_millis())
-                }
-                _ => {}
+            if io.kind() == std::io::ErrorKind::UnexpectedEof {
+                return otherwise;
             }
+            return ProbeError::Io(io.to_string());
         }
-        if let Some(h) = c.downcast_ref::<hyper::Error>() {
-            if h.is_parse() || h.is_parse_status() {
-                return ProbeError::NotHttp;
-            }
-            if h.is_incomplete_message() {
-                return ProbeError::Closed;
-            }
-        }
-        last = c.to_string();
         cause = c.source();
     }
-    if e.is_timeout() {
-        if e.is_connect() {
-            ProbeError::ConnectTimeout(DEFAULT_TIMEOUT.min(timeout).as_millis())
-        } else {
-            ProbeError::ReadTimeout(timeout.as_millis())
-        }
-    } else {
-        ProbeError::Io(last)
-    }
+    ProbeError::Io(e.to_string())
 }
 
 // The initializer is `const` already; clippy 1.97 for x86_64-pc-windows-gnu (its std's
@@ -268,6 +298,47 @@ mod tests {
         let over = block_on(fetch(LOCAL, serve_body(BODY_CAP + 1), "GET", "/", t)).expect("rt");
         let r = over.result.expect("response");
         assert_eq!((r.body.len(), r.truncated), (BODY_CAP, true));
+    }
+
+    /// The head of the one request a one-shot server receives, answered 200.
+    fn head_of(method: &str) -> String {
+        let l = TcpListener::bind((LOCAL, 0)).expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        let server = std::thread::spawn(move || {
+            let (mut c, _) = l.accept().expect("accept");
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match c.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+            String::from_utf8_lossy(&head).to_lowercase()
+        });
+        let p = block_on(fetch(
+            LOCAL,
+            port,
+            method,
+            "/api/x?y=1",
+            Duration::from_secs(5),
+        ));
+        assert_eq!(p.expect("rt").result.expect("answer").body, b"ok");
+        server.join().expect("server")
+    }
+
+    #[test]
+    fn a_request_names_its_host_and_a_post_its_empty_body() {
+        // Node 20+ answers 400 to an HTTP/1.1 request without Host.
+        let get = head_of("GET");
+        assert!(get.starts_with("get /api/x?y=1 http/1.1\r\n"), "{get}");
+        assert!(get.contains("\r\nhost: 127.0.0.1:"), "{get}");
+        assert!(get.contains("\r\naccept: application/json\r\n"), "{get}");
+        assert!(!get.contains("content-length"), "{get}");
+        let post = head_of("POST");
+        assert!(post.starts_with("post /api/x?y=1 http/1.1\r\n"), "{post}");
+        assert!(post.contains("\r\ncontent-length: 0\r\n"), "{post}");
     }
 
     #[test]

@@ -407,7 +407,7 @@ async fn connection(host: IpAddr, port: u16, tx: &mpsc::Sender<StreamEvent>) -> 
         Ok(Err(e)) => return dropped(Disconnect::Failed(e.to_string())),
         Ok(Ok(r)) => r,
     };
-    match resp.status().as_u16() {
+    match resp.status() {
         200 => {}
         503 => return dropped(Disconnect::NotReady),
         s => return dropped(Disconnect::Status(s)),
@@ -442,10 +442,7 @@ async fn connection(host: IpAddr, port: u16, tx: &mpsc::Sender<StreamEvent>) -> 
             }
             Err(e) => {
                 return Ended::Dropped {
-                    why: Disconnect::Failed(format!(
-                        "stream broke: {}",
-                        http::classify(&e, HEAD_TIMEOUT)
-                    )),
+                    why: Disconnect::Failed(format!("stream broke: {e}")),
                     got_frames,
                 }
             }

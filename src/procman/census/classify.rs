@@ -148,6 +148,14 @@ pub(super) fn asked(w: &WorkerFacts, host: &Host) -> bool {
     host.scope == Scope::All || w.ports.contains(&host.port) || owner(w, host).is_ours()
 }
 
+/// Are this worker's listening ports read (its open sockets, and the kernel's table of
+/// listeners)? Not those of another data dir's or user's worker in this data dir's census once
+/// the configured port's holder is known (`port_pid`, what it reported of itself): such a
+/// worker is dropped unless it holds that port, and whether it does is known already.
+pub(super) fn ports_read(w: &WorkerFacts, host: &Host, port_pid: Option<Pid>) -> bool {
+    host.scope == Scope::All || port_pid.is_none() || owner(w, host) == Owner::Ours
+}
+
 /// Are this worker's descendants listed (as plain children)? Only a worker of this data dir's:
 /// exactly those whose class is neither `other-data-dir` nor `other-user`.
 pub(super) fn lists_descendants(w: &WorkerFacts, host: &Host) -> bool {

@@ -39,12 +39,16 @@ pub(super) struct Candidate {
 #[derive(Debug, Default)]
 pub struct Scan {
     pub(super) candidates: Vec<Candidate>,
+    /// The workers' data dirs and path versions, read with the table.
+    pub(super) cache: Cache,
 }
 
-/// Scan the process table (no port asked).
+/// Scan the process table, and read each worker's environment (no port asked).
 pub fn scan(cfg: &Config) -> Scan {
+    let mut scanner = Scanner::default();
     Scan {
-        candidates: Scanner::default().candidates(cfg),
+        candidates: scanner.candidates(cfg),
+        cache: scanner.cache,
     }
 }
 
@@ -85,7 +89,7 @@ pub fn version_from_path(argv: &[String]) -> Option<String> {
 }
 
 /// What does not change while a process lives, read once per full scan: a worker's data dir
-/// (its environment), ports and path version; an unattached helper's working dir and
+/// (its environment), path version and ports; an unattached helper's working dir and
 /// `CLAUDE_MEM_DATA_DIR`.
 #[derive(Debug, Default)]
 pub(super) struct Cache {
@@ -97,8 +101,30 @@ pub(super) struct Cache {
 /// environment resolves to.
 type HelperCached = (Option<PathBuf>, Vec<OsString>, Option<PathBuf>);
 
-/// A worker's data dir, listening ports and path version.
-type WorkerCached = (Option<PathBuf>, Vec<u16>, Option<String>);
+/// A worker's data dir and path version (read with the process table, before any port is
+/// asked), and its listening ports once they were needed.
+#[derive(Debug, Clone)]
+struct WorkerCached {
+    data_dir: Option<PathBuf>,
+    path_version: Option<String>,
+    ports: Option<Vec<u16>>,
+}
+
+impl Cache {
+    /// A worker's entry: its environment and script path read now if not yet.
+    fn worker(&mut self, info: &ProcInfo) -> &mut WorkerCached {
+        self.workers
+            .entry((info.pid, info.start))
+            .or_insert_with(|| WorkerCached {
+                data_dir: ownership::data_dir_of_env(
+                    &platform::environ(info.pid),
+                    ownership::runs_claude_mem(&info.cmdline),
+                ),
+                path_version: version_from_path(&info.cmdline),
+                ports: None,
+            })
+    }
+}
 
 /// The census for a long-lived caller (the dashboard): the command line of a process that was
 /// no candidate is not read again until the next full scan, so a census every few seconds costs
@@ -147,6 +173,9 @@ impl Scanner {
             let Some(info) = platform::proc_info(pid).filter(|i| !i.zombie) else {
                 continue;
             };
+            if worker {
+                self.cache.worker(&info);
+            }
             candidates.push(Candidate { info, kind });
         }
         // No command line to show (kernel threads): not ours either.
@@ -315,37 +344,31 @@ pub(super) fn gather(
     let (worker_candidates, helper_candidates): (Vec<Candidate>, Vec<Candidate>) =
         candidates.into_iter().partition(|c| c.kind.is_none());
 
-    // Workers: data dir, ports and path version, once per process life.
+    // Workers: data dir and path version (read with the table), and the ports where the rules
+    // need them, once per process life.
     let mut workers: Vec<WorkerFacts> = worker_candidates
         .into_iter()
         .map(|c| {
-            let (data_dir, ports, path_version) = cache
-                .workers
-                .entry((c.info.pid, c.info.start))
-                .or_insert_with(|| {
-                    let ports = if port_pid == Some(c.info.pid) {
-                        vec![cfg.port]
-                    } else {
-                        platform::listening_ports(c.info.pid)
-                    };
-                    (
-                        ownership::data_dir_of_env(
-                            &platform::environ(c.info.pid),
-                            ownership::runs_claude_mem(&c.info.cmdline),
-                        ),
-                        ports,
-                        version_from_path(&c.info.cmdline),
-                    )
-                })
-                .clone();
-            WorkerFacts {
+            let cached = cache.worker(&c.info);
+            let mut w = WorkerFacts {
                 proc: proc(c.info),
-                data_dir,
-                ports,
-                path_version,
+                data_dir: cached.data_dir.clone(),
+                ports: Vec::new(),
+                path_version: cached.path_version.clone(),
                 heard: None,
                 descendants: Vec::new(),
+            };
+            let pid = w.proc.info.pid;
+            if let Some(ports) = &cached.ports {
+                w.ports = ports.clone();
+            } else if port_pid == Some(pid) {
+                w.ports = vec![cfg.port];
+                cached.ports = Some(w.ports.clone());
+            } else if classify::ports_read(&w, &host, port_pid) {
+                w.ports = platform::listening_ports(pid);
+                cached.ports = Some(w.ports.clone());
             }
+            w
         })
         .collect();
 

@@ -390,14 +390,11 @@ pub fn take_scanned(
     scan: Scan,
     heard: Option<Heard>,
 ) -> Census {
-    let facts = gather::gather(
-        cfg,
-        scope,
-        named,
-        scan.candidates,
-        heard,
-        &mut gather::Cache::default(),
-    );
+    let Scan {
+        candidates,
+        mut cache,
+    } = scan;
+    let facts = gather::gather(cfg, scope, named, candidates, heard, &mut cache);
     classify::classify(&facts)
 }
 

@@ -903,3 +903,58 @@ fn every_descendant_of_this_data_dirs_workers_is_listed_as_a_child() {
     assert_eq!(once, [100, 200, 800, 300]);
     assert_eq!(c.get(100).map(|w| w.helpers), Some(2));
 }
+
+#[test]
+fn ports_are_read_only_where_the_rules_need_them() {
+    use super::classify::ports_read;
+    let holder = Some(7);
+    let ours = worker(30, Some(HERE), &[], None);
+    let theirs = worker(31, Some(OTHER), &[], None);
+    let unread = worker(32, None, &[], None);
+    let root = other_user(worker(33, Some(HERE), &[], None));
+    let data_dir = host(Scope::DataDir, None);
+    let all = host(Scope::All, None);
+    let table: &[(&WorkerFacts, &Host, Option<Pid>, bool)] = &[
+        // This data dir's worker: its ports are shown (a duplicate on another port, say).
+        (&ours, &data_dir, holder, true),
+        // Another data dir's, another user's or an unread worker, with the port's holder
+        // known: dropped unless it is that holder, which needs no socket read.
+        (&theirs, &data_dir, holder, false),
+        (&root, &data_dir, holder, false),
+        (&unread, &data_dir, holder, false),
+        // The holder unknown (the port did not answer, or said no PID): every worker's ports.
+        (&theirs, &data_dir, None, true),
+        (&unread, &data_dir, None, true),
+        // `ps --all` shows every worker's ports.
+        (&theirs, &all, holder, true),
+        (&root, &all, holder, true),
+    ];
+    for (i, (w, h, port_pid, want)) in table.iter().enumerate() {
+        assert_eq!(ports_read(w, h, *port_pid), *want, "row {i}");
+    }
+
+    // And leaving them unread changes nothing in this data dir's census: a foreign worker off
+    // the port is dropped either way.
+    let with_ports = |ports: &[u16]| {
+        classify(&facts(
+            host(Scope::DataDir, None),
+            vec![
+                worker(
+                    7,
+                    Some(HERE),
+                    &[PORT],
+                    heard(Answer::Healthy, Some("12.4.7")),
+                ),
+                worker(31, Some(OTHER), ports, None),
+                other_user(worker(33, Some(OTHER), ports, None)),
+            ],
+            Vec::new(),
+        ))
+    };
+    let read = with_ports(&[41000]);
+    assert_eq!(read.members.len(), 1, "{:?}", read.members);
+    assert_eq!(
+        format!("{:?}", read.members),
+        format!("{:?}", with_ports(&[]).members)
+    );
+}
