@@ -3,13 +3,17 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use claude_mem_top::app;
-use claude_mem_top::cli::{Cli, Command, Format};
+use claude_mem_top::cli::{
+    Cli, Command, CompletionsArgs, ConfigArgs, Deferred, DemoArgs, DoctorArgs, EnsureArgs, Format,
+    HistoryArgs, LogsArgs, ManArgs, PsArgs, QueueArgs, ReapArgs, RestartArgs, SearchArgs,
+    ServeMetricsArgs, SettingsArgs, StandInChildArgs, StartArgs, StatusArgs, StopArgs,
+};
 use claude_mem_top::commands::{self, Fail, Res};
 
 fn main() -> ExitCode {
     // Hidden helper processes first: they must start fast and never touch color-eyre.
     let cli = Cli::parse();
-    if let Some(Command::StandInWorker(args)) = &cli.command {
+    if let Some(Command::StandInWorker(Deferred(args))) = &cli.command {
         // `--port` is the global option (one definition: clap refuses two of one name).
         let mut args = args.clone();
         if let Some(p) = &cli.global.port {
@@ -27,10 +31,11 @@ fn main() -> ExitCode {
         }
         return ExitCode::from(claude_mem_top::worker::main(args));
     }
-    if let Some(Command::StandInChild { ignore_sigterm }) = &cli.command {
+    if let Some(Command::StandInChild(Deferred(StandInChildArgs { ignore_sigterm }))) = &cli.command
+    {
         claude_mem_top::worker::child_main(*ignore_sigterm);
     }
-    if let Some(Command::StandInHelper { .. }) = &cli.command {
+    if let Some(Command::StandInHelper(_)) = &cli.command {
         claude_mem_top::worker::child_main(false);
     }
     let _ = color_eyre::install();
@@ -81,9 +86,7 @@ fn run(cli: Cli) -> Result<u8, Edge> {
     // Commands that read no data dir, port or worker refuse those options rather than ignore them.
     if matches!(
         cli.command,
-        Some(Command::Completions { .. })
-            | Some(Command::Man { .. })
-            | Some(Command::Config { .. })
+        Some(Command::Completions(_)) | Some(Command::Man(_)) | Some(Command::Config(_))
     ) {
         if let Some(opt) = unused_global(&cli, true) {
             return Err(Edge::Fail(Fail {
@@ -93,7 +96,7 @@ fn run(cli: Cli) -> Result<u8, Edge> {
         }
     }
     // `settings` reads claude-mem's own settings: its data dir may be given, nothing else.
-    if matches!(cli.command, Some(Command::Settings { .. })) {
+    if matches!(cli.command, Some(Command::Settings(_))) {
         if let Some(opt) = unused_global(&cli, false) {
             return Err(Edge::Fail(Fail {
                 code: 2,
@@ -127,9 +130,7 @@ fn command(cli: Cli) -> Res {
     // (supervise, serve-metrics, demo) keep Rust's default and see write errors instead.
     if !matches!(
         cli.command,
-        Some(Command::Supervise(_))
-            | Some(Command::ServeMetrics { .. })
-            | Some(Command::Demo { .. })
+        Some(Command::Supervise(_)) | Some(Command::ServeMetrics(_)) | Some(Command::Demo(_))
     ) {
         claude_mem_top::platform::quiet_on_closed_pipe();
     }
@@ -141,51 +142,57 @@ fn command(cli: Cli) -> Res {
             fmt(cli.format, cli.json),
             cli.stall_after.unwrap_or(STALL_AFTER),
         ),
-        Some(Command::Status {
+        Some(Command::Status(Deferred(StatusArgs {
             format,
             json,
             stall_after,
-        }) => commands::status(&cfg()?, fmt(*format, *json), *stall_after),
-        Some(Command::Start { timeout }) => commands::start(&cfg()?, *timeout),
-        Some(Command::Stop { grace }) => commands::stop(&cfg()?, *grace),
-        Some(Command::Restart { timeout, grace }) => commands::restart(&cfg()?, *timeout, *grace),
-        Some(Command::Ensure { timeout }) => commands::ensure(&cfg()?, *timeout),
-        Some(Command::Logs {
+        }))) => commands::status(&cfg()?, fmt(*format, *json), *stall_after),
+        Some(Command::Start(Deferred(StartArgs { timeout }))) => commands::start(&cfg()?, *timeout),
+        Some(Command::Stop(Deferred(StopArgs { grace }))) => commands::stop(&cfg()?, *grace),
+        Some(Command::Restart(Deferred(RestartArgs { timeout, grace }))) => {
+            commands::restart(&cfg()?, *timeout, *grace)
+        }
+        Some(Command::Ensure(Deferred(EnsureArgs { timeout }))) => {
+            commands::ensure(&cfg()?, *timeout)
+        }
+        Some(Command::Logs(Deferred(LogsArgs {
             grep: Some(pattern),
             fixed_strings,
             since,
             json,
             level,
             ..
-        }) => {
+        }))) => {
             claude_mem_top::grep::command(&cfg()?, pattern, *fixed_strings, *since, *level, *json)
         }
-        Some(Command::Logs {
+        Some(Command::Logs(Deferred(LogsArgs {
             lines,
             follow,
             level,
             ..
-        }) => commands::logs(&cfg()?, *lines, *follow, *level),
+        }))) => commands::logs(&cfg()?, *lines, *follow, *level),
         Some(Command::Migrate) => commands::migrate(&cfg()?),
-        Some(Command::History { since, json }) => {
+        Some(Command::History(Deferred(HistoryArgs { since, json }))) => {
             claude_mem_top::history::command(&cfg()?, *since, *json)
         }
-        Some(Command::Doctor { json, stall_after }) => {
+        Some(Command::Doctor(Deferred(DoctorArgs { json, stall_after }))) => {
             commands::doctor(&cli.global, *json, *stall_after)
         }
-        Some(Command::Supervise(args)) => commands::supervise(&cfg()?, args),
-        Some(Command::ServeMetrics {
+        Some(Command::Supervise(Deferred(args))) => commands::supervise(&cfg()?, args),
+        Some(Command::ServeMetrics(Deferred(ServeMetricsArgs {
             listen,
             allow_remote,
             stall_after,
-        }) => commands::serve_metrics(&cfg()?, listen, *allow_remote, *stall_after),
-        Some(Command::Completions { shell }) => commands::completions(*shell),
-        Some(Command::Man { dir }) => commands::man(dir.as_deref()),
-        Some(Command::Demo {
+        }))) => commands::serve_metrics(&cfg()?, listen, *allow_remote, *stall_after),
+        Some(Command::Completions(Deferred(CompletionsArgs { shell }))) => {
+            commands::completions(*shell)
+        }
+        Some(Command::Man(Deferred(ManArgs { dir }))) => commands::man(dir.as_deref()),
+        Some(Command::Demo(Deferred(DemoArgs {
             keep,
             interval,
             dash,
-        }) => {
+        }))) => {
             let g = &cli.global;
             if g.data_dir.is_some() || g.port.is_some() || g.worker_cmd.is_some() {
                 return Err(Fail {
@@ -203,11 +210,13 @@ fn command(cli: Cli) -> Res {
                 msg: e.to_string(),
             })
         }
-        Some(Command::Config { default, config }) => config_cmd(config.as_deref(), *default),
-        Some(Command::Settings { json }) => {
+        Some(Command::Config(Deferred(ConfigArgs { default, config }))) => {
+            config_cmd(config.as_deref(), *default)
+        }
+        Some(Command::Settings(Deferred(SettingsArgs { json }))) => {
             claude_mem_top::inspect::settings(cli.global.data_dir.clone(), *json)
         }
-        Some(Command::Search {
+        Some(Command::Search(Deferred(SearchArgs {
             query,
             project,
             kind,
@@ -215,7 +224,7 @@ fn command(cli: Cli) -> Res {
             limit,
             source,
             json,
-        }) => {
+        }))) => {
             let q = claude_mem_top::procman::search::Query {
                 text: query.clone(),
                 project: project.clone(),
@@ -228,19 +237,20 @@ fn command(cli: Cli) -> Res {
             };
             claude_mem_top::inspect::search(&cfg()?, *source, &q, *json)
         }
-        Some(Command::Queue { stall_after, json }) => {
+        Some(Command::Queue(Deferred(QueueArgs { stall_after, json }))) => {
             claude_mem_top::inspect::queue(&cfg()?, *stall_after, *json)
         }
-        Some(Command::Ps { json, all }) => commands::ps(&cfg()?, *json, *all),
+        Some(Command::Ps(Deferred(PsArgs { json, all }))) => commands::ps(&cfg()?, *json, *all),
+
         Some(Command::Adopt) => commands::adopt(&cfg()?),
-        Some(Command::Reap {
+        Some(Command::Reap(Deferred(ReapArgs {
             dry_run,
             grace,
             json,
-        }) => commands::reap(&cfg()?, *dry_run, *grace, *json),
+        }))) => commands::reap(&cfg()?, *dry_run, *grace, *json),
         Some(Command::StandInWorker(_))
-        | Some(Command::StandInChild { .. })
-        | Some(Command::StandInHelper { .. }) => Ok(0),
+        | Some(Command::StandInChild(_))
+        | Some(Command::StandInHelper(_)) => Ok(0),
     }
 }
 

@@ -66,19 +66,42 @@ pub fn parse_stat(text: &str) -> Option<ProcStat> {
     })
 }
 
+/// A procfs file of at most `limit` bytes, read 4 KiB at a time until a read comes back short.
+///
+/// Not `fs::read_to_string`: procfs files say size 0, so std reads them into a buffer that
+/// starts at 32 bytes and doubles, and each read makes the kernel format the whole file again
+/// (and map the other process's memory for `cmdline` and `environ`): six reads for a `stat`.
+/// A procfs read that comes back short has reached the end.
+fn read_proc(path: &str, limit: usize) -> Option<Vec<u8>> {
+    let mut f = fs::File::open(path).ok()?;
+    let mut block = [0u8; 4096];
+    let mut out = Vec::new();
+    loop {
+        let n = match f.read(&mut block) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return None,
+        };
+        out.extend_from_slice(&block[..n]);
+        if out.len() >= limit {
+            out.truncate(limit);
+            break;
+        }
+        if n < block.len() {
+            break;
+        }
+    }
+    Some(out)
+}
+
 fn proc_stat(pid: Pid) -> Option<ProcStat> {
-    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    parse_stat(&text)
+    let raw = read_proc(&format!("/proc/{pid}/stat"), 4096)?;
+    parse_stat(std::str::from_utf8(&raw).ok()?)
 }
 
 /// The process's argv, split on NUL. `None` if it is gone; empty for kernel threads.
 fn cmdline(pid: Pid) -> Option<Vec<String>> {
-    let mut buf = Vec::new();
-    fs::File::open(format!("/proc/{pid}/cmdline"))
-        .ok()?
-        .take(64 * 1024)
-        .read_to_end(&mut buf)
-        .ok()?;
+    let buf = read_proc(&format!("/proc/{pid}/cmdline"), 64 * 1024)?;
     Some(
         buf.split(|b| *b == 0)
             .filter(|s| !s.is_empty())
@@ -151,13 +174,9 @@ fn read_whole(path: &str) -> Option<String> {
 /// another user's process or one that has gone.
 pub fn environ(pid: Pid) -> Vec<std::ffi::OsString> {
     use std::os::unix::ffi::OsStringExt;
-    let mut buf = Vec::new();
-    let Ok(f) = fs::File::open(format!("/proc/{pid}/environ")) else {
+    let Some(buf) = read_proc(&format!("/proc/{pid}/environ"), 256 * 1024) else {
         return Vec::new();
     };
-    if f.take(256 * 1024).read_to_end(&mut buf).is_err() {
-        return Vec::new();
-    }
     buf.split(|b| *b == 0)
         .filter(|s| !s.is_empty())
         .map(|s| std::ffi::OsString::from_vec(s.to_vec()))
@@ -555,6 +574,10 @@ pub(super) fn command_lines_of(pids: &[Pid]) -> Vec<(Pid, Vec<String>)> {
         return Vec::new();
     };
     const PER_THREAD: usize = 256;
+    // A short list is read here: the core count (read from the cgroup files) is not needed.
+    if pids.len() <= PER_THREAD {
+        return read_cmdlines(&proc_dir, pids);
+    }
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(4)
