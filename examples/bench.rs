@@ -20,7 +20,7 @@
 //! - 10: the census with 1,000 extra processes.
 //! - 11: `status` / `--once` against the floor program (and against a real release's worker with
 //!   `CMT_BENCH_RELEASE`); 11b: the same with a `/health`-only worker (the stand-in's `--bare`,
-//!   as 7.1.0); 11c: the same with three other data dirs' workers running on the host.
+//!   as 7.1.0); 11c: 11b's worker with three other data dirs' workers running on the host.
 //! - 12: the frame cost with 20,000 log lines; 13: the pipeline check's worst case.
 //!
 //! Without `CMT_BENCH_RELEASE` the rows against a real release are missing and a note under the
@@ -283,7 +283,7 @@ const SECTIONS: [(&[&str], &str, Section); 15] = [
     ),
     (
         &["11c"],
-        "status / --once vs the floor, 3 other data dirs' workers",
+        "status / --once vs the floor, /health-only worker, 3 other data dirs' workers",
         commands::rows_floor_crowd,
     ),
     (&["12"], "frame cost, 20,000 log lines", frames::rows_frames),
@@ -314,7 +314,7 @@ const SECTIONS: [(&[&str], &str, Section); 9] = [
     ),
     (
         &["11c"],
-        "status / --once vs the floor, 3 other data dirs' workers",
+        "status / --once vs the floor, /health-only worker, 3 other data dirs' workers",
         commands::rows_floor_crowd,
     ),
     (&["12"], "frame cost, 20,000 log lines", frames::rows_frames),

@@ -490,7 +490,9 @@ pub fn rows_floor_bare(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
     Ok(floor_rows("11b", "/health-only worker", t))
 }
 
-/// Row 11c: three more stand-ins, each in its own data dir on its own port, running beside ours.
+/// Row 11c: row 11b's `/health`-only worker with three more stand-ins (the full API), each in
+/// its own data dir on its own port, running beside it: what other workers on the host add,
+/// with nothing else changed from 11b.
 pub fn rows_floor_crowd(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
     // Each Env stops its worker when dropped (also when a later start fails).
     let mut others = Vec::new();
@@ -499,7 +501,7 @@ pub fn rows_floor_crowd(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
         e.start()?;
         others.push(e);
     }
-    let env = Env::new(&o.bin, "")?;
+    let env = Env::new(&o.bin, "--bare")?;
     env.start()?;
     let mut workers = Vec::new();
     for e in others.iter().chain([&env]) {
@@ -525,7 +527,7 @@ pub fn rows_floor_crowd(o: &Opts, notes: &mut Vec<String>) -> R<Vec<Row>> {
         ));
     }
     notes.push(format!(
-        "11c: {n} runs of each, round-robin, against our stand-in while three other stand-ins run, each in its own temporary data dir (ports {}; ours last); {}; all four stopped afterwards",
+        "11c: {n} runs of each, round-robin, against 11b's stand-in --bare while three other stand-ins (the full API) run, each in its own temporary data dir (ports {}; ours last); {}; all four stopped afterwards",
         ports.join(", "),
         floor_medians(&t)
     ));

@@ -141,7 +141,9 @@ impl Scanner {
     /// The facts of a census now.
     pub(super) fn gather(&mut self, cfg: &Config, scope: Scope, named: Option<Pid>) -> Facts {
         let candidates = self.candidates(cfg);
-        gather(cfg, scope, named, candidates, None, &mut self.cache)
+        let reference = crate::release::hooks_version(cfg)
+            .or_else(|| crate::release::installed_version(cfg));
+        gather(cfg, scope, named, candidates, None, reference, &mut self.cache)
     }
 
     /// The processes whose command line is a worker's or a helper's, with their details.
@@ -307,13 +309,15 @@ fn place(info: &ProcInfo, kind: HelperKind, cache: &mut Cache) -> Place {
 }
 
 /// Read what the rules need of these candidates. `heard` is what the configured port already
-/// said (a status read's), so it is not asked again.
+/// said (a status read's), so it is not asked again; `reference` the installed plugin's
+/// version, which workers of another version are told by.
 pub(super) fn gather(
     cfg: &Config,
     scope: Scope,
     named: Option<Pid>,
     candidates: Vec<Candidate>,
     heard: Option<Heard>,
+    reference: Option<String>,
     cache: &mut Cache,
 ) -> Facts {
     let me = platform::current_uid();
@@ -327,8 +331,7 @@ pub(super) fn gather(
         port: cfg.port,
         me,
         now: SystemTime::now(),
-        reference: crate::release::hooks_version(cfg)
-            .or_else(|| crate::release::installed_version(cfg)),
+        reference,
         named,
         plugin_roots: Vec::new(),
     };

@@ -382,19 +382,21 @@ pub fn take(cfg: &Config, scope: Scope, named: Option<Pid>) -> Census {
     Scanner::default().take(cfg, scope, named)
 }
 
-/// The census of a [`scan`], with what the configured port already said.
+/// The census of a [`scan`], with what the configured port already said and the installed
+/// plugin's version (both read by the status read already).
 pub fn take_scanned(
     cfg: &Config,
     scope: Scope,
     named: Option<Pid>,
     scan: Scan,
     heard: Option<Heard>,
+    reference: Option<String>,
 ) -> Census {
     let Scan {
         candidates,
         mut cache,
     } = scan;
-    let facts = gather::gather(cfg, scope, named, candidates, heard, &mut cache);
+    let facts = gather::gather(cfg, scope, named, candidates, heard, reference, &mut cache);
     classify::classify(&facts)
 }
 

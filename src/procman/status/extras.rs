@@ -76,6 +76,8 @@ impl Extras {
         scan: census::Scan,
         local: LocalExtras,
     ) -> Extras {
+        // The version the census compares workers with: the plugin's, read once.
+        let reference = local.plugin.clone();
         let mut e = Extras::complete(cfg, st, stall_after, local);
         let heard = st.probe.as_ref().map(|p| {
             // What a healthy worker said of itself; nothing of one that is not.
@@ -92,6 +94,7 @@ impl Extras {
             st.proven().map(|p| p.pid),
             scan,
             heard,
+            reference,
         );
         e
     }

@@ -78,7 +78,7 @@ pub(super) struct Prober<'scope, 'env> {
     opts: StatusOpts,
     /// The port asked, and its answers.
     answered: Option<(u16, Answers)>,
-    side: Option<std::thread::ScopedJoinHandle<'scope, (LocalExtras, census::Scan)>>,
+    side: Option<std::thread::ScopedJoinHandle<'scope, census::Scan>>,
 }
 
 impl<'scope, 'env> Prober<'scope, 'env> {
@@ -103,8 +103,8 @@ impl<'scope, 'env> Prober<'scope, 'env> {
         let Some(scope) = self.scope.filter(|_| self.side.is_none()) else {
             return;
         };
-        let (cfg, n) = (self.cfg, self.opts.activity);
-        self.side = Some(scope.spawn(move || (LocalExtras::read(cfg, n), census::scan(cfg))));
+        let cfg = self.cfg;
+        self.side = Some(scope.spawn(move || census::scan(cfg)));
         self.answered = Some((port, ask(cfg.host, port, self.opts, family)));
     }
 
@@ -124,14 +124,13 @@ impl<'scope, 'env> Prober<'scope, 'env> {
     /// With the extras: the disk reads and the scan (done now if nothing was asked).
     pub(super) fn finish(self) -> Option<(census::Scan, LocalExtras)> {
         self.scope?;
+        // The disk reads here while the other thread may still scan.
+        let local = LocalExtras::read(self.cfg, self.opts.activity);
         // A thread that panicked read nothing: the layers stand on their own.
-        let (local, scan) = match self.side.map(|h| h.join()) {
-            Some(Ok(side)) => side,
-            Some(Err(_)) => Default::default(),
-            None => (
-                LocalExtras::read(self.cfg, self.opts.activity),
-                census::scan(self.cfg),
-            ),
+        let scan = match self.side.map(|h| h.join()) {
+            Some(Ok(scan)) => scan,
+            Some(Err(_)) => census::Scan::default(),
+            None => census::scan(self.cfg),
         };
         Some((scan, local))
     }
