@@ -555,9 +555,11 @@ pub(super) fn pids() -> Vec<Pid> {
 
 /// `/proc/PID/cmdline` of each PID: one open (relative to one /proc fd: no walk from the root for
 /// each of a thousand processes), usually one read (a second only for an argv longer than the
-/// buffer), one close. A long list is split over the cores: each read costs tens of µs on some
-/// kernels (the other process's memory is mapped for it), so a machine with thousands of
-/// processes would otherwise wait on one core.
+/// buffer), one close. The kernel's own threads, which have no command line, are known from
+/// one file ([`kernel_threads`]) and not opened: half the PIDs of a quiet machine. A long list
+/// is split over the cores: each read costs tens of µs on some kernels (the other process's
+/// memory is mapped for it), so a machine with thousands of processes would otherwise wait on
+/// one core.
 pub(super) fn command_lines_of(pids: &[Pid]) -> Vec<(Pid, Vec<String>)> {
     let Ok(proc_dir) = rustix::fs::open(
         "/proc",
@@ -565,6 +567,18 @@ pub(super) fn command_lines_of(pids: &[Pid]) -> Vec<(Pid, Vec<String>)> {
         rustix::fs::Mode::empty(),
     ) else {
         return Vec::new();
+    };
+    let kernel = kernel_threads();
+    let owned: Vec<Pid>;
+    let pids = if kernel.is_empty() {
+        pids
+    } else {
+        owned = pids
+            .iter()
+            .copied()
+            .filter(|p| kernel.binary_search(p).is_err())
+            .collect();
+        &owned
     };
     const PER_THREAD: usize = 256;
     // A short list is read here: the core count (read from the cgroup files) is not needed.
@@ -593,6 +607,34 @@ pub(super) fn command_lines_of(pids: &[Pid]) -> Vec<(Pid, Vec<String>)> {
             .flat_map(|h| h.join().unwrap_or_default())
             .collect()
     })
+}
+
+/// `PF_KTHREAD` in a process's flags (`/proc/PID/stat`'s ninth field).
+const PF_KTHREAD: u64 = 0x0020_0000;
+
+/// The kernel's own threads, sorted: kthreadd (PID 2) and its children, from its `children`
+/// file. Only when PID 2's flags say it is a kernel thread: in a PID namespace (a container)
+/// PID 2 is an ordinary process, whose children may be anything. Empty where that cannot be
+/// read (no `children` files: a kernel built without CONFIG_PROC_CHILDREN).
+fn kernel_threads() -> Vec<Pid> {
+    let flags = read_proc("/proc/2/stat", 4096).and_then(|raw| {
+        let text = String::from_utf8(raw).ok()?;
+        let after = &text[text.rfind(')')? + 1..];
+        after.split_whitespace().nth(6)?.parse::<u64>().ok()
+    });
+    if flags.is_none_or(|f| f & PF_KTHREAD == 0) {
+        return Vec::new();
+    }
+    let Some(raw) = read_proc("/proc/2/task/2/children", 1 << 20) else {
+        return Vec::new();
+    };
+    let mut pids: Vec<Pid> = String::from_utf8_lossy(&raw)
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .chain([2])
+        .collect();
+    pids.sort_unstable();
+    pids
 }
 
 fn read_cmdlines(proc_dir: &OwnedFd, pids: &[Pid]) -> Vec<(Pid, Vec<String>)> {
@@ -786,6 +828,31 @@ mod tests {
         let text = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 0100007F:9471 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 5551 1\n   1: 0100007F:9471 0100007F:1234 01 00000000:00000000 00:00000000 00000000  1000        0 5552 1\n";
         assert_eq!(parse_net_tcp(text, 0x9471), vec![(5551, 1000)]);
         assert!(parse_net_tcp(text, 80).is_empty());
+    }
+
+    #[test]
+    fn kernel_threads_are_only_the_kernels() {
+        let kernel = kernel_threads();
+        if kernel.is_empty() {
+            // A PID namespace (PID 2 is no kernel thread) or no `children` files: nothing skipped.
+            eprintln!("skipped: no kernel threads known here (a container, or no children files)");
+        }
+        let me = std::process::id() as Pid;
+        assert!(kernel.binary_search(&me).is_err());
+        for pid in &kernel {
+            let flags = read_proc(&format!("/proc/{pid}/stat"), 4096).and_then(|raw| {
+                let text = String::from_utf8(raw).ok()?;
+                let after = &text[text.rfind(')')? + 1..];
+                after.split_whitespace().nth(6)?.parse::<u64>().ok()
+            });
+            // Gone since (a kworker ends) or a kernel thread.
+            if let Some(f) = flags {
+                assert_ne!(f & PF_KTHREAD, 0, "PID {pid} is listed but is no kernel thread");
+            }
+        }
+        // Our own process is still read.
+        let all = command_lines_of(&pids());
+        assert!(all.iter().any(|(p, _)| *p == me));
     }
 
     #[test]
