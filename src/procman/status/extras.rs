@@ -38,12 +38,16 @@ impl LocalExtras {
             pm2: pm2::detect(cfg.home.as_deref()).filter(|p| p.active()),
             pipeline: pipeline::read_local(cfg),
             history: history::read(&cfg.data_dir, history::Limits::recent(), None).ok(),
-            activity: if activity == 0 {
-                Vec::new()
-            } else {
-                activity::read(&cfg.path("claude-mem.db"), Default::default(), activity)
-                    .map(|(items, _)| items)
-                    .unwrap_or_default()
+            activity: {
+                let db = cfg.path("claude-mem.db");
+                // No database yet: nothing stored, and SQLite is not started to find that out.
+                if activity == 0 || !db.is_file() {
+                    Vec::new()
+                } else {
+                    activity::read(&db, Default::default(), activity)
+                        .map(|(items, _)| items)
+                        .unwrap_or_default()
+                }
             },
         }
     }
