@@ -847,7 +847,11 @@ mod tests {
             });
             // Gone since (a kworker ends) or a kernel thread.
             if let Some(f) = flags {
-                assert_ne!(f & PF_KTHREAD, 0, "PID {pid} is listed but is no kernel thread");
+                assert_ne!(
+                    f & PF_KTHREAD,
+                    0,
+                    "PID {pid} is listed but is no kernel thread"
+                );
             }
         }
         // Our own process is still read.

@@ -141,9 +141,17 @@ impl Scanner {
     /// The facts of a census now.
     pub(super) fn gather(&mut self, cfg: &Config, scope: Scope, named: Option<Pid>) -> Facts {
         let candidates = self.candidates(cfg);
-        let reference = crate::release::hooks_version(cfg)
-            .or_else(|| crate::release::installed_version(cfg));
-        gather(cfg, scope, named, candidates, None, reference, &mut self.cache)
+        let reference =
+            crate::release::hooks_version(cfg).or_else(|| crate::release::installed_version(cfg));
+        gather(
+            cfg,
+            scope,
+            named,
+            candidates,
+            None,
+            reference,
+            &mut self.cache,
+        )
     }
 
     /// The processes whose command line is a worker's or a helper's, with their details.

@@ -1,7 +1,8 @@
 //! What `status` shows besides the three layers: the installed release, the worker's API
 //! figures, PM2 leftovers, the pipeline, the newest stored items, the previous run and the
-//! census. [`LocalExtras`] come from disk alone (the status read takes them on a second thread
-//! while the worker answers); [`Extras`] adds the worker's answers and the census.
+//! census. [`LocalExtras`] come from disk alone (the status read takes them once the worker has
+//! answered, while a second thread still scans the process table); [`Extras`] adds the worker's
+//! answers and the census.
 
 use std::time::Duration;
 
@@ -14,8 +15,8 @@ use crate::procman::pipeline::{self, Pipeline};
 use crate::procman::pm2::{self, Pm2Leftovers};
 use crate::procman::{activity, history};
 
-/// The extras that come from disk alone: `status` reads them on a second thread while the
-/// worker answers.
+/// The extras that come from disk alone: `status` reads them while a second thread scans the
+/// process table for the census.
 #[derive(Debug, Clone, Default)]
 pub struct LocalExtras {
     installed_version: Option<String>,

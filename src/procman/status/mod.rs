@@ -5,9 +5,9 @@
 //! and the entry point [`status`]; the rest has a room each:
 //! - `read.rs`: the disk and process-table side (the data dir, the PID and port files of every
 //!   layout, the identity proofs, the ownership of a proven worker);
-//! - `probe.rs`: the worker's HTTP side (the round of requests, sent while a second thread does
-//!   the extras' disk reads and the census's scan; who listens on the port when no PID file
-//!   proves a worker);
+//! - `probe.rs`: the worker's HTTP side (the round of requests, sent while a second thread
+//!   scans the process table for the census; who listens on the port when no PID file proves a
+//!   worker);
 //! - `decide.rs`: the decisions between them, with no I/O (which record counts, which port is
 //!   asked, which state follows from the proof, the ownership and the answer);
 //! - `extras.rs`: what `status` shows besides the layers ([`Extras`], [`LocalExtras`]);
@@ -443,8 +443,8 @@ impl StatusOpts {
 }
 
 /// Read the status. Never writes anything. With the extras, the worker's requests go out as soon
-/// as the port is known, while a second thread reads the extras' files and takes the census's
-/// scan of the process table (`probe::Prober`).
+/// as the port is known, while a second thread takes the census's scan of the process table;
+/// the extras' files are read once the worker has answered (`probe::Prober`).
 pub fn status(cfg: &Config, opts: StatusOpts) -> Status {
     std::thread::scope(|s| {
         let mut prober = probe::Prober::new(opts.extras.then_some(s), cfg, opts);

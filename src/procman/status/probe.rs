@@ -1,7 +1,7 @@
 //! The worker's HTTP side of a status read: the round of requests (`/health`, and with the
-//! extras the API at the same time), the [`Prober`] that sends it while a second thread does the
-//! extras' disk reads and the census's scan, the `/health` check, and what answers on the port
-//! when no PID file proves a worker ([`probe_unmanaged`]; the state it leads to is
+//! extras the API at the same time), the [`Prober`] that sends it while a second thread takes
+//! the census's scan, the `/health` check, and what answers on the port when no PID file proves
+//! a worker ([`probe_unmanaged`]; the state it leads to is
 //! `decide::on_port`'s).
 
 use std::net::IpAddr;
@@ -67,11 +67,12 @@ fn ask(host: IpAddr, port: u16, opts: StatusOpts, family: Family) -> Answers {
 }
 
 /// The worker's round of requests, and with the extras the work done while it runs: as soon
-/// as the port is known ([`Prober::start`]) a second thread takes the extras' disk reads and
-/// the census's scan of the process table, and this one sends the round and waits on the
-/// worker. (This thread, not a new one, sends it: on a busy machine a new thread may wait for a
-/// core, and the worker's answers are the longest part.) [`Prober::answer`] takes the answers;
-/// without the extras it asks in place.
+/// as the port is known ([`Prober::start`]) a second thread takes the census's scan of the
+/// process table, and this one sends the round, waits on the worker, then proves the PID
+/// file's process and reads the extras' files ([`Prober::finish`]) while the scan may still
+/// run: the two threads' shares are about even. (This thread, not a new one, sends the round:
+/// on a busy machine a new thread may wait for a core, and the worker's answers are the
+/// longest part.) [`Prober::answer`] takes the answers; without the extras it asks in place.
 pub(super) struct Prober<'scope, 'env> {
     scope: Option<&'scope std::thread::Scope<'scope, 'env>>,
     cfg: &'env Config,
