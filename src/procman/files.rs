@@ -97,7 +97,8 @@ pub fn read_capped(path: &Path, cap: u64) -> Result<Option<SmallFile>, FileProbl
     if !fmeta.file_type().is_file() {
         return Err(untrusted(path, describe_type(&fmeta.file_type())));
     }
-    let mut buf = Vec::new();
+    // Sized from the file: one read for its bytes (an empty Vec reads 32 bytes, then doubles).
+    let mut buf = Vec::with_capacity(usize::try_from(fmeta.len().min(cap) + 1).unwrap_or(0));
     file.take(cap + 1)
         .read_to_end(&mut buf)
         .map_err(|e| untrusted(path, format!("unreadable ({e})")))?;
