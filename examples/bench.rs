@@ -262,7 +262,11 @@ fn sections() -> Vec<(&'static [&'static str], &'static str, Section)> {
     ];
     #[cfg(unix)]
     s.extend([
-        (&["5"][..], "idle dashboard", dashboard::rows_idle as Section),
+        (
+            &["5"][..],
+            "idle dashboard",
+            dashboard::rows_idle as Section,
+        ),
         (
             &["5"],
             "idle dashboard, a real release's worker",
@@ -274,7 +278,11 @@ fn sections() -> Vec<(&'static [&'static str], &'static str, Section)> {
     ]);
     s.push((&["9"], "pm2", commands::rows_pm2));
     #[cfg(unix)]
-    s.push((&["10"], "census, 1,000 extra processes", census::rows_census));
+    s.push((
+        &["10"],
+        "census, 1,000 extra processes",
+        census::rows_census,
+    ));
     s.extend([
         (
             &["11"][..],

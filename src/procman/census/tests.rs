@@ -472,6 +472,17 @@ fn place() -> Place {
     }
 }
 
+/// [`place`] with an MCP script argument `text` that the OS resolves to `resolved`.
+fn at_script(text: &str, resolved: &str) -> Option<Place> {
+    Some(Place {
+        script: Some(PathArg {
+            text: text.into(),
+            resolved: resolved.into(),
+        }),
+        ..place()
+    })
+}
+
 #[test]
 fn every_helper_kind_tie_and_orphan_from_facts() {
     let claude = &["claude", "--output-format", "stream-json"][..];
@@ -621,13 +632,7 @@ fn every_helper_kind_tie_and_orphan_from_facts() {
             vec![helper(
                 proc(311, 500, 20, server),
                 HelperKind::McpServer,
-                Some(Place {
-                    script: Some(PathArg {
-                        text: SCRIPT.into(),
-                        resolved: SCRIPT.into(),
-                    }),
-                    ..place()
-                }),
+                at_script(SCRIPT, SCRIPT),
             )],
             vec![(500, session.clone())],
             vec![alive(Tie::PluginScript(SCRIPT.into()))],
@@ -638,13 +643,7 @@ fn every_helper_kind_tie_and_orphan_from_facts() {
             vec![helper(
                 proc(312, 1, 20, server),
                 HelperKind::McpServer,
-                Some(Place {
-                    script: Some(PathArg {
-                        text: SCRIPT.into(),
-                        resolved: SCRIPT.into(),
-                    }),
-                    ..place()
-                }),
+                at_script(SCRIPT, SCRIPT),
             )],
             vec![],
             vec![orphan(Tie::PluginScript(SCRIPT.into()))],
@@ -655,13 +654,7 @@ fn every_helper_kind_tie_and_orphan_from_facts() {
             vec![helper(
                 proc(313, 999, 20, server),
                 HelperKind::McpServer,
-                Some(Place {
-                    script: Some(PathArg {
-                        text: SCRIPT.into(),
-                        resolved: SCRIPT.into(),
-                    }),
-                    ..place()
-                }),
+                at_script(SCRIPT, SCRIPT),
             )],
             vec![],
             vec![orphan(Tie::PluginScript(SCRIPT.into()))],
@@ -672,13 +665,7 @@ fn every_helper_kind_tie_and_orphan_from_facts() {
             vec![helper(
                 proc(314, 500, 20, server),
                 HelperKind::McpServer,
-                Some(Place {
-                    script: Some(PathArg {
-                        text: "/link/scripts/mcp-server.cjs".into(),
-                        resolved: SCRIPT.into(),
-                    }),
-                    ..place()
-                }),
+                at_script("/link/scripts/mcp-server.cjs", SCRIPT),
             )],
             vec![(500, session.clone())],
             vec![alive(Tie::PluginScript(
@@ -692,25 +679,13 @@ fn every_helper_kind_tie_and_orphan_from_facts() {
                 helper(
                     proc(315, 500, 20, &["node", "/tmp/x/mcp-server.cjs"]),
                     HelperKind::McpServer,
-                    Some(Place {
-                        script: Some(PathArg {
-                            text: "/tmp/x/mcp-server.cjs".into(),
-                            resolved: "/tmp/x/mcp-server.cjs".into(),
-                        }),
-                        ..place()
-                    }),
+                    at_script("/tmp/x/mcp-server.cjs", "/tmp/x/mcp-server.cjs"),
                 ),
                 {
                     let mut h = helper(
                         proc(316, 500, 20, server),
                         HelperKind::McpServer,
-                        Some(Place {
-                            script: Some(PathArg {
-                                text: SCRIPT.into(),
-                                resolved: SCRIPT.into(),
-                            }),
-                            ..place()
-                        }),
+                        at_script(SCRIPT, SCRIPT),
                     );
                     h.proc.info.owner = Some(0);
                     h
@@ -781,13 +756,7 @@ fn every_helper_kind_tie_and_orphan_from_facts() {
                 helper(
                     proc(701, 700, 21, server),
                     HelperKind::McpServer,
-                    Some(Place {
-                        script: Some(PathArg {
-                            text: SCRIPT.into(),
-                            resolved: SCRIPT.into(),
-                        }),
-                        ..place()
-                    }),
+                    at_script(SCRIPT, SCRIPT),
                 ),
             ],
             vec![(700, link(1, 20, LAUNCHER))],
@@ -808,13 +777,7 @@ fn every_helper_kind_tie_and_orphan_from_facts() {
                 helper(
                     proc(701, 700, 21, server),
                     HelperKind::McpServer,
-                    Some(Place {
-                        script: Some(PathArg {
-                            text: SCRIPT.into(),
-                            resolved: SCRIPT.into(),
-                        }),
-                        ..place()
-                    }),
+                    at_script(SCRIPT, SCRIPT),
                 ),
             ],
             vec![(500, session.clone()), (700, link(500, 20, LAUNCHER))],
