@@ -22,6 +22,8 @@ pub struct ProcStat {
     pub ppid: i32,
     pub pgrp: i32,
     pub session: i32,
+    /// Field 9: the kernel's flags for the process (`PF_*`).
+    pub flags: u64,
     pub utime: u64,
     pub stime: u64,
     pub num_threads: u64,
@@ -58,6 +60,7 @@ pub fn parse_stat(text: &str) -> Option<ProcStat> {
         ppid: inum(4)?,
         pgrp: inum(5)?,
         session: inum(6)?,
+        flags: num(9)?,
         utime: num(14)?,
         stime: num(15)?,
         num_threads: num(20)?,
@@ -612,17 +615,17 @@ pub(super) fn command_lines_of(pids: &[Pid]) -> Vec<(Pid, Vec<String>)> {
 /// `PF_KTHREAD` in a process's flags (`/proc/PID/stat`'s ninth field).
 const PF_KTHREAD: u64 = 0x0020_0000;
 
+/// A process's flags (`/proc/PID/stat`'s ninth field).
+fn stat_flags(pid: Pid) -> Option<u64> {
+    proc_stat(pid).map(|s| s.flags)
+}
+
 /// The kernel's own threads, sorted: kthreadd (PID 2) and its children, from its `children`
 /// file. Only when PID 2's flags say it is a kernel thread: in a PID namespace (a container)
 /// PID 2 is an ordinary process, whose children may be anything. Empty where that cannot be
 /// read (no `children` files: a kernel built without CONFIG_PROC_CHILDREN).
 fn kernel_threads() -> Vec<Pid> {
-    let flags = read_proc("/proc/2/stat", 4096).and_then(|raw| {
-        let text = String::from_utf8(raw).ok()?;
-        let after = &text[text.rfind(')')? + 1..];
-        after.split_whitespace().nth(6)?.parse::<u64>().ok()
-    });
-    if flags.is_none_or(|f| f & PF_KTHREAD == 0) {
+    if stat_flags(2).is_none_or(|f| f & PF_KTHREAD == 0) {
         return Vec::new();
     }
     let Some(raw) = read_proc("/proc/2/task/2/children", 1 << 20) else {
@@ -840,13 +843,8 @@ mod tests {
         let me = std::process::id() as Pid;
         assert!(kernel.binary_search(&me).is_err());
         for pid in &kernel {
-            let flags = read_proc(&format!("/proc/{pid}/stat"), 4096).and_then(|raw| {
-                let text = String::from_utf8(raw).ok()?;
-                let after = &text[text.rfind(')')? + 1..];
-                after.split_whitespace().nth(6)?.parse::<u64>().ok()
-            });
             // Gone since (a kworker ends) or a kernel thread.
-            if let Some(f) = flags {
+            if let Some(f) = stat_flags(*pid) {
                 assert_ne!(
                     f & PF_KTHREAD,
                     0,
